@@ -1,0 +1,29 @@
+// One backend as every worker sees it. Immutable once published, except `load`.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ferry::balancer {
+
+// In-flight requests to one backend, summed over all workers. The one value shared by every
+// worker on the request path: relaxed, read as a hint by the load-aware balancers. Padded to
+// its own cache line so two backends' counters never share one.
+struct alignas(64) Load {
+  std::atomic<uint32_t> outstanding{0};
+};
+
+struct Backend {
+  std::string name;  // "host:port" as written in the configuration: metric label and log name
+  sockaddr_storage address{};
+  uint32_t weight = 1;
+  // Shared by every snapshot that keeps this backend, so reloads and health changes keep its
+  // in-flight count. Written by any worker thread (relaxed atomics only).
+  std::shared_ptr<Load> load = std::make_shared<Load>();
+};
+
+}  // namespace ferry::balancer

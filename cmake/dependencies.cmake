@@ -1,0 +1,63 @@
+# Every dependency comes from a Debian package; scripts/install-deps.sh installs them all.
+# A missing one fails here with the package to install, not later with a compiler error.
+
+find_package(Threads REQUIRED)
+find_package(PkgConfig)
+
+macro(ferry_missing what package)
+  message(FATAL_ERROR "ferry: ${what} not found. Install the Debian package '${package}' "
+                      "(scripts/install-deps.sh installs every dependency).")
+endmacro()
+
+# libuv
+find_path(UV_INCLUDE_DIR uv.h)
+find_library(UV_LIBRARY NAMES uv)
+if(NOT UV_INCLUDE_DIR OR NOT UV_LIBRARY)
+  ferry_missing("libuv" "libuv1-dev")
+endif()
+add_library(uv_dep INTERFACE)
+target_include_directories(uv_dep INTERFACE ${UV_INCLUDE_DIR})
+target_link_libraries(uv_dep INTERFACE ${UV_LIBRARY})
+
+# llhttp: Debian's node-llhttp ships C sources, not a library; build them here. Strict mode is
+# on: it rejects "Host : x", "\r\n\rX" head endings and chunk data not followed by CRLF, which
+# the default (loose) build of 8.1.0 lets through.
+set(LLHTTP_SOURCE_DIR /usr/share/llhttp CACHE PATH "llhttp C sources (node-llhttp)")
+set(LLHTTP_INCLUDE_DIR /usr/share/include/llhttp CACHE PATH "llhttp.h (node-llhttp)")
+foreach(f api.c http.c llhttp.c)
+  if(NOT EXISTS ${LLHTTP_SOURCE_DIR}/${f})
+    ferry_missing("llhttp source ${LLHTTP_SOURCE_DIR}/${f}" "node-llhttp")
+  endif()
+endforeach()
+if(NOT EXISTS ${LLHTTP_INCLUDE_DIR}/llhttp.h)
+  ferry_missing("llhttp header ${LLHTTP_INCLUDE_DIR}/llhttp.h" "node-llhttp")
+endif()
+add_library(llhttp STATIC ${LLHTTP_SOURCE_DIR}/api.c ${LLHTTP_SOURCE_DIR}/http.c
+                          ${LLHTTP_SOURCE_DIR}/llhttp.c)
+target_include_directories(llhttp SYSTEM PUBLIC ${LLHTTP_INCLUDE_DIR})
+target_compile_definitions(llhttp PUBLIC LLHTTP_STRICT_MODE=1)
+set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_compile_options(llhttp PRIVATE -w)
+
+find_package(yaml-cpp QUIET)
+if(NOT yaml-cpp_FOUND)
+  ferry_missing("yaml-cpp" "libyaml-cpp-dev")
+endif()
+
+find_package(prometheus-cpp QUIET CONFIG)
+if(NOT prometheus-cpp_FOUND)
+  ferry_missing("prometheus-cpp" "prometheus-cpp-dev")
+endif()
+
+if(FERRY_TESTS)
+  find_package(GTest QUIET)
+  if(NOT GTest_FOUND)
+    ferry_missing("GoogleTest" "libgtest-dev")
+  endif()
+endif()
+if(FERRY_BENCH)
+  find_package(benchmark QUIET)
+  if(NOT benchmark_FOUND)
+    ferry_missing("Google Benchmark" "libbenchmark-dev")
+  endif()
+endif()

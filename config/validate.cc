@@ -1,0 +1,80 @@
+#include "config/validate.h"
+
+namespace ferry::config {
+
+namespace {
+
+bool is_visible(char c) { return c > 0x20 && c < 0x7f; }
+
+// A three-digit code within 100..599.
+bool is_status_code(std::string_view text, unsigned* code) {
+  if (text.size() != 3) return false;
+  unsigned value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  *code = value;
+  return value >= 100 && value <= 599;
+}
+
+bool is_status_item(std::string_view item) {
+  const std::size_t dash = item.find('-');
+  unsigned low = 0;
+  unsigned high = 0;
+  if (dash == std::string_view::npos) return is_status_code(item, &low);
+  return is_status_code(item.substr(0, dash), &low) && is_status_code(item.substr(dash + 1), &high) &&
+         low <= high;
+}
+
+}  // namespace
+
+bool is_token(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+bool is_hash_key(std::string_view text) {
+  if (text == "client_ip") return true;
+  for (std::string_view prefix : {std::string_view("header:"), std::string_view("cookie:")})
+    if (text.starts_with(prefix)) return is_token(text.substr(prefix.size()));
+  return false;
+}
+
+bool is_status_spec(std::string_view text) {
+  if (text.empty()) return false;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    if (!is_status_item(text.substr(0, comma))) return false;
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+bool is_request_path(std::string_view text) {
+  if (text.empty() || text.front() != '/') return false;
+  for (char c : text)
+    if (!is_visible(c)) return false;
+  return true;
+}
+
+bool is_host_header(std::string_view text) {
+  for (char c : text)
+    if (!is_visible(c)) return false;
+  return true;
+}
+
+bool is_access_log(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace ferry::config

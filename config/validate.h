@@ -1,0 +1,30 @@
+// Checks of single string values whose form the contract fixes. Pure, so the rules can be
+// tested as tables; decode.cc turns a false into a positioned message.
+#pragma once
+
+#include <string_view>
+
+namespace ferry::config {
+
+// An HTTP token (RFC 9110 tchar+): what a header or cookie name may be.
+bool is_token(std::string_view text);
+
+// client_ip | header:NAME | cookie:NAME, NAME a token.
+bool is_hash_key(std::string_view text);
+
+// A status code, a range or a comma list of them, every code within 100..599 and every range
+// low-high: "200", "200-399", "200,204,300-399". No spaces, so the health checker's matcher
+// sees exactly this grammar.
+bool is_status_spec(std::string_view text);
+
+// An origin-form request target for the health check: starts with '/', no spaces or control
+// bytes (they would split or corrupt the request line).
+bool is_request_path(std::string_view text);
+
+// Visible ASCII without spaces: safe to send as a Host header value (no CR/LF injection).
+bool is_host_header(std::string_view text);
+
+// "off", "stdout" or a non-empty file path without control bytes.
+bool is_access_log(std::string_view text);
+
+}  // namespace ferry::config

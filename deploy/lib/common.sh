@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# Shared by deploy/ferry-aws and tests/deploy: settings, messages, user-data rendering.
+
+FERRY_DEPLOY_DIR=${FERRY_DEPLOY_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+FERRY_REPO_DIR=${FERRY_REPO_DIR:-$(cd "$FERRY_DEPLOY_DIR/.." && pwd)}
+
+# Exit codes (documented in deploy/README.md).
+readonly EXIT_FAIL=1 EXIT_USAGE=2 EXIT_MISSING=3 EXIT_CREDENTIALS=4 EXIT_QUOTA=5 EXIT_IN_USE=6
+readonly EXIT_NO_CLI=7
+
+# load_settings [FILE]: KEY=value lines; an environment variable of the same name wins.
+load_settings() {
+  local file=${1:-$FERRY_DEPLOY_DIR/settings.env} line key value
+  [[ -r $file ]] || { echo "ferry-aws: settings file $file not readable" >&2; return 1; }
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^([A-Z][A-Z0-9_]*)=(.*)$ ]] || continue
+    key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    if [[ -z ${!key+set} ]]; then
+      printf -v "$key" '%s' "$value"
+    fi
+    # shellcheck disable=SC2163  # export the variable named by $key
+    export "$key"
+  done <"$file"
+}
+
+say() { printf '%s\n' "$*"; }
+warn() { printf 'ferry-aws: warning: %s\n' "$*" >&2; }
+die() { # die [CODE] MESSAGE...
+  local code=$EXIT_FAIL
+  if [[ $1 =~ ^[0-9]+$ ]]; then code=$1; shift; fi
+  printf 'ferry-aws: error: %s\n' "$*" >&2
+  exit "$code"
+}
+
+# ip_in_cidr IP CIDR: true when IPv4 address IP lies inside CIDR.
+ip_to_int() {
+  local IFS=. a b c d
+  read -r a b c d <<<"$1"
+  echo $(((a << 24) | (b << 16) | (c << 8) | d))
+}
+ip_in_cidr() {
+  local ip net bits mask
+  ip=$(ip_to_int "$1")
+  net=$(ip_to_int "${2%/*}")
+  bits=${2#*/}
+  mask=$(((0xffffffff << (32 - bits)) & 0xffffffff))
+  (((ip & mask) == (net & mask)))
+}
+
+# --- user-data rendering ---------------------------------------------------------------
+# Templates under deploy/userdata use @@KEY@@ placeholders. Files are embedded in quoted
+# here-documents whose terminator must not occur in them (checked here).
+
+# embed_check FILE TERMINATOR
+embed_check() {
+  [[ -r $1 ]] || die "cannot read $1 (needed for user-data)"
+  if grep -qx -- "$2" "$1"; then die "$1 contains the line '$2' used as a here-document end"; fi
+}
+
+# render TEMPLATE KEY=VALUE... (values may be multi-line; file contents go in last so a
+# placeholder-like text inside an embedded file is left alone)
+render() {
+  local template=$1 text kv key
+  shift
+  text=$(<"$template")
+  shopt -u patsub_replacement 2>/dev/null || true # "&" in a value stays "&"
+  for kv in "$@"; do
+    key=${kv%%=*}
+    text=${text//@@"$key"@@/"${kv#*=}"}
+  done
+  if [[ $text =~ @@[A-Z0-9_]+@@ ]]; then
+    die "$template: placeholder ${BASH_REMATCH[0]} left unrendered"
+  fi
+  printf '%s\n' "$text"
+}
+
+render_backend_userdata() { # NAME
+  local app=$FERRY_REPO_DIR/deploy/app/app.py conf=$FERRY_REPO_DIR/deploy/app/gunicorn.conf.py
+  embed_check "$app" FERRY_EOF_APP_PY
+  embed_check "$conf" FERRY_EOF_GUNICORN_CONF
+  render "$FERRY_DEPLOY_DIR/userdata/backend.sh.tmpl" \
+    "INSTANCE_NAME=$1" "PORT=$FERRY_BACKEND_PORT" "HEALTH_PATH=$FERRY_HEALTH_PATH" \
+    "APP_PY=$(<"$app")" "GUNICORN_CONF_PY=$(<"$conf")"
+}
+
+# The systemd unit for ferry: deploy/ferry.service when the repository has one (its owner
+# decides the hardening), else the inline unit below. Either way a drop-in pins the binary,
+# the config file and the capability to bind port 80.
+ferry_unit_text() {
+  local unit=${FERRY_SERVICE_UNIT:-$FERRY_DEPLOY_DIR/ferry.service}
+  if [[ -r $unit ]]; then
+    embed_check "$unit" FERRY_EOF_UNIT
+    cat "$unit"
+    return
+  fi
+  cat <<'EOF'
+[Unit]
+Description=ferry HTTP/1.1 reverse proxy
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=/usr/local/bin/ferry -c /etc/ferry/ferry.yaml
+ExecReload=/bin/kill -HUP $MAINPID
+DynamicUser=yes
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+LimitNOFILE=65536
+Restart=on-failure
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# render_proxy_userdata NAME URL SHA256
+render_proxy_userdata() {
+  local yaml=$FERRY_DEPLOY_DIR/ferry.yaml
+  embed_check "$yaml" FERRY_EOF_YAML
+  render "$FERRY_DEPLOY_DIR/userdata/ferry.sh.tmpl" \
+    "INSTANCE_NAME=$1" "REGION=$FERRY_REGION" "ARTIFACT_URL=$2" "ARTIFACT_SHA256=$3" \
+    "RUNTIME_PACKAGES=$FERRY_RUNTIME_PACKAGES" "PROXY_PORT=$FERRY_PROXY_PORT" \
+    "HEALTH_PATH=$FERRY_HEALTH_PATH" \
+    "FERRY_YAML=$(<"$yaml")" "FERRY_UNIT=$(ferry_unit_text)"
+}
+
+# check_ferry_yaml: deploy/ferry.yaml must name the backends and ports of the settings.
+check_ferry_yaml() {
+  local yaml=$FERRY_DEPLOY_DIR/ferry.yaml want missing=()
+  for want in "$FERRY_BACKEND_1_IP:$FERRY_BACKEND_PORT" "$FERRY_BACKEND_2_IP:$FERRY_BACKEND_PORT" \
+    "0.0.0.0:$FERRY_PROXY_PORT" "0.0.0.0:$FERRY_PROXY_EXTRA_PORT" "path: $FERRY_HEALTH_PATH"; do
+    grep -qF -- "$want" "$yaml" || missing+=("$want")
+  done
+  if ((${#missing[@]})); then
+    die "$yaml does not match settings.env: missing ${missing[*]}"
+  fi
+}

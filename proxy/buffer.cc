@@ -1,0 +1,95 @@
+#include "proxy/buffer.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace ferry::proxy {
+
+BlockPool::~BlockPool() {
+  for (char* b : free_) std::free(b);
+}
+
+char* BlockPool::get() {
+  ++in_use_;
+  if (!free_.empty()) {
+    char* b = free_.back();
+    free_.pop_back();
+    return b;
+  }
+  return static_cast<char*>(std::malloc(kBlockSize));
+}
+
+void BlockPool::put(char* block) {
+  if (block == nullptr) return;
+  --in_use_;
+  if (free_.size() < max_free_) {
+    free_.push_back(block);
+  } else {
+    std::free(block);
+  }
+}
+
+void OutQueue::append(const char* data, std::size_t len) {
+  while (len > 0) {
+    // Fill the last owned block unless it is part of the write in flight.
+    if (segments_.size() > in_flight_ && segments_.back().owned &&
+        segments_.back().len < BlockPool::kBlockSize) {
+      Segment& s = segments_.back();
+      const std::size_t n = std::min(len, BlockPool::kBlockSize - s.len);
+      std::memcpy(s.data + s.len, data, n);
+      s.len += static_cast<uint32_t>(n);
+      data += n;
+      len -= n;
+      pending_ += n;
+      continue;
+    }
+    segments_.push_back(Segment{pool_.get(), 0, true});
+  }
+}
+
+void OutQueue::append_borrowed(const char* data, std::size_t len) {
+  if (len == 0) return;
+  segments_.push_back(Segment{const_cast<char*>(data), static_cast<uint32_t>(len), false});
+  pending_ += len;
+}
+
+int OutQueue::flush(uv_stream_t* stream) {
+  if (writing_ || segments_.empty()) return 0;
+  constexpr std::size_t kMaxBufs = 64;
+  uv_buf_t bufs[kMaxBufs];
+  std::size_t n = std::min(segments_.size(), kMaxBufs);
+  for (std::size_t i = 0; i < n; ++i) bufs[i] = uv_buf_init(segments_[i].data, segments_[i].len);
+  const int rc = uv_write(&req_, stream, bufs, static_cast<unsigned>(n), &OutQueue::on_write);
+  if (rc != 0) return rc;
+  in_flight_ = n;
+  writing_ = true;
+  return 0;
+}
+
+void OutQueue::release_in_flight() {
+  for (std::size_t i = 0; i < in_flight_; ++i) {
+    pending_ -= segments_[i].len;
+    if (segments_[i].owned) pool_.put(segments_[i].data);
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
+  in_flight_ = 0;
+}
+
+void OutQueue::on_write(uv_write_t* req, int status) {
+  auto* self = static_cast<OutQueue*>(req->data);
+  self->writing_ = false;
+  self->release_in_flight();
+  self->on_written_(self->owner_, status);
+}
+
+void OutQueue::clear() {
+  for (std::size_t i = in_flight_; i < segments_.size(); ++i) {
+    pending_ -= segments_[i].len;
+    if (segments_[i].owned) pool_.put(segments_[i].data);
+  }
+  segments_.resize(in_flight_);
+  if (segments_.empty() && segments_.capacity() > 16) segments_.shrink_to_fit();
+}
+
+}  // namespace ferry::proxy

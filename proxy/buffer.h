@@ -1,0 +1,86 @@
+// Per-worker byte blocks and the write queue built from them. Reads and writes borrow fixed-size
+// blocks from the worker's BlockPool, so steady-state traffic allocates nothing, and an idle
+// connection holds no block at all.
+#pragma once
+
+#include <uv.h>
+
+#include <string_view>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ferry::proxy {
+
+class BlockPool {
+ public:
+  static constexpr std::size_t kBlockSize = 32 * 1024;
+
+  explicit BlockPool(std::size_t max_free = 512) : max_free_(max_free) {}
+  ~BlockPool();
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+
+  char* get();
+  void put(char* block);
+  std::size_t in_use() const { return in_use_; }
+
+ private:
+  std::vector<char*> free_;
+  std::size_t max_free_;
+  std::size_t in_use_ = 0;
+};
+
+// Bytes queued for one stream, written with at most one uv_write in flight. Bytes handed to
+// uv_write stay untouched until its callback (libuv requires it). Loop thread only.
+class OutQueue {
+ public:
+  using DrainedFn = void (*)(void* owner, int status);
+
+  OutQueue(BlockPool& pool, void* owner, DrainedFn on_written)
+      : pool_(pool), owner_(owner), on_written_(on_written) {
+    req_.data = this;
+  }
+  ~OutQueue() {
+    release_in_flight();
+    clear();
+  }
+  OutQueue(const OutQueue&) = delete;
+  OutQueue& operator=(const OutQueue&) = delete;
+
+  void append(const char* data, std::size_t len);
+  void append(std::string_view s) { append(s.data(), s.size()); }
+  // Queues `len` bytes at `data` without copying; the caller keeps them alive and unchanged
+  // until the queue reports them written (or is cleared).
+  void append_borrowed(const char* data, std::size_t len);
+
+  // Starts a write of everything queued if none is in flight. Returns a libuv error or 0.
+  int flush(uv_stream_t* stream);
+
+  // Bytes queued or in flight.
+  std::size_t pending() const { return pending_; }
+  bool writing() const { return writing_; }
+  // Drops every segment not in flight. Only safe when no write is in flight or the stream is
+  // closing (libuv then completes the write with UV_ECANCELED before freeing anything).
+  void clear();
+
+ private:
+  struct Segment {
+    char* data;
+    uint32_t len;
+    bool owned;  // a pool block, returned on completion; else borrowed
+  };
+  static void on_write(uv_write_t* req, int status);
+  void release_in_flight();
+
+  BlockPool& pool_;
+  void* owner_;
+  DrainedFn on_written_;
+  std::vector<Segment> segments_;
+  std::size_t in_flight_ = 0;  // segments_[0 .. in_flight_) belong to the pending uv_write
+  std::size_t pending_ = 0;
+  bool writing_ = false;
+  uv_write_t req_{};
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,44 @@
+// Every way a request can fail, and the one table that maps each to its status code, metric
+// kind and whether a retry on another backend is allowed.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace ferry::proxy {
+
+enum class UpstreamError : uint8_t {
+  Refused,           // connect refused or failed
+  ConnectTimeout,    // timeouts.connect passed
+  FirstByteTimeout,  // timeouts.backend_response passed with no response (or between reads)
+  Reset,             // the connection died before the response ended
+  Malformed,         // the backend's response broke HTTP/1.1
+};
+
+struct UpstreamErrorInfo {
+  int status;                    // the answer to the client when nothing was sent yet
+  std::string_view metric_kind;  // ferry_backend_errors_total{kind}
+  bool retry_before_first_byte;  // may be retried on another backend if no response byte came
+  std::string_view text;         // for logs
+};
+
+constexpr UpstreamErrorInfo info(UpstreamError e) {
+  switch (e) {
+    case UpstreamError::Refused: return {502, "connect", true, "connect failed"};
+    case UpstreamError::ConnectTimeout: return {502, "connect", true, "connect timed out"};
+    case UpstreamError::FirstByteTimeout: return {504, "timeout", false, "response timed out"};
+    case UpstreamError::Reset: return {502, "reset", true, "connection reset"};
+    case UpstreamError::Malformed: return {502, "malformed", false, "malformed response"};
+  }
+  return {502, "reset", false, "unknown"};
+}
+
+enum class ClientError : uint8_t {
+  BadRequest,       // 400
+  HeadTimeout,      // 408
+  BodyTooLarge,     // 413
+  HeadTooLarge,     // 431
+  NoHealthyBackend, // 503
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,190 @@
+#include "proxy/worker.h"
+
+#include <unistd.h>
+
+#include <unordered_set>
+#include <utility>
+
+#include "proxy/client_conn.h"
+#include "proxy/log.h"
+#include "proxy/upstream_conn.h"
+
+namespace ferry::proxy {
+
+namespace {
+
+uv_handle_t* as_handle(void* h) { return static_cast<uv_handle_t*>(h); }
+constexpr int kBacklog = 511;
+
+}  // namespace
+
+Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
+               std::vector<int> listen_fds)
+    : index_(index), shared_(shared), settings_(settings), listen_fds_(std::move(listen_fds)) {
+  // Handles are set up here, on the creating thread, so drain() can uv_async_send as soon as
+  // the constructor returns; the loop then runs only on the worker's thread.
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &snapshot_nudge_, &Worker::on_snapshot_nudge);
+  snapshot_nudge_.data = this;
+  uv_async_init(&loop_, &control_nudge_, &Worker::on_control_nudge);
+  control_nudge_.data = this;
+  uv_timer_init(&loop_, &grace_timer_);
+  grace_timer_.data = this;
+  shared_.publisher->subscribe(&snapshot_nudge_);
+  balancer_ = balancer::make_balancer(settings_.balancer, index_, 0x9e3779b97f4a7c15ULL * (index_ + 1));
+  for (int fd : listen_fds_) {
+    auto tcp = std::make_unique<uv_tcp_t>();
+    uv_tcp_init(&loop_, tcp.get());
+    tcp->data = this;
+    int rc = uv_tcp_open(tcp.get(), fd);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), kBacklog, &Worker::on_connection);
+    if (rc != 0) log_error("worker %u: listen: %s", index_, uv_err_name(rc));
+    listeners_.push_back(std::move(tcp));
+  }
+}
+
+Worker::~Worker() {
+  join();
+  if (uv_loop_close(&loop_) != 0) log_error("worker %u: loop closed with handles open", index_);
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::drain() {
+  drain_requested_.store(true, std::memory_order_release);
+  uv_async_send(&control_nudge_);
+}
+
+void Worker::run() {
+  adopt_latest_snapshot();
+  if (drain_requested_.load(std::memory_order_acquire)) begin_drain();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Worker::on_connection(uv_stream_t* server, int status) {
+  auto* w = static_cast<Worker*>(server->data);
+  if (status < 0) {
+    // EMFILE and friends: log and go on; the listener stays, and accepting resumes once
+    // descriptors free up.
+    log_error("worker %u: accept: %s", w->index_, uv_err_name(status));
+    return;
+  }
+  ClientConn::accept_from(*w, server);
+}
+
+void Worker::on_snapshot_nudge(uv_async_t* handle) {
+  static_cast<Worker*>(handle->data)->adopt_latest_snapshot();
+}
+
+void Worker::adopt_latest_snapshot() {
+  balancer::SnapshotPtr latest = shared_.publisher->latest();
+  if (!latest || (current_ != nullptr && current_->snapshot == latest)) return;
+  const bool backends_changed =
+      current_ == nullptr || current_->snapshot->backend_set != latest->backend_set;
+  if (current_ != nullptr) {
+    current_->retired = true;
+    if (current_->users == 0) release_snapshot(current_);
+  }
+  snapshots_.push_back(LocalSnapshot{latest, 0, false});
+  current_ = &snapshots_.back();
+  balancer_->on_snapshot(*latest);
+  if (backends_changed) {
+    // Pooled connections to backends that left the set close now.
+    std::unordered_set<const void*> keep;
+    for (const balancer::Backend& b : latest->backends) keep.insert(b.load.get());
+    for (UpstreamConn* c : pool_.take_all()) {
+      if (keep.count(c->pool_key()) != 0) {
+        pool_.put(c->pool_key(), c);
+      } else {
+        c->close();
+      }
+    }
+  }
+}
+
+LocalSnapshot* Worker::acquire_snapshot() {
+  ++current_->users;
+  return current_;
+}
+
+void Worker::release_snapshot(LocalSnapshot* snap) {
+  if (snap->users > 0) --snap->users;
+  if (!snap->retired || snap->users != 0) return;
+  for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it) {
+    if (&*it == snap) {
+      snapshots_.erase(it);
+      return;
+    }
+  }
+}
+
+void Worker::client_opened(ClientConn* conn) {
+  conn->next_ = clients_;
+  if (clients_ != nullptr) clients_->prev_ = conn;
+  clients_ = conn;
+  ++client_count_;
+}
+
+void Worker::client_closed(ClientConn* conn) {
+  if (conn->prev_ != nullptr) conn->prev_->next_ = conn->next_;
+  if (conn->next_ != nullptr) conn->next_->prev_ = conn->prev_;
+  if (clients_ == conn) clients_ = conn->next_;
+  conn->prev_ = conn->next_ = nullptr;
+  --client_count_;
+  maybe_finish_drain();
+}
+
+void Worker::on_control_nudge(uv_async_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  if (w->drain_requested_.load(std::memory_order_acquire)) w->begin_drain();
+}
+
+void Worker::begin_drain() {
+  if (std::exchange(draining_, true)) return;
+  for (auto& l : listeners_) uv_close(as_handle(l.get()), nullptr);
+  for (UpstreamConn* c : pool_.take_all()) c->close();
+  uv_timer_start(&grace_timer_, &Worker::on_grace_timeout, settings_.shutdown_grace_ms, 0);
+  // drain() may close a connection, which unlinks it: walk with the next pointer saved.
+  for (ClientConn* c = clients_; c != nullptr;) {
+    ClientConn* next = c->next_;
+    c->drain();
+    c = next;
+  }
+  maybe_finish_drain();
+}
+
+void Worker::on_grace_timeout(uv_timer_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  if (w->client_count_ > 0) {
+    log_info("worker %u: shutdown grace over, closing %zu connections", w->index_, w->client_count_);
+  }
+  for (ClientConn* c = w->clients_; c != nullptr;) {
+    ClientConn* next = c->next_;
+    c->close();
+    c = next;
+  }
+  w->maybe_finish_drain();
+}
+
+void Worker::maybe_finish_drain() {
+  if (!draining_ || client_count_ != 0 || finished_) return;
+  finished_ = true;
+  close_everything();
+}
+
+void Worker::close_everything() {
+  shared_.publisher->unsubscribe(&snapshot_nudge_);
+  for (UpstreamConn* c : pool_.take_all()) c->close();
+  uv_timer_stop(&grace_timer_);
+  uv_close(as_handle(&grace_timer_), nullptr);
+  uv_close(as_handle(&snapshot_nudge_), nullptr);
+  uv_close(as_handle(&control_nudge_), nullptr);
+}
+
+}  // namespace ferry::proxy

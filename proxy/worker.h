@@ -1,0 +1,105 @@
+// One event-loop thread. It owns its loop and everything on it: its listening sockets, client
+// and backend connections, the keep-alive pool, the balancer and its hold on the snapshot.
+// Other threads reach it only through uv_async handles.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "balancer/balancer.h"
+#include "health/publisher.h"
+#include "proxy/buffer.h"
+#include "proxy/conn_pool.h"
+#include "proxy/local_snapshot.h"
+#include "proxy/settings.h"
+
+namespace ferry::proxy {
+
+class ClientConn;
+
+// State shared by every worker. Fields are set before workers start and read-only after,
+// except the atomics.
+struct WorkerShared {
+  health::Publisher* publisher = nullptr;
+  // Client connections across all workers: touched on accept and close only.
+  std::atomic<uint32_t> connections{0};
+  // A connect to a backend was refused (any worker thread). Set before start; may be empty.
+  std::function<void(uint64_t backend_set, std::size_t index)> on_refused;
+};
+
+class Worker {
+ public:
+  // `listen_fds` are bound, listening-ready sockets (SO_REUSEPORT) this worker adopts.
+  Worker(unsigned index, WorkerShared& shared, const Settings& settings,
+         std::vector<int> listen_fds);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();  // spawns the thread
+  // Any thread: stop accepting, finish in-flight requests within the grace period, then end
+  // the loop. Idempotent.
+  void drain();
+  void join();
+
+  // ---- loop thread only, for connections ----
+  uv_loop_t* loop() { return &loop_; }
+  unsigned index() const { return index_; }
+  const Settings& settings() const { return settings_; }
+  BlockPool& blocks() { return blocks_; }
+  ConnPool& pool() { return pool_; }
+  balancer::Balancer& balancer() { return *balancer_; }
+  WorkerShared& shared() { return shared_; }
+  bool draining() const { return draining_; }
+  // The snapshot to pick from; the caller takes a use and gives it back with release_snapshot.
+  LocalSnapshot* acquire_snapshot();
+  void release_snapshot(LocalSnapshot* snap);
+
+  void client_opened(ClientConn* conn);
+  void client_closed(ClientConn* conn);
+
+  uint64_t requests_served() const { return requests_served_; }
+  void count_request() { ++requests_served_; }
+
+ private:
+  static void on_connection(uv_stream_t* server, int status);
+  static void on_snapshot_nudge(uv_async_t* handle);
+  static void on_control_nudge(uv_async_t* handle);
+  static void on_grace_timeout(uv_timer_t* handle);
+  void run();
+  void adopt_latest_snapshot();
+  void begin_drain();
+  void maybe_finish_drain();
+  void close_everything();
+
+  unsigned index_;
+  WorkerShared& shared_;
+  Settings settings_;
+  std::vector<int> listen_fds_;
+  uv_loop_t loop_{};
+  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+  uv_async_t snapshot_nudge_{};
+  uv_async_t control_nudge_{};
+  uv_timer_t grace_timer_{};
+  BlockPool blocks_;
+  ConnPool pool_;
+  std::unique_ptr<balancer::Balancer> balancer_;
+  LocalSnapshot* current_ = nullptr;
+  std::list<LocalSnapshot> snapshots_;  // current and retired ones still in use
+  ClientConn* clients_ = nullptr;       // intrusive list head
+  std::size_t client_count_ = 0;
+  uint64_t requests_served_ = 0;
+  bool draining_ = false;
+  bool finished_ = false;
+  std::atomic<bool> drain_requested_{false};  // written by any thread, read by the loop
+  std::thread thread_;
+};
+
+}  // namespace ferry::proxy

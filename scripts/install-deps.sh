@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian package ferry needs to build, run its dev backends, test and
+# benchmark. Idempotent: a second run installs nothing new. Needs root (apt-get).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  libuv1-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # dev backends (the seed's Flask app under gunicorn with a keep-alive worker)
+  python3 python3-flask gunicorn python3-gevent
+  # tests: real clients and peers
+  curl nginx haproxy prometheus iproute2 procps
+  # deploy tests
+  awscli shellcheck
+  # bench
+  wrk gnuplot-nox valgrind
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (or: sudo $0) to install them" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

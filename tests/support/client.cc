@@ -1,0 +1,155 @@
+#include "support/client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace ferry::testing {
+
+namespace {
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+std::string Response::header(const std::string& name) const {
+  const std::string wanted = lower(name);
+  for (const auto& [k, v] : headers)
+    if (lower(k) == wanted) return v;
+  return "";
+}
+
+int Response::count(const std::string& name) const {
+  const std::string wanted = lower(name);
+  return static_cast<int>(std::count_if(headers.begin(), headers.end(),
+                                        [&](const auto& kv) { return lower(kv.first) == wanted; }));
+}
+
+Client::Client(uint16_t port, std::chrono::milliseconds timeout) : timeout_(timeout) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
+  const int on = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+Client::~Client() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Client::send(const std::string& bytes) {
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void Client::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+
+bool Client::fill() {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout_.count())) <= 0) return false;
+  char tmp[65536];
+  const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+  if (n <= 0) return false;
+  buf_.append(tmp, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::optional<Response> Client::read_response(bool head_request) {
+  while (true) {
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return std::nullopt;
+    }
+    Response r;
+    r.head = buf_.substr(0, end + 4);
+    buf_.erase(0, end + 4);
+    if (r.head.size() < 12) return std::nullopt;
+    r.status = std::stoi(r.head.substr(9, 3));
+    std::size_t pos = r.head.find("\r\n") + 2;
+    while (pos < end) {
+      const std::size_t eol = r.head.find("\r\n", pos);
+      const std::string line = r.head.substr(pos, eol - pos);
+      const std::size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string v = line.substr(colon + 1);
+        while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+        r.headers.emplace_back(line.substr(0, colon), v);
+      }
+      pos = eol + 2;
+    }
+    if (r.status >= 100 && r.status < 200 && r.status != 101) continue;  // interim: read on
+    if (head_request || r.status == 204 || r.status == 304 || r.status == 101) return r;
+    if (lower(r.header("transfer-encoding")) == "chunked") {
+      while (true) {
+        std::size_t eol;
+        while ((eol = buf_.find("\r\n")) == std::string::npos)
+          if (!fill()) return std::nullopt;
+        const std::size_t size = std::stoul(buf_.substr(0, eol), nullptr, 16);
+        while (buf_.size() < eol + 2 + size + 2)
+          if (!fill()) return std::nullopt;
+        r.body.append(buf_, eol + 2, size);
+        buf_.erase(0, eol + 2 + size + 2);
+        if (size == 0) break;
+      }
+      return r;
+    }
+    if (!r.header("content-length").empty()) {
+      const std::size_t size = std::stoul(r.header("content-length"));
+      while (buf_.size() < size)
+        if (!fill()) return std::nullopt;
+      r.body = buf_.substr(0, size);
+      buf_.erase(0, size);
+      return r;
+    }
+    while (fill()) {
+    }
+    r.body = std::move(buf_);
+    buf_.clear();
+    return r;
+  }
+}
+
+bool Client::closed_by_peer() {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout_.count())) <= 0) return false;
+  char tmp[4096];
+  const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+  if (n > 0) buf_.append(tmp, static_cast<std::size_t>(n));
+  return n <= 0;
+}
+
+std::string Client::read_all() {
+  while (fill()) {
+  }
+  std::string out = std::move(buf_);
+  buf_.clear();
+  return out;
+}
+
+std::optional<Response> get(uint16_t port, const std::string& path) {
+  Client c(port);
+  if (!c.connected()) return std::nullopt;
+  c.send("GET " + path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+  return c.read_response();
+}
+
+}  // namespace ferry::testing

@@ -1,0 +1,50 @@
+// A raw-socket HTTP client for tests: sends exact bytes and reads responses back with a
+// minimal parser (Content-Length, chunked, or until close), with a deadline on every read.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ferry::testing {
+
+struct Response {
+  int status = 0;
+  std::string head;  // status line and headers, raw
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string header(const std::string& name) const;  // case-insensitive, first, or ""
+  int count(const std::string& name) const;
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  bool send(const std::string& bytes);
+  void shutdown_write();
+  // Reads one response. `head_request`: the response has no body. nullopt on close/timeout.
+  std::optional<Response> read_response(bool head_request = false);
+  // True if the server closed the connection (EOF) within the timeout with no more bytes.
+  bool closed_by_peer();
+  // Everything until EOF or timeout.
+  std::string read_all();
+  std::string buffered() const { return buf_; }
+
+ private:
+  bool fill();
+  int fd_ = -1;
+  std::chrono::milliseconds timeout_;
+  std::string buf_;
+};
+
+// One request on a fresh connection; "GET path HTTP/1.1" with Host and Connection: close.
+std::optional<Response> get(uint16_t port, const std::string& path);
+
+}  // namespace ferry::testing

@@ -1,0 +1,259 @@
+#include "support/fake_backend.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+namespace ferry::testing {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Reads until `pred` is satisfied on buf. False on EOF/error.
+bool read_more(int fd, std::string& buf) {
+  char tmp[65536];
+  const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+  if (n <= 0) return false;
+  buf.append(tmp, static_cast<std::size_t>(n));
+  return true;
+}
+
+}  // namespace
+
+std::string Request::header(const std::string& name) const {
+  const std::string wanted = lower(name);
+  for (const auto& [k, v] : headers)
+    if (lower(k) == wanted) return v;
+  return "";
+}
+
+bool BackendConn::send(const std::string& bytes) {
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void BackendConn::close_now() { ::shutdown(fd_, SHUT_RDWR); }
+
+void BackendConn::reset_now() {
+  linger l{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::shutdown(fd_, SHUT_RDWR);
+}
+
+FakeBackend::FakeBackend(std::string name) : name_(std::move(name)) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int on = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::listen(listen_fd_, 512);
+  socklen_t len = sizeof a;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+FakeBackend::~FakeBackend() { stop(); }
+
+void FakeBackend::stop() {
+  if (stopping_.exchange(true)) return;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  acceptor_.join();
+  {
+    std::lock_guard lock(mutex_);
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
+  for (auto& t : servers_) t.join();
+  ::close(listen_fd_);
+}
+
+void FakeBackend::set_handler(Handler h) {
+  std::lock_guard lock(mutex_);
+  handler_ = std::move(h);
+}
+
+std::string FakeBackend::received() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+std::vector<Request> FakeBackend::requests_seen() const {
+  std::lock_guard lock(mutex_);
+  return seen_;
+}
+
+void FakeBackend::accept_loop() {
+  while (!stopping_) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (stopping_) return;
+      continue;
+    }
+    if (stopping_) {
+      ::close(fd);
+      return;
+    }
+    ++connections_;
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    std::lock_guard lock(mutex_);
+    open_fds_.push_back(fd);
+    servers_.emplace_back([this, fd] { serve(fd); });
+  }
+}
+
+std::string FakeBackend::pattern(std::size_t n) {
+  std::string s(n, '\0');
+  uint32_t x = 2463534242u;
+  for (std::size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    s[i] = static_cast<char>('a' + x % 26);
+  }
+  return s;
+}
+
+uint64_t FakeBackend::hash(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string FakeBackend::default_response(const std::string& name, const Request& req) {
+  std::string body;
+  std::string extra;
+  bool chunked = false;
+  if (req.target.rfind("/size/", 0) == 0) {
+    body = pattern(std::stoul(req.target.substr(6)));
+  } else if (req.target.rfind("/chunked/", 0) == 0) {
+    body = pattern(std::stoul(req.target.substr(9)));
+    chunked = true;
+  } else if (req.target == "/echo") {
+    body = req.body;
+    extra = "X-Body-Sha: " + std::to_string(hash(req.body)) + "\r\n";
+  } else {
+    body = "hello from " + name;
+  }
+  std::string out = "HTTP/1.1 200 OK\r\nX-Backend: " + name + "\r\n" + extra;
+  if (req.method == "HEAD") return out + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  if (!chunked) return out + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  out += "Transfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t off = 0; off < body.size(); off += 1000) {
+    const std::string piece = body.substr(off, 1000);
+    std::ostringstream hex;
+    hex << std::hex << piece.size();
+    out += hex.str() + "\r\n" + piece + "\r\n";
+  }
+  return out + "0\r\n\r\n";
+}
+
+void FakeBackend::serve(int fd) {
+  BackendConn conn(fd);
+  std::string buf;
+  while (!stopping_) {
+    if (silent_) {
+      char tmp[4096];
+      if (::recv(fd, tmp, sizeof tmp, 0) <= 0) break;
+      continue;
+    }
+    std::size_t head_end;
+    while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+      const std::size_t before = buf.size();
+      if (!read_more(fd, buf)) goto done;
+      std::lock_guard lock(mutex_);
+      received_.append(buf, before, std::string::npos);
+    }
+    {
+      Request req;
+      std::istringstream head(buf.substr(0, head_end));
+      std::string line;
+      std::getline(head, line);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::istringstream start(line);
+      start >> req.method >> req.target >> req.version;
+      while (std::getline(head, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const std::size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        req.headers.emplace_back(line.substr(0, colon), value);
+      }
+      buf.erase(0, head_end + 4);
+      if (lower(req.header("transfer-encoding")) == "chunked") {
+        while (true) {
+          std::size_t eol;
+          while ((eol = buf.find("\r\n")) == std::string::npos) {
+            const std::size_t before = buf.size();
+            if (!read_more(fd, buf)) goto done;
+            std::lock_guard lock(mutex_);
+            received_.append(buf, before, std::string::npos);
+          }
+          const std::size_t size = std::stoul(buf.substr(0, eol), nullptr, 16);
+          while (buf.size() < eol + 2 + size + 2) {
+            const std::size_t before = buf.size();
+            if (!read_more(fd, buf)) goto done;
+            std::lock_guard lock(mutex_);
+            received_.append(buf, before, std::string::npos);
+          }
+          req.body.append(buf, eol + 2, size);
+          buf.erase(0, eol + 2 + size + 2);
+          if (size == 0) break;
+        }
+      } else if (!req.header("content-length").empty()) {
+        const std::size_t size = std::stoul(req.header("content-length"));
+        while (buf.size() < size) {
+          const std::size_t before = buf.size();
+          if (!read_more(fd, buf)) goto done;
+          std::lock_guard lock(mutex_);
+          received_.append(buf, before, std::string::npos);
+        }
+        req.body = buf.substr(0, size);
+        buf.erase(0, size);
+      }
+      ++requests_;
+      Handler h;
+      {
+        std::lock_guard lock(mutex_);
+        seen_.push_back(req);
+        h = handler_;
+      }
+      if (h) {
+        h(conn, req);
+      } else {
+        conn.send(default_response(name_, req));
+      }
+      if (lower(req.header("connection")) == "close") break;
+    }
+  }
+done:
+  ::shutdown(fd, SHUT_RDWR);
+  std::lock_guard lock(mutex_);
+  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
+  ::close(fd);
+}
+
+}  // namespace ferry::testing

@@ -1,0 +1,89 @@
+// A real HTTP/1.1 server on 127.0.0.1, port 0, one thread per connection, for integration
+// tests. It records every byte it receives and counts connections and requests, and answers by
+// path unless a test installs its own handler:
+//   /size/N      N bytes of a deterministic pattern, Content-Length
+//   /chunked/N   N bytes, Transfer-Encoding: chunked, in 1000-byte chunks
+//   /echo        the request body back (Content-Length), X-Body-Sha: a hash of it
+//   anything     "hello from NAME"
+// Every response carries X-Backend: NAME.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ferry::testing {
+
+struct Request {
+  std::string method;
+  std::string target;
+  std::string version;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string header(const std::string& name) const;  // case-insensitive, first, or ""
+};
+
+class BackendConn {
+ public:
+  explicit BackendConn(int fd) : fd_(fd) {}
+  bool send(const std::string& bytes);
+  void close_now();  // close without a response
+  void reset_now();  // RST (SO_LINGER 0)
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class FakeBackend {
+ public:
+  using Handler = std::function<void(BackendConn&, const Request&)>;
+
+  explicit FakeBackend(std::string name);
+  ~FakeBackend();
+  FakeBackend(const FakeBackend&) = delete;
+  FakeBackend& operator=(const FakeBackend&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& name() const { return name_; }
+  void set_handler(Handler h);
+  // Accept connections but never read or answer (a silent backend).
+  void set_silent(bool silent) { silent_ = silent; }
+
+  int connections() const { return connections_.load(); }
+  int requests() const { return requests_.load(); }
+  std::string received() const;  // every byte received, all connections
+  std::vector<Request> requests_seen() const;
+  void stop();
+
+  static std::string default_response(const std::string& name, const Request& req);
+  static std::string pattern(std::size_t n);  // deterministic bytes
+  static uint64_t hash(const std::string& s);  // FNV-1a
+
+ private:
+  void accept_loop();
+  void serve(int fd);
+
+  std::string name_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> silent_{false};
+  std::atomic<int> connections_{0};
+  std::atomic<int> requests_{0};
+  mutable std::mutex mutex_;
+  Handler handler_;
+  std::string received_;
+  std::vector<Request> seen_;
+  std::vector<int> open_fds_;
+  std::thread acceptor_;
+  std::vector<std::thread> servers_;
+};
+
+}  // namespace ferry::testing
