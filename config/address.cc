@@ -21,8 +21,8 @@ bool is_ipv6(const std::string& host) {
 }
 
 bool is_host_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_';
 }
 
 // Checks the host of an unbracketed "host:port"; returns the "expected ..." sentence or "".
@@ -147,8 +147,7 @@ std::vector<sockaddr_storage> resolve(const HostPort& hp, std::string* error) {
     return out;
   }
   for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(addr))
-      continue;
+    if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(addr)) continue;
     addr = {};
     std::memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
     if (addr.ss_family == AF_INET)

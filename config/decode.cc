@@ -14,22 +14,23 @@ namespace {
 
 // Bounds beyond the contract's own (weight 1..1000). Each is far past any sane setting and
 // well inside what the code using it handles; they catch typos (an extra zero or two), not taste.
-constexpr uint64_t kMaxWorkers = 1024;                  // 0 = one per core
-constexpr uint64_t kMaxThreshold = 100;                 // health passes/failures in a row; 0 never flips
-constexpr uint64_t kMaxConnections = 10'000'000;        // 0 would refuse every client
-constexpr uint64_t kMaxRetries = 10;                    // each retry is another backend tried
-constexpr uint64_t kMinBuffer = 512;                    // below this a read can't hold a request line
-constexpr uint64_t kMaxBuffer = 1ULL << 30;             // 1GiB per connection is already absurd
-constexpr uint64_t kMinHeaderBytes = 1ULL << 10;        // 1KiB: a modest browser request head
-constexpr uint64_t kMaxHeaderBytes = 1ULL << 20;        // 1MiB: no legitimate head is bigger
-constexpr Duration kMinTimeout{1};                      // 0 would expire at once; "no timeout" isn't offered
-constexpr Duration kMaxDuration{24LL * 3600 * 1000};    // 24h: timer arithmetic never nears overflow
+constexpr uint64_t kMaxWorkers = 1024;                   // 0 = one per core
+constexpr uint64_t kMaxThreshold = 100;                  // health passes/failures in a row; 0 never flips
+constexpr uint64_t kMaxConnections = 10'000'000;         // 0 would refuse every client
+constexpr uint64_t kMaxRetries = 10;                     // each retry is another backend tried
+constexpr uint64_t kMinBuffer = 512;                     // below this a read can't hold a request line
+constexpr uint64_t kMaxBuffer = 1ULL << 30;              // 1GiB per connection is already absurd
+constexpr uint64_t kMinHeaderBytes = 1ULL << 10;         // 1KiB: a modest browser request head
+constexpr uint64_t kMaxHeaderBytes = 1ULL << 20;         // 1MiB: no legitimate head is bigger
+constexpr Duration::rep kMinTimeoutMs = 1;               // 0 would expire at once; "no timeout" isn't offered
+constexpr Duration::rep kMaxDurationMs = 24 * 3600'000;  // 24h: timer arithmetic never nears overflow
 
 constexpr std::string_view kExpectedHashKey = "client_ip, header:NAME or cookie:NAME";
 
 void decode_balancer(const Field& f, Config& out, Diagnostics& d) {
   std::string expected = "one of ";
-  for (std::size_t i = 0; i < kBalancerNames.size(); ++i) expected += (i ? ", " : "") + std::string(kBalancerNames[i]);
+  for (std::size_t i = 0; i < kBalancerNames.size(); ++i)
+    expected += (i ? ", " : "") + std::string(kBalancerNames[i]);
   const std::optional<std::string> name = read_scalar(f, expected, d);
   if (!name) return;
   if (const std::optional<BalancerKind> kind = balancer_from_name(*name)) {
@@ -65,7 +66,8 @@ void decode_hash_key(const Field& f, Config& out, Diagnostics& d) {
     return;
   }
   std::string message = "expected " + std::string(kExpectedHashKey) + ", found " + describe(f.value);
-  if (const std::optional<std::string> hint = hash_key_hint(*text)) message += "; did you mean " + quote(*hint) + "?";
+  if (const std::optional<std::string> hint = hash_key_hint(*text))
+    message += "; did you mean " + quote(*hint) + "?";
   d.error(f.mark(), f.path, message);
 }
 
@@ -86,37 +88,22 @@ constexpr std::array<Rule<HealthCheck>, 8> kHealthRules{{
      [](const Field& f, HealthCheck& h, Diagnostics& d) {
        decode_checked(f, h.path, is_request_path, "a path starting with \"/\", without spaces", d);
      }},
-    {"interval",
-     [](const Field& f, HealthCheck& h, Diagnostics& d) {
-       assign(h.interval, read_duration(f, kMinTimeout, kMaxDuration, d));
-     }},
-    {"timeout",
-     [](const Field& f, HealthCheck& h, Diagnostics& d) {
-       assign(h.timeout, read_duration(f, kMinTimeout, kMaxDuration, d));
-     }},
-    {"healthy_threshold",
-     [](const Field& f, HealthCheck& h, Diagnostics& d) {
-       assign(h.healthy_threshold, read_integer(f, 1, kMaxThreshold, d));
-     }},
-    {"unhealthy_threshold",
-     [](const Field& f, HealthCheck& h, Diagnostics& d) {
-       assign(h.unhealthy_threshold, read_integer(f, 1, kMaxThreshold, d));
-     }},
+    {"interval", duration_rule<&HealthCheck::interval, kMinTimeoutMs, kMaxDurationMs>},
+    {"timeout", duration_rule<&HealthCheck::timeout, kMinTimeoutMs, kMaxDurationMs>},
+    {"healthy_threshold", integer_rule<&HealthCheck::healthy_threshold, 1, kMaxThreshold>},
+    {"unhealthy_threshold", integer_rule<&HealthCheck::unhealthy_threshold, 1, kMaxThreshold>},
     {"expected_status",
      [](const Field& f, HealthCheck& h, Diagnostics& d) {
-       decode_checked(f, h.expected_status, is_status_spec,
-                      "a status code, a range or a comma list of them within 100..599 "
-                      "(200, 200-399, 200,204)",
-                      d);
+       decode_checked(
+           f, h.expected_status, is_status_spec,
+           "a status code, a range or a comma list of them within 100..599 (200, 200-399, 200,204)", d);
      }},
     {"host",
      [](const Field& f, HealthCheck& h, Diagnostics& d) {
-       const std::string what = "a Host header value without spaces (empty = the backend address)";
-       const std::optional<std::string> text = read_scalar(f, what, d);
-       if (text && !is_host_header(*text)) d.expected(f, what);
-       else assign(h.host, text);
+       decode_checked(f, h.host, is_host_header,
+                      "a Host header value without spaces (empty = the backend address)", d);
      }},
-    {"fail_open", [](const Field& f, HealthCheck& h, Diagnostics& d) { assign(h.fail_open, read_bool(f, d)); }},
+    {"fail_open", bool_rule<&HealthCheck::fail_open>},
 }};
 
 void decode_health_check(const Field& f, Config& out, Diagnostics& d) {
@@ -129,63 +116,52 @@ void decode_health_check(const Field& f, Config& out, Diagnostics& d) {
   const HealthCheck& h = out.health_check;
   if (d.count() != errors_before || h.timeout < h.interval) return;
   if (const std::optional<Field> timeout = find_child(f, "timeout")) {
-    d.expected(*timeout, "a duration shorter than health_check.interval (" + format_duration(h.interval) + ")");
+    d.expected(*timeout,
+               "a duration shorter than health_check.interval (" + format_duration(h.interval) + ")");
   } else if (const std::optional<Field> interval = find_child(f, "interval")) {
     d.expected(*interval, "a duration longer than health_check.timeout (" + format_duration(h.timeout) + ")");
   }
 }
 
-template <Duration Timeouts::*Member>
-void timeout_rule(const Field& f, Timeouts& t, Diagnostics& d) {
-  assign(t.*Member, read_duration(f, kMinTimeout, kMaxDuration, d));
-}
-
 constexpr std::array<Rule<Timeouts>, 6> kTimeoutRules{{
-    {"connect", timeout_rule<&Timeouts::connect>},
-    {"client_header", timeout_rule<&Timeouts::client_header>},
-    {"client_idle", timeout_rule<&Timeouts::client_idle>},
-    {"backend_response", timeout_rule<&Timeouts::backend_response>},
-    {"backend_idle", timeout_rule<&Timeouts::backend_idle>},
-    {"shutdown_grace", timeout_rule<&Timeouts::shutdown_grace>},
+    {"connect", duration_rule<&Timeouts::connect, kMinTimeoutMs, kMaxDurationMs>},
+    {"client_header", duration_rule<&Timeouts::client_header, kMinTimeoutMs, kMaxDurationMs>},
+    {"client_idle", duration_rule<&Timeouts::client_idle, kMinTimeoutMs, kMaxDurationMs>},
+    {"backend_response", duration_rule<&Timeouts::backend_response, kMinTimeoutMs, kMaxDurationMs>},
+    {"backend_idle", duration_rule<&Timeouts::backend_idle, kMinTimeoutMs, kMaxDurationMs>},
+    {"shutdown_grace", duration_rule<&Timeouts::shutdown_grace, kMinTimeoutMs, kMaxDurationMs>},
 }};
 
 constexpr std::array<Rule<Limits>, 3> kLimitRules{{
-    {"max_connections",
-     [](const Field& f, Limits& l, Diagnostics& d) {
-       assign(l.max_connections, read_integer(f, 1, kMaxConnections, d));
-     }},
-    {"max_header_bytes",
-     [](const Field& f, Limits& l, Diagnostics& d) {
-       assign(l.max_header_bytes, read_size(f, kMinHeaderBytes, kMaxHeaderBytes, d));
-     }},
-    {"max_body_bytes",
-     [](const Field& f, Limits& l, Diagnostics& d) {
-       assign(l.max_body_bytes, read_size(f, 0, std::numeric_limits<uint64_t>::max(), d));
-     }},
+    {"max_connections", integer_rule<&Limits::max_connections, 1, kMaxConnections>},
+    {"max_header_bytes", size_rule<&Limits::max_header_bytes, kMinHeaderBytes, kMaxHeaderBytes>},
+    {"max_body_bytes", size_rule<&Limits::max_body_bytes, 0, std::numeric_limits<uint64_t>::max()>},
 }};
 
 constexpr std::array<Rule<Buffers>, 2> kBufferRules{{
-    {"request", [](const Field& f, Buffers& b, Diagnostics& d) { assign(b.request, read_size(f, kMinBuffer, kMaxBuffer, d)); }},
-    {"response", [](const Field& f, Buffers& b, Diagnostics& d) { assign(b.response, read_size(f, kMinBuffer, kMaxBuffer, d)); }},
+    {"request", size_rule<&Buffers::request, kMinBuffer, kMaxBuffer>},
+    {"response", size_rule<&Buffers::response, kMinBuffer, kMaxBuffer>},
 }};
+
+template <auto Member, const auto& Rules>
+void section_rule(const Field& field, Config& out, Diagnostics& diag) {
+  decode_map(field, Rules, out.*Member, diag);
+}
 
 // The top level, in the contract's order (which is also the order of "expected one of").
 constexpr std::array<Rule<Config>, 13> kRootRules{{
     {"listen", decode_listen},
-    {"workers", [](const Field& f, Config& c, Diagnostics& d) { assign(c.workers, read_integer(f, 0, kMaxWorkers, d)); }},
+    {"workers", integer_rule<&Config::workers, 0, kMaxWorkers>},
     {"admin", decode_admin},
     {"balancer", decode_balancer},
     {"hash_key", decode_hash_key},
-    {"resolve_interval",
-     [](const Field& f, Config& c, Diagnostics& d) {
-       assign(c.resolve_interval, read_duration(f, Duration{0}, kMaxDuration, d));
-     }},
+    {"resolve_interval", duration_rule<&Config::resolve_interval, 0, kMaxDurationMs>},
     {"backends", decode_backends},
     {"health_check", decode_health_check},
-    {"timeouts", [](const Field& f, Config& c, Diagnostics& d) { decode_map(f, kTimeoutRules, c.timeouts, d); }},
-    {"limits", [](const Field& f, Config& c, Diagnostics& d) { decode_map(f, kLimitRules, c.limits, d); }},
-    {"buffers", [](const Field& f, Config& c, Diagnostics& d) { decode_map(f, kBufferRules, c.buffers, d); }},
-    {"retries", [](const Field& f, Config& c, Diagnostics& d) { assign(c.retries, read_integer(f, 0, kMaxRetries, d)); }},
+    {"timeouts", section_rule<&Config::timeouts, kTimeoutRules>},
+    {"limits", section_rule<&Config::limits, kLimitRules>},
+    {"buffers", section_rule<&Config::buffers, kBufferRules>},
+    {"retries", integer_rule<&Config::retries, 0, kMaxRetries>},
     {"access_log",
      [](const Field& f, Config& c, Diagnostics& d) {
        decode_checked(f, c.access_log, is_access_log, "\"off\", \"stdout\" or a file path", d);

@@ -54,10 +54,8 @@ constexpr std::array<Rule<BackendDraft>, 2> kBackendRules{{
        out.has_address = true;  // present, even if bad: that error is reported already
        assign(out.backend.address, read_address(f, false, out.seen, d));
      }},
-    {"weight",
-     [](const Field& f, BackendDraft& out, Diagnostics& d) {
-       assign(out.backend.weight, read_integer(f, 1, kMaxWeight, d));
-     }},
+    {"weight", [](const Field& f, BackendDraft& out,
+                  Diagnostics& d) { assign(out.backend.weight, read_integer(f, 1, kMaxWeight, d)); }},
 }};
 
 }  // namespace
@@ -76,7 +74,8 @@ void decode_listen(const Field& field, Config& out, Diagnostics& diag) {
   SeenAddresses seen;
   std::vector<std::string> listen;
   for (const Field& item : items)
-    if (std::optional<std::string> address = read_address(item, true, &seen, diag)) listen.push_back(*address);
+    if (std::optional<std::string> address = read_address(item, true, &seen, diag))
+      listen.push_back(*address);
   out.listen = std::move(listen);
 }
 

@@ -14,9 +14,9 @@ namespace ferry::config {
 
 // One value in the file and how messages name it.
 struct Field {
-  std::string path;      // "timeouts.connect", "backends[1].weight"; "" for the whole file
-  YAML::Node value;      // may be Null ("key:" with nothing after it)
-  YAML::Mark key_mark;   // the key's position, or the item's for list items
+  std::string path;     // "timeouts.connect", "backends[1].weight"; "" for the whole file
+  YAML::Node value;     // may be Null ("key:" with nothing after it)
+  YAML::Mark key_mark;  // the key's position, or the item's for list items
 
   // Where to point at this value. An empty value has no position of its own (yaml-cpp marks it
   // at the next token, often on the next line), so it points at its key.

@@ -62,4 +62,27 @@ void assign(T& target, const std::optional<U>& value) {
   if (value) target = static_cast<T>(*value);
 }
 
+// Rules for plain fields, named in a table as integer_rule<&Limits::max_connections, 1, 100>;
+// the section type T is deduced from the table's function pointer type.
+template <auto Member, uint64_t Min, uint64_t Max, typename T>
+void integer_rule(const Field& field, T& out, Diagnostics& diag) {
+  assign(out.*Member, read_integer(field, Min, Max, diag));
+}
+
+template <auto Member, uint64_t Min, uint64_t Max, typename T>
+void size_rule(const Field& field, T& out, Diagnostics& diag) {
+  assign(out.*Member, read_size(field, Min, Max, diag));
+}
+
+// Bounds in milliseconds: std::chrono::duration can't be a template argument.
+template <auto Member, Duration::rep MinMs, Duration::rep MaxMs, typename T>
+void duration_rule(const Field& field, T& out, Diagnostics& diag) {
+  assign(out.*Member, read_duration(field, Duration{MinMs}, Duration{MaxMs}, diag));
+}
+
+template <auto Member, typename T>
+void bool_rule(const Field& field, T& out, Diagnostics& diag) {
+  assign(out.*Member, read_bool(field, diag));
+}
+
 }  // namespace ferry::config

@@ -3,11 +3,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <system_error>
-
-#include <yaml-cpp/yaml.h>
 
 #include "config/decode.h"
 #include "config/diagnostics.h"

@@ -84,7 +84,7 @@ bool Server::start(std::string* error) {
   };
   for (const std::string& listen : config_.listen) {
     std::string why;
-    const std::optional<config::HostPort> hp = config::parse_host_port(listen, &why);
+    const std::optional<config::HostPort> hp = config::parse_bind_address(listen, &why);
     std::vector<sockaddr_storage> addrs;
     if (hp) addrs = config::resolve(*hp, &why);
     if (addrs.empty()) {
@@ -113,6 +113,18 @@ bool Server::start(std::string* error) {
 
 void Server::drain() {
   for (auto& w : workers_) w->drain();
+}
+
+unsigned Server::workers_serving() const {
+  unsigned n = 0;
+  for (const auto& w : workers_) n += w->requests_served() > 0 ? 1 : 0;
+  return n;
+}
+
+uint64_t Server::requests_served() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w->requests_served();
+  return n;
 }
 
 void Server::wait() {

@@ -40,6 +40,9 @@ class Server {
   const config::Config& config() const { return config_; }
   health::Publisher& publisher() { return publisher_; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
+  // Workers that have served at least one request (any thread).
+  unsigned workers_serving() const;
+  uint64_t requests_served() const;
 
  private:
   config::Config config_;

@@ -65,8 +65,12 @@ class Worker {
   void client_opened(ClientConn* conn);
   void client_closed(ClientConn* conn);
 
-  uint64_t requests_served() const { return requests_served_; }
-  void count_request() { ++requests_served_; }
+  // Any thread (a relaxed read of a counter only this worker writes).
+  uint64_t requests_served() const { return requests_served_.load(std::memory_order_relaxed); }
+  void count_request() {
+    requests_served_.store(requests_served_.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+  }
 
  private:
   static void on_connection(uv_stream_t* server, int status);
@@ -95,7 +99,7 @@ class Worker {
   std::list<LocalSnapshot> snapshots_;  // current and retired ones still in use
   ClientConn* clients_ = nullptr;       // intrusive list head
   std::size_t client_count_ = 0;
-  uint64_t requests_served_ = 0;
+  std::atomic<uint64_t> requests_served_{0};  // written by this worker only
   bool draining_ = false;
   bool finished_ = false;
   std::atomic<bool> drain_requested_{false};  // written by any thread, read by the loop

@@ -119,6 +119,14 @@ WantedBy=multi-user.target
 EOF
 }
 
+# ferry_unit_user: the static User= of the unit, which the instance must then create.
+ferry_unit_user() {
+  local text
+  text=$(ferry_unit_text)
+  if grep -qiE '^DynamicUser=(yes|true|1|on)' <<<"$text"; then return; fi
+  sed -n 's/^User=\([A-Za-z_][A-Za-z0-9_-]*\)$/\1/p' <<<"$text" | grep -vx root | tail -n 1 || true
+}
+
 # render_proxy_userdata NAME URL SHA256
 render_proxy_userdata() {
   local yaml=$FERRY_DEPLOY_DIR/ferry.yaml
@@ -126,7 +134,7 @@ render_proxy_userdata() {
   render "$FERRY_DEPLOY_DIR/userdata/ferry.sh.tmpl" \
     "INSTANCE_NAME=$1" "REGION=$FERRY_REGION" "ARTIFACT_URL=$2" "ARTIFACT_SHA256=$3" \
     "RUNTIME_PACKAGES=$FERRY_RUNTIME_PACKAGES" "PROXY_PORT=$FERRY_PROXY_PORT" \
-    "HEALTH_PATH=$FERRY_HEALTH_PATH" \
+    "HEALTH_PATH=$FERRY_HEALTH_PATH" "SERVICE_USER=$(ferry_unit_user)" \
     "FERRY_YAML=$(<"$yaml")" "FERRY_UNIT=$(ferry_unit_text)"
 }
 

@@ -14,7 +14,7 @@ Snapshot snapshot_with_outstanding(std::vector<uint32_t> outstanding) {
   snap.backend_set = 1;
   for (std::size_t i = 0; i < outstanding.size(); ++i) {
     Backend b;
-    b.name = "b" + std::to_string(i);
+    b.name = std::string("b").append(std::to_string(i));  // not "b" + ...: GCC 12 -Wrestrict false positive
     b.load->outstanding.store(outstanding[i]);
     snap.backends.push_back(std::move(b));
   }

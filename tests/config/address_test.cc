@@ -1,9 +1,8 @@
 #include "config/address.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 

@@ -52,8 +52,9 @@ TEST(SeedDefault, UsesTheContractDefaultsEverywhereElse) {
 }
 
 TEST(BalancerName, RoundTripsEveryKind) {
-  for (BalancerKind kind : {BalancerKind::RoundRobin, BalancerKind::WeightedRoundRobin, BalancerKind::LeastOutstanding,
-                            BalancerKind::PowerOfTwo, BalancerKind::ConsistentHash})
+  for (BalancerKind kind :
+       {BalancerKind::RoundRobin, BalancerKind::WeightedRoundRobin, BalancerKind::LeastOutstanding,
+        BalancerKind::PowerOfTwo, BalancerKind::ConsistentHash})
     EXPECT_EQ(balancer_from_name(balancer_name(kind)), kind) << balancer_name(kind);
   EXPECT_EQ(balancer_name(BalancerKind::WeightedRoundRobin), "weighted_round_robin");
   EXPECT_EQ(balancer_from_name("Round_Robin"), std::nullopt);

@@ -45,9 +45,9 @@ TEST(Duration, ParsesEachUnitAndRejectsEverythingElse) {
 
 TEST(Duration, FormatsInTheShortestExactUnit) {
   const std::pair<Duration, std::string_view> cases[] = {
-      {milliseconds(250), "250ms"}, {seconds(5), "5s"},       {seconds(60), "1m"},
-      {seconds(90), "90s"},         {minutes(60), "1h"},      {minutes(90), "90m"},
-      {milliseconds(1500), "1500ms"}, {Duration{0}, "0s"},   {hours(24), "24h"},
+      {milliseconds(250), "250ms"},   {seconds(5), "5s"},  {seconds(60), "1m"},
+      {seconds(90), "90s"},           {minutes(60), "1h"}, {minutes(90), "90m"},
+      {milliseconds(1500), "1500ms"}, {Duration{0}, "0s"}, {hours(24), "24h"},
   };
   for (const auto& [duration, text] : cases) {
     EXPECT_EQ(format_duration(duration), text);
@@ -85,9 +85,9 @@ TEST(Size, ParsesPlainBytesAndBinarySuffixesOnly) {
 
 TEST(Size, FormatsWithTheLargestExactSuffix) {
   const std::pair<uint64_t, std::string_view> cases[] = {
-      {512, "512"},   {1024, "1KiB"},         {64 * 1024, "64KiB"}, {256 * 1024, "256KiB"},
-      {1 << 20, "1MiB"}, {1ULL << 30, "1GiB"}, {1536, "1536"},       {0, "0"},
-      {(1 << 20) + 1024, "1025KiB"},
+      {512, "512"},           {1024, "1KiB"},    {64 * 1024, "64KiB"},
+      {256 * 1024, "256KiB"}, {1 << 20, "1MiB"}, {1ULL << 30, "1GiB"},
+      {1536, "1536"},         {0, "0"},          {(1 << 20) + 1024, "1025KiB"},
   };
   for (const auto& [bytes, text] : cases) {
     EXPECT_EQ(format_size(bytes), text);

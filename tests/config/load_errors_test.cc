@@ -18,7 +18,9 @@ Messages errors_of(std::string_view yaml) {
 // A valid backends key, for files about something else.
 constexpr std::string_view kBackends = "backends: [\"10.0.0.1:80\"]\n";
 
-Messages errors_with_backends(std::string_view yaml) { return errors_of(std::string(yaml) + std::string(kBackends)); }
+Messages errors_with_backends(std::string_view yaml) {
+  return errors_of(std::string(yaml) + std::string(kBackends));
+}
 
 TEST(ConfigLoad, YamlSyntaxErrorIsReportedAloneAtItsPosition) {
   EXPECT_EQ(errors_of("workers: 5000\nbackends: [\"10.0.0.1:80\"\ntimeouts: {}\n"),
@@ -30,7 +32,8 @@ TEST(ConfigLoad, YamlSyntaxErrorIsReportedAloneAtItsPosition) {
 }
 
 TEST(ConfigLoad, TabIndentationIsASyntaxError) {
-  EXPECT_EQ(errors_of("timeouts:\n\tconnect: 1s\n"), Messages{"ferry.yaml:2:9: YAML syntax error: illegal map value"});
+  EXPECT_EQ(errors_of("timeouts:\n\tconnect: 1s\n"),
+            Messages{"ferry.yaml:2:9: YAML syntax error: illegal map value"});
 }
 
 TEST(ConfigLoad, WrongTypeNamesWhatWasExpectedAndWhatWasFound) {
@@ -38,14 +41,19 @@ TEST(ConfigLoad, WrongTypeNamesWhatWasExpectedAndWhatWasFound) {
             Messages{"ferry.yaml:1:10: workers: expected an integer from 0 to 1024, found a list"});
   EXPECT_EQ(errors_with_backends("timeouts: 5s\n"),
             Messages{"ferry.yaml:1:11: timeouts: expected a map of settings, found \"5s\""});
-  EXPECT_EQ(errors_with_backends("listen: {a: b}\n"),
-            Messages{"ferry.yaml:1:9: listen: expected an address (host:port) or a list of at least one, found a map"});
+  EXPECT_EQ(
+      errors_with_backends("listen: {a: b}\n"),
+      Messages{
+          "ferry.yaml:1:9: listen: expected an address (host:port) or a list of at least one, found a map"});
   EXPECT_EQ(errors_with_backends("listen: [[\"0.0.0.0:80\"]]\n"),
             Messages{"ferry.yaml:1:10: listen[0]: expected an address (host:port), found a list"});
-  EXPECT_EQ(errors_of("backends: \"10.0.0.1:80\"\n"),
-            Messages{"ferry.yaml:1:11: backends: expected a list of at least one backend, found \"10.0.0.1:80\""});
-  EXPECT_EQ(errors_of("backends:\n  - [\"10.0.0.1:80\"]\n"),
-            Messages{"ferry.yaml:2:5: backends[0]: expected \"host:port\" or a map {address, weight}, found a list"});
+  EXPECT_EQ(
+      errors_of("backends: \"10.0.0.1:80\"\n"),
+      Messages{"ferry.yaml:1:11: backends: expected a list of at least one backend, found \"10.0.0.1:80\""});
+  EXPECT_EQ(
+      errors_of("backends:\n  - [\"10.0.0.1:80\"]\n"),
+      Messages{
+          "ferry.yaml:2:5: backends[0]: expected \"host:port\" or a map {address, weight}, found a list"});
 }
 
 TEST(ConfigLoad, EmptyValueIsReportedAtItsKey) {
@@ -61,8 +69,9 @@ TEST(ConfigLoad, TopLevelMustBeAMap) {
 }
 
 TEST(ConfigLoad, OutOfRangeNumbersNameTheirBounds) {
-  EXPECT_EQ(errors_of("backends:\n  - address: \"10.0.0.1:80\"\n    weight: 1001\n"),
-            Messages{"ferry.yaml:3:13: backends[0].weight: expected an integer from 1 to 1000, found \"1001\""});
+  EXPECT_EQ(
+      errors_of("backends:\n  - address: \"10.0.0.1:80\"\n    weight: 1001\n"),
+      Messages{"ferry.yaml:3:13: backends[0].weight: expected an integer from 1 to 1000, found \"1001\""});
   EXPECT_EQ(errors_of("backends:\n  - address: \"10.0.0.1:80\"\n    weight: 0\n"),
             Messages{"ferry.yaml:3:13: backends[0].weight: expected an integer from 1 to 1000, found \"0\""});
   EXPECT_EQ(errors_with_backends("workers: 1025\n"),
@@ -71,10 +80,13 @@ TEST(ConfigLoad, OutOfRangeNumbersNameTheirBounds) {
             Messages{"ferry.yaml:1:10: retries: expected an integer from 0 to 10, found \"11\""});
   EXPECT_EQ(errors_with_backends("retries: -1\n"),
             Messages{"ferry.yaml:1:10: retries: expected an integer from 0 to 10, found \"-1\""});
-  EXPECT_EQ(errors_with_backends("limits:\n  max_connections: 0\n"),
-            Messages{"ferry.yaml:2:20: limits.max_connections: expected an integer from 1 to 10000000, found \"0\""});
-  EXPECT_EQ(errors_with_backends("limits:\n  max_header_bytes: 512\n"),
-            Messages{"ferry.yaml:2:21: limits.max_header_bytes: expected a size from 1KiB to 1MiB, found \"512\""});
+  EXPECT_EQ(
+      errors_with_backends("limits:\n  max_connections: 0\n"),
+      Messages{
+          "ferry.yaml:2:20: limits.max_connections: expected an integer from 1 to 10000000, found \"0\""});
+  EXPECT_EQ(
+      errors_with_backends("limits:\n  max_header_bytes: 512\n"),
+      Messages{"ferry.yaml:2:21: limits.max_header_bytes: expected a size from 1KiB to 1MiB, found \"512\""});
   EXPECT_EQ(errors_with_backends("buffers:\n  request: 100\n"),
             Messages{"ferry.yaml:2:12: buffers.request: expected a size from 512 to 1GiB, found \"100\""});
   EXPECT_EQ(errors_with_backends("timeouts:\n  connect: 0s\n"),
@@ -84,11 +96,12 @@ TEST(ConfigLoad, OutOfRangeNumbersNameTheirBounds) {
 }
 
 TEST(ConfigLoad, ThresholdOfZeroIsRejected) {
-  EXPECT_EQ(errors_with_backends("health_check:\n  healthy_threshold: 0\n  unhealthy_threshold: 0\n"),
-            (Messages{
-                "ferry.yaml:2:22: health_check.healthy_threshold: expected an integer from 1 to 100, found \"0\"",
-                "ferry.yaml:3:24: health_check.unhealthy_threshold: expected an integer from 1 to 100, found \"0\"",
-            }));
+  EXPECT_EQ(
+      errors_with_backends("health_check:\n  healthy_threshold: 0\n  unhealthy_threshold: 0\n"),
+      (Messages{
+          "ferry.yaml:2:22: health_check.healthy_threshold: expected an integer from 1 to 100, found \"0\"",
+          "ferry.yaml:3:24: health_check.unhealthy_threshold: expected an integer from 1 to 100, found \"0\"",
+      }));
 }
 
 TEST(ConfigLoad, UnknownKeySuggestsClosestName) {
@@ -131,8 +144,10 @@ TEST(ConfigLoad, RepeatedKeyIsAnErrorNotASilentOverride) {
 }
 
 TEST(ConfigLoad, DuplicateBackendAddressPointsAtTheFirst) {
-  EXPECT_EQ(errors_of("backends:\n  - \"10.0.0.1:80\"\n  - address: \"10.0.0.1:80\"\n    weight: 2\n"),
-            Messages{"ferry.yaml:3:14: backends[1].address: duplicate address \"10.0.0.1:80\", first listed at line 2"});
+  EXPECT_EQ(
+      errors_of("backends:\n  - \"10.0.0.1:80\"\n  - address: \"10.0.0.1:80\"\n    weight: 2\n"),
+      Messages{
+          "ferry.yaml:3:14: backends[1].address: duplicate address \"10.0.0.1:80\", first listed at line 2"});
 }
 
 TEST(ConfigLoad, DuplicateBackendIsFoundWhateverTheSpelling) {
@@ -149,7 +164,8 @@ TEST(ConfigLoad, DuplicateListenAddressIsRejected) {
 }
 
 TEST(ConfigLoad, UnparsableAddressSaysWhatAnAddressLooksLike) {
-  EXPECT_EQ(errors_of(R"(listen: "0.0.0.0"
+  EXPECT_EQ(
+      errors_of(R"(listen: "0.0.0.0"
 admin: "localhost:99999"
 backends:
   - "10.0.0.1:0"
@@ -157,19 +173,21 @@ backends:
   - ":80"
   - "[::1]"
 )"),
-            (Messages{
-                "ferry.yaml:1:9: listen: expected host:port with a port, found \"0.0.0.0\"",
-                "ferry.yaml:2:8: admin: expected a port from 0 to 65535 after the colon, found \"localhost:99999\"",
-                "ferry.yaml:4:5: backends[0]: expected a port from 1 to 65535 after the colon, found \"10.0.0.1:0\"",
-                "ferry.yaml:5:5: backends[1]: expected an IPv6 address in brackets, as [::1]:80, found \"::1:80\"",
-                "ferry.yaml:6:5: backends[2]: expected a host before the port, found \":80\"",
-                "ferry.yaml:7:5: backends[3]: expected host:port with a port after the brackets, as [::1]:80, "
-                "found \"[::1]\"",
-            }));
+      (Messages{
+          "ferry.yaml:1:9: listen: expected host:port with a port, found \"0.0.0.0\"",
+          "ferry.yaml:2:8: admin: expected a port from 0 to 65535 after the colon, found \"localhost:99999\"",
+          "ferry.yaml:4:5: backends[0]: expected a port from 1 to 65535 after the colon, found "
+          "\"10.0.0.1:0\"",
+          "ferry.yaml:5:5: backends[1]: expected an IPv6 address in brackets, as [::1]:80, found \"::1:80\"",
+          "ferry.yaml:6:5: backends[2]: expected a host before the port, found \":80\"",
+          "ferry.yaml:7:5: backends[3]: expected host:port with a port after the brackets, as [::1]:80, "
+          "found \"[::1]\"",
+      }));
 }
 
 TEST(ConfigLoad, UnparsableDurationAsksForAUnit) {
-  EXPECT_EQ(errors_of(R"(# timeouts in a file
+  EXPECT_EQ(
+      errors_of(R"(# timeouts in a file
 backends:
   - "10.0.0.1:80"
 
@@ -178,17 +196,18 @@ timeouts:
   connect:   5
   backend_idle: 1.5s
 )"),
-            (Messages{
-                "ferry.yaml:7:14: timeouts.connect: expected a duration with a unit (250ms, 5s, 2m), found \"5\"",
-                "ferry.yaml:8:17: timeouts.backend_idle: expected a duration with a unit (250ms, 5s, 2m), "
-                "found \"1.5s\"",
-            }));
+      (Messages{
+          "ferry.yaml:7:14: timeouts.connect: expected a duration with a unit (250ms, 5s, 2m), found \"5\"",
+          "ferry.yaml:8:17: timeouts.backend_idle: expected a duration with a unit (250ms, 5s, 2m), "
+          "found \"1.5s\"",
+      }));
 }
 
 TEST(ConfigLoad, UnparsableSizeNamesTheAcceptedSuffixes) {
-  EXPECT_EQ(errors_with_backends("buffers:\n  request: 64KB\n"),
-            Messages{"ferry.yaml:2:12: buffers.request: expected a size in bytes or with a KiB, MiB or GiB suffix "
-                     "(512, 64KiB, 1MiB), found \"64KB\""});
+  EXPECT_EQ(
+      errors_with_backends("buffers:\n  request: 64KB\n"),
+      Messages{"ferry.yaml:2:12: buffers.request: expected a size in bytes or with a KiB, MiB or GiB suffix "
+               "(512, 64KiB, 1MiB), found \"64KB\""});
 }
 
 TEST(ConfigLoad, MissingBackendsIsAnErrorInAFile) {
@@ -197,13 +216,16 @@ TEST(ConfigLoad, MissingBackendsIsAnErrorInAFile) {
 }
 
 TEST(ConfigLoad, EmptyFileIsMissingItsBackends) {
-  EXPECT_EQ(errors_of(""),
-            Messages{"ferry.yaml:1:1: backends: missing; a file must list at least one backend (the file is empty)"});
+  EXPECT_EQ(
+      errors_of(""),
+      Messages{
+          "ferry.yaml:1:1: backends: missing; a file must list at least one backend (the file is empty)"});
 }
 
 TEST(ConfigLoad, EmptyBackendsListIsRejected) {
-  EXPECT_EQ(errors_of("backends: []\n"),
-            Messages{"ferry.yaml:1:11: backends: expected a list of at least one backend, found an empty list"});
+  EXPECT_EQ(
+      errors_of("backends: []\n"),
+      Messages{"ferry.yaml:1:11: backends: expected a list of at least one backend, found an empty list"});
   EXPECT_EQ(errors_of("backends:\n"),
             Messages{"ferry.yaml:1:1: backends: expected a list of at least one backend, found nothing"});
 }
@@ -224,16 +246,19 @@ TEST(ConfigLoad, UnknownBalancerSuggestsClosestName) {
 }
 
 TEST(ConfigLoad, BadHashKeySaysWhichFormsExist) {
-  EXPECT_EQ(errors_with_backends("hash_key: url\n"),
-            Messages{"ferry.yaml:1:11: hash_key: expected client_ip, header:NAME or cookie:NAME, found \"url\""});
+  EXPECT_EQ(
+      errors_with_backends("hash_key: url\n"),
+      Messages{"ferry.yaml:1:11: hash_key: expected client_ip, header:NAME or cookie:NAME, found \"url\""});
   EXPECT_EQ(errors_with_backends("hash_key: client-ip\n"),
             Messages{"ferry.yaml:1:11: hash_key: expected client_ip, header:NAME or cookie:NAME, "
                      "found \"client-ip\"; did you mean \"client_ip\"?"});
   EXPECT_EQ(errors_with_backends("hash_key: cookies:sid\n"),
             Messages{"ferry.yaml:1:11: hash_key: expected client_ip, header:NAME or cookie:NAME, "
                      "found \"cookies:sid\"; did you mean \"cookie:sid\"?"});
-  EXPECT_EQ(errors_with_backends("hash_key: \"header:\"\n"),
-            Messages{"ferry.yaml:1:11: hash_key: expected client_ip, header:NAME or cookie:NAME, found \"header:\""});
+  EXPECT_EQ(
+      errors_with_backends("hash_key: \"header:\"\n"),
+      Messages{
+          "ferry.yaml:1:11: hash_key: expected client_ip, header:NAME or cookie:NAME, found \"header:\""});
 }
 
 TEST(ConfigLoad, BadExpectedStatusIsRejected) {
@@ -246,9 +271,10 @@ TEST(ConfigLoad, BadExpectedStatusIsRejected) {
 }
 
 TEST(ConfigLoad, HealthPathMustStartWithASlash) {
-  EXPECT_EQ(errors_with_backends("health_check:\n  path: health\n"),
-            Messages{"ferry.yaml:2:9: health_check.path: expected a path starting with \"/\", without spaces, "
-                     "found \"health\""});
+  EXPECT_EQ(
+      errors_with_backends("health_check:\n  path: health\n"),
+      Messages{"ferry.yaml:2:9: health_check.path: expected a path starting with \"/\", without spaces, "
+               "found \"health\""});
 }
 
 TEST(ConfigLoad, HealthHostCannotInjectHeaders) {
@@ -275,8 +301,9 @@ TEST(ConfigLoad, BoolMustBeTrueOrFalse) {
 TEST(ConfigLoad, AccessLogMustBeOffStdoutOrAPath) {
   EXPECT_EQ(errors_with_backends("access_log: \"\"\n"),
             Messages{"ferry.yaml:1:13: access_log: expected \"off\", \"stdout\" or a file path, found \"\""});
-  EXPECT_EQ(errors_with_backends("access_log: [stdout]\n"),
-            Messages{"ferry.yaml:1:13: access_log: expected \"off\", \"stdout\" or a file path, found a list"});
+  EXPECT_EQ(
+      errors_with_backends("access_log: [stdout]\n"),
+      Messages{"ferry.yaml:1:13: access_log: expected \"off\", \"stdout\" or a file path, found a list"});
 }
 
 TEST(ConfigLoad, ReportsEveryErrorAtOnceInFileOrder) {
@@ -298,7 +325,8 @@ retries: 99
                                  "ferry.yaml");
   EXPECT_FALSE(r.ok());
   Messages lines;
-  for (const LoadError& e : r.errors) lines.push_back(std::to_string(e.line) + ":" + std::to_string(e.column));
+  for (const LoadError& e : r.errors)
+    lines.push_back(std::to_string(e.line) + ":" + std::to_string(e.column));
   EXPECT_EQ(lines, (Messages{"1:9", "2:10", "3:11", "6:5", "8:9", "10:12", "11:3", "13:13", "14:10"}));
 }
 

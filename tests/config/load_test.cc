@@ -75,8 +75,9 @@ access_log: stdout
   EXPECT_EQ(c.balancer, BalancerKind::ConsistentHash);
   EXPECT_EQ(c.hash_key, "header:X-User");
   EXPECT_EQ(c.resolve_interval, Duration{0});
-  EXPECT_EQ(c.backends, (std::vector<BackendConfig>{
-                            {"10.20.10.31:8000", 5}, {"10.20.20.32:8000", 1}, {"backend.internal:9000", 1000}}));
+  EXPECT_EQ(c.backends,
+            (std::vector<BackendConfig>{
+                {"10.20.10.31:8000", 5}, {"10.20.20.32:8000", 1}, {"backend.internal:9000", 1000}}));
   const HealthCheck& h = c.health_check;
   EXPECT_TRUE(h.enabled);
   EXPECT_EQ(h.path, "/ready?deep=1");
@@ -148,8 +149,9 @@ TEST(ConfigLoad, EmptySectionsKeepTheirDefaults) {
 }
 
 TEST(ConfigLoad, AcceptsBareZeroWhereZeroMeansSomething) {
-  const Config c = load_ok("resolve_interval: 0\nlimits: {max_body_bytes: 0}\nworkers: 0\nretries: 0\n"
-                           "backends: [\"10.0.0.1:80\"]\n");
+  const Config c = load_ok(
+      "resolve_interval: 0\nlimits: {max_body_bytes: 0}\nworkers: 0\nretries: 0\n"
+      "backends: [\"10.0.0.1:80\"]\n");
   EXPECT_EQ(c.resolve_interval, Duration{0});
   EXPECT_EQ(c.limits.max_body_bytes, 0u);
 }
@@ -157,7 +159,8 @@ TEST(ConfigLoad, AcceptsBareZeroWhereZeroMeansSomething) {
 TEST(ConfigLoad, AccessLogOffIsTheStringOffNotABoolean) {
   // YAML 1.1 reads a bare `off` as false; ferry reads it as the word the contract uses.
   EXPECT_EQ(load_ok("access_log: off\nbackends: [\"10.0.0.1:80\"]\n").access_log, "off");
-  EXPECT_EQ(load_ok("access_log: /tmp/ferry.log\nbackends: [\"10.0.0.1:80\"]\n").access_log, "/tmp/ferry.log");
+  EXPECT_EQ(load_ok("access_log: /tmp/ferry.log\nbackends: [\"10.0.0.1:80\"]\n").access_log,
+            "/tmp/ferry.log");
 }
 
 TEST(ConfigLoad, EachBalancerNameSelectsItsKind) {

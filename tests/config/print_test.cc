@@ -36,8 +36,9 @@ TEST(PrintConfig, FullConfigRoundTrips) {
   c.health_check.expected_status = "200,204,300-399";
   c.health_check.host = "app.internal:8443";
   c.health_check.fail_open = true;
-  c.timeouts = {std::chrono::milliseconds(1), std::chrono::seconds(90), std::chrono::minutes(2),
-                std::chrono::hours(1), std::chrono::milliseconds(4500), std::chrono::seconds(0) + std::chrono::hours(24)};
+  c.timeouts = {std::chrono::milliseconds(1),    std::chrono::seconds(90),
+                std::chrono::minutes(2),         std::chrono::hours(1),
+                std::chrono::milliseconds(4500), std::chrono::seconds(0) + std::chrono::hours(24)};
   c.limits = {1, 1024, 1ULL << 40};
   c.buffers = {512, 1536};
   c.retries = 10;

@@ -145,6 +145,15 @@ std::string Client::read_all() {
   return out;
 }
 
+std::string Client::read_until(const std::string& marker) {
+  std::size_t at;
+  while ((at = buf_.find(marker)) == std::string::npos)
+    if (!fill()) return "";
+  std::string out = buf_.substr(0, at + marker.size());
+  buf_.erase(0, at + marker.size());
+  return out;
+}
+
 std::optional<Response> get(uint16_t port, const std::string& path) {
   Client c(port);
   if (!c.connected()) return std::nullopt;

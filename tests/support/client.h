@@ -35,6 +35,8 @@ class Client {
   bool closed_by_peer();
   // Everything until EOF or timeout.
   std::string read_all();
+  // Bytes up to and including `marker` (empty on close/timeout).
+  std::string read_until(const std::string& marker);
   std::string buffered() const { return buf_; }
 
  private:

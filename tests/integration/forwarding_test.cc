@@ -1,0 +1,285 @@
+// End-to-end forwarding over real sockets: ferry in-process in front of fake backends.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "support/client.h"
+#include "support/fake_backend.h"
+#include "support/proxy_fixture.h"
+
+namespace ferry::testing {
+namespace {
+
+TEST(Forwarding, RoundRobinAlternatesBetweenBackends) {
+  FakeBackend b1("b1"), b2("b2");
+  RunningProxy proxy(test_config({b1.address(), b2.address()}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  std::string sequence;
+  for (int i = 0; i < 6; ++i) {
+    auto r = get(proxy.port(), "/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    sequence += r->header("X-Backend") == "b1" ? "1" : "2";
+  }
+  EXPECT_TRUE(sequence == "121212" || sequence == "212121") << sequence;
+}
+
+TEST(Forwarding, KeepAliveReusesConnectionsOnBothSides) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(c.send("GET /n HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "hello from b1");
+  }
+  EXPECT_EQ(b1.requests(), 50);
+  EXPECT_EQ(b1.connections(), 1);
+}
+
+TEST(Forwarding, PipelinedResponsesComeBackInRequestOrder) {
+  FakeBackend b1("b1"), b2("b2");
+  RunningProxy proxy(test_config({b1.address(), b2.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  std::string all;
+  for (int i = 0; i < 20; ++i) all += "GET /size/" + std::to_string(i + 1) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(c.send(all));
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->body, FakeBackend::pattern(static_cast<std::size_t>(i + 1))) << i;
+  }
+}
+
+TEST(Forwarding, RewritesForwardingHeadersAndDropsHopByHop) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET /h HTTP/1.1\r\nHost: example.test\r\nConnection: keep-alive, X-Secret\r\n"
+                     "Keep-Alive: timeout=5\r\nX-Secret: 1\r\nTE: trailers\r\nProxy-Connection: x\r\n"
+                     "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nX_Smuggle: 1\r\n"
+                     "X-Keep: yes\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  const std::vector<Request> all = b1.requests_seen();
+  ASSERT_EQ(all.size(), 1u);
+  const Request& seen = all[0];
+  EXPECT_EQ(seen.header("Host"), "example.test");
+  EXPECT_EQ(seen.header("X-Forwarded-For"), "203.0.113.9, 127.0.0.1");
+  EXPECT_EQ(seen.header("X-Forwarded-Proto"), "http");
+  EXPECT_EQ(seen.header("X-Forwarded-Host"), "example.test");
+  EXPECT_EQ(seen.header("X-Keep"), "yes");
+  for (const char* gone : {"Connection", "Keep-Alive", "X-Secret", "TE", "Proxy-Connection", "X_Smuggle"}) {
+    EXPECT_EQ(seen.header(gone), "") << gone;
+  }
+  EXPECT_EQ(seen.version, "HTTP/1.1");
+}
+
+TEST(Forwarding, ResponseHopByHopHeadersAreDropped) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=9\r\nConnection: X-Internal\r\n"
+           "X-Internal: secret\r\nX-Public: ok\r\n\r\nhi");
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  auto r = get(proxy.port(), "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hi");
+  EXPECT_EQ(r->header("X-Public"), "ok");
+  EXPECT_EQ(r->header("X-Internal"), "");
+  EXPECT_EQ(r->header("Keep-Alive"), "");
+}
+
+class BodyIntegrity : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(BodyIntegrity, ContentLengthBodiesArriveIntactBothWays) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const std::string body = FakeBackend::pattern(GetParam());
+  Client c(proxy.port(), std::chrono::seconds(30));
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\n\r\n" + body));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), body.size());
+  EXPECT_EQ(FakeBackend::hash(r->body), FakeBackend::hash(body));
+  EXPECT_EQ(r->header("X-Body-Sha"), std::to_string(FakeBackend::hash(body)));
+}
+
+TEST_P(BodyIntegrity, ChunkedBodiesArriveIntactBothWays) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const std::string body = FakeBackend::pattern(GetParam());
+  std::string chunked;
+  for (std::size_t off = 0; off < body.size(); off += 7777) {
+    const std::string piece = body.substr(off, 7777);
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    chunked += size + piece + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  Client c(proxy.port(), std::chrono::seconds(30));
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(FakeBackend::hash(r->body), FakeBackend::hash(body));
+  // And a chunked response body of the same size.
+  ASSERT_TRUE(c.send("GET /chunked/" + std::to_string(body.size()) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(FakeBackend::hash(r->body), FakeBackend::hash(body));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, BodyIntegrity,
+                         ::testing::Values(1, 100, 65535, 65536, 65537, 300000, 8 * 1024 * 1024));
+
+TEST(Forwarding, Http10ClientGetsAnUnchunkedBodyAndAClose) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET /chunked/5000 HTTP/1.0\r\n\r\n"));
+  const std::string all = c.read_all();
+  const std::size_t end = all.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(all.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_EQ(all.substr(end + 4), FakeBackend::pattern(5000));
+  // An HTTP/1.0 request without Host gets one (the backend's address) on the way.
+  EXPECT_EQ(b1.requests_seen().at(0).header("Host"), b1.address());
+}
+
+TEST(Forwarding, Http10KeepAliveIsHonoured) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header("Connection"), "keep-alive");
+  }
+}
+
+TEST(Forwarding, HeadResponsesHaveNoBody) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("HEAD /size/1000 HTTP/1.1\r\nHost: x\r\n\r\nGET /size/3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Content-Length"), "1000");
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, FakeBackend::pattern(3));
+}
+
+TEST(Forwarding, NoContentAndNotModifiedHaveNoBody) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request& req) {
+    c.send(req.target == "/204" ? "HTTP/1.1 204 No Content\r\n\r\n"
+                                : "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n");
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET /204 HTTP/1.1\r\nHost: x\r\n\r\nGET /304 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->header("Transfer-Encoding"), "");
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 304);
+  EXPECT_EQ(r->header("ETag"), "\"x\"");
+}
+
+TEST(Forwarding, ExpectContinueIsAnsweredByFerry) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  // The interim response comes before any body byte is sent.
+  EXPECT_EQ(c.read_until("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(c.send("hello"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  const std::string raw = r->body;
+  EXPECT_EQ(raw, "hello");
+  EXPECT_EQ(b1.requests_seen().at(0).header("Expect"), "");
+}
+
+TEST(Forwarding, BackendCloseDelimitedResponseIsRechunkedForHttp11) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+    c.close_now();
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");
+  EXPECT_EQ(r->body, "until the end");
+  // The client connection stays usable.
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(c.read_response());
+}
+
+TEST(Forwarding, WebSocketUpgradeTunnelsRawBytes) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request& req) {
+    if (req.header("Upgrade") != "websocket") return;
+    c.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    char buf[256];
+    const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+    if (n > 0) c.send("echo:" + std::string(buf, static_cast<std::size_t>(n)));
+    c.close_now();
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 101);
+  EXPECT_EQ(r->header("Upgrade"), "websocket");
+  ASSERT_TRUE(c.send("\x81\x05hello"));
+  EXPECT_EQ(c.read_all(), "echo:\x81\x05hello");
+  EXPECT_EQ(b1.requests_seen().at(0).header("Sec-WebSocket-Key"), "dGhlIHNhbXBsZSBub25jZQ==");
+}
+
+TEST(Forwarding, EveryWorkerServes) {
+  FakeBackend b1("b1");
+  auto cfg = test_config({b1.address()});
+  cfg.workers = 4;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  for (int i = 0; i < 200; ++i) {
+    auto r = get(proxy.port(), "/");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(proxy.server().worker_count(), 4u);
+  // Connections hash across the SO_REUSEPORT sockets: with 200 connections every worker gets some.
+  EXPECT_EQ(proxy.server().workers_serving(), 4u);
+}
+
+}  // namespace
+}  // namespace ferry::testing

@@ -1,0 +1,142 @@
+// Every framing the contract rejects, sent byte-exact: each gets its status code, the
+// connection closes, and not one byte reaches the backend.
+#include <gtest/gtest.h>
+
+#include "support/client.h"
+#include "support/fake_backend.h"
+#include "support/proxy_fixture.h"
+
+namespace ferry::testing {
+namespace {
+
+struct BadRequest {
+  const char* name;
+  std::string bytes;
+  int status;
+};
+
+void PrintTo(const BadRequest& b, std::ostream* os) { *os << b.name; }
+
+class Rejection : public ::testing::TestWithParam<BadRequest> {};
+
+TEST_P(Rejection, IsAnsweredWithItsStatusAndNeverForwarded) {
+  FakeBackend b1("b1");
+  auto cfg = test_config({b1.address()});
+  cfg.limits.max_body_bytes = 1000;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send(GetParam().bytes));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << "no response";
+  EXPECT_EQ(r->status, GetParam().status);
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(b1.received(), "");
+  EXPECT_EQ(b1.connections(), 0);
+}
+
+const std::string kHost = "Host: x\r\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Framing, Rejection,
+    ::testing::Values(
+        BadRequest{"ContentLengthWithTransferEncoding",
+                   "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        BadRequest{"TransferEncodingThenContentLength",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400},
+        BadRequest{"TwoEqualContentLengths",
+                   "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 1\r\nContent-Length: 1\r\n\r\na", 400},
+        BadRequest{"TwoDifferentContentLengths",
+                   "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+        BadRequest{"ContentLengthWithPlus", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: +1\r\n\r\na", 400},
+        BadRequest{"ContentLengthNegative", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: -1\r\n\r\na", 400},
+        BadRequest{"ContentLengthList", "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 1, 1\r\n\r\na", 400},
+        BadRequest{"ContentLengthOverflow",
+                   "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 99999999999999999999999\r\n\r\na", 400},
+        BadRequest{"GzipThenChunked",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400},
+        BadRequest{"ChunkedThenGzip",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400},
+        BadRequest{"ObfuscatedChunked", "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400},
+        BadRequest{"ChunkedTwice",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        BadRequest{"TransferEncodingSpaceBeforeColon",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400},
+        BadRequest{"TransferEncodingIdentity",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: identity\r\n\r\n", 400},
+        BadRequest{"ChunkSizeOverflow",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nx\r\n0\r\n\r\n", 400},
+        BadRequest{"ChunkSizeGarbage",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\nzz\r\nx\r\n0\r\n\r\n", 400},
+        BadRequest{"ChunkSizeBareLf",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400},
+        BadRequest{"ChunkDataWithoutCrlf",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400},
+        BadRequest{"BareLfLineEnds", "GET / HTTP/1.1\nHost: x\n\n", 400},
+        BadRequest{"BareLfInHeaders", "GET / HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", 400},
+        BadRequest{"BareCrAsLineEnd", "GET / HTTP/1.1\r\nHost: x\rContent-Length: 5\r\n\r\nhello", 400},
+        BadRequest{"BareCrInValue", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", 400},
+        BadRequest{"CrThenJunkEndsHead", "GET / HTTP/1.1\r\nHost: x\r\n\rX\r\n", 400},
+        BadRequest{"CrCrLfEndsHead", "GET / HTTP/1.1\r\nHost: x\r\n\r\r\n", 400},
+        BadRequest{"SpaceBeforeColon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+        BadRequest{"TabBeforeColon", "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", 400},
+        BadRequest{"ObsFold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\r\n\r\n", 400},
+        BadRequest{"ObsFoldWithTab", "GET / HTTP/1.1\r\nHost: x\r\nX-A: b\r\n\tc\r\n\r\n", 400},
+        BadRequest{"NulInValue", std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 37), 400},
+        BadRequest{"ControlByteInValue", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01" "b\r\n\r\n", 400},
+        BadRequest{"DelInValue", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x7f" "b\r\n\r\n", 400},
+        BadRequest{"ControlByteInTarget", "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+        BadRequest{"InvalidMethod", "G@T / HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+        BadRequest{"Http2Version", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 400},
+        BadRequest{"Http09Style", "GET /\r\n\r\n", 400},
+        BadRequest{"BadVersion", "GET / HTTP/1.x\r\nHost: x\r\n\r\n", 400},
+        BadRequest{"NoHostIn11", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400},
+        BadRequest{"TwoHosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+        BadRequest{"Connect", "CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n", 400},
+        BadRequest{"SpaceInHeaderName", "GET / HTTP/1.1\r\nHost: x\r\nX A: b\r\n\r\n", 400},
+        BadRequest{"WhitespaceBeforeRequestLine", " GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+        BadRequest{"HeadTooLarge",
+                   "GET / HTTP/1.1\r\n" + kHost + "X-Big: " + std::string(40000, 'a') + "\r\n\r\n", 431},
+        BadRequest{"TooManyHeaders", [] {
+                     std::string s = "GET / HTTP/1.1\r\n" + kHost;
+                     for (int i = 0; i < 5000; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
+                     return s + "\r\n";
+                   }(), 431},
+        BadRequest{"BodyTooLargeByLength",
+                   "POST / HTTP/1.1\r\n" + kHost + "Content-Length: 1001\r\n\r\n" + std::string(1001, 'a'), 413},
+        BadRequest{"BodyTooLargeChunked",
+                   "POST / HTTP/1.1\r\n" + kHost + "Transfer-Encoding: chunked\r\n\r\n3e9\r\n" + std::string(1001, 'a') + "\r\n0\r\n\r\n", 413}),
+    [](const ::testing::TestParamInfo<BadRequest>& p) { return std::string(p.param.name); });
+
+TEST(Rejection, UnderscoreHeaderNamesNeverReachTheBackend) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  // gunicorn would read Content_Length as the body length: ferry drops the header.
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent_Length: 5\r\nTransfer_Encoding: chunked\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "");
+  EXPECT_EQ(b1.received().find("_"), std::string::npos) << b1.received();
+}
+
+TEST(Rejection, AValidRequestAfterARejectedOneIsNeverSeen) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  // A smuggling attempt: the "body" is a second request. It must not be forwarded either.
+  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "0\r\n\r\nGET /admin HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(b1.requests(), 0);
+}
+
+}  // namespace
+}  // namespace ferry::testing
