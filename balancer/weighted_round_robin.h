@@ -29,6 +29,7 @@ class WeightedRoundRobin final : public Balancer {
   unsigned worker_index_;
   uint64_t backend_set_ = 0;
   bool built_ = false;
+  std::vector<int64_t> weights_;  // Backend::weight, copied per backend set
   std::vector<int64_t> current_;  // nginx's current_weight, per backend
 };
 

@@ -10,16 +10,6 @@ namespace ferry::config {
 
 namespace {
 
-// A scalar's text, or nullopt after reporting `expected` when the value is not a scalar.
-std::optional<std::string> scalar_or_report(const Field& field, const std::string& expected,
-                                            Diagnostics& diag) {
-  if (!field.value.IsScalar()) {
-    diag.expected(field, expected);
-    return std::nullopt;
-  }
-  return field.value.Scalar();
-}
-
 std::string integer_range(uint64_t min, uint64_t max) {
   return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
 }
@@ -27,12 +17,16 @@ std::string integer_range(uint64_t min, uint64_t max) {
 }  // namespace
 
 std::optional<std::string> read_scalar(const Field& field, const std::string& what, Diagnostics& diag) {
-  return scalar_or_report(field, what, diag);
+  if (!field.value.IsScalar()) {
+    diag.expected(field, what);
+    return std::nullopt;
+  }
+  return field.value.Scalar();
 }
 
 std::optional<bool> read_bool(const Field& field, Diagnostics& diag) {
   const std::string expected = "true or false";
-  const std::optional<std::string> text = scalar_or_report(field, expected, diag);
+  const std::optional<std::string> text = read_scalar(field, expected, diag);
   if (!text) return std::nullopt;
   if (*text == "true") return true;
   if (*text == "false") return false;
@@ -44,7 +38,7 @@ std::optional<bool> read_bool(const Field& field, Diagnostics& diag) {
 
 std::optional<uint64_t> read_integer(const Field& field, uint64_t min, uint64_t max, Diagnostics& diag) {
   const std::string expected = integer_range(min, max);
-  const std::optional<std::string> text = scalar_or_report(field, expected, diag);
+  const std::optional<std::string> text = read_scalar(field, expected, diag);
   if (!text) return std::nullopt;
   // parse_size without a suffix is exactly a plain decimal integer with an overflow check.
   const std::optional<uint64_t> value =
@@ -58,7 +52,7 @@ std::optional<uint64_t> read_integer(const Field& field, uint64_t min, uint64_t 
 
 std::optional<Duration> read_duration(const Field& field, Duration min, Duration max, Diagnostics& diag) {
   const std::string format = "a duration with a unit (250ms, 5s, 2m)";
-  const std::optional<std::string> text = scalar_or_report(field, format, diag);
+  const std::optional<std::string> text = read_scalar(field, format, diag);
   if (!text) return std::nullopt;
   const std::optional<Duration> value = parse_duration(*text);
   if (!value) {
@@ -75,7 +69,7 @@ std::optional<Duration> read_duration(const Field& field, Duration min, Duration
 
 std::optional<uint64_t> read_size(const Field& field, uint64_t min, uint64_t max, Diagnostics& diag) {
   const std::string format = "a size in bytes or with a KiB, MiB or GiB suffix (512, 64KiB, 1MiB)";
-  const std::optional<std::string> text = scalar_or_report(field, format, diag);
+  const std::optional<std::string> text = read_scalar(field, format, diag);
   if (!text) return std::nullopt;
   const std::optional<uint64_t> value = parse_size(*text);
   if (!value) {

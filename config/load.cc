@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 #include "config/decode.h"
 #include "config/diagnostics.h"
@@ -66,8 +67,13 @@ LoadResult load_text(std::string_view yaml, const std::string& file_name) {
   // yaml-cpp reports through exceptions; none may leave the loader (STYLE.md), so each becomes
   // one positioned error like any other.
   try {
-    const YAML::Node root = YAML::Load(std::string(yaml));
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    const YAML::Node root = documents.empty() ? YAML::Node(YAML::NodeType::Null) : documents.front();
     decode_config(root, result.config, diag);
+    // A second document after "---" would otherwise be ignored without a word.
+    for (std::size_t i = 1; i < documents.size(); ++i)
+      if (!documents[i].IsNull())
+        diag.error(documents[i].Mark(), "", "expected a single YAML document, found another after \"---\"");
   } catch (const YAML::ParserException& e) {
     // Nothing past a syntax error can be trusted, so it's reported alone.
     Diagnostics syntax(file_name);

@@ -19,7 +19,7 @@ struct LoadError {
 };
 
 struct LoadResult {
-  Config config;
+  Config config;  // partly filled when !ok(): use it only when ok()
   std::vector<LoadError> errors;
   bool ok() const { return errors.empty(); }
 };

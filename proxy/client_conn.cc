@@ -18,6 +18,8 @@ namespace {
 // Queued request bytes for a backend past which the client is no longer read.
 constexpr std::size_t kUpstreamHighWater = 256 * 1024;
 constexpr std::size_t kUpstreamLowWater = 64 * 1024;
+// How long a closing connection keeps draining what the client still sends (nginx: 5s).
+constexpr uint64_t kLingerMs = 2000;
 
 ClientConn* self_of(uv_handle_t* h) { return static_cast<ClientConn*>(h->data); }
 uv_handle_t* as_handle(void* h) { return static_cast<uv_handle_t*>(h); }
@@ -154,6 +156,10 @@ void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 void ClientConn::on_eof() {
   stop_reading();
+  if (phase_ == Phase::Linger) {
+    close();
+    return;
+  }
   // A client that half-closes after a whole request still gets its response, then the close.
   if (phase_ == Phase::Forwarding && request_complete_) {
     eof_ = true;
@@ -165,6 +171,7 @@ void ClientConn::on_eof() {
 }
 
 void ClientConn::handle_input(const char* data, std::size_t len) {
+  if (phase_ == Phase::Linger) return;  // the response is out; what the client sends is dropped
   if (phase_ == Phase::Tunnel) {
     if (upstream_ == nullptr) return close();
     upstream_->send(data, len);
@@ -399,8 +406,24 @@ bool ClientConn::can_retry(UpstreamError error) const {
   return true;
 }
 
-void ClientConn::upstream_failed(UpstreamError error) {
+void ClientConn::upstream_failed(UpstreamError error, bool reused) {
   upstream_ = nullptr;
+  if (closing_) {
+    release_backend(balancer::Outcome::Success);
+    return;
+  }
+  // A pooled connection the backend had closed just as the request went out is no failure of
+  // the backend: try once more on a fresh connection to the same backend, free of `retries`
+  // (nginx does the same for its cached connections).
+  if (reused && error == UpstreamError::Reset && !stale_retried_ && request_idempotent_ &&
+      !response_started_ && !body_streamed_ && picked_) {
+    stale_retried_ = true;
+    streaming_ = false;
+    const balancer::Backend& backend = snapshot_->get().backends[backend_index_];
+    upstream_ = UpstreamConn::connect(worker_, backend.load.get(), backend.address, this);
+    if (upstream_ != nullptr) return;
+    error = UpstreamError::Refused;
+  }
   const bool refused = error == UpstreamError::Refused;
   if (picked_) {
     const balancer::Snapshot& snap = snapshot_->get();
@@ -411,7 +434,6 @@ void ClientConn::upstream_failed(UpstreamError error) {
     }
   }
   release_backend(refused ? balancer::Outcome::Refused : balancer::Outcome::Failure);
-  if (closing_) return;
   if (can_retry(error)) {
     streaming_ = false;
     engage_backend();
@@ -535,7 +557,33 @@ void ClientConn::tunnel_closed() {
   upstream_ = nullptr;
   close_after_write_ = true;
   phase_ = Phase::Idle;
-  if (out_.pending() == 0) close();
+  close_when_written();
+}
+
+void ClientConn::close_when_written() {
+  close_after_write_ = true;
+  if (out_.pending() == 0) linger();
+  // else on_written lingers once the queue is empty
+}
+
+void ClientConn::linger() {
+  if (closing_ || phase_ == Phase::Linger) return;
+  if (eof_) {
+    close();
+    return;
+  }
+  phase_ = Phase::Linger;
+  if (uv_shutdown(&shutdown_req_, as_stream(&tcp_), &ClientConn::on_shutdown) != 0) {
+    close();
+    return;
+  }
+  arm_timer(kLingerMs);
+  start_reading();
+}
+
+void ClientConn::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* c = static_cast<ClientConn*>(req->handle->data);
+  if (status < 0 && !c->closing_) c->close();
 }
 
 void ClientConn::send_error(int status, bool close_after) {
@@ -556,7 +604,7 @@ void ClientConn::send_error(int status, bool close_after) {
     release_backend(balancer::Outcome::Success);
     phase_ = Phase::Idle;
     uv_timer_stop(&timer_);
-    if (out_.pending() == 0) close();
+    close_when_written();
     return;
   }
   finish_exchange();
@@ -583,9 +631,8 @@ bool ClientConn::finish_exchange_now() {
   phase_ = Phase::Idle;
   if (close_after_write_ || worker_.draining()) {
     close_after_write_ = true;
-    stop_reading();
     uv_timer_stop(&timer_);
-    if (out_.pending() == 0) close();
+    close_when_written();
     return false;
   }
   parser_.head().trim();
@@ -599,6 +646,7 @@ void ClientConn::reset_request_state() {
   if (snapshot_ != nullptr) worker_.release_snapshot(std::exchange(snapshot_, nullptr));
   tried_.clear();
   attempts_ = 0;
+  stale_retried_ = false;
   body_received_ = 0;
   request_chunked_ = false;
   request_has_body_ = false;
@@ -640,8 +688,8 @@ void ClientConn::on_written(void* self, int status) {
   }
   if (c->out_.pending() > 0) {
     c->flush();
-  } else if (c->close_after_write_ && c->upstream_ == nullptr && c->phase_ != Phase::Forwarding) {
-    c->close();
+  } else if (c->close_after_write_ && c->upstream_ == nullptr && c->phase_ == Phase::Idle) {
+    c->linger();
     return;
   }
   if (c->upstream_paused_ && c->upstream_ != nullptr &&

@@ -33,7 +33,8 @@ class ClientConn final : private HttpParser::Sink {
 
   // ---- called by the UpstreamConn serving this client (loop thread) ----
   void upstream_connected();
-  void upstream_failed(UpstreamError error);
+  // `reused`: the connection came from the pool (a stale one fails through no fault of the backend).
+  void upstream_failed(UpstreamError error, bool reused = false);
   int response_head(MessageHead& head);
   int response_body(const char* data, std::size_t len);
   void response_end(bool backend_reusable);
@@ -56,6 +57,7 @@ class ClientConn final : private HttpParser::Sink {
     Body,        // reading a body before a backend is engaged
     Forwarding,  // a backend is engaged
     Tunnel,      // after 101 Switching Protocols
+    Linger,      // response sent, write side shut: reading and dropping what the client still sends
   };
 
   int on_head(MessageHead& head) override;
@@ -70,6 +72,12 @@ class ClientConn final : private HttpParser::Sink {
 
   void start_reading();
   void stop_reading();
+  // Closes once everything queued is written: first the write side, then, after the client
+  // stops sending (or a short linger), the socket. Closing with unread bytes in the receive
+  // buffer would send a RST that can destroy the response before the client reads it.
+  void close_when_written();
+  void linger();
+  static void on_shutdown(uv_shutdown_t* req, int status);
   void handle_input(const char* data, std::size_t len);
   void feed(const char* data, std::size_t len);
   void on_eof();
@@ -88,6 +96,7 @@ class ClientConn final : private HttpParser::Sink {
   Worker& worker_;
   uv_tcp_t tcp_{};
   uv_timer_t timer_{};
+  uv_shutdown_t shutdown_req_{};
   int open_handles_ = 0;
   bool closing_ = false;
   bool reading_ = false;
@@ -127,6 +136,7 @@ class ClientConn final : private HttpParser::Sink {
   bool finish_pending_ = false;
   bool eof_ = false;                // the client half-closed after a complete request
   bool body_streamed_ = false;      // body bytes went straight to a backend: no retry
+  bool stale_retried_ = false;      // one free retry after a stale pooled connection was used
 };
 
 }  // namespace ferry::proxy

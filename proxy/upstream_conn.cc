@@ -257,7 +257,7 @@ void UpstreamConn::start_tunnel() {
 void UpstreamConn::fail(UpstreamError error) {
   ClientConn* c = std::exchange(client_, nullptr);
   close();
-  if (c != nullptr) c->upstream_failed(error);
+  if (c != nullptr) c->upstream_failed(error, requests_ > 0);
 }
 
 void UpstreamConn::close() {

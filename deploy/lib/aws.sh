@@ -24,7 +24,8 @@ aws_cli() {
   fi
   code=$(aws_error_code "$errf")
   if [[ -n $code && " ${AWS_EXPECT:-} " == *" $code "* ]]; then
-    rm -f "$errf"
+    # kept for callers that need the message of an expected error
+    mv -f "$errf" "${FERRY_TMP:-${TMPDIR:-/tmp}}/aws-expected.err"
     return 100
   fi
   rc=0
@@ -59,7 +60,7 @@ aws_explain() {
       printf '  Configure them (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and run again.\n' >&2
       return "$EXIT_CREDENTIALS"
       ;;
-    *LimitExceeded | *QuotaExceeded | *QuotaExceededException | TooMany* | VcpuLimitExceeded | \
+    *LimitExceeded | *QuotaExceeded | *QuotaExceededException | TooMany* | \
       InsufficientAddressCapacity)
       printf 'ferry-aws: error: AWS quota reached: %s during %s.\n' "$code" "$op" >&2
       printf '  %s\n' "$detail" >&2
@@ -67,7 +68,7 @@ aws_explain() {
       printf '  in the Service Quotas console, then run the same command again: it picks up where it stopped.\n' >&2
       return "$EXIT_QUOTA"
       ;;
-    InvalidIPAddress.InUse | *AlreadyAssociated | Resource.AlreadyAssociated)
+    InvalidIPAddress.InUse | *AlreadyAssociated)
       printf 'ferry-aws: error: address already in use: %s during %s.\n' "$code" "$op" >&2
       printf '  %s\n' "$detail" >&2
       return "$EXIT_IN_USE"
@@ -133,6 +134,17 @@ fetch_quiet() {
     aws_cli "$@" >"$FERRY_TMP/$name.json" 2>/dev/null || echo null >"$FERRY_TMP/$name.json"
   ) &
   FETCH_PIDS+=("$!")
+}
+
+# mirror NAME JQ_UPDATE [jq args...]: keep a fetched file true after a change of our own, so
+# later steps of the same run see it without asking AWS again.
+mirror() {
+  local name=$1 update=$2 tmp
+  shift 2
+  [[ -f $FERRY_TMP/$name.json ]] || return 0
+  tmp=$(mktemp "$FERRY_TMP/mirror.XXXXXX")
+  jq --arg tk "$FERRY_TAG_KEY" --arg tv "$FERRY_TAG_VALUE" "$@" "$update" "$FERRY_TMP/$name.json" >"$tmp"
+  mv -f "$tmp" "$FERRY_TMP/$name.json"
 }
 
 # js NAME FILTER [jq args...]: query a fetched file. The filter may use `tags` (an object of

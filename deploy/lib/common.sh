@@ -5,8 +5,8 @@ FERRY_DEPLOY_DIR=${FERRY_DEPLOY_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." &&
 FERRY_REPO_DIR=${FERRY_REPO_DIR:-$(cd "$FERRY_DEPLOY_DIR/.." && pwd)}
 
 # Exit codes (documented in deploy/README.md).
-readonly EXIT_FAIL=1 EXIT_USAGE=2 EXIT_MISSING=3 EXIT_CREDENTIALS=4 EXIT_QUOTA=5 EXIT_IN_USE=6
-readonly EXIT_NO_CLI=7
+# shellcheck disable=SC2034  # used by the scripts that source this file
+readonly EXIT_FAIL=1 EXIT_USAGE=2 EXIT_MISSING=3 EXIT_CREDENTIALS=4 EXIT_QUOTA=5 EXIT_IN_USE=6 EXIT_NO_CLI=7
 
 # load_settings [FILE]: KEY=value lines; an environment variable of the same name wins.
 load_settings() {

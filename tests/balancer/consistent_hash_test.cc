@@ -110,9 +110,10 @@ TEST(ConsistentHash, RemovingOneOfNBackendsMovesAboutOneNthOfTheKeys) {
     ++moved;
     if (old_owner[i] != removed) ++moved_between_survivors;
   }
-  // The removed backend's tenth must move; Maglev moves a little more than that, not much.
-  EXPECT_NEAR(static_cast<double>(moved) / kKeys, 1.0 / kBackends, 0.03);
-  EXPECT_LT(static_cast<double>(moved_between_survivors) / kKeys, 0.03);
+  // The removed backend's tenth must move; Maglev moves a little more than that (about 0.5%
+  // of keys change hands between survivors at N = 10), not much.
+  EXPECT_NEAR(static_cast<double>(moved) / kKeys, 1.0 / kBackends, 0.015);
+  EXPECT_LT(static_cast<double>(moved_between_survivors) / kKeys, 0.01);
 }
 
 TEST(ConsistentHash, AddingABackendTakesAboutItsShareFromTheOthers) {
@@ -125,7 +126,7 @@ TEST(ConsistentHash, AddingABackendTakesAboutItsShareFromTheOthers) {
   const auto new_owner = assignment(ch, after, 50000);
   int moved = 0;
   for (std::size_t i = 0; i < old_owner.size(); ++i) moved += old_owner[i] != new_owner[i];
-  EXPECT_NEAR(moved / 50000.0, 0.1, 0.03);
+  EXPECT_NEAR(moved / 50000.0, 0.1, 0.015);
 }
 
 TEST(ConsistentHash, MovesOnlyTheUnhealthyBackendsKeys) {

@@ -36,6 +36,12 @@ TEST(ConfigLoad, TabIndentationIsASyntaxError) {
             Messages{"ferry.yaml:2:9: YAML syntax error: illegal map value"});
 }
 
+TEST(ConfigLoad, SecondYamlDocumentIsAnErrorNotIgnored) {
+  EXPECT_EQ(errors_of("backends: [\"10.0.0.1:80\"]\n---\nworkers: 2\n"),
+            Messages{"ferry.yaml:3:1: expected a single YAML document, found another after \"---\""});
+  EXPECT_EQ(errors_of("---\nbackends: [\"10.0.0.1:80\"]\n---\n"), Messages{});
+}
+
 TEST(ConfigLoad, WrongTypeNamesWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(errors_with_backends("workers: [1]\n"),
             Messages{"ferry.yaml:1:10: workers: expected an integer from 0 to 1024, found a list"});

@@ -203,6 +203,15 @@ void FakeBackend::serve(int fd) {
         req.headers.emplace_back(line.substr(0, colon), value);
       }
       buf.erase(0, head_end + 4);
+      Handler early_handler;
+      if (early_) {
+        {
+          std::lock_guard lock(mutex_);
+          early_handler = handler_;
+        }
+        ++requests_;
+        if (early_handler) early_handler(conn, req);
+      }
       if (lower(req.header("transfer-encoding")) == "chunked") {
         while (true) {
           std::size_t eol;
@@ -234,6 +243,7 @@ void FakeBackend::serve(int fd) {
         req.body = buf.substr(0, size);
         buf.erase(0, size);
       }
+      if (early_) continue;
       ++requests_;
       Handler h;
       {

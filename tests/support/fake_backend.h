@@ -55,6 +55,8 @@ class FakeBackend {
   void set_handler(Handler h);
   // Accept connections but never read or answer (a silent backend).
   void set_silent(bool silent) { silent_ = silent; }
+  // Call the handler as soon as the head arrives, then read and drop the body.
+  void set_respond_before_body(bool early) { early_ = early; }
 
   int connections() const { return connections_.load(); }
   int requests() const { return requests_.load(); }
@@ -75,6 +77,7 @@ class FakeBackend {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> silent_{false};
+  std::atomic<bool> early_{false};
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
   mutable std::mutex mutex_;

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""moto fixture for tests/deploy: the seed's pre-existing network, and views of the state.
+
+    fixture.py ENDPOINT create [--omit NAME,...]   part 2 of the seed: My-VPC, IGW, subnets,
+                                                   route tables, security groups (idempotent)
+    fixture.py ENDPOINT blocker-add IP             a foreign network interface holding IP
+    fixture.py ENDPOINT blocker-del
+    fixture.py ENDPOINT dump                       the account's state as sorted text lines
+    fixture.py ENDPOINT untagged BASELINE          resources not in BASELINE (a dump) that lack
+                                                   the ownership tag
+    fixture.py ENDPOINT instances                  what ferry-aws launched, one line each
+
+Names, CIDRs and the region come from deploy/settings.env (environment variables override it,
+as for ferry-aws). Only talks to ENDPOINT (a local moto server).
+"""
+import base64
+import json
+import os
+import re
+import sys
+
+import boto3
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SETTINGS = os.path.join(HERE, "..", "..", "deploy", "settings.env")
+
+
+def settings():
+    values = {}
+    with open(SETTINGS, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^([A-Z][A-Z0-9_]*)=(.*)$", line.rstrip("\n"))
+            if m:
+                values[m.group(1)] = os.environ.get(m.group(1), m.group(2))
+    return values
+
+
+S = settings()
+ENDPOINT = sys.argv[1]
+REGION = S["FERRY_REGION"]
+
+
+def client(service):
+    return boto3.client(service, region_name=REGION, endpoint_url=ENDPOINT)
+
+
+ec2 = client("ec2")
+
+
+def tags(resource):
+    return {t["Key"]: t["Value"] for t in (resource.get("Tags") or resource.get("TagSet") or [])}
+
+
+def name_tag(name):
+    return [{"Key": "Name", "Value": name}]
+
+
+def spec(kind, name):
+    return [{"ResourceType": kind, "Tags": name_tag(name)}]
+
+
+def find_vpc():
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [S["FERRY_VPC_NAME"]]}])["Vpcs"]
+    return vpcs[0]["VpcId"] if vpcs else None
+
+
+def create(omit):
+    vpc = find_vpc()
+    if not vpc:
+        vpc = ec2.create_vpc(CidrBlock=S["FERRY_VPC_CIDR"],
+                             TagSpecifications=spec("vpc", S["FERRY_VPC_NAME"]))["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    vf = [{"Name": "vpc-id", "Values": [vpc]}]
+
+    igws = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc]}])
+    if igws["InternetGateways"]:
+        igw = igws["InternetGateways"][0]["InternetGatewayId"]
+    else:
+        igw = ec2.create_internet_gateway(
+            TagSpecifications=spec("internet-gateway", S["FERRY_IGW_NAME"]))["InternetGateway"]["InternetGatewayId"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+
+    subnets = {tags(s).get("Name"): s["SubnetId"] for s in ec2.describe_subnets(Filters=vf)["Subnets"]}
+    for key, az in (("PUBLIC_1", "FERRY_AZ_1"), ("PUBLIC_2", "FERRY_AZ_2"),
+                    ("PRIVATE_1", "FERRY_AZ_1"), ("PRIVATE_2", "FERRY_AZ_2")):
+        name = S["FERRY_SUBNET_" + key]
+        if name in omit or name in subnets:
+            continue
+        subnets[name] = ec2.create_subnet(VpcId=vpc, CidrBlock=S["FERRY_SUBNET_%s_CIDR" % key],
+                                          AvailabilityZone=S[az],
+                                          TagSpecifications=spec("subnet", name))["Subnet"]["SubnetId"]
+
+    tables = {tags(t).get("Name"): t for t in ec2.describe_route_tables(Filters=vf)["RouteTables"]}
+    for rt_name, members, internet in ((S["FERRY_RT_PUBLIC"], ("PUBLIC_1", "PUBLIC_2"), True),
+                                       (S["FERRY_RT_PRIVATE"], ("PRIVATE_1", "PRIVATE_2"), False)):
+        if rt_name in omit:
+            continue
+        if rt_name in tables:
+            continue
+        rt = ec2.create_route_table(VpcId=vpc, TagSpecifications=spec("route-table", rt_name))
+        rt_id = rt["RouteTable"]["RouteTableId"]
+        if internet:
+            ec2.create_route(RouteTableId=rt_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+        for m in members:
+            sn = subnets.get(S["FERRY_SUBNET_" + m])
+            if sn:
+                ec2.associate_route_table(RouteTableId=rt_id, SubnetId=sn)
+
+    groups = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups(Filters=vf)["SecurityGroups"]}
+    if S["FERRY_SG_PUBLIC"] not in omit and S["FERRY_SG_PUBLIC"] not in groups:
+        gid = ec2.create_security_group(GroupName=S["FERRY_SG_PUBLIC"], VpcId=vpc,
+                                        Description="load balancer",
+                                        TagSpecifications=spec("security-group", S["FERRY_SG_PUBLIC"]))["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+            "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "HTTP"}]}])
+        groups[S["FERRY_SG_PUBLIC"]] = gid
+    if S["FERRY_SG_PRIVATE"] not in omit and S["FERRY_SG_PRIVATE"] not in groups:
+        gid = ec2.create_security_group(GroupName=S["FERRY_SG_PRIVATE"], VpcId=vpc,
+                                        Description="service instances",
+                                        TagSpecifications=spec("security-group", S["FERRY_SG_PRIVATE"]))["GroupId"]
+        if S["FERRY_SG_PUBLIC"] in groups:
+            ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[{
+                "IpProtocol": "tcp", "FromPort": 8888, "ToPort": 8888,
+                "UserIdGroupPairs": [{"GroupId": groups[S["FERRY_SG_PUBLIC"]], "Description": "nginx from the ALB"}]}])
+    print(vpc)
+
+
+def blocker_add(ip):
+    vpc = find_vpc()
+    for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]:
+        net, bits = s["CidrBlock"].split("/")
+        to_int = lambda a: int.from_bytes(bytes(int(x) for x in a.split(".")), "big")  # noqa: E731
+        mask = (0xFFFFFFFF << (32 - int(bits))) & 0xFFFFFFFF
+        if to_int(ip) & mask == to_int(net) & mask:
+            ec2.create_network_interface(SubnetId=s["SubnetId"], PrivateIpAddress=ip,
+                                         Description="someone else's interface",
+                                         TagSpecifications=spec("network-interface", "blocker"))
+            return
+    sys.exit("no subnet holds " + ip)
+
+
+def blocker_del():
+    for eni in ec2.describe_network_interfaces(
+            Filters=[{"Name": "description", "Values": ["someone else's interface"]}])["NetworkInterfaces"]:
+        ec2.delete_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"])
+
+
+def dump_lines():
+    """Every resource of interest as 'kind id owner-tag details' lines."""
+    out = []
+    key, value = S["FERRY_TAG_KEY"], S["FERRY_TAG_VALUE"]
+
+    def add(kind, rid, res, detail=""):
+        owned = "ours" if tags(res).get(key) == value else "-"
+        out.append("%s %s %s %s %s" % (kind, rid, owned, tags(res).get("Name", "-"), detail))
+
+    for v in ec2.describe_vpcs()["Vpcs"]:
+        if v.get("IsDefault"):
+            continue
+        add("vpc", v["VpcId"], v, v["CidrBlock"])
+    for s in ec2.describe_subnets()["Subnets"]:
+        if s.get("DefaultForAz"):
+            continue
+        add("subnet", s["SubnetId"], s, s["CidrBlock"] + " " + s["AvailabilityZone"])
+    for g in ec2.describe_internet_gateways()["InternetGateways"]:
+        add("igw", g["InternetGatewayId"], g, ",".join(a["VpcId"] for a in g.get("Attachments", [])))
+    for t in ec2.describe_route_tables()["RouteTables"]:
+        routes = sorted("%s>%s:%s" % (r.get("DestinationCidrBlock"), r.get("GatewayId") or r.get("NatGatewayId"),
+                                      r.get("State")) for r in t["Routes"])
+        assoc = sorted(a.get("SubnetId") or "main" for a in t.get("Associations", []))
+        add("rtb", t["RouteTableId"], t, " ".join(routes + assoc))
+    for g in ec2.describe_security_groups()["SecurityGroups"]:
+        add("sg", g["GroupId"], g, g["GroupName"] + " " + g["VpcId"])
+    for r in ec2.describe_security_group_rules()["SecurityGroupRules"]:
+        add("sgr", r["SecurityGroupRuleId"], r, "%s %s %s %s-%s %s" % (
+            r["GroupId"], "out" if r["IsEgress"] else "in", r["IpProtocol"], r.get("FromPort"), r.get("ToPort"),
+            r.get("CidrIpv4") or r.get("ReferencedGroupInfo", {}).get("GroupId")))
+    for res in ec2.describe_instances()["Reservations"]:
+        for i in res["Instances"]:
+            if i["State"]["Name"] != "terminated":
+                add("instance", i["InstanceId"], i, i.get("PrivateIpAddress", "-"))
+    for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]:
+        if e["State"].lower() not in ("deleted", "deleting"):
+            add("endpoint", e["VpcEndpointId"], e, e["ServiceName"])
+    for n in ec2.describe_nat_gateways()["NatGateways"]:
+        if n["State"] not in ("deleted", "deleting"):
+            add("nat", n["NatGatewayId"], n, n["State"])
+    for a in ec2.describe_addresses()["Addresses"]:
+        add("eip", a["AllocationId"], a, a.get("PublicIp", ""))
+    for eni in ec2.describe_network_interfaces()["NetworkInterfaces"]:
+        add("eni", eni["NetworkInterfaceId"], {}, eni.get("PrivateIpAddress", "-"))
+    iam = client("iam")
+    for r in iam.list_roles()["Roles"]:
+        if r["Path"].startswith("/aws-service-role/"):
+            continue
+        full = iam.get_role(RoleName=r["RoleName"])["Role"]
+        pols = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=r["RoleName"])["AttachedPolicies"]]
+        add("role", r["RoleName"], full, " ".join(sorted(pols)))
+    for p in iam.list_instance_profiles()["InstanceProfiles"]:
+        add("profile", p["InstanceProfileName"], p, " ".join(r["RoleName"] for r in p["Roles"]))
+    s3 = client("s3")
+    for b in s3.list_buckets().get("Buckets", []):
+        try:
+            t = {"Tags": s3.get_bucket_tagging(Bucket=b["Name"])["TagSet"]}
+        except Exception:  # noqa: BLE001 - untagged bucket
+            t = {}
+        add("bucket", b["Name"], t)
+    elb = client("elbv2")
+    arns = []
+    for lb in elb.describe_load_balancers().get("LoadBalancers", []):
+        arns.append(lb["LoadBalancerArn"])
+    for tg in elb.describe_target_groups().get("TargetGroups", []):
+        arns.append(tg["TargetGroupArn"])
+    if arns:
+        for d in elb.describe_tags(ResourceArns=arns)["TagDescriptions"]:
+            add("elb", d["ResourceArn"].split(":")[-1], d)
+    return sorted(out)
+
+
+def untagged(baseline_file):
+    with open(baseline_file, encoding="utf-8") as f:
+        before = {" ".join(line.split()[:2]) for line in f if line.strip()}
+    bad = []
+    ours_groups = set()
+    lines = dump_lines()
+    for line in lines:
+        kind, rid, owned = line.split()[:3]
+        if kind == "sg" and owned == "ours":
+            ours_groups.add(rid)
+    for line in lines:
+        kind, rid, owned = line.split()[:3]
+        if kind + " " + rid in before or owned == "ours":
+            continue
+        if kind == "eni":  # moto drops network-interface tag specifications; ENIs die with their owner
+            continue
+        if kind == "sgr" and line.split()[4] in ours_groups:  # the default egress rule of our own group
+            continue
+        bad.append(line)
+    print("\n".join(bad))
+    return 1 if bad else 0
+
+
+def instances():
+    subnets = {s["SubnetId"]: tags(s).get("Name") for s in ec2.describe_subnets()["Subnets"]}
+    groups = {g["GroupId"]: g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    volumes = {v["VolumeId"]: v for v in ec2.describe_volumes()["Volumes"]}
+    rows = []
+    for res in ec2.describe_instances()["Reservations"]:
+        for i in res["Instances"]:
+            if i["State"]["Name"] == "terminated":
+                continue
+            t = tags(i)
+            if t.get(S["FERRY_TAG_KEY"]) != S["FERRY_TAG_VALUE"]:
+                continue
+            vol = "-"
+            for bdm in i.get("BlockDeviceMappings", []):
+                v = volumes.get(bdm["Ebs"]["VolumeId"], {})
+                vol = "%sGiB/%s/delete-on-termination=%s" % (
+                    v.get("Size"), v.get("VolumeType"), bdm["Ebs"].get("DeleteOnTermination"))
+            ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
+            ud = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "").decode("utf-8", "replace")
+            first = ud.splitlines()[2] if len(ud.splitlines()) > 2 else "-"
+            rows.append(" ".join(str(x) for x in (
+                t.get("Name"), t.get("FerryRole"), i["InstanceType"], i["ImageId"],
+                "ip=" + str(i.get("PrivateIpAddress")), "subnet=" + str(subnets.get(i.get("SubnetId"))),
+                "public=" + ("yes" if i.get("PublicIpAddress") else "no"),
+                "sg=" + ",".join(sorted(groups.get(g["GroupId"], g["GroupId"]) for g in i["SecurityGroups"])),
+                "profile=" + i.get("IamInstanceProfile", {}).get("Arn", "-").split("/")[-1],
+                "volume=" + vol,
+                "imds=" + i.get("MetadataOptions", {}).get("HttpTokens", "-"),
+                "userdata=" + first.replace(" ", "_"))))
+    print("\n".join(sorted(rows)))
+
+
+def main():
+    cmd = sys.argv[2]
+    if cmd == "create":
+        omit = set()
+        if len(sys.argv) > 4 and sys.argv[3] == "--omit":
+            omit = set(sys.argv[4].split(","))
+        create(omit)
+    elif cmd == "blocker-add":
+        blocker_add(sys.argv[3])
+    elif cmd == "blocker-del":
+        blocker_del()
+    elif cmd == "dump":
+        print("\n".join(dump_lines()))
+    elif cmd == "untagged":
+        sys.exit(untagged(sys.argv[3]))
+    elif cmd == "instances":
+        instances()
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
