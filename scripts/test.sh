@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# README command 2: the whole test suite. Installs what is missing, builds with warnings as
+# errors, runs every test stage, and ends with one line "N passed, N failed".
+#   scripts/test.sh            every stage
+#   FERRY_STAGES="unit deploy" scripts/test.sh   only those stages
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root" || exit 1
+jobs="$(nproc)"
+stages="${FERRY_STAGES:-unit deploy}"
+passed=0
+failed=0
+
+"$root/scripts/install-deps.sh" || exit 1
+
+stage() { printf '\n===== %s =====\n' "$*"; }
+
+# Adds a stage's "N passed, N failed" to the totals.
+count() {
+  local p="$1" f="$2"
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+run_ctest() {
+  local dir="$1"
+  local log
+  log="$(mktemp)"
+  ctest --test-dir "$dir" -j"$jobs" --output-on-failure --timeout 300 2>&1 | tee "$log"
+  local total fails
+  total="$(sed -n 's/.*tests passed, \([0-9]*\) tests\? failed out of \([0-9]*\).*/\2/p' "$log" | tail -1)"
+  fails="$(sed -n 's/.*tests passed, \([0-9]*\) tests\? failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)"
+  rm -f "$log"
+  if [[ -z "$total" ]]; then
+    count 0 1
+    return
+  fi
+  count "$((total - fails))" "$fails"
+}
+
+for s in $stages; do
+  case "$s" in
+    unit)
+      stage "build (Release, warnings as errors)"
+      if cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFERRY_WERROR=ON >/dev/null &&
+         cmake --build build -j"$jobs"; then
+        stage "unit, loop and integration tests (ctest)"
+        run_ctest build
+      else
+        echo "build failed"
+        count 0 1
+      fi
+      ;;
+    deploy)
+      if [[ -x tests/deploy/run.sh ]]; then
+        stage "deploy scripts (offline, against a local AWS emulator)"
+        log="$(mktemp)"
+        tests/deploy/run.sh 2>&1 | tee "$log"
+        line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
+        rm -f "$log"
+        if [[ -n "$line" ]]; then
+          count "$(awk '{print $1}' <<<"$line")" "$(awk '{print $3}' <<<"$line")"
+        else
+          count 0 1
+        fi
+      fi
+      ;;
+    *)
+      echo "unknown stage: $s" >&2
+      count 0 1
+      ;;
+  esac
+done
+
+printf '\n'
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 && $passed -gt 0 ]]
