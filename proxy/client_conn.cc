@@ -2,8 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
 #include <cstdio>
 #include <utility>
+
+#include "balancer/pick_key.h"
 
 #include "proxy/headers.h"
 #include "proxy/log.h"
@@ -88,6 +91,7 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
   }
   worker.client_opened(c);
   c->listed_ = true;
+  adjust(worker.metrics().client_connections, 1);
   uv_tcp_nodelay(&c->tcp_, 1);
   sockaddr_storage peer{};
   int peer_len = sizeof peer;
@@ -102,10 +106,14 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
 void ClientConn::close() {
   if (std::exchange(closing_, true)) return;
   uv_timer_stop(&timer_);
+  if (response_started_) log_request();  // a response cut short still counts
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach(false);
   release_backend(balancer::Outcome::Success);
   if (snapshot_ != nullptr) worker_.release_snapshot(std::exchange(snapshot_, nullptr));
-  if (listed_) worker_.client_closed(this);
+  if (listed_) {
+    adjust(worker_.metrics().client_connections, -1);
+    worker_.client_closed(this);
+  }
   if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
   uv_close(as_handle(&tcp_), &ClientConn::on_closed);
   uv_close(as_handle(&timer_), &ClientConn::on_closed);
@@ -205,6 +213,8 @@ void ClientConn::feed(const char* data, std::size_t len) {
   if (len == 0) return;
   if (phase_ == Phase::Idle) {
     phase_ = Phase::Head;
+    request_started_ = true;
+    request_start_ns_ = uv_hrtime();
     arm_timer(worker_.settings().client_header_ms);
   }
   std::size_t used = 0;
@@ -230,6 +240,7 @@ void ClientConn::feed(const char* data, std::size_t len) {
 }
 
 int ClientConn::on_head(MessageHead& head) {
+  head_complete_ = true;
   if (head.http_major != 1 || head.http_minor > 1) {
     send_error(400, true);
     return -1;
@@ -349,8 +360,8 @@ void ClientConn::engage_backend() {
   if (!request_complete_) stop_reading();
   if (snapshot_ == nullptr) snapshot_ = worker_.acquire_snapshot();
   const balancer::Snapshot& snap = snapshot_->get();
-  const std::optional<std::size_t> pick =
-      worker_.balancer().pick(snap, std::string_view(client_ip_), tried_);
+  if (engage_ns_ == 0) engage_ns_ = uv_hrtime();
+  const std::optional<std::size_t> pick = worker_.balancer().pick(snap, hash_key(), tried_);
   if (!pick) {
     // Nothing left to try: 503 when nothing was eligible at all, else the last failure's 502.
     send_error(tried_.size() == 0 ? 503 : 502, !request_complete_);
@@ -362,6 +373,8 @@ void ClientConn::engage_backend() {
   ++attempts_;
   const balancer::Backend& backend = snap.backends[backend_index_];
   backend.load->outstanding.fetch_add(1, std::memory_order_relaxed);
+  backend_slot_ = backend.metrics_slot;
+  backend_name_ = backend.name;
   const void* key = backend.load.get();
   if (UpstreamConn* pooled = worker_.pool().take(key); pooled != nullptr) {
     upstream_ = pooled;
@@ -433,6 +446,7 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
       worker_.shared().on_refused(snap.backend_set, backend_index_);
     }
   }
+  if (BackendCounters* counters = backend_counters()) counters->record_error(error);
   release_backend(refused ? balancer::Outcome::Refused : balancer::Outcome::Failure);
   if (can_retry(error)) {
     streaming_ = false;
@@ -481,9 +495,11 @@ int ClientConn::response_head(MessageHead& head) {
   rw.http10_client = http10_;
   rw.upgrade = head.status == 101;
   response_chunked_ = framing == BodyFraming::Chunked;
+  response_status_ = head.status;
   scratch_.clear();
   build_response_head(head, rw, scratch_);
   out_.append(scratch_);
+  response_bytes_ += scratch_.size();
   return 0;
 }
 
@@ -495,9 +511,11 @@ int ClientConn::response_body(const char* data, std::size_t len) {
     out_.append(size_line, static_cast<std::size_t>(n));
     out_.append(data, len);
     out_.append("\r\n", 2);
+    response_bytes_ += static_cast<std::size_t>(n) + 2;
   } else {
     out_.append(data, len);
   }
+  response_bytes_ += len;
   flush();
   // Read ahead of a slow client up to buffers.response, then hold the backend back.
   if (!upstream_paused_ && upstream_ != nullptr &&
@@ -510,8 +528,12 @@ int ClientConn::response_body(const char* data, std::size_t len) {
 }
 
 void ClientConn::response_end(bool backend_reusable) {
-  if (response_chunked_) out_.append("0\r\n\r\n", 5);
+  if (response_chunked_) {
+    out_.append("0\r\n\r\n", 5);
+    response_bytes_ += 5;
+  }
   flush();
+  log_request();
   if (upstream_ != nullptr) {
     std::exchange(upstream_, nullptr)->detach(backend_reusable && request_complete_);
   }
@@ -596,6 +618,9 @@ void ClientConn::send_error(int status, bool close_after) {
   const std::string_view response = canned_response(status, close_after);
   out_.append_borrowed(response.data(), response.size());
   response_started_ = true;
+  response_status_ = status;
+  response_bytes_ = response.size();
+  log_request();
   flush();
   if (close_after) {
     close_after_write_ = true;
@@ -647,6 +672,14 @@ void ClientConn::reset_request_state() {
   tried_.clear();
   attempts_ = 0;
   stale_retried_ = false;
+  request_started_ = false;
+  logged_ = false;
+  head_complete_ = false;
+  response_status_ = 0;
+  response_bytes_ = 0;
+  engage_ns_ = 0;
+  backend_slot_ = kNoBackendSlot;
+  backend_name_ = {};
   body_received_ = 0;
   request_chunked_ = false;
   request_has_body_ = false;
@@ -672,6 +705,58 @@ void ClientConn::release_backend(balancer::Outcome outcome) {
   const balancer::Backend& backend = snapshot_->get().backends[backend_index_];
   backend.load->outstanding.fetch_sub(1, std::memory_order_relaxed);
   worker_.balancer().release(backend_index_, outcome);
+}
+
+BackendCounters* ClientConn::backend_counters() {
+  return worker_.metrics().backend(backend_slot_);
+}
+
+std::string_view ClientConn::hash_key() const {
+  const Settings& s = worker_.settings();
+  const std::string_view ip(client_ip_);
+  if (s.balancer != config::BalancerKind::ConsistentHash) return ip;
+  const MessageHead& head = parser_.head();
+  switch (s.hash_key.source) {
+    case balancer::KeySource::ClientIp:
+      return ip;
+    case balancer::KeySource::Header: {
+      const std::string_view v = trim(head.find(s.hash_key.name));
+      return v.empty() ? ip : v;
+    }
+    case balancer::KeySource::Cookie:
+      for (const HeaderField& f : head.fields) {
+        if (!iequals(head.name(f), "cookie")) continue;
+        if (auto v = balancer::cookie_value(head.value(f), s.hash_key.name); v && !v->empty()) {
+          return *v;
+        }
+      }
+      return ip;
+  }
+  return ip;
+}
+
+void ClientConn::log_request() {
+  if (logged_ || !request_started_) return;
+  logged_ = true;
+  const uint64_t now = uv_hrtime();
+  const uint64_t total_ns = now - request_start_ns_;
+  if (BackendCounters* counters = backend_counters()) counters->record_response(response_status_, total_ns);
+  AccessLogBuffer* log = worker_.access_log();
+  if (log == nullptr) return;
+  const MessageHead& head = parser_.head();
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now() -
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(total_ns));
+  r.client = client_ip_;
+  r.method = head_complete_ ? std::string_view(llhttp_method_name(static_cast<llhttp_method_t>(head.method)))
+                            : std::string_view("-");
+  r.target = head_complete_ ? head.view(head.url) : std::string_view("-");
+  r.status = response_status_;
+  r.bytes_sent = response_bytes_;
+  r.backend = backend_name_.empty() ? std::string_view("-") : backend_name_;
+  r.upstream_seconds = engage_ns_ != 0 && !backend_name_.empty() ? static_cast<double>(now - engage_ns_) / 1e9 : -1;
+  r.total_seconds = static_cast<double>(total_ns) / 1e9;
+  log->record(r);
 }
 
 void ClientConn::flush() {

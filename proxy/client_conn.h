@@ -15,6 +15,7 @@
 #include "proxy/error.h"
 #include "proxy/http_parser.h"
 #include "proxy/local_snapshot.h"
+#include "proxy/metrics.h"
 
 namespace ferry::proxy {
 
@@ -92,6 +93,10 @@ class ClientConn final : private HttpParser::Sink {
   void arm_timer(uint64_t ms);
   void append_body(std::string& to, const char* data, std::size_t len, bool chunked);
   bool can_retry(UpstreamError error) const;
+  std::string_view hash_key() const;
+  // Counts the request in the metrics and writes its access log line. Once per request.
+  void log_request();
+  BackendCounters* backend_counters();
 
   Worker& worker_;
   uv_tcp_t tcp_{};
@@ -137,6 +142,15 @@ class ClientConn final : private HttpParser::Sink {
   bool eof_ = false;                // the client half-closed after a complete request
   bool body_streamed_ = false;      // body bytes went straight to a backend: no retry
   bool stale_retried_ = false;      // one free retry after a stale pooled connection was used
+  bool request_started_ = false;    // a byte of the current request arrived
+  bool logged_ = false;             // the current request was counted
+  int response_status_ = 0;
+  uint64_t response_bytes_ = 0;
+  uint64_t request_start_ns_ = 0;
+  uint64_t engage_ns_ = 0;
+  uint32_t backend_slot_ = kNoBackendSlot;  // metrics slot of the backend last picked
+  std::string_view backend_name_;           // into snapshot_, which outlives the request
+  bool head_complete_ = false;
 };
 
 }  // namespace ferry::proxy

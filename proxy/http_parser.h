@@ -96,6 +96,7 @@ class HttpParser {
   bool message_started() const { return started_; }
   const char* error() const { return error_; }
   MessageHead& head() { return head_; }
+  const MessageHead& head() const { return head_; }
 
  private:
   static int on_message_begin(llhttp_t* p);

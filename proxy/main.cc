@@ -68,7 +68,9 @@ int parse_args(int argc, char** argv, Options* options) {
 
 struct Runtime {
   ferry::proxy::Server* server = nullptr;
-  uv_signal_t sigterm{}, sigint{}, sighup{};
+  std::string config_file;  // empty: the built-in default
+  uv_signal_t sigterm{}, sigint{}, sighup{}, sigusr1{};
+  uv_timer_t resolve_timer{};
   uv_async_t done{};
   bool stopping = false;
 };
@@ -85,8 +87,43 @@ void on_stop_signal(uv_signal_t* handle, int signum) {
 
 void on_hup(uv_signal_t* handle, int) {
   auto* rt = static_cast<Runtime*>(handle->data);
-  (void)rt;
-  ferry::proxy::log_info("SIGHUP: reload");
+  if (rt->stopping) return;
+  ferry::config::LoadResult next;
+  if (rt->config_file.empty()) {
+    next.config = ferry::config::seed_default();
+  } else {
+    next = ferry::config::load_file(rt->config_file);
+  }
+  if (!next.ok()) {
+    for (const auto& e : next.errors) ferry::proxy::log_error("reload: %s", e.to_string().c_str());
+    ferry::proxy::log_error("reload rejected: %zu error(s); the previous configuration keeps serving",
+                            next.errors.size());
+    rt->server->count_failed_reload();
+    return;
+  }
+  std::string error;
+  if (!rt->server->reload(next.config, &error)) {
+    ferry::proxy::log_error("reload rejected: %s; the previous configuration keeps serving", error.c_str());
+    return;
+  }
+  ferry::proxy::log_info("reloaded %s: %zu backends, balancer %s", next.config.source.c_str(),
+                         next.config.backends.size(),
+                         std::string(ferry::config::balancer_name(next.config.balancer)).c_str());
+}
+
+void on_usr1(uv_signal_t* handle, int) {
+  auto* rt = static_cast<Runtime*>(handle->data);
+  rt->server->reopen_access_log();
+}
+
+void on_resolve(uv_timer_t* handle) {
+  auto* rt = static_cast<Runtime*>(handle->data);
+  std::string error;
+  if (!rt->server->resolve_now(&error)) {
+    ferry::proxy::log_error("re-resolving backends failed, keeping the last addresses: %s", error.c_str());
+  }
+  const auto interval = rt->server->config().resolve_interval.count();
+  if (interval > 0) uv_timer_start(&rt->resolve_timer, &on_resolve, static_cast<uint64_t>(interval), 0);
 }
 
 void on_done(uv_async_t* handle) {
@@ -94,6 +131,8 @@ void on_done(uv_async_t* handle) {
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->sighup), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&rt->sigusr1), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&rt->resolve_timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->done), nullptr);
 }
 
@@ -130,25 +169,34 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string listening;
-  for (std::size_t i = 0; i < server.listen_ports().size(); ++i) {
+  const ferry::config::Config running = server.config();
+  for (std::size_t i = 0; i < running.listen.size(); ++i) {
     if (i > 0) listening += ", ";
-    listening += server.config().listen[i];
+    listening += running.listen[i];
   }
-  ferry::proxy::log_info("listening on %s with %u workers, %zu backends (%s)", listening.c_str(),
-                         server.worker_count(), server.config().backends.size(),
-                         server.config().source.c_str());
+  ferry::proxy::log_info("listening on %s with %u workers, %zu backends, admin %s (%s)",
+                         listening.c_str(), server.worker_count(), running.backends.size(),
+                         running.admin.empty() ? "off" : running.admin.c_str(), running.source.c_str());
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   Runtime rt;
   rt.server = &server;
-  for (uv_signal_t* s : {&rt.sigterm, &rt.sigint, &rt.sighup}) {
+  rt.config_file = options.config_file;
+  for (uv_signal_t* s : {&rt.sigterm, &rt.sigint, &rt.sighup, &rt.sigusr1}) {
     uv_signal_init(&loop, s);
     s->data = &rt;
   }
   uv_signal_start(&rt.sigterm, &on_stop_signal, SIGTERM);
   uv_signal_start(&rt.sigint, &on_stop_signal, SIGINT);
   uv_signal_start(&rt.sighup, &on_hup, SIGHUP);
+  uv_signal_start(&rt.sigusr1, &on_usr1, SIGUSR1);
+  uv_timer_init(&loop, &rt.resolve_timer);
+  rt.resolve_timer.data = &rt;
+  // Names in backends are resolved again every resolve_interval (0 = once, at load).
+  if (const auto interval = server.config().resolve_interval.count(); interval > 0) {
+    uv_timer_start(&rt.resolve_timer, &on_resolve, static_cast<uint64_t>(interval), 0);
+  }
   uv_async_init(&loop, &rt.done, &on_done);
   rt.done.data = &rt;
   std::thread waiter([&] {

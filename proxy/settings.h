@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "balancer/pick_key.h"
 #include "config/config.h"
 
 namespace ferry::proxy {
@@ -23,6 +24,7 @@ struct Settings {
   uint32_t retries = 1;
   config::BalancerKind balancer = config::BalancerKind::RoundRobin;
   bool health_checks = false;
+  balancer::KeySpec hash_key;  // consistent_hash only
 
   static Settings from(const config::Config& c) {
     Settings s;
@@ -40,6 +42,7 @@ struct Settings {
     s.retries = c.retries;
     s.balancer = c.balancer;
     s.health_checks = c.health_check.enabled;
+    if (auto spec = balancer::parse_key_spec(c.hash_key, nullptr)) s.hash_key = *spec;
     return s;
   }
 };

@@ -29,6 +29,7 @@ UpstreamConn::UpstreamConn(Worker& worker, PoolKey key)
   timer_.data = this;
   ++open_handles_;
   connect_req_.data = this;
+  adjust(worker.metrics().backend_connections, 1);
 }
 
 UpstreamConn::~UpstreamConn() = default;
@@ -262,6 +263,7 @@ void UpstreamConn::fail(UpstreamError error) {
 
 void UpstreamConn::close() {
   if (state_ == State::Closing) return;
+  adjust(worker_.metrics().backend_connections, -1);
   if (state_ == State::Idle) worker_.pool().remove(key_, this);
   state_ = State::Closing;
   client_ = nullptr;

@@ -19,8 +19,12 @@ constexpr int kBacklog = 511;
 }  // namespace
 
 Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
-               std::vector<int> listen_fds)
-    : index_(index), shared_(shared), settings_(settings), listen_fds_(std::move(listen_fds)) {
+               std::vector<int> listen_fds, std::shared_ptr<AccessLogSink> access_log)
+    : index_(index),
+      shared_(shared),
+      settings_(settings),
+      listen_fds_(std::move(listen_fds)),
+      access_log_(std::move(access_log)) {
   // Handles are set up here, on the creating thread, so drain() can uv_async_send as soon as
   // the constructor returns; the loop then runs only on the worker's thread.
   uv_loop_init(&loop_);
@@ -30,6 +34,10 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   control_nudge_.data = this;
   uv_timer_init(&loop_, &grace_timer_);
   grace_timer_.data = this;
+  uv_timer_init(&loop_, &log_flush_timer_);
+  log_flush_timer_.data = this;
+  // Access log batches go to the writer at least every 100ms.
+  uv_timer_start(&log_flush_timer_, &Worker::on_log_flush, 100, 100);
   shared_.publisher->subscribe(&snapshot_nudge_);
   balancer_ = balancer::make_balancer(settings_.balancer, index_, 0x9e3779b97f4a7c15ULL * (index_ + 1));
   for (int fd : listen_fds_) {
@@ -142,7 +150,37 @@ void Worker::client_closed(ClientConn* conn) {
 
 void Worker::on_control_nudge(uv_async_t* handle) {
   auto* w = static_cast<Worker*>(handle->data);
+  w->apply_update();
   if (w->drain_requested_.load(std::memory_order_acquire)) w->begin_drain();
+}
+
+void Worker::update(const Settings& settings, std::shared_ptr<AccessLogSink> access_log) {
+  {
+    std::lock_guard lock(update_mutex_);
+    pending_update_.emplace(settings, std::move(access_log));
+  }
+  uv_async_send(&control_nudge_);
+}
+
+void Worker::apply_update() {
+  std::optional<std::pair<Settings, std::shared_ptr<AccessLogSink>>> update;
+  {
+    std::lock_guard lock(update_mutex_);
+    update.swap(pending_update_);
+  }
+  if (!update) return;
+  const bool balancer_changed = update->first.balancer != settings_.balancer;
+  settings_ = update->first;
+  if (balancer_changed) {
+    balancer_ = balancer::make_balancer(settings_.balancer, index_,
+                                        0x9e3779b97f4a7c15ULL * (index_ + 1));
+    if (current_ != nullptr) balancer_->on_snapshot(*current_->snapshot);
+  }
+  access_log_.reset(std::move(update->second));
+}
+
+void Worker::on_log_flush(uv_timer_t* handle) {
+  static_cast<Worker*>(handle->data)->access_log_.flush();
 }
 
 void Worker::begin_drain() {
@@ -183,6 +221,8 @@ void Worker::close_everything() {
   for (UpstreamConn* c : pool_.take_all()) c->close();
   uv_timer_stop(&grace_timer_);
   uv_close(as_handle(&grace_timer_), nullptr);
+  access_log_.flush();
+  uv_close(as_handle(&log_flush_timer_), nullptr);
   uv_close(as_handle(&snapshot_nudge_), nullptr);
   uv_close(as_handle(&control_nudge_), nullptr);
 }

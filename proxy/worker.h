@@ -9,15 +9,19 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "balancer/balancer.h"
 #include "health/publisher.h"
+#include "proxy/access_log.h"
 #include "proxy/buffer.h"
 #include "proxy/conn_pool.h"
 #include "proxy/local_snapshot.h"
+#include "proxy/metrics.h"
 #include "proxy/settings.h"
 
 namespace ferry::proxy {
@@ -38,7 +42,7 @@ class Worker {
  public:
   // `listen_fds` are bound, listening-ready sockets (SO_REUSEPORT) this worker adopts.
   Worker(unsigned index, WorkerShared& shared, const Settings& settings,
-         std::vector<int> listen_fds);
+         std::vector<int> listen_fds, std::shared_ptr<AccessLogSink> access_log);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -48,6 +52,11 @@ class Worker {
   // the loop. Idempotent.
   void drain();
   void join();
+  // Any thread: new settings (and access log) from a reload, adopted on the loop at once.
+  // Connections read them from their next step on.
+  void update(const Settings& settings, std::shared_ptr<AccessLogSink> access_log);
+  // Any thread (a scrape).
+  const WorkerMetrics& metrics() const { return metrics_; }
 
   // ---- loop thread only, for connections ----
   uv_loop_t* loop() { return &loop_; }
@@ -57,6 +66,8 @@ class Worker {
   ConnPool& pool() { return pool_; }
   balancer::Balancer& balancer() { return *balancer_; }
   WorkerShared& shared() { return shared_; }
+  WorkerMetrics& metrics() { return metrics_; }
+  AccessLogBuffer* access_log() { return access_log_.enabled() ? &access_log_ : nullptr; }
   bool draining() const { return draining_; }
   // The snapshot to pick from; the caller takes a use and gives it back with release_snapshot.
   LocalSnapshot* acquire_snapshot();
@@ -77,6 +88,8 @@ class Worker {
   static void on_snapshot_nudge(uv_async_t* handle);
   static void on_control_nudge(uv_async_t* handle);
   static void on_grace_timeout(uv_timer_t* handle);
+  static void on_log_flush(uv_timer_t* handle);
+  void apply_update();
   void run();
   void adopt_latest_snapshot();
   void begin_drain();
@@ -92,6 +105,9 @@ class Worker {
   uv_async_t snapshot_nudge_{};
   uv_async_t control_nudge_{};
   uv_timer_t grace_timer_{};
+  uv_timer_t log_flush_timer_{};
+  WorkerMetrics metrics_;
+  AccessLogBuffer access_log_;
   BlockPool blocks_;
   ConnPool pool_;
   std::unique_ptr<balancer::Balancer> balancer_;
@@ -103,6 +119,10 @@ class Worker {
   bool draining_ = false;
   bool finished_ = false;
   std::atomic<bool> drain_requested_{false};  // written by any thread, read by the loop
+  // A reload's new settings: written by the reloading thread, taken by the loop. Guarded by
+  // update_mutex_, which is taken on reload only.
+  std::mutex update_mutex_;
+  std::optional<std::pair<Settings, std::shared_ptr<AccessLogSink>>> pending_update_;
   std::thread thread_;
 };
 

@@ -14,7 +14,8 @@ Snapshot snapshot_with_outstanding(std::vector<uint32_t> outstanding) {
   snap.backend_set = 1;
   for (std::size_t i = 0; i < outstanding.size(); ++i) {
     Backend b;
-    b.name = std::string("b").append(std::to_string(i));  // not "b" + ...: GCC 12 -Wrestrict false positive
+    // Not "b" + std::to_string(i): GCC 12 reports a false -Wrestrict on that at -O2.
+    b.name = std::string("b").append(std::to_string(i));
     b.load->outstanding.store(outstanding[i]);
     snap.backends.push_back(std::move(b));
   }

@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Open N keep-alive client connections to HOST:PORT and hold them idle.
+
+Each connection sends one `GET / HTTP/1.1` and reads the whole response first, so it is a
+real keep-alive client that has finished a request and now sits idle (what a browser or an
+SDK connection pool looks like to a proxy). Then the helper prints
+
+    READY open=<n> failed=<n> seconds=<s>
+
+on stdout and holds every socket until SIGUSR1 or SIGTERM. On SIGUSR1 it first counts the
+connections the proxy has not closed meanwhile and prints `STILL_OPEN <n>`. It exits on its
+own after --hold seconds. Standard library only; one thread, epoll via selectors.
+"""
+
+import argparse
+import errno
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: ferry-bench-idle\r\n\r\n"
+
+
+def response_complete(buf):
+    """True once buf holds a whole response with a Content-Length (or no-body) framing."""
+    head_end = buf.find(b"\r\n\r\n")
+    if head_end < 0:
+        return False
+    length = 0
+    for line in buf[:head_end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    return len(buf) >= head_end + 4 + length
+
+
+def open_all(host, port, count, parallel, deadline):
+    sel = selectors.DefaultSelector()
+    state = {}  # fd -> [sock, phase, buffer]
+    done = []
+    failed = 0
+    started = 0
+    while (started < count or state) and time.monotonic() < deadline:
+        while started < count and len(state) < parallel:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            err = s.connect_ex((host, port))
+            started += 1
+            if err not in (0, errno.EINPROGRESS):
+                s.close()
+                failed += 1
+                continue
+            state[s.fileno()] = [s, "connect", b""]
+            sel.register(s, selectors.EVENT_WRITE)
+        for key, _ in sel.select(timeout=0.5):
+            entry = state[key.fd]
+            s = entry[0]
+            try:
+                if entry[1] == "connect":
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise OSError(err, os.strerror(err))
+                    s.send(REQUEST)  # tiny; fits the empty send buffer
+                    entry[1] = "read"
+                    sel.modify(s, selectors.EVENT_READ)
+                    continue
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise OSError("closed before the response was complete")
+                entry[2] += chunk
+                if response_complete(entry[2]):
+                    if not entry[2].startswith(b"HTTP/1.1 2"):
+                        raise OSError("status " + entry[2][:12].decode(errors="replace"))
+                    sel.unregister(s)
+                    del state[key.fd]
+                    done.append(s)
+            except OSError:
+                sel.unregister(s)
+                del state[key.fd]
+                s.close()
+                failed += 1
+    for entry in state.values():  # timed out
+        entry[0].close()
+        failed += 1
+    failed += count - started
+    sel.close()
+    return done, failed
+
+
+def still_open(socks):
+    """Connections the peer has not closed: not readable, or readable with data (not EOF)."""
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    closed = 0
+    for key, _ in sel.select(timeout=0):
+        try:
+            if not key.fileobj.recv(1, socket.MSG_PEEK):
+                closed += 1
+        except OSError:
+            closed += 1
+    sel.close()
+    return len(socks) - closed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("count", type=int)
+    ap.add_argument("--parallel", type=int, default=256, help="connections being set up at once")
+    ap.add_argument("--open-timeout", type=float, default=60.0)
+    ap.add_argument("--hold", type=float, default=120.0, help="exit after this many seconds")
+    args = ap.parse_args()
+
+    signals = []
+    signal.signal(signal.SIGUSR1, lambda *_: signals.append("usr1"))
+    signal.signal(signal.SIGTERM, lambda *_: signals.append("term"))
+
+    t0 = time.monotonic()
+    socks, failed = open_all(args.host, args.port, args.count, args.parallel,
+                             t0 + args.open_timeout)
+    print(f"READY open={len(socks)} failed={failed} seconds={time.monotonic() - t0:.2f}",
+          flush=True)
+    end = time.monotonic() + args.hold
+    while not signals and time.monotonic() < end:
+        time.sleep(0.05)
+    if "usr1" in signals:
+        print(f"STILL_OPEN {still_open(socks)}", flush=True)
+    for s in socks:
+        s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# Small helpers shared by bench/run.sh: logging, ports, HTTP readiness, process accounting.
+# Sourced, never executed.
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+  printf 'bench: %s\n' "$*" >&2
+  exit 1
+}
+
+# port_in_use PORT: true when something listens on 127.0.0.1:PORT (or the wildcard).
+port_in_use() {
+  ss -Htln "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# http_status URL: prints the status code (000 when nothing answers); never fails.
+http_status() {
+  curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
+}
+
+# wait_http URL SECONDS: wait until URL answers 200.
+wait_http() {
+  local url=$1 limit=$2 i
+  for ((i = 0; i < limit * 10; i++)); do
+    [[ $(http_status "$url") == 200 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# pid_tree PID: PID and its children (nginx master + workers; a single pid otherwise).
+pid_tree() {
+  local pid=$1
+  [[ -d /proc/$pid ]] || return 0
+  printf '%s\n' "$pid"
+  pgrep -P "$pid" 2>/dev/null || true
+}
+
+# cpu_ticks PID...: utime+stime (clock ticks, all threads) summed over the processes.
+# Fields 14 and 15 of /proc/PID/stat; the comm field may hold spaces, so cut after ')'.
+cpu_ticks() {
+  local pid total=0 rest
+  for pid in "$@"; do
+    rest=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    # After ") ", field 1 is the state (field 3 overall): utime is 12, stime 13.
+    total=$((total + $(awk '{print $12 + $13}' <<<"$rest")))
+  done
+  printf '%s\n' "$total"
+}
+
+# status_kb FIELD PID...: a /proc/PID/status field (VmRSS, VmHWM) in kB, summed.
+status_kb() {
+  local field=$1 pid total=0 v
+  shift
+  for pid in "$@"; do
+    v=$(awk -v f="$field:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null) || continue
+    total=$((total + ${v:-0}))
+  done
+  printf '%s\n' "$total"
+}
+
+# reset_hwm PID...: make VmHWM start again from the current RSS (clear_refs 5).
+reset_hwm() {
+  local pid
+  for pid in "$@"; do
+    echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  done
+}
+
+# stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL (and say so). Only for our pids.
+stop_pid() {
+  local pid=$1 name=$2 i
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || {
+      wait "$pid" 2>/dev/null || true
+      return 0
+    }
+    sleep 0.1
+  done
+  log "WARNING: $name (pid $pid) still running 15 s after SIGTERM; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# json_str STRING: STRING as a JSON string literal (quotes and backslashes escaped).
+json_str() {
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/ }
+  printf '"%s"' "$s"
+}

@@ -1,0 +1,429 @@
+#!/usr/bin/python3
+"""Turn bench/run.sh's runs.jsonl into results.json, results.md and chart.png.
+
+    report.py line < RECORD          one-line progress summary of one run record
+    report.py report OUT_DIR         the full report from OUT_DIR/runs.jsonl and meta.json
+
+Standard library only (Debian's /usr/bin/python3); the chart is drawn by gnuplot.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+PEERS = ("nginx", "haproxy")
+TARGET_ORDER = ("ferry", "nginx", "haproxy", "direct")
+TARGET_LABEL = {
+    "ferry": "ferry",
+    "nginx": "nginx",
+    "haproxy": "HAProxy",
+    "direct": "direct (ceiling)",
+}
+
+
+# --- per-run metrics -------------------------------------------------------------------
+
+
+def metrics(rec):
+    """Derived numbers of one run record (None where they cannot be computed)."""
+    m = {"alive": rec.get("alive", True)}
+    cpu_ms = rec["cpu_ticks"] * 1000.0 / rec["clk_tck"]
+    m["cpu_ms"] = cpu_ms
+    m["peak_rss_mib"] = rec["peak_rss_kb"] / 1024.0
+    if "idle" in rec:
+        idle = rec["idle"]
+        m["open"] = idle["open"]
+        m["failed"] = idle["failed"]
+        m["still_open"] = idle["still_open"]
+        m["open_seconds"] = idle["open_seconds"]
+        m["rss_before_mib"] = idle["rss_before_kb"] / 1024.0
+        m["rss_after_mib"] = idle["rss_after_kb"] / 1024.0
+        m["bytes_per_conn"] = (
+            (idle["rss_after_kb"] - idle["rss_before_kb"]) * 1024.0 / idle["open"]
+            if idle["open"] else None)
+        m["errors"] = idle["failed"] + max(0, idle["open"] - idle["still_open"])
+        return m
+    w = rec.get("wrk")
+    if not w or not w.get("requests"):
+        m.update(rps=None, p50_ms=None, p99_ms=None, cpu_per_1k=None, be_conns_per_1k=None,
+                 be_req_per_req=None, non2xx=(w or {}).get("errors", {}).get("status", 0),
+                 socket_errors=None, requests=0)
+        if w:
+            e = w["errors"]
+            m["socket_errors"] = e["connect"] + e["read"] + e["write"] + e["timeout"]
+        m["errors"] = (m["non2xx"] or 0) + (m["socket_errors"] or 0)
+        return m
+    req = w["requests"]
+    e = w["errors"]
+    m["requests"] = req
+    m["rps"] = req / (w["duration_us"] / 1e6)
+    m["p50_ms"] = w["latency_us"]["p50"] / 1000.0
+    m["p99_ms"] = w["latency_us"]["p99"] / 1000.0
+    m["non2xx"] = e["status"]
+    m["socket_errors"] = e["connect"] + e["read"] + e["write"] + e["timeout"]
+    m["socket_detail"] = {k: e[k] for k in ("connect", "read", "write", "timeout")}
+    m["errors"] = m["non2xx"] + m["socket_errors"]
+    m["cpu_per_1k"] = cpu_ms / (req / 1000.0)
+    m["be_conns_per_1k"] = rec["backend_accepts"] / (req / 1000.0)
+    m["be_req_per_req"] = rec["backend_requests"] / req
+    return m
+
+
+def fmt(v, spec=".1f", none="–"):
+    return none if v is None else format(v, spec)
+
+
+def line(rec):
+    m = metrics(rec)
+    dead = "" if m["alive"] else "  TARGET DIED"
+    if "idle" in rec:
+        return (f"open {m['open']} (failed {m['failed']}, still open {m['still_open']})  "
+                f"RSS {m['rss_before_mib']:.1f} -> {m['rss_after_mib']:.1f} MiB  "
+                f"{fmt(m['bytes_per_conn'], '.0f')} B/conn{dead}")
+    return (f"{fmt(m['rps'], ',.0f'):>9} req/s  p50 {fmt(m['p50_ms'], '.2f')} ms  "
+            f"p99 {fmt(m['p99_ms'], '.2f')} ms  err {m['errors']}  "
+            f"cpu {fmt(m['cpu_per_1k'], '.1f')} ms/1k  peak {m['peak_rss_mib']:.1f} MiB  "
+            f"be-conns {fmt(m['be_conns_per_1k'], '.2f')}/1k{dead}")
+
+
+# --- aggregation -----------------------------------------------------------------------
+
+
+def median(values):
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+HTTP_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_per_1k", "peak_rss_mib", "be_conns_per_1k",
+             "be_req_per_req")
+IDLE_KEYS = ("bytes_per_conn", "rss_before_mib", "rss_after_mib", "peak_rss_mib", "open",
+             "still_open", "open_seconds")
+# metric -> True when higher is better (ratios read "ferry / peer")
+RATIO_METRICS = {
+    "rps": True,
+    "p99_ms": False,
+    "cpu_per_1k": False,
+    "peak_rss_mib": False,
+    "bytes_per_conn": False,
+}
+
+
+def aggregate(records, meta):
+    scen_order = meta.get("scenarios") or sorted({r["scenario"] for r in records})
+    out = {"meta": meta, "scenarios": {}}
+    for scen in scen_order:
+        recs = [r for r in records if r["scenario"] == scen]
+        if not recs:
+            continue
+        idle = scen == "idle10k"
+        keys = IDLE_KEYS if idle else HTTP_KEYS
+        targets = [t for t in TARGET_ORDER if any(r["target"] == t for r in recs)]
+        rounds = sorted({r["round"] for r in recs})
+        per = {}  # target -> round -> metrics
+        for r in recs:
+            per.setdefault(r["target"], {})[r["round"]] = metrics(r)
+        s = {"idle": idle, "rounds": rounds, "targets": {}, "ratios": {}}
+        for t in targets:
+            runs = per[t]
+            entry = {
+                "median": {k: median(runs[rd].get(k) for rd in runs) for k in keys},
+                "errors_total": sum(runs[rd]["errors"] or 0 for rd in runs),
+                "died": sum(1 for rd in runs if not runs[rd]["alive"]),
+                "per_round": {str(rd): runs[rd] for rd in sorted(runs)},
+            }
+            if not idle:
+                entry["non2xx_total"] = sum(runs[rd]["non2xx"] or 0 for rd in runs)
+                entry["socket_errors_total"] = sum(runs[rd]["socket_errors"] or 0 for rd in runs)
+            s["targets"][t] = entry
+        # ferry / peer, round by round (the peers ran right after ferry in the same round),
+        # and the median of those per-round ratios (drift cancels).
+        if "ferry" in per:
+            for peer in [p for p in targets if p != "ferry"]:
+                for key in RATIO_METRICS:
+                    if key not in keys:
+                        continue
+                    by_round = {}
+                    for rd in rounds:
+                        if rd in per["ferry"] and rd in per[peer]:
+                            by_round[str(rd)] = ratio(per["ferry"][rd].get(key),
+                                                      per[peer][rd].get(key))
+                    s["ratios"].setdefault(peer, {})[key] = {
+                        "per_round": by_round,
+                        "median": median(by_round.values()),
+                    }
+        # every target's throughput relative to nginx, per round then median (the chart)
+        if not idle and "nginx" in per:
+            s["vs_nginx"] = {}
+            for t in targets:
+                vals = [ratio(per[t][rd].get(key), per["nginx"][rd].get(key))
+                        for rd in rounds if rd in per[t] and rd in per["nginx"]
+                        for key in ("rps",)]
+                cpu = [ratio(per[t][rd].get("cpu_per_1k"), per["nginx"][rd].get("cpu_per_1k"))
+                       for rd in rounds if rd in per[t] and rd in per["nginx"]]
+                s["vs_nginx"][t] = {"rps": median(vals), "cpu_per_1k": median(cpu)}
+        out["scenarios"][scen] = s
+    return out
+
+
+# --- markdown --------------------------------------------------------------------------
+
+
+def md_table(header, rows, align=None):
+    align = align or ["l"] + ["r"] * (len(header) - 1)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fr(v):
+    """A ratio, to two decimals."""
+    return "–" if v is None else f"{v:.2f}"
+
+
+def render_md(agg, micro):
+    meta = agg["meta"]
+    o = []
+    o.append("# ferry vs nginx vs HAProxy")
+    o.append("")
+    o.append(f"Started {meta.get('started')}, ferry git {meta.get('git')}. "
+             f"{meta.get('rounds')} round(s), {meta.get('duration_s')} s per run "
+             f"(+{meta.get('warmup_s')} s warm-up), {meta.get('workers')} worker(s) per proxy, "
+             f"backend nginx with {meta.get('backend_workers')} worker(s).")
+    mach = meta.get("machine", {})
+    o.append(f"Machine: {mach.get('cpus')} CPUs ({mach.get('cpu_model')}), "
+             f"kernel {mach.get('kernel')}. Everything on 127.0.0.1.")
+    v = meta.get("versions", {})
+    o.append(f"Versions: {v.get('ferry')}; {v.get('nginx')}; {v.get('haproxy')}; {v.get('wrk')}.")
+    o.append("")
+
+    scens = agg["scenarios"]
+    # summary
+    o.append("## Summary: ferry relative to each peer")
+    o.append("")
+    o.append("Median over rounds of the per-round ratio ferry ÷ peer. Throughput: above 1 "
+             "means ferry is faster. CPU per request, p99 latency, memory: below 1 means "
+             "ferry uses less. `direct` is wrk straight to one backend, the ceiling.")
+    o.append("")
+    rows = []
+    for name, s in scens.items():
+        r = s["ratios"]
+        if s["idle"]:
+            rows.append([name, "–", "–", "–", "–", "–", "–",
+                         fr(r.get("nginx", {}).get("bytes_per_conn", {}).get("median")),
+                         fr(r.get("haproxy", {}).get("bytes_per_conn", {}).get("median")), "–"])
+            continue
+
+        def g(peer, key):
+            return fr(r.get(peer, {}).get(key, {}).get("median"))
+
+        rows.append([name, g("nginx", "rps"), g("haproxy", "rps"),
+                     g("nginx", "cpu_per_1k"), g("haproxy", "cpu_per_1k"),
+                     g("nginx", "p99_ms"), g("haproxy", "p99_ms"), "–", "–", g("direct", "rps")])
+    o.append(md_table(["scenario", "req/s vs nginx", "req/s vs HAProxy", "CPU/req vs nginx",
+                       "CPU/req vs HAProxy", "p99 vs nginx", "p99 vs HAProxy",
+                       "bytes/idle conn vs nginx", "bytes/idle conn vs HAProxy",
+                       "req/s vs ceiling"], rows))
+    o.append("")
+    if os.path.exists(agg.get("_chart", "")):
+        o.append("![requests/s relative to nginx](chart.png)")
+        o.append("")
+
+    # details
+    o.append("## Results per scenario (medians over rounds)")
+    o.append("")
+    for name, s in scens.items():
+        o.append(f"### {name}")
+        o.append("")
+        text = meta.get("scenario_text", {}).get(name)
+        if text:
+            o.append(text + ".")
+            o.append("")
+        rows = []
+        for t, e in s["targets"].items():
+            m = e["median"]
+            died = f" **died {e['died']}x**" if e["died"] else ""
+            if s["idle"]:
+                rows.append([TARGET_LABEL[t] + died, fmt(m["open"], ".0f"),
+                             fmt(m["still_open"], ".0f"), fmt(m["open_seconds"], ".1f"),
+                             fmt(m["rss_before_mib"], ".1f"), fmt(m["rss_after_mib"], ".1f"),
+                             fmt(m["bytes_per_conn"], ",.0f"), fmt(m["peak_rss_mib"], ".1f")])
+            else:
+                rows.append([TARGET_LABEL[t] + died, fmt(m["rps"], ",.0f"),
+                             fmt(m["p50_ms"], ".2f"), fmt(m["p99_ms"], ".2f"),
+                             f"{e['non2xx_total']} / {e['socket_errors_total']}",
+                             fmt(m["cpu_per_1k"], ".1f"), fmt(m["peak_rss_mib"], ".1f"),
+                             fmt(m["be_conns_per_1k"], ".2f"), fmt(m["be_req_per_req"], ".3f")])
+        if s["idle"]:
+            o.append(md_table(["target", "open", "still open at measure", "seconds to open",
+                               "RSS before MiB", "RSS with conns MiB", "bytes per conn",
+                               "peak RSS MiB"], rows))
+        else:
+            o.append(md_table(["target", "req/s", "p50 ms", "p99 ms",
+                               "errors non-2xx / socket (all rounds)", "CPU ms per 1k req",
+                               "peak RSS MiB", "new backend conns per 1k req",
+                               "backend req per req"], rows))
+        o.append("")
+        # per-round ratios
+        rrows = []
+        for peer, by_key in s["ratios"].items():
+            for key, d in by_key.items():
+                rrows.append([f"{key} ferry ÷ {TARGET_LABEL[peer]}"]
+                             + [fr(d["per_round"].get(str(rd))) for rd in s["rounds"]]
+                             + [fr(d["median"])])
+        if rrows:
+            o.append(md_table(["ratio"] + [f"round {rd}" for rd in s["rounds"]] + ["median"],
+                              rrows))
+            o.append("")
+
+    if micro:
+        o.append("## Micro-benchmarks (ferry_micro_bench)")
+        o.append("")
+        rows = []
+        for b in micro.get("benchmarks", []):
+            extra = ""
+            if "items_per_second" in b:
+                extra = f"{b['items_per_second']:,.0f} items/s"
+            elif "bytes_per_second" in b:
+                extra = f"{b['bytes_per_second'] / 2**20:,.1f} MiB/s"
+            rows.append([b.get("name"), f"{b.get('real_time', 0):,.1f} {b.get('time_unit', '')}",
+                         f"{b.get('cpu_time', 0):,.1f} {b.get('time_unit', '')}",
+                         f"{b.get('iterations', 0):,}", extra])
+        o.append(md_table(["benchmark", "time", "CPU", "iterations", "rate"], rows))
+        o.append("")
+        o.append("Full output: `micro.txt`, `micro.json`.")
+        o.append("")
+
+    o.append("## How to read this")
+    o.append("")
+    o.append(
+        "- Every proxy is started fresh for each run, warmed up, then measured; the proxies "
+        "take turns within a round (ferry, nginx, HAProxy, direct, then the next scenario), "
+        "so a ratio compares runs a few seconds apart and machine drift mostly cancels. The "
+        "median over rounds is the figure to quote; the per-round ratios show how noisy it is.\n"
+        "- **CPU ms per 1k req**: the proxy's user+system CPU time (all threads; nginx: master "
+        "+ workers) during the measured run, per 1,000 completed requests. For `direct` it is "
+        "the backend nginx's own CPU.\n"
+        "- **peak RSS**: VmHWM during the measured run (reset after warm-up; nginx: master + "
+        "workers summed, which counts shared pages twice).\n"
+        "- **new backend conns per 1k req**: connections the backend pair accepted (nginx "
+        "stub_status `accepts`) per 1,000 requests: 0 means the proxy's keep-alive pool was "
+        "reused throughout; health checks add a few. **backend req per req** should be 1.000 "
+        "(plus health checks).\n"
+        "- **errors**: non-2xx responses / socket errors (connect, read, write, timeout) as wrk "
+        "counts them, summed over rounds. In `close`, wrk also counts as read errors any "
+        "connection the server closes before wrk has read a response.\n"
+        "- **idle10k**: RSS with the connections open minus RSS before, divided by the "
+        "connections open. Each connection made one GET and then sat idle.\n"
+        "- On a small shared machine wrk, the backend and the proxy compete for the same cores: "
+        "absolute numbers are low and noisy; the ratios are what this measures.")
+    o.append("")
+    return "\n".join(o)
+
+
+# --- chart -----------------------------------------------------------------------------
+
+
+def chart(agg, out_dir):
+    rows = [(n, s) for n, s in agg["scenarios"].items() if s.get("vs_nginx")]
+    if not rows:
+        return None
+    targets = [t for t in TARGET_ORDER if any(t in s["vs_nginx"] for _, s in rows)]
+    dat = os.path.join(out_dir, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("scenario " + " ".join(targets) + " " + " ".join(f"cpu_{t}" for t in targets)
+                + "\n")
+        for name, s in rows:
+            vals = [s["vs_nginx"].get(t, {}).get("rps") for t in targets]
+            cpus = [s["vs_nginx"].get(t, {}).get("cpu_per_1k") for t in targets]
+            f.write(name + " " + " ".join("NaN" if x is None else f"{x:.4f}" for x in vals)
+                    + " " + " ".join("NaN" if x is None else f"{x:.4f}" for x in cpus) + "\n")
+    colors = {"ferry": "#d95f02", "nginx": "#1b9e77", "haproxy": "#7570b3", "direct": "#bbbbbb"}
+    n = len(targets)
+    plots_rps = ", ".join(
+        f"'chart.dat' using {i + 2}:xtic(1) title '{TARGET_LABEL[t]}' lc rgb '{colors[t]}'"
+        for i, t in enumerate(targets))
+    proxies = [t for t in targets if t != "direct"]
+    plots_cpu = ", ".join(
+        f"'chart.dat' using {targets.index(t) + 2 + n}:xtic(1) title '{TARGET_LABEL[t]}' "
+        f"lc rgb '{colors[t]}'" for t in proxies)
+    gp = f"""set terminal pngcairo size 1100,900 font 'sans,10'
+set output 'chart.png'
+set multiplot layout 2,1 title 'ferry vs nginx vs HAProxy (medians of per-round ratios, nginx = 1.0)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.9 border -1
+set boxwidth 0.9
+set grid ytics
+set yrange [0:*]
+set key outside right top
+set title 'requests/s relative to nginx (higher is better)'
+plot {plots_rps}, 1 notitle dt 2 lc rgb 'black'
+set title 'proxy CPU time per request relative to nginx (lower is better)'
+plot {plots_cpu}, 1 notitle dt 2 lc rgb 'black'
+unset multiplot
+"""
+    gp_path = os.path.join(out_dir, "chart.gp")
+    with open(gp_path, "w") as f:
+        f.write(gp)
+    res = subprocess.run(["gnuplot", "chart.gp"], cwd=out_dir, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.stderr.write("report: gnuplot failed:\n" + res.stderr)
+        return None
+    return os.path.join(out_dir, "chart.png")
+
+
+# --- main ------------------------------------------------------------------------------
+
+
+def report(out_dir):
+    with open(os.path.join(out_dir, "runs.jsonl")) as f:
+        records = [json.loads(x) for x in f if x.strip()]
+    meta_path = os.path.join(out_dir, "meta.json")
+    meta = {}
+    if os.path.exists(meta_path):
+        with open(meta_path) as f:
+            meta = json.load(f)
+    micro = None
+    micro_path = os.path.join(out_dir, "micro.json")
+    if os.path.exists(micro_path):
+        try:
+            with open(micro_path) as f:
+                micro = json.load(f)
+        except ValueError:
+            micro = None
+    agg = aggregate(records, meta)
+    agg["_chart"] = chart(agg, out_dir) or ""
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(render_md(agg, micro))
+    agg["runs"] = records
+    if micro:
+        agg["micro"] = micro
+    agg.pop("_chart")
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(agg, f, indent=1, sort_keys=False)
+        f.write("\n")
+    sys.stdout.write(open(os.path.join(out_dir, "results.md")).read().split("## Results per")[0])
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "line":
+        print(line(json.loads(sys.stdin.read())))
+        return 0
+    if len(argv) == 3 and argv[1] == "report":
+        report(argv[2])
+        return 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# ferry side by side with nginx and HAProxy (and wrk straight to a backend as the ceiling).
+#
+#   bench/run.sh [--rounds N] [--duration S] [--scenarios a,b] [--targets a,b] [--micro]
+#                [--quick] [--warmup S] [--workers N] [--ferry PATH] [--out DIR]
+#
+# Builds ferry (Release, build-bench/), starts one nginx backend pair on loopback, then for
+# each round runs every scenario against ferry, nginx, haproxy and direct in turn (A B C D
+# A B C D ...), each proxy freshly started for its run. Writes results.md, results.json,
+# chart.png and the raw wrk output to the output folder it names at the end.
+# See bench/README.md.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=bench/lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
+# shellcheck source=bench/lib/targets.sh
+source "$BENCH_DIR/lib/targets.sh"
+# shellcheck source=bench/lib/scenarios.sh
+source "$BENCH_DIR/lib/scenarios.sh"
+
+PY=/usr/bin/python3
+ROUNDS=3
+DURATION=10
+WARMUP=1
+WORKERS=1
+BACKEND_WORKERS=${BACKEND_WORKERS:-1}
+IDLE_SETTLE=2
+MICRO=false
+OUT=""
+FERRY_BIN=""
+SCENARIOS=("${ALL_SCENARIOS[@]}")
+TARGETS=(ferry nginx haproxy direct)
+PORT_BASE=${BENCH_PORT_BASE:-18400}
+BUILD_DIR="$ROOT/build-bench"
+IDLE_PID=""
+
+usage() {
+  cat <<EOF
+usage: bench/run.sh [options]
+
+  --rounds N        rounds; each round runs every scenario on every target (default $ROUNDS)
+  --duration S      seconds per measured wrk run (default $DURATION)
+  --warmup S        seconds of untimed load before each measured run (default $WARMUP)
+  --scenarios LIST  comma list from: ${ALL_SCENARIOS[*]} (default: all)
+  --targets LIST    comma list from: ferry nginx haproxy direct (default: all)
+  --workers N       worker processes/threads of every proxy (default $WORKERS)
+  --quick           smoke run: 1 round of 2 s, no warm-up
+  --micro           also build and run the Google Benchmark micro-benchmarks
+  --ferry PATH      use this ferry binary instead of building build-bench/ferry
+  --out DIR         output folder (default bench/results/<timestamp>)
+
+Environment: BENCH_PORT_BASE (default 18400; ports BASE..BASE+5 on 127.0.0.1),
+BACKEND_WORKERS (nginx backend workers, default 1), IDLE_CONNS (default 10000).
+EOF
+}
+
+split_list() { tr ',' '\n' <<<"$1" | sed '/^$/d'; }
+
+while (($#)); do
+  case $1 in
+    --rounds) ROUNDS=${2:?}; shift 2 ;;
+    --duration) DURATION=${2:?}; shift 2 ;;
+    --warmup) WARMUP=${2:?}; shift 2 ;;
+    --scenarios) mapfile -t SCENARIOS < <(split_list "${2:?}"); shift 2 ;;
+    --targets) mapfile -t TARGETS < <(split_list "${2:?}"); shift 2 ;;
+    --workers) WORKERS=${2:?}; shift 2 ;;
+    --quick) ROUNDS=1; DURATION=2; WARMUP=0; shift ;;
+    --micro) MICRO=true; shift ;;
+    --ferry) FERRY_BIN=${2:?}; shift 2 ;;
+    --out) OUT=${2:?}; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+done
+
+for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS; do
+  [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
+done
+((ROUNDS >= 1 && DURATION >= 1 && WORKERS >= 1)) || die "rounds, duration and workers must be >= 1"
+for s in "${SCENARIOS[@]}"; do
+  [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
+done
+for t in "${TARGETS[@]}"; do
+  [[ $t =~ ^(ferry|nginx|haproxy|direct)$ ]] || die "unknown target '$t'"
+done
+
+# --- tools -----------------------------------------------------------------------------
+missing=()
+for tool in nginx haproxy wrk gnuplot curl ss pgrep cmake; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+[[ -x $PY ]] || missing+=("$PY")
+((${#missing[@]} == 0)) || die "missing: ${missing[*]} (run scripts/install-deps.sh as root)"
+
+# 1,000 wrk connections, 10,000 idle ones: every process here needs many descriptors.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < IDLE_CONNS + 2000)); then
+  log "WARNING: ulimit -n is $(ulimit -n); $IDLE_CONNS idle connections may not fit"
+fi
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- ports -----------------------------------------------------------------------------
+PORT_BACKEND_A=$PORT_BASE
+PORT_BACKEND_B=$((PORT_BASE + 1))
+PORT_FERRY=$((PORT_BASE + 2))
+PORT_NGINX=$((PORT_BASE + 3))
+PORT_HAPROXY=$((PORT_BASE + 4))
+PORT_FERRY_ADMIN=$((PORT_BASE + 5))
+for p in "$PORT_BACKEND_A" "$PORT_BACKEND_B" "$PORT_FERRY" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_FERRY_ADMIN"; do
+  port_in_use "$p" && die "port $p is in use; set BENCH_PORT_BASE to a free range"
+done
+
+# --- output and cleanup ----------------------------------------------------------------
+[[ -n $OUT ]] || OUT="$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$OUT/raw" "$OUT/conf"
+OUT=$(cd "$OUT" && pwd)
+: >"$OUT/runs.jsonl"
+RUN_DIR=$(mktemp -d /tmp/ferry-bench.XXXXXX)
+chmod 755 "$RUN_DIR"
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n $IDLE_PID ]] && stop_pid "$IDLE_PID" "idle_conns.py"
+  [[ -n $TARGET_PID && $TARGET_PID != "$BACKEND_PID" ]] && stop_pid "$TARGET_PID" "target"
+  [[ -n $BACKEND_PID ]] && stop_pid "$BACKEND_PID" "backend nginx"
+  if [[ -d $RUN_DIR ]]; then
+    cp "$RUN_DIR"/*.log "$OUT/raw/" 2>/dev/null || true
+    rm -rf "$RUN_DIR"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM
+
+# --- build -----------------------------------------------------------------------------
+if [[ -z $FERRY_BIN ]]; then
+  bench_opt=OFF
+  $MICRO && bench_opt=ON
+  log "building ferry (Release) in $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFERRY_TESTS=OFF \
+    -DFERRY_BENCH=$bench_opt >"$OUT/raw/build.log" 2>&1 ||
+    die "cmake configure failed; see $OUT/raw/build.log"
+  cmake --build "$BUILD_DIR" --target ferry -j "$(nproc)" >>"$OUT/raw/build.log" 2>&1 ||
+    die "ferry build failed; see $OUT/raw/build.log"
+  FERRY_BIN="$BUILD_DIR/ferry"
+fi
+[[ -x $FERRY_BIN ]] || die "no ferry binary at $FERRY_BIN"
+
+# --- micro-benchmarks (first, while the machine is otherwise quiet) ----------------------
+MICRO_STATUS=skipped
+if $MICRO; then
+  MICRO_STATUS=failed
+  micro_bin="$BUILD_DIR/bench/ferry_micro_bench"
+  log "building and running the micro-benchmarks"
+  if cmake --build "$BUILD_DIR" --target ferry_micro_bench -j "$(nproc)" >>"$OUT/raw/build.log" 2>&1 &&
+    [[ -x $micro_bin ]]; then
+    if timeout 900 "$micro_bin" --benchmark_out="$OUT/micro.json" --benchmark_out_format=json \
+      >"$OUT/micro.txt" 2>&1; then
+      MICRO_STATUS=ok
+      cat "$OUT/micro.txt" >&2
+    else
+      log "WARNING: ferry_micro_bench failed; see $OUT/micro.txt"
+    fi
+  else
+    log "WARNING: could not build ferry_micro_bench; see $OUT/raw/build.log"
+  fi
+fi
+
+# --- configs, backend ------------------------------------------------------------------
+render_all
+cp "$RUN_DIR"/backend-nginx.conf "$RUN_DIR"/nginx-proxy.conf "$RUN_DIR"/haproxy.cfg \
+  "$RUN_DIR"/ferry.yaml "$OUT/conf/"
+start_backend
+log "backend nginx pair on 127.0.0.1:$PORT_BACKEND_A and :$PORT_BACKEND_B (pid $BACKEND_PID)"
+
+git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n $(git -C "$ROOT" status --porcelain 2>/dev/null) ]] && git_rev="$git_rev (dirty tree)"
+{
+  printf '{"started":%s,"git":%s,' "$(json_str "$(date -Is)")" "$(json_str "$git_rev")"
+  printf '"rounds":%d,"duration_s":%d,"warmup_s":%d,"workers":%d,"backend_workers":%d,' \
+    "$ROUNDS" "$DURATION" "$WARMUP" "$WORKERS" "$BACKEND_WORKERS"
+  printf '"idle_conns":%d,"micro":%s,' "$IDLE_CONNS" "$(json_str "$MICRO_STATUS")"
+  printf '"scenarios":[%s],' "$(printf '"%s",' "${SCENARIOS[@]}" | sed 's/,$//')"
+  printf '"targets":[%s],' "$(printf '"%s",' "${TARGETS[@]}" | sed 's/,$//')"
+  printf '"scenario_text":{'
+  for s in "${SCENARIOS[@]}"; do printf '"%s":%s,' "$s" "$(json_str "$(scenario_describe "$s")")"; done |
+    sed 's/,$//'
+  printf '},"machine":{"cpus":%d,"kernel":%s,"cpu_model":%s},' "$(nproc)" \
+    "$(json_str "$(uname -r)")" \
+    "$(json_str "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)")"
+  printf '"versions":{"ferry":%s,"nginx":%s,"haproxy":%s,"wrk":%s}}\n' \
+    "$(json_str "$("$FERRY_BIN" --version 2>&1 | head -n1)")" \
+    "$(json_str "$(nginx -v 2>&1 | head -n1)")" \
+    "$(json_str "$(haproxy -v 2>&1 | head -n1)")" \
+    "$(json_str "$(wrk -v 2>&1 | head -n1)")"
+} >"$OUT/meta.json"
+
+# --- the rounds ------------------------------------------------------------------------
+total=0
+for s in "${SCENARIOS[@]}"; do
+  total=$((total + ROUNDS * $(scenario_targets "$s" | wc -l)))
+done
+log "$total runs: ${ROUNDS} round(s) x scenarios (${SCENARIOS[*]}) x targets (${TARGETS[*]}), ${DURATION} s each"
+n=0
+for ((round = 1; round <= ROUNDS; round++)); do
+  for s in "${SCENARIOS[@]}"; do
+    mapfile -t scen_targets < <(scenario_targets "$s")
+    for t in "${scen_targets[@]}"; do
+      n=$((n + 1))
+      printf -v prefix '[%3d/%d] round %d/%d %-9s %-8s' "$n" "$total" "$round" "$ROUNDS" "$s" "$t"
+      if [[ $s == idle10k ]]; then
+        run_idle "$round" "$t"
+      else
+        run_http "$round" "$s" "$t"
+      fi
+      log "$prefix $(tail -n 1 "$OUT/runs.jsonl" | "$PY" "$BENCH_DIR/report.py" line)"
+    done
+  done
+done
+
+stop_backend
+"$PY" "$BENCH_DIR/report.py" report "$OUT"
+printf '\nresults: %s\n' "$OUT"
+printf '  %s\n' "$OUT/results.md" "$OUT/results.json" "$OUT/chart.png"
