@@ -32,6 +32,9 @@ def metrics(rec):
     cpu_ms = rec["cpu_ticks"] * 1000.0 / rec["clk_tck"]
     m["cpu_ms"] = cpu_ms
     m["peak_rss_mib"] = rec["peak_rss_kb"] / 1024.0
+    m["other_cpu_pct"] = rec.get("other_cpu_pct")
+    m["steal_pct"] = rec.get("steal_pct")
+    m["busy_before_pct"] = rec.get("busy_before_pct")
     if "idle" in rec:
         idle = rec["idle"]
         m["open"] = idle["open"]
@@ -85,7 +88,8 @@ def line(rec):
     return (f"{fmt(m['rps'], ',.0f'):>9} req/s  p50 {fmt(m['p50_ms'], '.2f')} ms  "
             f"p99 {fmt(m['p99_ms'], '.2f')} ms  err {m['errors']}  "
             f"cpu {fmt(m['cpu_per_1k'], '.1f')} ms/1k  peak {m['peak_rss_mib']:.1f} MiB  "
-            f"be-conns {fmt(m['be_conns_per_1k'], '.2f')}/1k{dead}")
+            f"be-conns {fmt(m['be_conns_per_1k'], '.2f')}/1k  "
+            f"other load {fmt(m['other_cpu_pct'], '.0f')}%{dead}")
 
 
 # --- aggregation -----------------------------------------------------------------------
@@ -103,7 +107,7 @@ def ratio(a, b):
 
 
 HTTP_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_per_1k", "peak_rss_mib", "be_conns_per_1k",
-             "be_req_per_req")
+             "be_req_per_req", "other_cpu_pct")
 IDLE_KEYS = ("bytes_per_conn", "rss_before_mib", "rss_after_mib", "peak_rss_mib", "open",
              "still_open", "open_seconds")
 # metric -> True when higher is better (ratios read "ferry / peer")
@@ -163,9 +167,8 @@ def aggregate(records, meta):
         if not idle and "nginx" in per:
             s["vs_nginx"] = {}
             for t in targets:
-                vals = [ratio(per[t][rd].get(key), per["nginx"][rd].get(key))
-                        for rd in rounds if rd in per[t] and rd in per["nginx"]
-                        for key in ("rps",)]
+                vals = [ratio(per[t][rd].get("rps"), per["nginx"][rd].get("rps"))
+                        for rd in rounds if rd in per[t] and rd in per["nginx"]]
                 cpu = [ratio(per[t][rd].get("cpu_per_1k"), per["nginx"][rd].get("cpu_per_1k"))
                        for rd in rounds if rd in per[t] and rd in per["nginx"]]
                 s["vs_nginx"][t] = {"rps": median(vals), "cpu_per_1k": median(cpu)}
@@ -206,6 +209,17 @@ def render_md(agg, micro):
     o.append("")
 
     scens = agg["scenarios"]
+    others = [m.get("other_cpu_pct") for s in scens.values() for e in s["targets"].values()
+              for m in e["per_round"].values() if m.get("other_cpu_pct") is not None]
+    if others:
+        noisy = sum(1 for x in others if x >= 10)
+        o.append(f"Other load on the machine during the measured runs (CPU not used by the "
+                 f"proxy, the backend or wrk, as % of all CPUs): median "
+                 f"{statistics.median(others):.0f}%, max {max(others):.0f}%; {noisy} of "
+                 f"{len(others)} runs at 10% or more."
+                 + (" Treat the numbers with care: other work competed with the bench."
+                    if noisy > len(others) / 4 else ""))
+        o.append("")
     # summary
     o.append("## Summary: ferry relative to each peer")
     o.append("")
@@ -261,7 +275,8 @@ def render_md(agg, micro):
                              fmt(m["p50_ms"], ".2f"), fmt(m["p99_ms"], ".2f"),
                              f"{e['non2xx_total']} / {e['socket_errors_total']}",
                              fmt(m["cpu_per_1k"], ".1f"), fmt(m["peak_rss_mib"], ".1f"),
-                             fmt(m["be_conns_per_1k"], ".2f"), fmt(m["be_req_per_req"], ".3f")])
+                             fmt(m["be_conns_per_1k"], ".2f"), fmt(m["be_req_per_req"], ".3f"),
+                             fmt(m["other_cpu_pct"], ".0f")])
         if s["idle"]:
             o.append(md_table(["target", "open", "still open at measure", "seconds to open",
                                "RSS before MiB", "RSS with conns MiB", "bytes per conn",
@@ -270,7 +285,7 @@ def render_md(agg, micro):
             o.append(md_table(["target", "req/s", "p50 ms", "p99 ms",
                                "errors non-2xx / socket (all rounds)", "CPU ms per 1k req",
                                "peak RSS MiB", "new backend conns per 1k req",
-                               "backend req per req"], rows))
+                               "backend req per req", "other load %"], rows))
         o.append("")
         # per-round ratios
         rrows = []
@@ -323,6 +338,9 @@ def render_md(agg, micro):
         "connection the server closes before wrk has read a response.\n"
         "- **idle10k**: RSS with the connections open minus RSS before, divided by the "
         "connections open. Each connection made one GET and then sat idle.\n"
+        "- **other load %**: CPU time the rest of the machine used during the run (busy CPU "
+        "from /proc/stat minus the proxy, the backend and wrk), as % of all CPUs. Runs with "
+        "high other load are noisy; compare their per-round ratios with the rest.\n"
         "- On a small shared machine wrk, the backend and the proxy compete for the same cores: "
         "absolute numbers are low and noisy; the ratios are what this measures.")
     o.append("")
@@ -339,7 +357,7 @@ def chart(agg, out_dir):
     targets = [t for t in TARGET_ORDER if any(t in s["vs_nginx"] for _, s in rows)]
     dat = os.path.join(out_dir, "chart.dat")
     with open(dat, "w") as f:
-        f.write("scenario " + " ".join(targets) + " " + " ".join(f"cpu_{t}" for t in targets)
+        f.write("# scenario " + " ".join(targets) + " " + " ".join(f"cpu_{t}" for t in targets)
                 + "\n")
         for name, s in rows:
             vals = [s["vs_nginx"].get(t, {}).get("rps") for t in targets]
@@ -364,6 +382,9 @@ set style fill solid 0.9 border -1
 set boxwidth 0.9
 set grid ytics
 set yrange [0:*]
+set xrange [-0.6:{len(rows) - 0.4}]
+set lmargin 8
+set rmargin 22
 set key outside right top
 set title 'requests/s relative to nginx (higher is better)'
 plot {plots_rps}, 1 notitle dt 2 lc rgb 'black'

@@ -27,6 +27,8 @@ WARMUP=1
 WORKERS=1
 BACKEND_WORKERS=${BACKEND_WORKERS:-1}
 IDLE_SETTLE=2
+QUIET_WAIT=5
+QUIET_PCT=20
 MICRO=false
 OUT=""
 FERRY_BIN=""
@@ -46,7 +48,9 @@ usage: bench/run.sh [options]
   --scenarios LIST  comma list from: ${ALL_SCENARIOS[*]} (default: all)
   --targets LIST    comma list from: ferry nginx haproxy direct (default: all)
   --workers N       worker processes/threads of every proxy (default $WORKERS)
-  --quick           smoke run: 1 round of 2 s, no warm-up
+  --quiet-wait S    before each run, wait up to S seconds for other work on the machine to
+                    drop below $QUIET_PCT% CPU (default $QUIET_WAIT; 0 = do not wait)
+  --quick           smoke run: 1 round of 2 s, no warm-up, no quiet wait
   --micro           also build and run the Google Benchmark micro-benchmarks
   --ferry PATH      use this ferry binary instead of building build-bench/ferry
   --out DIR         output folder (default bench/results/<timestamp>)
@@ -66,7 +70,8 @@ while (($#)); do
     --scenarios) mapfile -t SCENARIOS < <(split_list "${2:?}"); shift 2 ;;
     --targets) mapfile -t TARGETS < <(split_list "${2:?}"); shift 2 ;;
     --workers) WORKERS=${2:?}; shift 2 ;;
-    --quick) ROUNDS=1; DURATION=2; WARMUP=0; shift ;;
+    --quiet-wait) QUIET_WAIT=${2:?}; shift 2 ;;
+    --quick) ROUNDS=1; DURATION=2; WARMUP=0; QUIET_WAIT=0; shift ;;
     --micro) MICRO=true; shift ;;
     --ferry) FERRY_BIN=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
@@ -75,7 +80,7 @@ while (($#)); do
   esac
 done
 
-for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS; do
+for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS QUIET_WAIT; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
 done
 ((ROUNDS >= 1 && DURATION >= 1 && WORKERS >= 1)) || die "rounds, duration and workers must be >= 1"
@@ -99,6 +104,9 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 if (($(ulimit -n) < IDLE_CONNS + 2000)); then
   log "WARNING: ulimit -n is $(ulimit -n); $IDLE_CONNS idle connections may not fit"
 fi
+NOFILE=$(ulimit -n)
+# client connections every proxy admits: room for the idle scenario and then some
+MAXCONN=$((IDLE_CONNS + 5000))
 CLK_TCK=$(getconf CLK_TCK)
 
 # --- ports -----------------------------------------------------------------------------
@@ -182,7 +190,8 @@ git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   printf '{"started":%s,"git":%s,' "$(json_str "$(date -Is)")" "$(json_str "$git_rev")"
   printf '"rounds":%d,"duration_s":%d,"warmup_s":%d,"workers":%d,"backend_workers":%d,' \
     "$ROUNDS" "$DURATION" "$WARMUP" "$WORKERS" "$BACKEND_WORKERS"
-  printf '"idle_conns":%d,"micro":%s,' "$IDLE_CONNS" "$(json_str "$MICRO_STATUS")"
+  printf '"idle_conns":%d,"quiet_wait_s":%d,"quiet_pct":%d,"micro":%s,' "$IDLE_CONNS" \
+    "$QUIET_WAIT" "$QUIET_PCT" "$(json_str "$MICRO_STATUS")"
   printf '"scenarios":[%s],' "$(printf '"%s",' "${SCENARIOS[@]}" | sed 's/,$//')"
   printf '"targets":[%s],' "$(printf '"%s",' "${TARGETS[@]}" | sed 's/,$//')"
   printf '"scenario_text":{'

@@ -112,7 +112,7 @@ class WriterSink final : public AccessLogSink {
     try {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error& e) {
-      if (error != nullptr) *error = std::string("access_log: cannot start writer thread: ") + e.what();
+      if (error != nullptr) *error = std::string("cannot start the writer thread: ") + e.what();
       return false;
     }
     return true;
@@ -255,7 +255,7 @@ std::shared_ptr<AccessLogSink> AccessLogSink::open(const std::string& target, st
   if (error != nullptr) error->clear();
   if (target == "off") return nullptr;
   if (target.empty()) {
-    if (error != nullptr) *error = "access_log: empty target (use \"off\", \"stdout\" or a path)";
+    if (error != nullptr) *error = "empty target (use \"off\", \"stdout\" or a file path)";
     return nullptr;
   }
   std::shared_ptr<WriterSink> sink;
@@ -264,7 +264,7 @@ std::shared_ptr<AccessLogSink> AccessLogSink::open(const std::string& target, st
   } else {
     const int fd = open_log_file(target);
     if (fd < 0) {
-      if (error != nullptr) *error = "access_log: cannot open " + target + ": " + std::strerror(errno);
+      if (error != nullptr) *error = "cannot open " + target + ": " + std::strerror(errno);
       return nullptr;
     }
     sink = std::make_shared<WriterSink>(fd, target);

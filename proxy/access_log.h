@@ -62,7 +62,8 @@ class AccessLogBuffer {
 class AccessLogSink {
  public:
   // "off" -> nullptr with no error; "stdout"; or a path (opened O_APPEND, created 0640).
-  // On failure nullptr and *error says why.
+  // On failure nullptr and *error says why, e.g. "cannot open /x/a.log: No such file or
+  // directory" (no "access_log: " prefix; the caller adds context).
   static std::shared_ptr<AccessLogSink> open(const std::string& target, std::string* error);
   virtual ~AccessLogSink() = default;
   // Takes a batch of whole lines (moves from `batch`, leaving it empty with its capacity kept

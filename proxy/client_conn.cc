@@ -532,13 +532,15 @@ void ClientConn::response_end(bool backend_reusable) {
     out_.append("0\r\n\r\n", 5);
     response_bytes_ += 5;
   }
-  flush();
+  // Counted before the last bytes go out, so whoever reads the response then the metrics
+  // sees it counted.
   log_request();
   if (upstream_ != nullptr) {
     std::exchange(upstream_, nullptr)->detach(backend_reusable && request_complete_);
   }
   release_backend(balancer::Outcome::Success);
   worker_.count_request();
+  flush();
   finish_exchange();
 }
 

@@ -91,3 +91,37 @@ json_str() {
   s=${s//$'\n'/ }
   printf '"%s"' "$s"
 }
+
+# machine_ticks: "busy total steal" clock ticks summed over all CPUs (/proc/stat "cpu" line).
+# busy = user + nice + system + irq + softirq; total adds idle, iowait and steal.
+machine_ticks() {
+  awk '$1 == "cpu" {
+    busy = $2 + $3 + $4 + $7 + $8
+    print busy, busy + $5 + $6 + $9, $9
+    exit
+  }' /proc/stat
+}
+
+# children_ticks: user+system ticks of this shell's waited-for children (cutime + cstime),
+# i.e. everything it ran to completion, wrk included. Fields 16 and 17 of /proc/PID/stat.
+children_ticks() {
+  local s
+  read -r s <"/proc/$$/stat"
+  s=${s##*) }
+  awk '{print $14 + $15}' <<<"$s"
+}
+
+# wait_quiet MAX_SECONDS PCT: wait (at most MAX_SECONDS) until, over one second, the machine
+# is busy with less than PCT percent of its CPU capacity; the bench itself is idle between
+# runs, so this is other work on the machine (builds, tests). Prints the last sample (%).
+wait_quiet() {
+  local max=$1 pct=$2 i b0 t0 s0 b1 t1 s1 busy=0
+  for ((i = 0; i <= max; i++)); do
+    read -r b0 t0 s0 < <(machine_ticks)
+    sleep 1
+    read -r b1 t1 s1 < <(machine_ticks)
+    busy=$(((b1 - b0 + s1 - s0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1)))
+    ((busy < pct)) && break
+  done
+  printf '%s\n' "$busy"
+}

@@ -3,6 +3,7 @@
 # JSON record to $OUT/runs.jsonl (bench/report.py turns those into the report) and keeps
 # wrk's own output under $OUT/raw/. Sourced by bench/run.sh (needs common.sh, targets.sh).
 
+# shellcheck disable=SC2034 # used by run.sh
 ALL_SCENARIOS=(keepalive close 64k post4k c1000 idle10k)
 IDLE_CONNS=${IDLE_CONNS:-10000}
 
@@ -62,6 +63,8 @@ run_http() {
   raw="raw/r${round}-${scen}-${target}.txt"
   mapfile -t args < <(wrk_args "$scen" "$DURATION" "$port")
 
+  local quiet=-1
+  ((QUIET_WAIT > 0)) && quiet=$(wait_quiet "$QUIET_WAIT" "$QUIET_PCT")
   start_target "$target"
   if ((WARMUP > 0)); then
     local warm
@@ -74,6 +77,14 @@ run_http() {
   cpu0=$(cpu_ticks "${pids[@]}")
   read -r acc0 req0 < <(backend_counters)
   reset_hwm "${pids[@]}"
+  # Everything else the machine does during the run: busy CPU minus the target, the backend
+  # and wrk (this shell's children). High values mean other work competed with the bench.
+  local m0 m1 k0 k1 be0=0 be1=0 mb0 mt0 ms0 mb1 mt1 ms1 bpids=()
+  [[ $target != direct ]] && mapfile -t bpids < <(pid_tree "$BACKEND_PID")
+  ((${#bpids[@]})) && be0=$(cpu_ticks "${bpids[@]}")
+  k0=$(children_ticks)
+  read -r mb0 mt0 ms0 < <(machine_ticks)
+  m0=$(cpu_ticks "${pids[@]}")
 
   {
     printf '# wrk %s\n' "${args[*]}"
@@ -83,21 +94,35 @@ run_http() {
   local alive=true cpu1=0 hwm=0 rss=0 acc1 req1
   if target_alive "$target"; then
     mapfile -t pids < <(target_pids)
+    m1=$(cpu_ticks "${pids[@]}")
+    read -r mb1 mt1 ms1 < <(machine_ticks)
+    k1=$(children_ticks)
+    ((${#bpids[@]})) && be1=$(cpu_ticks "${bpids[@]}")
     cpu1=$(cpu_ticks "${pids[@]}")
     hwm=$(status_kb VmHWM "${pids[@]}")
     rss=$(status_kb VmRSS "${pids[@]}")
   else
     alive=false
+    m1=$m0
+    read -r mb1 mt1 ms1 < <(machine_ticks)
+    k1=$(children_ticks)
   fi
+  local span=$((mt1 - mt0 > 0 ? mt1 - mt0 : 1))
+  local other=$((mb1 - mb0 - (m1 - m0) - (be1 - be0) - (k1 - k0)))
+  ((other < 0)) && other=0
+  local other_pct steal_pct
+  other_pct=$(awk -v o="$other" -v t="$span" 'BEGIN {printf "%.1f", 100 * o / t}')
+  steal_pct=$(awk -v o="$((ms1 - ms0))" -v t="$span" 'BEGIN {printf "%.1f", 100 * o / t}')
   read -r acc1 req1 < <(backend_counters)
   [[ $alive == true ]] && stop_target "$target"
 
   local wrkjson
   wrkjson=$(sed -n 's/^WRKJSON //p' "$OUT/$raw" | tail -n 1)
   [[ -n $wrkjson ]] || wrkjson=null
-  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"raw":"%s"}\n' \
+  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"raw":"%s"}\n' \
     "$round" "$scen" "$target" "$alive" "$wrkjson" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss" \
-    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) "$raw" >>"$OUT/runs.jsonl"
+    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) "$other_pct" "$steal_pct" "$quiet" "$raw" \
+    >>"$OUT/runs.jsonl"
 }
 
 # run_idle ROUND TARGET: hold IDLE_CONNS keep-alive connections open through the target and
@@ -107,6 +132,8 @@ run_idle() {
   port=$(target_port "$target")
   helper_out="$OUT/raw/r${round}-idle10k-${target}.txt"
 
+  local quiet=-1
+  ((QUIET_WAIT > 0)) && quiet=$(wait_quiet "$QUIET_WAIT" "$QUIET_PCT")
   start_target "$target"
   if ((WARMUP > 0)); then
     local warm
@@ -149,6 +176,7 @@ run_idle() {
     sleep 0.1
   done
   stop_pid "$helper_pid" "idle_conns.py"
+  # shellcheck disable=SC2034 # read by run.sh's cleanup
   IDLE_PID=""
   still=$(sed -n 's/^STILL_OPEN //p' "$helper_out")
   local acc1 req1
@@ -159,8 +187,8 @@ run_idle() {
   opened=$(sed -n 's/.*open=\([0-9]*\).*/\1/p' <<<"$ready")
   failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$ready")
   secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$ready")
-  printf '{"round":%d,"scenario":"idle10k","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"raw":"raw/r%d-idle10k-%s.txt"}\n' \
+  printf '{"round":%d,"scenario":"idle10k","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"busy_before_pct":%d,"raw":"raw/r%d-idle10k-%s.txt"}\n' \
     "$round" "$target" "$alive" "$IDLE_CONNS" "${opened:-0}" "${failed:-$IDLE_CONNS}" \
     "${secs:-0}" "${still:-0}" "$rss0" "$rss1" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss1" \
-    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) "$round" "$target" >>"$OUT/runs.jsonl"
+    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) "$quiet" "$round" "$target" >>"$OUT/runs.jsonl"
 }

@@ -20,6 +20,9 @@ render() {
     -e "s|@BACKEND_PORT_A@|$PORT_BACKEND_A|g" \
     -e "s|@BACKEND_PORT_B@|$PORT_BACKEND_B|g" \
     -e "s|@ADMIN_PORT@|$PORT_FERRY_ADMIN|g" \
+    -e "s|@NOFILE@|$NOFILE|g" \
+    -e "s|@NGINX_CONNS@|$((NOFILE - 64))|g" \
+    -e "s|@MAXCONN@|$MAXCONN|g" \
     -e "s|@PORT@|$3|g" \
     "$1" >"$2"
 }
@@ -45,9 +48,10 @@ start_backend() {
   nginx -p "$RUN_DIR" -c "$RUN_DIR/backend-nginx.conf" -e "$RUN_DIR/backend-error.log" \
     >>"$RUN_DIR/backend.out" 2>&1 &
   BACKEND_PID=$!
-  wait_http "http://127.0.0.1:$PORT_BACKEND_A/health" 10 &&
-    wait_http "http://127.0.0.1:$PORT_BACKEND_B/health" 10 ||
+  if ! wait_http "http://127.0.0.1:$PORT_BACKEND_A/health" 10 ||
+    ! wait_http "http://127.0.0.1:$PORT_BACKEND_B/health" 10; then
     die "backend nginx did not come up; see $RUN_DIR/backend-error.log"
+  fi
   local size
   size=$(curl -s "http://127.0.0.1:$PORT_BACKEND_A/" | wc -c)
   [[ $size -eq 27 ]] || die "backend / is $size bytes, expected 27"

@@ -189,8 +189,8 @@ def dump_lines():
             add("nat", n["NatGatewayId"], n, n["State"])
     for a in ec2.describe_addresses()["Addresses"]:
         add("eip", a["AllocationId"], a, a.get("PublicIp", ""))
-    for eni in ec2.describe_network_interfaces()["NetworkInterfaces"]:
-        add("eni", eni["NetworkInterfaceId"], {}, eni.get("PrivateIpAddress", "-"))
+    # Network interfaces are left out: they belong to instances, endpoints and NAT gateways
+    # (which are in), and moto keeps a deleted NAT gateway's interface.
     iam = client("iam")
     for r in iam.list_roles()["Roles"]:
         if r["Path"].startswith("/aws-service-role/"):
@@ -233,8 +233,6 @@ def untagged(baseline_file):
         kind, rid, owned = line.split()[:3]
         if kind + " " + rid in before or owned == "ours":
             continue
-        if kind == "eni":  # moto drops network-interface tag specifications; ENIs die with their owner
-            continue
         if kind == "sgr" and line.split()[4] in ours_groups:  # the default egress rule of our own group
             continue
         bad.append(line)
@@ -261,16 +259,22 @@ def instances():
                     v.get("Size"), v.get("VolumeType"), bdm["Ebs"].get("DeleteOnTermination"))
             ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
             ud = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "").decode("utf-8", "replace")
-            first = ud.splitlines()[2] if len(ud.splitlines()) > 2 else "-"
+            m = re.search(r"^# ferry-aws user-data for the (\S+) (\S+? )?(\S+) \(", ud, re.M)
+            first = "%s:%s" % (m.group(1), m.group(3)) if m else "-"
+            if "This is index page!" in ud:
+                first += "+app.py"
+            if "FERRY_EOF_YAML" in ud and "10.20.10.31:8000" in ud:
+                first += "+ferry.yaml"
+            nic_groups = [g for n in i.get("NetworkInterfaces", []) for g in n.get("Groups", [])]
             rows.append(" ".join(str(x) for x in (
                 t.get("Name"), t.get("FerryRole"), i["InstanceType"], i["ImageId"],
                 "ip=" + str(i.get("PrivateIpAddress")), "subnet=" + str(subnets.get(i.get("SubnetId"))),
                 "public=" + ("yes" if i.get("PublicIpAddress") else "no"),
-                "sg=" + ",".join(sorted(groups.get(g["GroupId"], g["GroupId"]) for g in i["SecurityGroups"])),
+                "sg=" + ",".join(sorted({groups.get(g["GroupId"], g["GroupId"]) for g in i["SecurityGroups"] + nic_groups})),
                 "profile=" + i.get("IamInstanceProfile", {}).get("Arn", "-").split("/")[-1],
                 "volume=" + vol,
                 "imds=" + i.get("MetadataOptions", {}).get("HttpTokens", "-"),
-                "userdata=" + first.replace(" ", "_"))))
+                "userdata=" + first)))
     print("\n".join(sorted(rows)))
 
 

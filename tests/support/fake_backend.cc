@@ -56,14 +56,15 @@ void BackendConn::reset_now() {
   ::shutdown(fd_, SHUT_RDWR);
 }
 
-FakeBackend::FakeBackend(std::string name) : name_(std::move(name)) {
+FakeBackend::FakeBackend(std::string name, const std::string& ip, uint16_t port)
+    : name_(std::move(name)), ip_(ip) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int on = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
+  ::inet_pton(AF_INET, ip_.c_str(), &a.sin_addr);
+  a.sin_port = htons(port);
   ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
   ::listen(listen_fd_, 512);
   socklen_t len = sizeof a;

@@ -44,13 +44,13 @@ class FakeBackend {
  public:
   using Handler = std::function<void(BackendConn&, const Request&)>;
 
-  explicit FakeBackend(std::string name);
+  explicit FakeBackend(std::string name, const std::string& ip = "127.0.0.1", uint16_t port = 0);
   ~FakeBackend();
   FakeBackend(const FakeBackend&) = delete;
   FakeBackend& operator=(const FakeBackend&) = delete;
 
   uint16_t port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string address() const { return ip_ + ":" + std::to_string(port_); }
   const std::string& name() const { return name_; }
   void set_handler(Handler h);
   // Accept connections but never read or answer (a silent backend).
@@ -73,6 +73,7 @@ class FakeBackend {
   void serve(int fd);
 
   std::string name_;
+  std::string ip_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};

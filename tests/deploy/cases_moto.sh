@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# deploy/ferry-aws against a moto server: cases_moto.sh ha|single
+# Needs FERRY_AWS_ENDPOINT_URL (a fresh moto server of its own) and the environment run.sh sets
+# up (fake credentials, dead proxy, the logging CLI double). Prints PASS/FAIL/SKIP lines.
+set -uo pipefail
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$TESTS_DIR/lib.sh"
+# shellcheck source=../../deploy/lib/common.sh
+source "$REPO/deploy/lib/common.sh"
+load_settings "$REPO/deploy/settings.env"
+
+lane=${1:?ha or single}
+GOLDEN=$TESTS_DIR/golden
+
+# The addresses moto gives a ferry instance in its public subnet are not fixed: mask them.
+instances_view() { fixture instances | sed -E 's/ip=10\.20\.(1|2)\.[0-9]+ /ip=10.20.\1.* /'; }
+
+# same_as_golden NAME FILE: FILE equals golden/NAME (FERRY_TEST_UPDATE_GOLDEN=1 rewrites it).
+same_as_golden() {
+  if [[ ${FERRY_TEST_UPDATE_GOLDEN:-0} == 1 ]]; then cp "$2" "$GOLDEN/$1"; fi
+  if diff -u "$GOLDEN/$1" "$2" >"$LOGS/$lane-$1.diff"; then return 0; fi
+  WHY="differs from golden/$1: $(head -c 600 "$LOGS/$lane-$1.diff" | tr '\n' '|')"
+  return 1
+}
+dump_unchanged() { # BASELINE TAG
+  fixture dump >"$LOGS/$2.dump"
+  if diff -u "$1" "$LOGS/$2.dump" >"$LOGS/$2.dump.diff"; then return 0; fi
+  WHY="account state differs from before: $(head -c 600 "$LOGS/$2.dump.diff" | tr '\n' '|')"
+  return 1
+}
+all_tagged() { # BASELINE TAG: whatever exists beyond BASELINE carries the ownership tag
+  if fixture untagged "$1" >"$LOGS/$2.untagged"; then return 0; fi
+  WHY="untagged resources: $(tr '\n' '|' <"$LOGS/$2.untagged")"
+  return 1
+}
+rc_is() { # WANT TAG
+  [[ $RC == "$1" ]] && return 0
+  WHY="exit $RC, wanted $1: $(tail_err "$2")"
+  return 1
+}
+no_changes() { # TAG
+  [[ $MUT == 0 ]] && return 0
+  WHY="$MUT mutating call(s): $(grep '^mutating' "$LOGS/$1.calls" | tr '\n' '|')"
+  return 1
+}
+
+lane_ha() {
+  fixture create >/dev/null || { fail moto.ha.fixture "fixture create failed"; return; }
+  fixture dump >"$LOGS/ha-dump0"
+
+  fa ha-dry up --ha --dry-run
+  check moto.ha.dry-run-exit-0 rc_is 0 ha-dry
+  check moto.ha.dry-run-makes-no-mutating-call no_changes ha-dry
+  WHY="plan lacks a step (see $LOGS/ha-dry.out)"
+  check moto.ha.dry-run-prints-the-plan eval 'out_has ha-dry "would create   IAM role MySSMRoleForServiceInstance" &&
+    out_has ha-dry "would create   endpoint my-endpoint-SSM-service" &&
+    out_has ha-dry "would create   NAT gateway My-NAT" &&
+    out_has ha-dry "would launch   instance my-service-02" &&
+    out_has ha-dry "would launch   instance my-ferry-02" &&
+    out_has ha-dry "would create   network load balancer my-NLB-ferry" &&
+    out_has ha-dry "would delete   NAT gateway My-NAT"'
+  check moto.ha.dry-run-leaves-account-as-is dump_unchanged "$LOGS/ha-dump0" ha-dry
+
+  fa ha-up up --ha
+  check moto.ha.up rc_is 0 ha-up
+  WHY="no NLB address in the summary: $(tail -n 3 "$LOGS/ha-up.out" | tr '\n' '|')"
+  check moto.ha.up-prints-the-entry-point out_has ha-up "http://my-NLB-ferry"
+  instances_view >"$LOGS/ha-instances.txt"
+  check moto.ha.instances-as-specified same_as_golden instances-ha.txt "$LOGS/ha-instances.txt"
+  fa ha-status status --mask
+  check moto.ha.status-equals-golden same_as_golden status-ha.txt "$LOGS/ha-status.out"
+
+  fa ha-up2 up --ha
+  check moto.ha.up-again-exit-0 rc_is 0 ha-up2
+  check moto.ha.up-again-makes-no-mutating-call no_changes ha-up2
+
+  fa ha-down down
+  check moto.ha.down rc_is 0 ha-down
+  check moto.ha.down-restores-the-account dump_unchanged "$LOGS/ha-dump0" ha-down
+  fa ha-down2 down
+  check moto.ha.down-again-exit-0 rc_is 0 ha-down2
+  check moto.ha.down-again-makes-no-mutating-call no_changes ha-down2
+}
+
+lane_single() {
+  # Nothing at all yet: My-VPC is missing. (The plain CLI here, no fork server.)
+  FERRY_TEST_AWS_SOCKET="" fa s-novpc up
+  check moto.missing-vpc-exit-3 rc_is 3 s-novpc
+  WHY="message: $(tail_err s-novpc)"
+  check moto.missing-vpc-is-named err_has s-novpc "VPC My-VPC not found"
+  check moto.missing-vpc-changes-nothing no_changes s-novpc
+
+  # Part of the network missing: every missing piece is named, nothing changes.
+  fixture create --omit my-subnet-private02,my-SG-private-service >/dev/null
+  fa s-partial up
+  check moto.missing-pieces-exit-3 rc_is 3 s-partial
+  WHY="message: $(tail_err s-partial)"
+  check moto.missing-pieces-are-named eval 'err_has s-partial "subnet my-subnet-private02" && err_has s-partial "security group my-SG-private-service"'
+  check moto.missing-pieces-change-nothing no_changes s-partial
+  fixture create >/dev/null
+  fixture dump >"$LOGS/s-dump0"
+
+  FERRY_AWS_CLI=/nonexistent/aws fa s-nocli up
+  check moto.no-cli-exit-7 rc_is 7 s-nocli
+  WHY="message: $(tail_err s-nocli)"
+  check moto.no-cli-is-explained err_has s-nocli "AWS CLI not found at /nonexistent/aws"
+
+  FERRY_TEST_AWS_SOCKET="" AWS_ACCESS_KEY_ID="" AWS_SECRET_ACCESS_KEY="" fa s-nocreds up
+  check moto.no-credentials-exit-4 rc_is 4 s-nocreds
+  WHY="message: $(tail_err s-nocreds)"
+  check moto.no-credentials-is-explained err_has s-nocreds "no usable AWS credentials"
+
+  # Someone else's interface holds 10.20.20.32: refused before any change, address named.
+  fixture blocker-add "$FERRY_BACKEND_2_IP"
+  fa s-inuse up
+  check moto.address-in-use-exit-6 rc_is 6 s-inuse
+  WHY="message: $(tail_err s-inuse)"
+  check moto.address-in-use-is-explained eval 'err_has s-inuse "address $FERRY_BACKEND_2_IP (for my-service-02) is already in use by eni-"'
+  check moto.address-in-use-changes-nothing no_changes s-inuse
+  fixture blocker-del
+
+  # A quota error half way: explained, exit 5, and nothing made so far is untagged.
+  FERRY_TEST_FAIL_OP=allocate-address fa s-quota up
+  check moto.quota-exit-5 rc_is 5 s-quota
+  WHY="message: $(tail_err s-quota)"
+  check moto.quota-is-explained err_has s-quota "AWS quota reached: AddressLimitExceeded during ec2 allocate-address"
+  check moto.quota-leaves-nothing-untagged all_tagged "$LOGS/s-dump0" s-quota
+
+  # Killed right after launching the first backend, before learning its id.
+  FERRY_TEST_KILL_AFTER_OP=run-instances fa_killable s-killed up
+  WHY="exit $RC, calls: $(tail -n 2 "$LOGS/s-killed.calls" | tr '\n' '|')"
+  check moto.interrupted-run-was-killed eval '[[ $RC == 137 ]] && grep -q "run-instances killed-after" "$LOGS/s-killed.calls"'
+  check moto.interrupted-run-leaves-nothing-untagged all_tagged "$LOGS/s-dump0" s-killed
+
+  # Run again: it converges (keeping the NAT this time, for the nat commands below).
+  fa s-converge up --keep-nat
+  check moto.interrupted-up-converges rc_is 0 s-converge
+  instances_view >"$LOGS/s-instances.txt"
+  check moto.instances-as-specified same_as_golden instances.txt "$LOGS/s-instances.txt"
+  fa s-status status --mask
+  check moto.status-equals-golden same_as_golden status.txt "$LOGS/s-status.out"
+  fa s-up2 up --keep-nat
+  check moto.converged-up-makes-no-mutating-call no_changes s-up2
+
+  fa s-natdown nat down
+  check moto.nat-down rc_is 0 s-natdown
+  WHY="a NAT gateway, its address or rule is still there"
+  check moto.nat-down-removes-the-nat eval '! fixture dump | grep -qE "^(nat |eip .*My-NAT-EIP|sgr .* out tcp (80|443)-)"'
+  fa s-natup nat up
+  check moto.nat-up rc_is 0 s-natup
+  WHY="no NAT gateway / route after nat up"
+  check moto.nat-up-makes-the-nat eval 'fixture dump | grep -q "^nat .* ours My-NAT available" && fixture dump | grep -q "0.0.0.0/0>nat-"'
+
+  fa s-down down
+  check moto.down rc_is 0 s-down
+  check moto.down-restores-the-account dump_unchanged "$LOGS/s-dump0" s-down
+}
+
+case $lane in
+  ha) lane_ha ;;
+  single) lane_single ;;
+  *) echo "usage: $0 ha|single" >&2; exit 2 ;;
+esac

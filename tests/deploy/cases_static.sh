@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Static checks of deploy/: syntax and shellcheck of every script (and of rendered user-data),
+# every AWS call through the one wrapper, ferry.yaml against settings.env, the runtime
+# package list against the built binary. Prints PASS/FAIL/SKIP lines.
+set -uo pipefail
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$TESTS_DIR/lib.sh"
+# shellcheck source=../../deploy/lib/common.sh
+source "$REPO/deploy/lib/common.sh"
+load_settings "$REPO/deploy/settings.env"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-static.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+scripts=(
+  "$REPO/deploy/ferry-aws" "$REPO/deploy/lib/common.sh" "$REPO/deploy/lib/aws.sh"
+  "$REPO/deploy/userdata/backend.sh.tmpl" "$REPO/deploy/userdata/ferry.sh.tmpl"
+  "$TESTS_DIR/run.sh" "$TESTS_DIR/lib.sh" "$TESTS_DIR/cases_static.sh" "$TESTS_DIR/cases_userdata.sh"
+  "$TESTS_DIR/cases_moto.sh" "$TESTS_DIR/netns_e2e.sh" "$TESTS_DIR/stub.sh" "$TESTS_DIR/bin/aws-logged"
+)
+# The user-data as instances get it.
+"$REPO/deploy/ferry-aws" render-userdata backend "$FERRY_BACKEND_1_NAME" >"$work/backend-userdata.sh"
+"$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "https://example.invalid/ferry?X-Amz-Signature=0&x=1" \
+  0000000000000000000000000000000000000000000000000000000000000000 >"$work/ferry-userdata.sh"
+rendered=("$work/backend-userdata.sh" "$work/ferry-userdata.sh")
+
+bad=()
+for f in "${scripts[@]}" "${rendered[@]}"; do
+  bash -n "$f" 2>"$work/n.err" || bad+=("$(basename "$f"): $(head -n 1 "$work/n.err")")
+done
+WHY="${bad[*]}"
+check static.bash-n-every-script eval '((${#bad[@]} == 0))'
+
+if command -v shellcheck >/dev/null; then
+  bad=()
+  for f in "${scripts[@]}"; do
+    # .shellcheckrc next to the scripts (jq programs are single-quoted on purpose)
+    (cd "$(dirname "$f")" && shellcheck -x -s bash "$(basename "$f")") >"$work/sc.out" 2>&1 ||
+      bad+=("$(basename "$f"): $(grep -m1 -E '^In |SC[0-9]+' "$work/sc.out")")
+  done
+  WHY="${bad[*]}"
+  check static.shellcheck-every-script eval '((${#bad[@]} == 0))'
+  bad=()
+  for f in "${rendered[@]}"; do
+    shellcheck -s bash "$f" >"$work/sc.out" 2>&1 || bad+=("$(basename "$f"): $(grep -m1 SC "$work/sc.out")")
+  done
+  WHY="${bad[*]}"
+  check static.shellcheck-rendered-user-data eval '((${#bad[@]} == 0))'
+else
+  skip static.shellcheck-every-script "shellcheck not installed (scripts/install-deps.sh installs it)"
+fi
+
+# Every AWS call goes through aws_cli (the only place that adds --endpoint-url): no script runs
+# the CLI by itself.
+direct=$(grep -nE '(^|[^_[:alnum:]-])aws (ec2|iam|s3|s3api|ssm|elbv2|sts|sso|configure) ' \
+  "$REPO/deploy/ferry-aws" "$REPO/deploy/lib/"*.sh | grep -vE ':[0-9]+:[[:space:]]*#' |
+  grep -vE 'aws_cli|aws configure,|die |warn |say |step |printf ' || true)
+users=$(grep -n '"\$FERRY_AWS_CLI"' "$REPO/deploy/ferry-aws" "$REPO/deploy/lib/"*.sh | grep -v 'lib/aws.sh' || true)
+WHY="direct CLI use: $direct $users"
+check static.every-aws-call-goes-through-aws_cli eval '[[ -z $direct && -z $users ]]'
+
+WHY="$( (check_ferry_yaml) 2>&1)"
+check static.ferry-yaml-matches-settings eval '(check_ferry_yaml) >/dev/null 2>&1'
+
+# The templates keep the files they embed byte for byte.
+sed -n "/<<'FERRY_EOF_APP_PY'/,/^FERRY_EOF_APP_PY/p" "$work/backend-userdata.sh" | sed '1d;$d' >"$work/app.py"
+WHY="the app.py embedded in the user-data differs from deploy/app/app.py"
+check static.user-data-embeds-the-app cmp -s "$work/app.py" "$REPO/deploy/app/app.py"
+
+bin=$REPO/build/ferry
+if [[ -x $bin ]]; then
+  WHY="$("$bin" --check -c "$REPO/deploy/ferry.yaml" 2>&1 | head -n 5 | tr '\n' ' ')"
+  check static.ferry-check-accepts-deploy-ferry-yaml eval '"$bin" --check -c "$REPO/deploy/ferry.yaml" 2>&1 | grep -q "config OK"'
+  # Each shared library the binary needs is in FERRY_RUNTIME_PACKAGES or in Debian's base.
+  missing=()
+  while read -r lib; do
+    pkg=""
+    for p in "$lib" "$(readlink -f "$lib")" "/usr$lib" "/usr$(readlink -f "$lib")"; do
+      pkg=$(dpkg -S "$p" 2>/dev/null | head -n 1 | cut -d: -f1) && [[ -n $pkg ]] && break
+    done
+    case " $FERRY_RUNTIME_PACKAGES libc6 libstdc++6 libgcc-s1 " in
+      *" ${pkg:-?} "*) ;;
+      *) missing+=("$lib(${pkg:-unknown})") ;;
+    esac
+  done < <(ldd "$bin" | awk '/=> \// {print $3}')
+  WHY="not covered by FERRY_RUNTIME_PACKAGES: ${missing[*]}"
+  check static.runtime-packages-cover-the-binary eval '((${#missing[@]} == 0))'
+else
+  skip static.ferry-check-accepts-deploy-ferry-yaml "build/ferry not built yet"
+  skip static.runtime-packages-cover-the-binary "build/ferry not built yet"
+fi

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The user-data scripts, run locally: into a scratch root (FERRY_ROOT) with apt-get, systemctl,
+# curl, dpkg and useradd stubbed. The units they write are checked with systemd-analyze verify
+# and the Flask app the backend script installs is started with gunicorn on loopback and asked
+# for / and /health. Prints PASS/FAIL/SKIP lines.
+set -uo pipefail
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$TESTS_DIR/lib.sh"
+# shellcheck source=../../deploy/lib/common.sh
+source "$REPO/deploy/lib/common.sh"
+load_settings "$REPO/deploy/settings.env"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-userdata.XXXXXX")
+app_pid=""
+cleanup() {
+  if [[ -n $app_pid ]]; then kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+stubs=$work/stubs
+mkdir -p "$stubs"
+for s in apt-get systemctl curl dpkg useradd snap; do ln -s "$TESTS_DIR/stub.sh" "$stubs/$s"; done
+
+# run_userdata NAME SCRIPT: run SCRIPT into $work/NAME-root; stub log in $work/NAME.log
+run_userdata() {
+  local name=$1 script=$2
+  mkdir -p "$work/$name-root"
+  : >"$work/$name.log"
+  env PATH="$stubs:$PATH" FERRY_ROOT="$work/$name-root" FERRY_STUB_LOG="$work/$name.log" \
+    bash "$script" >"$LOGS/userdata-$name.out" 2>&1
+}
+# verify_unit FILE [FROM TO]...: systemd-analyze verify on a copy with paths rewritten.
+verify_unit() {
+  local file=$1 copy
+  shift
+  copy=$work/verify/$(basename "$file")
+  mkdir -p "$work/verify"
+  cp "$file" "$copy"
+  while (($# >= 2)); do
+    sed -i "s#$1#$2#g" "$copy"
+    shift 2
+  done
+  if ! systemd-analyze verify "$copy" >"$work/verify.out" 2>&1 || grep -qiE 'unknown|ignoring|invalid|error' "$work/verify.out"; then
+    WHY="systemd-analyze verify: $(tr '\n' ' ' <"$work/verify.out")"
+    return 1
+  fi
+}
+has_systemd_analyze() { command -v systemd-analyze >/dev/null; }
+
+# --- backend ------------------------------------------------------------------------------
+name=$FERRY_BACKEND_1_NAME
+"$REPO/deploy/ferry-aws" render-userdata backend "$name" >"$work/backend.sh"
+WHY="exit status non-zero (see $LOGS/userdata-backend.out)"
+check userdata.backend-runs run_userdata backend "$work/backend.sh"
+root=$work/backend-root
+WHY="app files differ from deploy/app"
+check userdata.backend-installs-the-app eval 'cmp -s "$root/opt/ferry-app/app.py" "$REPO/deploy/app/app.py" &&
+  cmp -s "$root/opt/ferry-app/gunicorn.conf.py" "$REPO/deploy/app/gunicorn.conf.py"'
+WHY="stub log: $(tr '\n' '|' <"$work/backend.log")"
+check userdata.backend-uses-distro-packages-and-systemd eval 'grep -q "^apt-get install .*python3-flask gunicorn" "$work/backend.log" &&
+  grep -q "^systemctl daemon-reload" "$work/backend.log" && grep -q "^systemctl enable --now ferry-app.service" "$work/backend.log"'
+unit=$root/etc/systemd/system/ferry-app.service
+if has_systemd_analyze; then
+  check userdata.backend-unit-verifies verify_unit "$unit" /opt/ferry-app "$root/opt/ferry-app"
+else
+  skip userdata.backend-unit-verifies "systemd-analyze not installed"
+fi
+
+# Start what the unit starts, on loopback: ExecStart with the scratch root and another port.
+port=$(free_port)
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+instance=$(sed -n 's/^Environment=FERRY_INSTANCE=//p' "$unit")
+exec_start=${exec_start//\/opt\/ferry-app/$root/opt/ferry-app}
+exec_start=${exec_start//0.0.0.0:$FERRY_BACKEND_PORT/127.0.0.1:$port}
+if [[ -x /usr/bin/gunicorn ]] && /usr/bin/python3 -c 'import flask' 2>/dev/null; then
+  read -ra argv <<<"$exec_start"
+  env FERRY_INSTANCE="$instance" "${argv[@]}" >"$LOGS/userdata-gunicorn.out" 2>&1 &
+  app_pid=$!
+  if wait_http "http://127.0.0.1:$port/health" 20; then
+    body=$(curl -sS --noproxy '*' -D "$work/headers" "http://127.0.0.1:$port/")
+    health=$(curl -sS --noproxy '*' "http://127.0.0.1:$port$FERRY_HEALTH_PATH")
+    WHY="GET / gave '$body' with $(tr -d '\r' <"$work/headers" | grep -i x-backend)"
+    check userdata.backend-app-answers-index eval '[[ $body == "<p>This is index page!</p>" ]] &&
+      tr -d "\r" <"$work/headers" | grep -qx "X-Backend: $name"'
+    WHY="GET /health gave '$health'"
+    check userdata.backend-app-answers-health eval '[[ $health == ok ]]'
+  else
+    fail userdata.backend-app-answers-index "gunicorn did not answer: $(tail -n 3 "$LOGS/userdata-gunicorn.out" | tr '\n' ' ')"
+  fi
+  kill "$app_pid" 2>/dev/null
+  wait "$app_pid" 2>/dev/null
+  app_pid=""
+else
+  skip userdata.backend-app-answers-index "gunicorn or python3-flask missing (scripts/install-deps.sh)"
+fi
+
+# --- ferry instance -----------------------------------------------------------------------
+# The artifact: the real binary when built (its --check judges the config), else a stand-in.
+artifact=$work/artifact
+if [[ -x $REPO/build/ferry ]]; then
+  cp "$REPO/build/ferry" "$artifact"
+else
+  printf '#!/bin/sh\n[ "$1" = --check ] && echo "config OK"\nexit 0\n' >"$artifact"
+  chmod +x "$artifact"
+fi
+url="https://ferry-aws-test.s3.ap-northeast-2.amazonaws.com/ferry/x/ferry?X-Amz-Expires=604800&X-Amz-Signature=abc"
+sha=$(sha256sum "$artifact" | cut -d' ' -f1)
+
+# ferry_case TAG UNIT_FILE(or "") EXPECTED_USER(or ""): render, run and check one variant.
+ferry_case() {
+  local tag=$1 unit_file=$2 user=$3 r
+  FERRY_SERVICE_UNIT=${unit_file:-/nonexistent} "$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "$url" "$sha" \
+    >"$work/$tag.sh"
+  WHY="exit status non-zero (see $LOGS/userdata-$tag.out)"
+  export FERRY_STUB_ARTIFACT_URL=$url FERRY_STUB_ARTIFACT=$artifact
+  check "userdata.$tag-runs" run_userdata "$tag" "$work/$tag.sh"
+  r=$work/$tag-root
+  WHY="binary or config not installed as expected"
+  check "userdata.$tag-installs-binary-and-seed-config" eval 'cmp -s "$r/usr/local/bin/ferry" "$artifact" &&
+    cmp -s "$r/etc/ferry/ferry.yaml" "$REPO/deploy/ferry.yaml" && [[ -x $r/usr/local/bin/ferry ]]'
+  WHY="stub log: $(tr '\n' '|' <"$work/$tag.log")"
+  check "userdata.$tag-installs-runtime-libs-ssm-agent-and-service" eval 'grep -q "^apt-get install .*$FERRY_RUNTIME_PACKAGES" "$work/$tag.log" &&
+    grep -q "^curl .*amazon-ssm-agent.deb" "$work/$tag.log" && grep -q "^dpkg -i .*amazon-ssm-agent.deb" "$work/$tag.log" &&
+    grep -q "^systemctl enable --now amazon-ssm-agent.service" "$work/$tag.log" &&
+    grep -q "^systemctl enable --now ferry.service" "$work/$tag.log"'
+  if [[ -n $user ]]; then
+    WHY="useradd not called for $user: $(tr '\n' '|' <"$work/$tag.log")"
+    check "userdata.$tag-creates-the-service-user" grep -q "^useradd --system .* $user\$" "$work/$tag.log"
+  fi
+  if has_systemd_analyze; then
+    # The unit with its drop-in, as systemd would merge them.
+    cat "$r/etc/systemd/system/ferry.service" "$r/etc/systemd/system/ferry.service.d/ferry-aws.conf" >"$work/verify-$tag.service"
+    check "userdata.$tag-unit-verifies" verify_unit "$work/verify-$tag.service" \
+      /usr/local/bin/ferry "$r/usr/local/bin/ferry" /etc/ferry/ "$r/etc/ferry/"
+  else
+    skip "userdata.$tag-unit-verifies" "systemd-analyze not installed"
+  fi
+}
+ferry_case ferry "" ""
+# With a repository unit of its own (deploy/ferry.service, when the project has one) that
+# runs as a static user: it is used, the drop-in still pins binary, config and port 80.
+cat >"$work/repo-ferry.service" <<'EOF'
+[Unit]
+Description=ferry (a repository unit)
+After=network-online.target
+
+[Service]
+ExecStart=/usr/bin/ferry --config /etc/ferry/config.yaml
+User=ferry
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+EOF
+ferry_case ferry-repo-unit "$work/repo-ferry.service" ferry
