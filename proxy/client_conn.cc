@@ -67,8 +67,7 @@ ClientConn::ClientConn(Worker& worker)
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
   ++open_handles_;
-  uv_timer_init(worker.loop(), &timer_);
-  timer_.data = this;
+  deadline_.init(worker.loop(), this, &ClientConn::on_timer);
   ++open_handles_;
 }
 
@@ -105,7 +104,7 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
 
 void ClientConn::close() {
   if (std::exchange(closing_, true)) return;
-  uv_timer_stop(&timer_);
+  deadline_.clear();
   if (response_started_) log_request();  // a response cut short still counts
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach(false);
   release_backend(balancer::Outcome::Success);
@@ -116,7 +115,7 @@ void ClientConn::close() {
   }
   if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
   uv_close(as_handle(&tcp_), &ClientConn::on_closed);
-  uv_close(as_handle(&timer_), &ClientConn::on_closed);
+  uv_close(deadline_.handle(), &ClientConn::on_closed);
 }
 
 void ClientConn::on_closed(uv_handle_t* h) {
@@ -253,12 +252,21 @@ int ClientConn::on_head(MessageHead& head) {
   int hosts = 0;
   int transfer_encodings = 0;
   std::string_view transfer_encoding;
+  std::string_view expect;
   for (const HeaderField& f : head.fields) {
-    const std::string_view name = head.name(f);
-    if (iequals(name, "host")) ++hosts;
-    if (iequals(name, "transfer-encoding")) {
-      ++transfer_encodings;
-      transfer_encoding = head.value(f);
+    switch (f.kind) {
+      case HeaderName::Host:
+        ++hosts;
+        break;
+      case HeaderName::TransferEncoding:
+        ++transfer_encodings;
+        transfer_encoding = head.value(f);
+        break;
+      case HeaderName::Expect:
+        expect = head.value(f);
+        break;
+      default:
+        break;
     }
   }
   // RFC 9112 3.2: a 1.1 request needs exactly one Host; more than one is a smuggling vector.
@@ -284,7 +292,6 @@ int ClientConn::on_head(MessageHead& head) {
   request_idempotent_ = is_idempotent(head.method);
   request_upgrade_ = head.upgrade;
   client_keep_alive_ = head.keep_alive && !worker_.draining() && !close_after_write_;
-  const std::string_view expect = head.find("expect");
   if (request_has_body_ && !http10_ && iequals(trim(expect), "100-continue")) {
     // The body is read (and buffered) by ferry, so ferry answers the expectation itself.
     out_.append_borrowed(kContinue.data(), kContinue.size());
@@ -556,7 +563,7 @@ void ClientConn::upstream_written() {
 
 void ClientConn::tunnel_begin() {
   phase_ = Phase::Tunnel;
-  uv_timer_stop(&timer_);
+  deadline_.clear();
   flush();
   if (!pending_input_.empty() && upstream_ != nullptr) {
     upstream_->send(pending_input_.data(), pending_input_.size());
@@ -630,7 +637,7 @@ void ClientConn::send_error(int status, bool close_after) {
     if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach(false);
     release_backend(balancer::Outcome::Success);
     phase_ = Phase::Idle;
-    uv_timer_stop(&timer_);
+    deadline_.clear();
     close_when_written();
     return;
   }
@@ -658,7 +665,7 @@ bool ClientConn::finish_exchange_now() {
   phase_ = Phase::Idle;
   if (close_after_write_ || worker_.draining()) {
     close_after_write_ = true;
-    uv_timer_stop(&timer_);
+    deadline_.clear();
     close_when_written();
     return false;
   }
@@ -727,7 +734,7 @@ std::string_view ClientConn::hash_key() const {
     }
     case balancer::KeySource::Cookie:
       for (const HeaderField& f : head.fields) {
-        if (!iequals(head.name(f), "cookie")) continue;
+        if (f.kind != HeaderName::Cookie) continue;
         if (auto v = balancer::cookie_value(head.value(f), s.hash_key.name); v && !v->empty()) {
           return *v;
         }
@@ -795,16 +802,16 @@ void ClientConn::update_timer() {
   if (waiting_on_client) {
     arm_timer(worker_.settings().client_idle_ms);
   } else {
-    uv_timer_stop(&timer_);
+    deadline_.clear();
   }
 }
 
 void ClientConn::arm_timer(uint64_t ms) {
-  uv_timer_start(&timer_, &ClientConn::on_timer, ms, 0);
+  deadline_.set(ms);
 }
 
-void ClientConn::on_timer(uv_timer_t* t) {
-  ClientConn* c = self_of(as_handle(t));
+void ClientConn::on_timer(void* owner) {
+  auto* c = static_cast<ClientConn*>(owner);
   switch (c->phase_) {
     case Phase::Head:
     case Phase::Body:

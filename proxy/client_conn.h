@@ -12,6 +12,7 @@
 
 #include "balancer/balancer.h"
 #include "proxy/buffer.h"
+#include "proxy/deadline.h"
 #include "proxy/error.h"
 #include "proxy/http_parser.h"
 #include "proxy/local_snapshot.h"
@@ -68,7 +69,7 @@ class ClientConn final : private HttpParser::Sink {
   static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_written(void* self, int status);
-  static void on_timer(uv_timer_t* t);
+  static void on_timer(void* owner);
   static void on_closed(uv_handle_t* h);
 
   void start_reading();
@@ -100,7 +101,7 @@ class ClientConn final : private HttpParser::Sink {
 
   Worker& worker_;
   uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
+  Deadline deadline_;
   uv_shutdown_t shutdown_req_{};
   int open_handles_ = 0;
   bool closing_ = false;

@@ -1,5 +1,6 @@
 #include "proxy/headers.h"
 
+#include <array>
 #include <charconv>
 
 namespace ferry::proxy {
@@ -12,16 +13,38 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// True if the comma list `list` holds `token` (case-insensitive).
-bool list_contains(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
-    const std::size_t comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
+// The header names a Connection value lists beyond the usual close/keep-alive/upgrade: those
+// headers are hop-by-hop too. Almost always empty, so the per-header check costs nothing.
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(std::string_view list) {
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      const std::string_view token = trim(list.substr(0, comma));
+      if (!token.empty() && !iequals(token, "close") && !iequals(token, "keep-alive") &&
+          !iequals(token, "upgrade")) {
+        if (count_ < tokens_.size()) tokens_[count_++] = token;
+        else overflow_ = true;
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
   }
-  return false;
-}
+  // A header listed in Connection (with more than 16 names listed, every unknown header is
+  // treated as listed: dropping is the safe side).
+  bool lists(std::string_view name) const {
+    if (overflow_) return true;
+    for (std::size_t i = 0; i < count_; ++i)
+      if (iequals(tokens_[i], name)) return true;
+    return false;
+  }
+  bool empty() const { return count_ == 0 && !overflow_; }
+
+ private:
+  std::array<std::string_view, 16> tokens_{};
+  std::size_t count_ = 0;
+  bool overflow_ = false;
+};
 
 void append_header(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
@@ -50,80 +73,57 @@ std::string_view reason_for(uint16_t status) {
 
 }  // namespace
 
-bool is_hop_by_hop(std::string_view name, std::string_view connection) {
-  static constexpr std::string_view kHopByHop[] = {
-      "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
-      "transfer-encoding", "proxy-authenticate", "proxy-authorization"};
-  for (std::string_view h : kHopByHop)
-    if (iequals(name, h)) return true;
-  return !connection.empty() && list_contains(connection, name);
-}
-
-bool is_rewritten_request_header(std::string_view name) {
-  static constexpr std::string_view kRewritten[] = {
-      "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "expect"};
-  for (std::string_view h : kRewritten)
-    if (iequals(name, h)) return true;
-  return false;
-}
-
 void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::string& out) {
   out.append(llhttp_method_name(static_cast<llhttp_method_t>(req.method)));
   out.push_back(' ');
   out.append(req.view(req.url));
   out.append(" HTTP/1.1\r\n", 11);
 
-  std::string_view connection;
+  const ConnectionTokens connection(req.find(HeaderName::Connection));
   std::string_view host;
   std::string_view upgrade;
+  int forwarded_for = 0;
   for (const HeaderField& f : req.fields) {
-    if (iequals(req.name(f), "connection")) {
-      connection = req.value(f);
-      break;
+    switch (f.kind) {
+      case HeaderName::Host:
+        host = req.value(f);
+        break;
+      case HeaderName::Upgrade:
+        upgrade = req.value(f);
+        continue;
+      case HeaderName::XForwardedFor:
+        ++forwarded_for;
+        continue;
+      // ferry writes these itself.
+      case HeaderName::ContentLength:
+      case HeaderName::XForwardedProto:
+      case HeaderName::XForwardedHost:
+      case HeaderName::Expect:
+        continue;
+      default:
+        if (is_hop_by_hop(f.kind)) continue;
+        break;
     }
-  }
-  std::string_view forwarded_for_first;
-  bool forwarded_for_many = false;
-  for (const HeaderField& f : req.fields) {
-    const std::string_view name = req.name(f);
-    const std::string_view value = req.value(f);
-    if (iequals(name, "upgrade")) upgrade = value;
-    if (iequals(name, "x-forwarded-for")) {
-      if (forwarded_for_first.empty()) {
-        forwarded_for_first = value;
-      } else {
-        forwarded_for_many = true;
-      }
-      continue;
-    }
-    if (iequals(name, "host")) host = value;
-    if (is_hop_by_hop(name, connection) || is_rewritten_request_header(name)) continue;
     // gunicorn and other WSGI/CGI servers map "Content_Length" onto the same variable as
     // "Content-Length": a name with an underscore could smuggle framing past ferry. Drop it, as
     // nginx does by default.
-    if (name.find('_') != std::string_view::npos) continue;
-    out.append(name);
+    if (f.underscore) continue;
+    if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(req.name(f))) continue;
+    out.append(req.name(f));
     out.append(": ", 2);
-    out.append(value);
+    out.append(req.value(f));
     out.append("\r\n", 2);
   }
   if (host.empty() && req.http_major == 1 && req.http_minor == 0) append_header(out, "Host", rw.backend_name);
 
   out.append("X-Forwarded-For: ");
-  if (!forwarded_for_first.empty()) {
-    if (forwarded_for_many) {
-      // Several X-Forwarded-For lines: join them in order, as one list.
-      bool first = true;
-      for (const HeaderField& f : req.fields) {
-        if (!iequals(req.name(f), "x-forwarded-for")) continue;
-        if (!first) out.append(", ", 2);
-        out.append(trim(req.value(f)));
-        first = false;
-      }
-    } else {
-      out.append(trim(forwarded_for_first));
+  if (forwarded_for > 0) {
+    // Several X-Forwarded-For lines are one list, in order.
+    for (const HeaderField& f : req.fields) {
+      if (f.kind != HeaderName::XForwardedFor) continue;
+      out.append(trim(req.value(f)));
+      out.append(", ", 2);
     }
-    out.append(", ", 2);
   }
   out.append(rw.client_ip);
   out.append("\r\nX-Forwarded-Proto: http\r\n");
@@ -154,14 +154,14 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
   out.append(reason);
   out.append("\r\n", 2);
 
-  std::string_view connection = resp.find("connection");
+  const ConnectionTokens connection(resp.find(HeaderName::Connection));
   std::string_view upgrade;
   for (const HeaderField& f : resp.fields) {
-    const std::string_view name = resp.name(f);
-    if (iequals(name, "upgrade")) upgrade = resp.value(f);
-    if (is_hop_by_hop(name, connection)) continue;
-    if (iequals(name, "content-length") && rw.framing != BodyFraming::None) continue;
-    out.append(name);
+    if (f.kind == HeaderName::Upgrade) upgrade = resp.value(f);
+    if (is_hop_by_hop(f.kind)) continue;
+    if (f.kind == HeaderName::ContentLength && rw.framing != BodyFraming::None) continue;
+    if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(resp.name(f))) continue;
+    out.append(resp.name(f));
     out.append(": ", 2);
     out.append(resp.value(f));
     out.append("\r\n", 2);

@@ -40,10 +40,4 @@ struct ResponseRewrite {
 void build_response_head(const MessageHead& response, const ResponseRewrite& rewrite,
                          std::string& out);
 
-// True if `name` is a hop-by-hop header or is listed in `connection` (a Connection value).
-bool is_hop_by_hop(std::string_view name, std::string_view connection);
-
-// X-Forwarded-For etc. that ferry sets itself, and framing headers it writes itself.
-bool is_rewritten_request_header(std::string_view name);
-
 }  // namespace ferry::proxy

@@ -6,8 +6,6 @@ namespace ferry::proxy {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
 HttpParser& self(llhttp_t* p) { return *static_cast<HttpParser*>(p->data); }
 
 void append(std::string& arena, Span& span, const char* at, std::size_t len) {
@@ -18,17 +16,22 @@ void append(std::string& arena, Span& span, const char* at, std::size_t len) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 std::string_view MessageHead::find(std::string_view wanted) const {
   for (const HeaderField& f : fields)
     if (iequals(name(f), wanted)) return value(f);
   return {};
+}
+
+std::string_view MessageHead::find(HeaderName kind) const {
+  for (const HeaderField& f : fields)
+    if (f.kind == kind) return value(f);
+  return {};
+}
+
+int MessageHead::count(HeaderName kind) const {
+  int n = 0;
+  for (const HeaderField& f : fields) n += f.kind == kind ? 1 : 0;
+  return n;
 }
 
 void MessageHead::clear() {
@@ -119,6 +122,9 @@ int HttpParser::on_header_value_complete(llhttp_t* p) {
   HeaderField& f = s.head_.fields.back();
   // An empty value never called on_header_value: anchor its span anyway.
   if (f.value.length == 0) f.value.offset = static_cast<uint32_t>(s.head_.arena.size());
+  const std::string_view name = s.head_.name(f);
+  f.kind = classify_header(name);
+  f.underscore = name.find('_') != std::string_view::npos;
   s.in_value_ = true;
   return 0;
 }

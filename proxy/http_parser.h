@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "proxy/head_scan.h"
+#include "proxy/header_names.h"
 
 namespace ferry::proxy {
 
@@ -24,6 +25,8 @@ struct Span {
 struct HeaderField {
   Span name;
   Span value;
+  HeaderName kind = HeaderName::Other;
+  bool underscore = false;  // the name has a '_' (never forwarded: see headers.cc)
 };
 
 // The head of one message. Spans point into `arena`.
@@ -47,6 +50,8 @@ struct MessageHead {
   std::string_view value(const HeaderField& f) const { return view(f.value); }
   // First value of a header (case-insensitive name), or empty.
   std::string_view find(std::string_view name) const;
+  std::string_view find(HeaderName kind) const;
+  int count(HeaderName kind) const;
   void clear();
   // Gives memory back after an unusually large head, so idle connections stay small.
   void trim();
@@ -125,7 +130,5 @@ class HttpParser {
   bool sink_aborted_ = false;
   const char* error_ = nullptr;
 };
-
-bool iequals(std::string_view a, std::string_view b);
 
 }  // namespace ferry::proxy

@@ -25,8 +25,7 @@ UpstreamConn::UpstreamConn(Worker& worker, PoolKey key)
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
   ++open_handles_;
-  uv_timer_init(worker.loop(), &timer_);
-  timer_.data = this;
+  deadline_.init(worker.loop(), this, &UpstreamConn::on_timer);
   ++open_handles_;
   connect_req_.data = this;
   adjust(worker.metrics().backend_connections, 1);
@@ -59,7 +58,7 @@ void UpstreamConn::on_connect(uv_connect_t* req, int status) {
     return;
   }
   u->state_ = State::Active;
-  uv_timer_stop(&u->timer_);
+  u->deadline_.clear();
   uv_tcp_nodelay(&u->tcp_, 1);
   u->start_reading();
   if (u->client_ != nullptr) u->client_->upstream_connected();
@@ -68,7 +67,7 @@ void UpstreamConn::on_connect(uv_connect_t* req, int status) {
 void UpstreamConn::attach(ClientConn* client) {
   client_ = client;
   state_ = State::Active;
-  uv_timer_stop(&timer_);
+  deadline_.clear();
   response_started_ = false;
   response_done_ = false;
   request_sent_ = false;
@@ -184,7 +183,7 @@ void UpstreamConn::handle_input(const char* data, std::size_t len) {
       }
       case HttpParser::Status::Upgrade: {
         state_ = State::Tunnel;
-        uv_timer_stop(&timer_);
+        deadline_.clear();
         client_->tunnel_begin();
         if (off < len && client_ != nullptr) client_->tunnel_data(data + off, len - off);
         return;
@@ -252,7 +251,7 @@ void UpstreamConn::detach(bool reusable) {
 
 void UpstreamConn::start_tunnel() {
   state_ = State::Tunnel;
-  uv_timer_stop(&timer_);
+  deadline_.clear();
 }
 
 void UpstreamConn::fail(UpstreamError error) {
@@ -267,10 +266,10 @@ void UpstreamConn::close() {
   if (state_ == State::Idle) worker_.pool().remove(key_, this);
   state_ = State::Closing;
   client_ = nullptr;
-  uv_timer_stop(&timer_);
+  deadline_.clear();
   out_.clear();
   uv_close(as_handle(&tcp_), &UpstreamConn::on_closed);
-  uv_close(as_handle(&timer_), &UpstreamConn::on_closed);
+  uv_close(deadline_.handle(), &UpstreamConn::on_closed);
 }
 
 void UpstreamConn::on_closed(uv_handle_t* h) {
@@ -279,11 +278,11 @@ void UpstreamConn::on_closed(uv_handle_t* h) {
 }
 
 void UpstreamConn::arm_timer(uint64_t ms) {
-  uv_timer_start(&timer_, &UpstreamConn::on_timer, ms, 0);
+  deadline_.set(ms);
 }
 
-void UpstreamConn::on_timer(uv_timer_t* t) {
-  UpstreamConn* u = self_of(as_handle(t));
+void UpstreamConn::on_timer(void* owner) {
+  auto* u = static_cast<UpstreamConn*>(owner);
   switch (u->state_) {
     case State::Connecting:
       u->fail(UpstreamError::ConnectTimeout);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "proxy/buffer.h"
+#include "proxy/deadline.h"
 #include "proxy/error.h"
 #include "proxy/http_parser.h"
 
@@ -63,7 +64,7 @@ class UpstreamConn final : private HttpParser::Sink {
   static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_written(void* self, int status);
-  static void on_timer(uv_timer_t* t);
+  static void on_timer(void* owner);
   static void on_closed(uv_handle_t* h);
 
   void handle_input(const char* data, std::size_t len);
@@ -74,7 +75,7 @@ class UpstreamConn final : private HttpParser::Sink {
   Worker& worker_;
   PoolKey key_;
   uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
+  Deadline deadline_;
   uv_connect_t connect_req_{};
   int open_handles_ = 0;
   State state_ = State::Connecting;

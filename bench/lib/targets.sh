@@ -67,8 +67,17 @@ stop_backend() {
 # backend_counters: "accepts requests" from the backend's stub_status (one nginx serves both
 # ports, so these are totals over the pair). The read itself is one connection and request.
 backend_counters() {
-  curl -s -m 2 "http://127.0.0.1:$PORT_BACKEND_A/nginx_status" |
-    awk 'NR == 3 {print $1, $3}'
+  local i out
+  for ((i = 0; i < 5; i++)); do
+    out=$(curl -s -m 2 "http://127.0.0.1:$PORT_BACKEND_A/nginx_status" |
+      awk 'NR == 3 && $1 ~ /^[0-9]+$/ {print $1, $3}')
+    if [[ -n $out ]]; then
+      printf '%s\n' "$out"
+      return 0
+    fi
+    sleep 0.5
+  done
+  die "the backend nginx stopped answering /nginx_status; see $RUN_DIR/backend-error.log"
 }
 
 target_port() {

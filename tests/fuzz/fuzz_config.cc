@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   }
   if (!r.ok()) return 0;
   const std::string printed = config::print(r.config);
-  const config::LoadResult again = config::load_text(printed, "printed.yaml");
+  const config::LoadResult again = config::load_text(printed, "fuzz.yaml");
   std::string errors;
   for (const config::LoadError& e : again.errors) errors += e.to_string() + "\n";
   FUZZ_CHECK(again.ok(), "--print-config output does not load:\n" + printed + "\n" + errors +

@@ -189,7 +189,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   FUZZ_CHECK(whole.done == split.done && whole.status == split.status && whole.body == split.body &&
                  whole.upgraded == split.upgraded,
              "read boundaries changed the response: input " + escape(input));
-  if (whole.done) FUZZ_CHECK(whole.out == split.out, "relayed bytes differ with read boundaries");
+  // Re-chunked bodies follow the reads; any other framing is byte-for-byte the same.
+  if (whole.done && whole.framing != ferry::proxy::BodyFraming::Chunked)
+    FUZZ_CHECK(whole.out == split.out, "relayed bytes differ with read boundaries: " + escape(input));
   if (!whole.done) return 0;
 
   // The client reads back exactly this response: interim ones it was sent, then the final one.
