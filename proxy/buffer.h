@@ -48,6 +48,7 @@ class OutQueue {
   OutQueue(const OutQueue&) = delete;
   OutQueue& operator=(const OutQueue&) = delete;
 
+  void set_owner(void* owner) { owner_ = owner; }
   void append(const char* data, std::size_t len);
   void append(std::string_view s) { append(s.data(), s.size()); }
   // Queues `len` bytes at `data` without copying; the caller keeps them alive and unchanged

@@ -60,15 +60,9 @@ void format_peer(const sockaddr_storage& ss, char* out, std::size_t len) {
 
 }  // namespace
 
-ClientConn::ClientConn(Worker& worker)
-    : worker_(worker),
-      parser_(HttpParser::Kind::Request, *this, worker.settings().max_header_bytes),
-      out_(worker.blocks(), this, &ClientConn::on_written) {
+ClientConn::ClientConn(Worker& worker) : worker_(worker) {
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
-  ++open_handles_;
-  deadline_.init(worker.loop(), this, &ClientConn::on_timer);
-  ++open_handles_;
 }
 
 ClientConn::~ClientConn() = default;
@@ -98,36 +92,62 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
     format_peer(peer, c->client_ip_, sizeof c->client_ip_);
   }
   c->phase_ = Phase::Idle;
-  c->arm_timer(worker.settings().client_header_ms);
+  // Until its first byte, a new connection waits in the idle list with client_header to go.
+  worker.idle_add(c, Worker::IdleKind::New);
   c->start_reading();
+}
+
+void ClientConn::attach_exchange() {
+  if (ex_ != nullptr) return;
+  worker_.idle_remove(this);
+  ex_ = worker_.exchanges().acquire(this, this, worker_.settings().max_header_bytes);
+}
+
+void ClientConn::maybe_go_idle() {
+  if (ex_ == nullptr || closing_ || phase_ != Phase::Idle || close_after_write_) return;
+  if (ex_->out.pending() != 0 || ex_->out.writing() || !ex_->pending_input.empty() ||
+      ex_->in_input || ex_->upstream != nullptr || ex_->finish_pending) {
+    return;
+  }
+  worker_.exchanges().release(std::exchange(ex_, nullptr));
+  worker_.idle_add(this, Worker::IdleKind::BetweenRequests);
 }
 
 void ClientConn::close() {
   if (std::exchange(closing_, true)) return;
-  deadline_.clear();
-  if (response_started_) log_request();  // a response cut short still counts
-  if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach(false);
-  release_backend(balancer::Outcome::Success);
-  if (snapshot_ != nullptr) worker_.release_snapshot(std::exchange(snapshot_, nullptr));
+  worker_.idle_remove(this);
+  if (ex_ != nullptr) {
+    ex_->deadline.clear();
+    if (ex_->response_started) log_request();  // a response cut short still counts
+    if (ex_->upstream != nullptr) std::exchange(ex_->upstream, nullptr)->detach(false);
+    release_backend(balancer::Outcome::Success);
+    if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
+  }
   if (listed_) {
     adjust(worker_.metrics().client_connections, -1);
     worker_.client_closed(this);
   }
   if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
   uv_close(as_handle(&tcp_), &ClientConn::on_closed);
-  uv_close(deadline_.handle(), &ClientConn::on_closed);
 }
 
 void ClientConn::on_closed(uv_handle_t* h) {
   ClientConn* c = self_of(h);
-  if (--c->open_handles_ == 0) delete c;
+  // Closing the socket cancelled any write in flight (its callback has run), so the exchange
+  // can go back to the pool.
+  if (c->ex_ != nullptr) c->worker_.exchanges().release(std::exchange(c->ex_, nullptr));
+  delete c;
 }
 
 void ClientConn::drain() {
   if (closing_) return;
-  client_keep_alive_ = false;
   close_after_write_ = true;
-  if (phase_ == Phase::Idle && out_.pending() == 0) close();
+  if (ex_ == nullptr) {
+    close();
+    return;
+  }
+  ex_->client_keep_alive = false;
+  if (phase_ == Phase::Idle && ex_->out.pending() == 0) close();
 }
 
 void ClientConn::start_reading() {
@@ -163,14 +183,14 @@ void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 
 void ClientConn::on_eof() {
   stop_reading();
-  if (phase_ == Phase::Linger) {
+  if (ex_ == nullptr || phase_ == Phase::Linger) {
     close();
     return;
   }
   // A client that half-closes after a whole request still gets its response, then the close.
-  if (phase_ == Phase::Forwarding && request_complete_) {
+  if (phase_ == Phase::Forwarding && ex_->request_complete) {
     eof_ = true;
-    client_keep_alive_ = false;
+    ex_->client_keep_alive = false;
     close_after_write_ = true;
     return;
   }
@@ -178,32 +198,33 @@ void ClientConn::on_eof() {
 }
 
 void ClientConn::handle_input(const char* data, std::size_t len) {
+  attach_exchange();
   if (phase_ == Phase::Linger) return;  // the response is out; what the client sends is dropped
   if (phase_ == Phase::Tunnel) {
-    if (upstream_ == nullptr) return close();
-    upstream_->send(data, len);
-    upstream_->flush();
-    if (upstream_->queued() > kUpstreamHighWater) stop_reading();
+    if (ex_->upstream == nullptr) return close();
+    ex_->upstream->send(data, len);
+    ex_->upstream->flush();
+    if (ex_->upstream->queued() > kUpstreamHighWater) stop_reading();
     return;
   }
-  in_input_ = true;
+  ex_->in_input = true;
   feed(data, len);
-  while (!closing_ && finish_pending_) {
-    finish_pending_ = false;
+  while (!closing_ && ex_->finish_pending) {
+    ex_->finish_pending = false;
     if (!finish_exchange_now()) break;
     std::string input;
-    input.swap(pending_input_);
+    input.swap(ex_->pending_input);
     feed(input.data(), input.size());
-    if (pending_input_.empty()) {
+    if (ex_->pending_input.empty()) {
       input.clear();
-      pending_input_.swap(input);  // keep the capacity
+      ex_->pending_input.swap(input);  // keep the capacity
     }
   }
-  in_input_ = false;
+  ex_->in_input = false;
   if (closing_) return;
-  if (streaming_ && upstream_ != nullptr) {
-    upstream_->flush();
-    if (upstream_->queued() > kUpstreamHighWater) stop_reading();
+  if (ex_->streaming && ex_->upstream != nullptr) {
+    ex_->upstream->flush();
+    if (ex_->upstream->queued() > kUpstreamHighWater) stop_reading();
   }
   update_timer();
 }
@@ -212,25 +233,25 @@ void ClientConn::feed(const char* data, std::size_t len) {
   if (len == 0) return;
   if (phase_ == Phase::Idle) {
     phase_ = Phase::Head;
-    request_started_ = true;
-    request_start_ns_ = uv_hrtime();
+    ex_->request_started = true;
+    ex_->request_start_ns = uv_hrtime();
     arm_timer(worker_.settings().client_header_ms);
   }
   std::size_t used = 0;
-  switch (parser_.feed(data, len, &used)) {
+  switch (ex_->parser.feed(data, len, &used)) {
     case HttpParser::Status::Ok:
       break;
     case HttpParser::Status::MessageDone:
     case HttpParser::Status::Upgrade:
       // Bytes past this request wait their turn (a pipelined request, or tunnel bytes).
-      if (used < len) pending_input_.append(data + used, len - used);
+      if (used < len) ex_->pending_input.append(data + used, len - used);
       stop_reading();
       break;
     case HttpParser::Status::HeadTooLarge:
       send_error(431, true);
       break;
     case HttpParser::Status::Invalid:
-      log_debug("client %s: bad request: %s", client_ip_, parser_.error());
+      log_debug("client %s: bad request: %s", client_ip_, ex_->parser.error());
       send_error(400, true);
       break;
     case HttpParser::Status::Aborted:
@@ -239,12 +260,12 @@ void ClientConn::feed(const char* data, std::size_t len) {
 }
 
 int ClientConn::on_head(MessageHead& head) {
-  head_complete_ = true;
+  ex_->head_complete = true;
   if (head.http_major != 1 || head.http_minor > 1) {
     send_error(400, true);
     return -1;
   }
-  http10_ = head.http_minor == 0;
+  ex_->http10 = head.http_minor == 0;
   if (head.method == HTTP_CONNECT) {
     send_error(400, true);
     return -1;
@@ -270,7 +291,7 @@ int ClientConn::on_head(MessageHead& head) {
     }
   }
   // RFC 9112 3.2: a 1.1 request needs exactly one Host; more than one is a smuggling vector.
-  if (hosts > 1 || (hosts == 0 && !http10_)) {
+  if (hosts > 1 || (hosts == 0 && !ex_->http10)) {
     send_error(400, true);
     return -1;
   }
@@ -281,20 +302,20 @@ int ClientConn::on_head(MessageHead& head) {
     send_error(400, true);
     return -1;
   }
-  request_chunked_ = head.chunked;
-  request_has_body_ = head.chunked || head.content_length > 0;
+  ex_->request_chunked = head.chunked;
+  ex_->request_has_body = head.chunked || head.content_length > 0;
   const uint64_t max_body = worker_.settings().max_body_bytes;
   if (max_body != 0 && head.has_content_length && head.content_length > max_body) {
     send_error(413, true);
     return -1;
   }
-  request_is_head_ = head.method == HTTP_HEAD;
-  request_idempotent_ = is_idempotent(head.method);
-  request_upgrade_ = head.upgrade;
-  client_keep_alive_ = head.keep_alive && !worker_.draining() && !close_after_write_;
-  if (request_has_body_ && !http10_ && iequals(trim(expect), "100-continue")) {
+  ex_->request_is_head = head.method == HTTP_HEAD;
+  ex_->request_idempotent = is_idempotent(head.method);
+  ex_->request_upgrade = head.upgrade;
+  ex_->client_keep_alive = head.keep_alive && !worker_.draining() && !close_after_write_;
+  if (ex_->request_has_body && !ex_->http10 && iequals(trim(expect), "100-continue")) {
     // The body is read (and buffered) by ferry, so ferry answers the expectation itself.
-    out_.append_borrowed(kContinue.data(), kContinue.size());
+    ex_->out.append_borrowed(kContinue.data(), kContinue.size());
     flush();
   }
   phase_ = Phase::Body;
@@ -316,118 +337,118 @@ void ClientConn::append_body(std::string& to, const char* data, std::size_t len,
 }
 
 int ClientConn::on_body(const char* data, std::size_t len) {
-  body_received_ += len;
+  ex_->body_received += len;
   const uint64_t max_body = worker_.settings().max_body_bytes;
-  if (max_body != 0 && body_received_ > max_body) {
+  if (max_body != 0 && ex_->body_received > max_body) {
     send_error(413, true);
     return -1;
   }
-  if (streaming_ && upstream_ != nullptr) {
-    body_streamed_ = true;
-    if (request_chunked_) {
+  if (ex_->streaming && ex_->upstream != nullptr) {
+    ex_->body_streamed = true;
+    if (ex_->request_chunked) {
       char size_line[24];
       const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
-      upstream_->send(size_line, static_cast<std::size_t>(n));
-      upstream_->send(data, len);
-      upstream_->send("\r\n", 2);
+      ex_->upstream->send(size_line, static_cast<std::size_t>(n));
+      ex_->upstream->send(data, len);
+      ex_->upstream->send("\r\n", 2);
     } else {
-      upstream_->send(data, len);
+      ex_->upstream->send(data, len);
     }
     return 0;
   }
-  append_body(request_body_, data, len, request_chunked_);
+  append_body(ex_->request_body, data, len, ex_->request_chunked);
   // Small bodies are read whole before a backend is engaged, so a slow client never ties up a
   // backend worker; a larger one is streamed once the backend is connected.
-  if (phase_ == Phase::Body && request_body_.size() >= worker_.settings().request_buffer) {
+  if (phase_ == Phase::Body && ex_->request_body.size() >= worker_.settings().request_buffer) {
     engage_backend();
   }
   return 0;
 }
 
 int ClientConn::on_message_end() {
-  request_complete_ = true;
-  if (request_chunked_) {
-    if (streaming_ && upstream_ != nullptr) {
-      upstream_->send("0\r\n\r\n", 5);
+  ex_->request_complete = true;
+  if (ex_->request_chunked) {
+    if (ex_->streaming && ex_->upstream != nullptr) {
+      ex_->upstream->send("0\r\n\r\n", 5);
     } else {
-      request_body_.append("0\r\n\r\n", 5);
+      ex_->request_body.append("0\r\n\r\n", 5);
     }
   }
   if (phase_ == Phase::Body || phase_ == Phase::Head) {
     engage_backend();
-  } else if (streaming_ && upstream_ != nullptr) {
-    upstream_->request_queued(request_is_head_);
-    upstream_->flush();
+  } else if (ex_->streaming && ex_->upstream != nullptr) {
+    ex_->upstream->request_queued(ex_->request_is_head);
+    ex_->upstream->flush();
   }
   return 0;
 }
 
 void ClientConn::engage_backend() {
   phase_ = Phase::Forwarding;
-  if (!request_complete_) stop_reading();
-  if (snapshot_ == nullptr) snapshot_ = worker_.acquire_snapshot();
-  const balancer::Snapshot& snap = snapshot_->get();
-  if (engage_ns_ == 0) engage_ns_ = uv_hrtime();
-  const std::optional<std::size_t> pick = worker_.balancer().pick(snap, hash_key(), tried_);
+  if (!ex_->request_complete) stop_reading();
+  if (ex_->snapshot == nullptr) ex_->snapshot = worker_.acquire_snapshot();
+  const balancer::Snapshot& snap = ex_->snapshot->get();
+  if (ex_->engage_ns == 0) ex_->engage_ns = uv_hrtime();
+  const std::optional<std::size_t> pick = worker_.balancer().pick(snap, hash_key(), ex_->tried);
   if (!pick) {
     // Nothing left to try: 503 when nothing was eligible at all, else the last failure's 502.
-    send_error(tried_.size() == 0 ? 503 : 502, !request_complete_);
+    send_error(ex_->tried.size() == 0 ? 503 : 502, !ex_->request_complete);
     return;
   }
-  backend_index_ = *pick;
-  picked_ = true;
-  tried_.add(backend_index_);
-  ++attempts_;
-  const balancer::Backend& backend = snap.backends[backend_index_];
+  ex_->backend_index = *pick;
+  ex_->picked = true;
+  ex_->tried.add(ex_->backend_index);
+  ++ex_->attempts;
+  const balancer::Backend& backend = snap.backends[ex_->backend_index];
   backend.load->outstanding.fetch_add(1, std::memory_order_relaxed);
-  backend_slot_ = backend.metrics_slot;
-  backend_name_ = backend.name;
+  ex_->backend_slot = backend.metrics_slot;
+  ex_->backend_name = backend.name;
   const void* key = backend.load.get();
   if (UpstreamConn* pooled = worker_.pool().take(key); pooled != nullptr) {
-    upstream_ = pooled;
-    upstream_->attach(this);
+    ex_->upstream = pooled;
+    ex_->upstream->attach(this);
     start_request_on_upstream();
     return;
   }
-  upstream_ = UpstreamConn::connect(worker_, key, backend.address, this);
-  if (upstream_ == nullptr) upstream_failed(UpstreamError::Refused);
+  ex_->upstream = UpstreamConn::connect(worker_, key, backend.address, this);
+  if (ex_->upstream == nullptr) upstream_failed(UpstreamError::Refused);
 }
 
 void ClientConn::start_request_on_upstream() {
-  const balancer::Snapshot& snap = snapshot_->get();
+  const balancer::Snapshot& snap = ex_->snapshot->get();
   RequestRewrite rw;
   rw.client_ip = client_ip_;
-  rw.backend_name = snap.backends[backend_index_].name;
-  rw.upgrade = request_upgrade_;
-  rw.body_chunked = request_chunked_;
-  rw.content_length = parser_.head().content_length;
-  rw.has_body = request_has_body_;
-  request_head_.clear();
-  build_request_head(parser_.head(), rw, request_head_);
-  upstream_->send_borrowed(request_head_.data(), request_head_.size());
-  upstream_->send_borrowed(request_body_.data(), request_body_.size());
-  if (request_complete_) {
-    upstream_->request_queued(request_is_head_);
+  rw.backend_name = snap.backends[ex_->backend_index].name;
+  rw.upgrade = ex_->request_upgrade;
+  rw.body_chunked = ex_->request_chunked;
+  rw.content_length = ex_->parser.head().content_length;
+  rw.has_body = ex_->request_has_body;
+  ex_->request_head.clear();
+  build_request_head(ex_->parser.head(), rw, ex_->request_head);
+  ex_->upstream->send_borrowed(ex_->request_head.data(), ex_->request_head.size());
+  ex_->upstream->send_borrowed(ex_->request_body.data(), ex_->request_body.size());
+  if (ex_->request_complete) {
+    ex_->upstream->request_queued(ex_->request_is_head);
   } else {
-    streaming_ = true;
+    ex_->streaming = true;
     start_reading();
   }
-  upstream_->flush();
+  ex_->upstream->flush();
 }
 
 void ClientConn::upstream_connected() { start_request_on_upstream(); }
 
 bool ClientConn::can_retry(UpstreamError error) const {
-  if (response_started_ || body_streamed_ || closing_) return false;
-  if (attempts_ > worker_.settings().retries) return false;
+  if (ex_->response_started || ex_->body_streamed || closing_) return false;
+  if (ex_->attempts > worker_.settings().retries) return false;
   if (!info(error).retry_before_first_byte) return false;
   // Once a request may have reached a backend, only an idempotent one is sent again.
-  if (error == UpstreamError::Reset && !request_idempotent_) return false;
+  if (error == UpstreamError::Reset && !ex_->request_idempotent) return false;
   return true;
 }
 
 void ClientConn::upstream_failed(UpstreamError error, bool reused) {
-  upstream_ = nullptr;
+  ex_->upstream = nullptr;
   if (closing_) {
     release_backend(balancer::Outcome::Success);
     return;
@@ -435,115 +456,115 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
   // A pooled connection the backend had closed just as the request went out is no failure of
   // the backend: try once more on a fresh connection to the same backend, free of `retries`
   // (nginx does the same for its cached connections).
-  if (reused && error == UpstreamError::Reset && !stale_retried_ && request_idempotent_ &&
-      !response_started_ && !body_streamed_ && picked_) {
-    stale_retried_ = true;
-    streaming_ = false;
-    const balancer::Backend& backend = snapshot_->get().backends[backend_index_];
-    upstream_ = UpstreamConn::connect(worker_, backend.load.get(), backend.address, this);
-    if (upstream_ != nullptr) return;
+  if (reused && error == UpstreamError::Reset && !ex_->stale_retried && ex_->request_idempotent &&
+      !ex_->response_started && !ex_->body_streamed && ex_->picked) {
+    ex_->stale_retried = true;
+    ex_->streaming = false;
+    const balancer::Backend& backend = ex_->snapshot->get().backends[ex_->backend_index];
+    ex_->upstream = UpstreamConn::connect(worker_, backend.load.get(), backend.address, this);
+    if (ex_->upstream != nullptr) return;
     error = UpstreamError::Refused;
   }
   const bool refused = error == UpstreamError::Refused;
-  if (picked_) {
-    const balancer::Snapshot& snap = snapshot_->get();
-    log_debug("backend %s: %s", snap.backends[backend_index_].name.c_str(),
+  if (ex_->picked) {
+    const balancer::Snapshot& snap = ex_->snapshot->get();
+    log_debug("backend %s: %s", snap.backends[ex_->backend_index].name.c_str(),
               std::string(info(error).text).c_str());
     if (refused && worker_.settings().health_checks && worker_.shared().on_refused) {
-      worker_.shared().on_refused(snap.backend_set, backend_index_);
+      worker_.shared().on_refused(snap.backend_set, ex_->backend_index);
     }
   }
   if (BackendCounters* counters = backend_counters()) counters->record_error(error);
   release_backend(refused ? balancer::Outcome::Refused : balancer::Outcome::Failure);
   if (can_retry(error)) {
-    streaming_ = false;
+    ex_->streaming = false;
     engage_backend();
     return;
   }
-  if (response_started_) {
+  if (ex_->response_started) {
     close();
     return;
   }
-  send_error(info(error).status, !request_complete_);
+  send_error(info(error).status, !ex_->request_complete);
 }
 
 int ClientConn::response_head(MessageHead& head) {
   if (head.status >= 100 && head.status < 200 && head.status != 101) {
     // Interim responses (103 Early Hints...) go to 1.1 clients as they are.
-    if (!http10_ && head.status != 100) {
-      scratch_.clear();
+    if (!ex_->http10 && head.status != 100) {
+      ex_->scratch.clear();
       ResponseRewrite rw;
       rw.framing = BodyFraming::None;
-      build_response_head(head, rw, scratch_);
-      out_.append(scratch_);
+      build_response_head(head, rw, ex_->scratch);
+      ex_->out.append(ex_->scratch);
       flush();
     }
     return 0;
   }
-  if (head.status == 101 && !request_upgrade_) return -1;  // switching without being asked
-  response_started_ = true;
+  if (head.status == 101 && !ex_->request_upgrade) return -1;  // switching without being asked
+  ex_->response_started = true;
   BodyFraming framing;
-  if (request_is_head_ || head.status == 204 || head.status == 304 || head.status == 101) {
+  if (ex_->request_is_head || head.status == 204 || head.status == 304 || head.status == 101) {
     framing = BodyFraming::None;
   } else if (head.has_content_length) {
     framing = BodyFraming::ContentLength;
-  } else if (!http10_) {
+  } else if (!ex_->http10) {
     framing = BodyFraming::Chunked;
   } else {
     framing = BodyFraming::UntilClose;
   }
-  const bool keep = client_keep_alive_ && request_complete_ && framing != BodyFraming::UntilClose &&
-                    !worker_.draining() && !(request_upgrade_ && head.status != 101);
-  client_keep_alive_ = keep;
+  const bool keep = ex_->client_keep_alive && ex_->request_complete && framing != BodyFraming::UntilClose &&
+                    !worker_.draining() && !(ex_->request_upgrade && head.status != 101);
+  ex_->client_keep_alive = keep;
   if (!keep && head.status != 101) close_after_write_ = true;
   ResponseRewrite rw;
   rw.framing = framing;
   rw.keep_alive = keep;
-  rw.http10_client = http10_;
+  rw.http10_client = ex_->http10;
   rw.upgrade = head.status == 101;
-  response_chunked_ = framing == BodyFraming::Chunked;
-  response_status_ = head.status;
-  scratch_.clear();
-  build_response_head(head, rw, scratch_);
-  out_.append(scratch_);
-  response_bytes_ += scratch_.size();
+  ex_->response_chunked = framing == BodyFraming::Chunked;
+  ex_->response_status = head.status;
+  ex_->scratch.clear();
+  build_response_head(head, rw, ex_->scratch);
+  ex_->out.append(ex_->scratch);
+  ex_->response_bytes += ex_->scratch.size();
   return 0;
 }
 
 int ClientConn::response_body(const char* data, std::size_t len) {
   if (closing_) return -1;
-  if (response_chunked_) {
+  if (ex_->response_chunked) {
     char size_line[24];
     const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
-    out_.append(size_line, static_cast<std::size_t>(n));
-    out_.append(data, len);
-    out_.append("\r\n", 2);
-    response_bytes_ += static_cast<std::size_t>(n) + 2;
+    ex_->out.append(size_line, static_cast<std::size_t>(n));
+    ex_->out.append(data, len);
+    ex_->out.append("\r\n", 2);
+    ex_->response_bytes += static_cast<std::size_t>(n) + 2;
   } else {
-    out_.append(data, len);
+    ex_->out.append(data, len);
   }
-  response_bytes_ += len;
+  ex_->response_bytes += len;
   flush();
   // Read ahead of a slow client up to buffers.response, then hold the backend back.
-  if (!upstream_paused_ && upstream_ != nullptr &&
-      out_.pending() > worker_.settings().response_buffer) {
-    upstream_->pause_reading();
-    upstream_paused_ = true;
+  if (!ex_->upstream_paused && ex_->upstream != nullptr &&
+      ex_->out.pending() > worker_.settings().response_buffer) {
+    ex_->upstream->pause_reading();
+    ex_->upstream_paused = true;
   }
   update_timer();
   return 0;
 }
 
 void ClientConn::response_end(bool backend_reusable) {
-  if (response_chunked_) {
-    out_.append("0\r\n\r\n", 5);
-    response_bytes_ += 5;
+  if (ex_->response_chunked) {
+    ex_->out.append("0\r\n\r\n", 5);
+    ex_->response_bytes += 5;
   }
   // Counted before the last bytes go out, so whoever reads the response then the metrics
   // sees it counted.
   log_request();
-  if (upstream_ != nullptr) {
-    std::exchange(upstream_, nullptr)->detach(backend_reusable && request_complete_);
+  if (ex_->upstream != nullptr) {
+    std::exchange(ex_->upstream, nullptr)->detach(backend_reusable && ex_->request_complete);
   }
   release_backend(balancer::Outcome::Success);
   worker_.count_request();
@@ -552,40 +573,40 @@ void ClientConn::response_end(bool backend_reusable) {
 }
 
 void ClientConn::upstream_written() {
-  if (streaming_ && !request_complete_ && upstream_ != nullptr &&
-      upstream_->queued() < kUpstreamLowWater) {
+  if (ex_->streaming && !ex_->request_complete && ex_->upstream != nullptr &&
+      ex_->upstream->queued() < kUpstreamLowWater) {
     start_reading();
   }
-  if (phase_ == Phase::Tunnel && upstream_ != nullptr && upstream_->queued() < kUpstreamLowWater) {
+  if (phase_ == Phase::Tunnel && ex_->upstream != nullptr && ex_->upstream->queued() < kUpstreamLowWater) {
     start_reading();
   }
 }
 
 void ClientConn::tunnel_begin() {
   phase_ = Phase::Tunnel;
-  deadline_.clear();
+  ex_->deadline.clear();
   flush();
-  if (!pending_input_.empty() && upstream_ != nullptr) {
-    upstream_->send(pending_input_.data(), pending_input_.size());
-    pending_input_.clear();
-    upstream_->flush();
+  if (!ex_->pending_input.empty() && ex_->upstream != nullptr) {
+    ex_->upstream->send(ex_->pending_input.data(), ex_->pending_input.size());
+    ex_->pending_input.clear();
+    ex_->upstream->flush();
   }
-  upstream_->start_tunnel();
+  ex_->upstream->start_tunnel();
   start_reading();
 }
 
 void ClientConn::tunnel_data(const char* data, std::size_t len) {
-  out_.append(data, len);
+  ex_->out.append(data, len);
   flush();
-  if (!upstream_paused_ && upstream_ != nullptr &&
-      out_.pending() > worker_.settings().response_buffer) {
-    upstream_->pause_reading();
-    upstream_paused_ = true;
+  if (!ex_->upstream_paused && ex_->upstream != nullptr &&
+      ex_->out.pending() > worker_.settings().response_buffer) {
+    ex_->upstream->pause_reading();
+    ex_->upstream_paused = true;
   }
 }
 
 void ClientConn::tunnel_closed() {
-  upstream_ = nullptr;
+  ex_->upstream = nullptr;
   close_after_write_ = true;
   phase_ = Phase::Idle;
   close_when_written();
@@ -593,7 +614,7 @@ void ClientConn::tunnel_closed() {
 
 void ClientConn::close_when_written() {
   close_after_write_ = true;
-  if (out_.pending() == 0) linger();
+  if (ex_->out.pending() == 0) linger();
   // else on_written lingers once the queue is empty
 }
 
@@ -604,7 +625,7 @@ void ClientConn::linger() {
     return;
   }
   phase_ = Phase::Linger;
-  if (uv_shutdown(&shutdown_req_, as_stream(&tcp_), &ClientConn::on_shutdown) != 0) {
+  if (uv_shutdown(&ex_->shutdown_req, as_stream(&tcp_), &ClientConn::on_shutdown) != 0) {
     close();
     return;
   }
@@ -619,25 +640,25 @@ void ClientConn::on_shutdown(uv_shutdown_t* req, int status) {
 
 void ClientConn::send_error(int status, bool close_after) {
   if (closing_) return;
-  if (response_started_) {
+  if (ex_->response_started) {
     close();
     return;
   }
-  close_after = close_after || !request_complete_ || !client_keep_alive_ || close_after_write_;
+  close_after = close_after || !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
   const std::string_view response = canned_response(status, close_after);
-  out_.append_borrowed(response.data(), response.size());
-  response_started_ = true;
-  response_status_ = status;
-  response_bytes_ = response.size();
+  ex_->out.append_borrowed(response.data(), response.size());
+  ex_->response_started = true;
+  ex_->response_status = status;
+  ex_->response_bytes = response.size();
   log_request();
   flush();
   if (close_after) {
     close_after_write_ = true;
     stop_reading();
-    if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach(false);
+    if (ex_->upstream != nullptr) std::exchange(ex_->upstream, nullptr)->detach(false);
     release_backend(balancer::Outcome::Success);
     phase_ = Phase::Idle;
-    deadline_.clear();
+    ex_->deadline.clear();
     close_when_written();
     return;
   }
@@ -645,86 +666,60 @@ void ClientConn::send_error(int status, bool close_after) {
 }
 
 void ClientConn::finish_exchange() {
-  if (in_input_) {
-    finish_pending_ = true;
+  if (ex_->in_input) {
+    ex_->finish_pending = true;
     return;
   }
   if (!finish_exchange_now()) return;
   std::string input;
-  input.swap(pending_input_);
+  input.swap(ex_->pending_input);
   handle_input(input.data(), input.size());
-  if (pending_input_.empty()) {
+  if (closing_ || ex_ == nullptr) return;
+  if (ex_->pending_input.empty()) {
     input.clear();
-    pending_input_.swap(input);
+    ex_->pending_input.swap(input);
   }
+  maybe_go_idle();
 }
 
 bool ClientConn::finish_exchange_now() {
   reset_request_state();
-  parser_.next_message();
+  ex_->parser.next_message();
   phase_ = Phase::Idle;
   if (close_after_write_ || worker_.draining()) {
     close_after_write_ = true;
-    deadline_.clear();
+    ex_->deadline.clear();
     close_when_written();
     return false;
   }
-  parser_.head().trim();
+  ex_->parser.head().trim();
   arm_timer(worker_.settings().client_idle_ms);
   start_reading();
-  return !pending_input_.empty();
+  return !ex_->pending_input.empty();
 }
 
 void ClientConn::reset_request_state() {
   release_backend(balancer::Outcome::Success);
-  if (snapshot_ != nullptr) worker_.release_snapshot(std::exchange(snapshot_, nullptr));
-  tried_.clear();
-  attempts_ = 0;
-  stale_retried_ = false;
-  request_started_ = false;
-  logged_ = false;
-  head_complete_ = false;
-  response_status_ = 0;
-  response_bytes_ = 0;
-  engage_ns_ = 0;
-  backend_slot_ = kNoBackendSlot;
-  backend_name_ = {};
-  body_received_ = 0;
-  request_chunked_ = false;
-  request_has_body_ = false;
-  request_complete_ = false;
-  streaming_ = false;
-  body_streamed_ = false;
-  request_is_head_ = false;
-  request_idempotent_ = false;
-  request_upgrade_ = false;
-  response_started_ = false;
-  response_chunked_ = false;
-  upstream_paused_ = false;
-  // Large buffers go back; small ones are kept for the next request.
-  constexpr std::size_t kKeep = 4096;
-  if (request_body_.capacity() > kKeep) std::string().swap(request_body_);
-  request_body_.clear();
-  if (request_head_.capacity() > kKeep) std::string().swap(request_head_);
-  if (scratch_.capacity() > kKeep) std::string().swap(scratch_);
+  if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
+  ex_->reset_request();
 }
 
 void ClientConn::release_backend(balancer::Outcome outcome) {
-  if (!std::exchange(picked_, false)) return;
-  const balancer::Backend& backend = snapshot_->get().backends[backend_index_];
+  if (!std::exchange(ex_->picked, false)) return;
+  const balancer::Backend& backend = ex_->snapshot->get().backends[ex_->backend_index];
   backend.load->outstanding.fetch_sub(1, std::memory_order_relaxed);
-  worker_.balancer().release(backend_index_, outcome);
+  worker_.balancer().release(ex_->backend_index, outcome);
 }
 
 BackendCounters* ClientConn::backend_counters() {
-  return worker_.metrics().backend(backend_slot_);
+  return worker_.metrics().backend(ex_->backend_slot);
 }
 
 std::string_view ClientConn::hash_key() const {
   const Settings& s = worker_.settings();
   const std::string_view ip(client_ip_);
   if (s.balancer != config::BalancerKind::ConsistentHash) return ip;
-  const MessageHead& head = parser_.head();
+  const MessageHead& head = ex_->parser.head();
   switch (s.hash_key.source) {
     case balancer::KeySource::ClientIp:
       return ip;
@@ -745,32 +740,32 @@ std::string_view ClientConn::hash_key() const {
 }
 
 void ClientConn::log_request() {
-  if (logged_ || !request_started_) return;
-  logged_ = true;
+  if (ex_->logged || !ex_->request_started) return;
+  ex_->logged = true;
   const uint64_t now = uv_hrtime();
-  const uint64_t total_ns = now - request_start_ns_;
-  if (BackendCounters* counters = backend_counters()) counters->record_response(response_status_, total_ns);
+  const uint64_t total_ns = now - ex_->request_start_ns;
+  if (BackendCounters* counters = backend_counters()) counters->record_response(ex_->response_status, total_ns);
   AccessLogBuffer* log = worker_.access_log();
   if (log == nullptr) return;
-  const MessageHead& head = parser_.head();
+  const MessageHead& head = ex_->parser.head();
   AccessRecord r;
   r.time = std::chrono::system_clock::now() -
            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(total_ns));
   r.client = client_ip_;
-  r.method = head_complete_ ? std::string_view(llhttp_method_name(static_cast<llhttp_method_t>(head.method)))
+  r.method = ex_->head_complete ? std::string_view(llhttp_method_name(static_cast<llhttp_method_t>(head.method)))
                             : std::string_view("-");
-  r.target = head_complete_ ? head.view(head.url) : std::string_view("-");
-  r.status = response_status_;
-  r.bytes_sent = response_bytes_;
-  r.backend = backend_name_.empty() ? std::string_view("-") : backend_name_;
-  r.upstream_seconds = engage_ns_ != 0 && !backend_name_.empty() ? static_cast<double>(now - engage_ns_) / 1e9 : -1;
+  r.target = ex_->head_complete ? head.view(head.url) : std::string_view("-");
+  r.status = ex_->response_status;
+  r.bytes_sent = ex_->response_bytes;
+  r.backend = ex_->backend_name.empty() ? std::string_view("-") : ex_->backend_name;
+  r.upstream_seconds = ex_->engage_ns != 0 && !ex_->backend_name.empty() ? static_cast<double>(now - ex_->engage_ns) / 1e9 : -1;
   r.total_seconds = static_cast<double>(total_ns) / 1e9;
   log->record(r);
 }
 
 void ClientConn::flush() {
   if (closing_) return;
-  if (const int rc = out_.flush(as_stream(&tcp_)); rc != 0) close();
+  if (const int rc = ex_->out.flush(as_stream(&tcp_)); rc != 0) close();
 }
 
 void ClientConn::on_written(void* self, int status) {
@@ -780,34 +775,35 @@ void ClientConn::on_written(void* self, int status) {
     c->close();
     return;
   }
-  if (c->out_.pending() > 0) {
+  if (c->ex_->out.pending() > 0) {
     c->flush();
-  } else if (c->close_after_write_ && c->upstream_ == nullptr && c->phase_ == Phase::Idle) {
+  } else if (c->close_after_write_ && c->ex_->upstream == nullptr && c->phase_ == Phase::Idle) {
     c->linger();
     return;
   }
-  if (c->upstream_paused_ && c->upstream_ != nullptr &&
-      c->out_.pending() <= c->worker_.settings().response_buffer / 2) {
-    c->upstream_paused_ = false;
-    c->upstream_->resume_reading();
+  if (c->ex_->upstream_paused && c->ex_->upstream != nullptr &&
+      c->ex_->out.pending() <= c->worker_.settings().response_buffer / 2) {
+    c->ex_->upstream_paused = false;
+    c->ex_->upstream->resume_reading();
   }
   c->update_timer();
+  c->maybe_go_idle();
 }
 
 void ClientConn::update_timer() {
   if (closing_ || phase_ != Phase::Forwarding) return;
   // While a backend is engaged its own timers govern, unless ferry waits on the client: for
   // more request body, or for it to read the response.
-  const bool waiting_on_client = (streaming_ && !request_complete_) || out_.pending() > 0;
+  const bool waiting_on_client = (ex_->streaming && !ex_->request_complete) || ex_->out.pending() > 0;
   if (waiting_on_client) {
     arm_timer(worker_.settings().client_idle_ms);
   } else {
-    deadline_.clear();
+    ex_->deadline.clear();
   }
 }
 
 void ClientConn::arm_timer(uint64_t ms) {
-  deadline_.set(ms);
+  ex_->deadline.set(ms);
 }
 
 void ClientConn::on_timer(void* owner) {

@@ -13,6 +13,7 @@
 #include "balancer/balancer.h"
 #include "proxy/buffer.h"
 #include "proxy/deadline.h"
+#include "proxy/exchange.h"
 #include "proxy/error.h"
 #include "proxy/http_parser.h"
 #include "proxy/local_snapshot.h"
@@ -32,6 +33,8 @@ class ClientConn final : private HttpParser::Sink {
   void close();
   // Shutdown: close now if between requests, else after the current response.
   void drain();
+  // The worker's idle sweep found this connection past its deadline (no exchange attached).
+  void idle_expired() { close(); }
 
   // ---- called by the UpstreamConn serving this client (loop thread) ----
   void upstream_connected();
@@ -46,8 +49,16 @@ class ClientConn final : private HttpParser::Sink {
   void tunnel_closed();
   void flush();
 
-  ClientConn* prev_ = nullptr;  // Worker's intrusive list
+  // Callbacks of a pooled Exchange; `owner` is the ClientConn it serves.
+  static void on_written(void* owner, int status);
+  static void on_timer(void* owner);
+
+  ClientConn* prev_ = nullptr;  // Worker's list of every client connection
   ClientConn* next_ = nullptr;
+  ClientConn* idle_prev_ = nullptr;  // Worker's idle list (connections without an exchange)
+  ClientConn* idle_next_ = nullptr;
+  uint64_t idle_deadline_ = 0;       // loop time at which an idle connection is closed
+  uint8_t idle_list_ = 0;            // which of the worker's idle lists it is in; 0 = none
 
  private:
   explicit ClientConn(Worker& worker);
@@ -68,10 +79,13 @@ class ClientConn final : private HttpParser::Sink {
 
   static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-  static void on_written(void* self, int status);
-  static void on_timer(void* owner);
   static void on_closed(uv_handle_t* h);
+  static void on_shutdown(uv_shutdown_t* req, int status);
 
+  // Takes an exchange from the worker's pool for a request that is starting.
+  void attach_exchange();
+  // Gives the exchange back once nothing is in flight between requests.
+  void maybe_go_idle();
   void start_reading();
   void stop_reading();
   // Closes once everything queued is written: first the write side, then, after the client
@@ -79,7 +93,6 @@ class ClientConn final : private HttpParser::Sink {
   // buffer would send a RST that can destroy the response before the client reads it.
   void close_when_written();
   void linger();
-  static void on_shutdown(uv_shutdown_t* req, int status);
   void handle_input(const char* data, std::size_t len);
   void feed(const char* data, std::size_t len);
   void on_eof();
@@ -88,9 +101,9 @@ class ClientConn final : private HttpParser::Sink {
   void send_error(int status, bool close_after);
   void finish_exchange();
   bool finish_exchange_now();
+  void reset_request_state();
   void update_timer();
   void release_backend(balancer::Outcome outcome);
-  void reset_request_state();
   void arm_timer(uint64_t ms);
   void append_body(std::string& to, const char* data, std::size_t len, bool chunked);
   bool can_retry(UpstreamError error) const;
@@ -101,57 +114,15 @@ class ClientConn final : private HttpParser::Sink {
 
   Worker& worker_;
   uv_tcp_t tcp_{};
-  Deadline deadline_;
-  uv_shutdown_t shutdown_req_{};
-  int open_handles_ = 0;
+  Exchange* ex_ = nullptr;  // while a request is under way (and until its response is written)
+  Phase phase_ = Phase::Idle;
   bool closing_ = false;
   bool reading_ = false;
-  Phase phase_ = Phase::Idle;
-  HttpParser parser_;
-  OutQueue out_;
-  char client_ip_[INET6_ADDRSTRLEN] = {};
-
-  // The current request.
-  std::string request_head_;     // the head for the backend, rebuilt per attempt
-  std::string request_body_;     // the body read before the backend was engaged (framed)
-  std::string pending_input_;    // bytes read past the current request (pipelining, tunnel)
-  std::string scratch_;          // response head being built
-  UpstreamConn* upstream_ = nullptr;
-  LocalSnapshot* snapshot_ = nullptr;
-  std::size_t backend_index_ = 0;
-  bool picked_ = false;
-  balancer::TriedSet tried_;
-  uint32_t attempts_ = 0;
-  uint64_t body_received_ = 0;
-  bool request_chunked_ = false;
-  bool request_has_body_ = false;
-  bool request_complete_ = false;   // the whole request was read from the client
-  bool streaming_ = false;          // body bytes past request_body_ go straight to the backend
-  bool request_is_head_ = false;
-  bool request_idempotent_ = false;
-  bool request_upgrade_ = false;
-  bool client_keep_alive_ = false;
-  bool http10_ = false;
-  bool response_started_ = false;   // a response byte was queued to the client
-  bool response_chunked_ = false;
-  bool close_after_write_ = false;
-  bool upstream_paused_ = false;
+  bool close_after_write_ = false;  // sticky: the connection ends after the current response
   bool counted_ = false;            // holds one of WorkerShared::connections
   bool listed_ = false;             // in the worker's client list
-  bool in_input_ = false;           // inside handle_input: finishing an exchange waits for it
-  bool finish_pending_ = false;
   bool eof_ = false;                // the client half-closed after a complete request
-  bool body_streamed_ = false;      // body bytes went straight to a backend: no retry
-  bool stale_retried_ = false;      // one free retry after a stale pooled connection was used
-  bool request_started_ = false;    // a byte of the current request arrived
-  bool logged_ = false;             // the current request was counted
-  int response_status_ = 0;
-  uint64_t response_bytes_ = 0;
-  uint64_t request_start_ns_ = 0;
-  uint64_t engage_ns_ = 0;
-  uint32_t backend_slot_ = kNoBackendSlot;  // metrics slot of the backend last picked
-  std::string_view backend_name_;           // into snapshot_, which outlives the request
-  bool head_complete_ = false;
+  char client_ip_[INET6_ADDRSTRLEN] = {};
 };
 
 }  // namespace ferry::proxy

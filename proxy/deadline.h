@@ -22,6 +22,7 @@ class Deadline {
     on_expired_ = on_expired;
   }
   uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&timer_); }
+  void set_owner(void* owner) { timer_.data = owner; }
 
   // Expire `ms` from now (loop time), replacing any earlier setting.
   void set(uint64_t ms) {

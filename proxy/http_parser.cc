@@ -75,7 +75,7 @@ const llhttp_settings_t& HttpParser::settings() {
   return s;
 }
 
-HttpParser::HttpParser(Kind kind, Sink& sink, std::size_t max_head_bytes)
+HttpParser::HttpParser(Kind kind, Sink* sink, std::size_t max_head_bytes)
     : sink_(sink), kind_(kind), max_head_bytes_(max_head_bytes) {
   llhttp_init(&parser_, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
   parser_.data = this;
@@ -141,7 +141,7 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
   h.chunked = (p->flags & F_CHUNKED) != 0;
   h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
   h.content_length = h.has_content_length ? p->content_length : 0;
-  if (s.sink_.on_head(h) != 0) {
+  if (s.sink_->on_head(h) != 0) {
     s.sink_aborted_ = true;
     return -1;
   }
@@ -152,7 +152,7 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
 
 int HttpParser::on_body(llhttp_t* p, const char* at, std::size_t len) {
   HttpParser& s = self(p);
-  if (s.sink_.on_body(at, len) != 0) {
+  if (s.sink_->on_body(at, len) != 0) {
     s.sink_aborted_ = true;
     return -1;
   }
@@ -161,7 +161,7 @@ int HttpParser::on_body(llhttp_t* p, const char* at, std::size_t len) {
 
 int HttpParser::on_message_complete(llhttp_t* p) {
   HttpParser& s = self(p);
-  if (s.sink_.on_message_end() != 0) {
+  if (s.sink_->on_message_end() != 0) {
     s.sink_aborted_ = true;
     return -1;
   }
@@ -223,6 +223,20 @@ HttpParser::Status HttpParser::finish() {
   error_ = llhttp_get_error_reason(&parser_);
   if (error_ == nullptr) error_ = llhttp_errno_name(e);
   return Status::Invalid;
+}
+
+void HttpParser::reset() {
+  llhttp_reset(&parser_);
+  parser_.data = this;
+  in_head_ = true;
+  started_ = false;
+  in_value_ = false;
+  head_request_ = false;
+  sink_aborted_ = false;
+  error_ = nullptr;
+  scanner_.reset();
+  head_.clear();
+  head_.trim();
 }
 
 void HttpParser::next_message() {

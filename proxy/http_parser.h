@@ -82,7 +82,9 @@ class HttpParser {
     Aborted,      // the sink returned non-zero
   };
 
-  HttpParser(Kind kind, Sink& sink, std::size_t max_head_bytes);
+  HttpParser(Kind kind, Sink* sink, std::size_t max_head_bytes);
+  HttpParser(Kind kind, Sink& sink, std::size_t max_head_bytes)
+      : HttpParser(kind, &sink, max_head_bytes) {}
   HttpParser(const HttpParser&) = delete;
   HttpParser& operator=(const HttpParser&) = delete;
 
@@ -92,6 +94,9 @@ class HttpParser {
   Status finish();
   // Prepares for the next message after MessageDone.
   void next_message();
+  // Back to a fresh state, for a new connection (parsers are recycled with their buffers).
+  void reset();
+  void set_sink(Sink* sink) { sink_ = sink; }
 
   // For responses: the request was HEAD, so the response has no body whatever it says.
   void set_head_request(bool is_head) { head_request_ = is_head; }
@@ -118,7 +123,7 @@ class HttpParser {
   Status run_llhttp(const char* data, std::size_t len, std::size_t* used);
 
   llhttp_t parser_{};
-  Sink& sink_;
+  Sink* sink_;
   Kind kind_;
   HeadScanner scanner_;
   MessageHead head_;

@@ -20,7 +20,7 @@ UpstreamConn::UpstreamConn(Worker& worker, PoolKey key)
     : worker_(worker),
       key_(key),
       // A backend's response head gets the same generous bound nginx gives it by default.
-      parser_(HttpParser::Kind::Response, *this, 64 * 1024),
+      parser_(HttpParser::Kind::Response, this, 64 * 1024),
       out_(worker.blocks(), this, &UpstreamConn::on_written) {
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;

@@ -24,7 +24,8 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
       shared_(shared),
       settings_(settings),
       listen_fds_(std::move(listen_fds)),
-      access_log_(std::move(access_log)) {
+      access_log_(std::move(access_log)),
+      exchanges_(&loop_, blocks_, &ClientConn::on_written, &ClientConn::on_timer) {
   // Handles are set up here, on the creating thread, so drain() can uv_async_send as soon as
   // the constructor returns; the loop then runs only on the worker's thread.
   uv_loop_init(&loop_);
@@ -34,6 +35,8 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   control_nudge_.data = this;
   uv_timer_init(&loop_, &grace_timer_);
   grace_timer_.data = this;
+  uv_timer_init(&loop_, &idle_timer_);
+  idle_timer_.data = this;
   uv_timer_init(&loop_, &log_flush_timer_);
   log_flush_timer_.data = this;
   // Access log batches go to the writer at least every 100ms.
@@ -179,6 +182,55 @@ void Worker::apply_update() {
   access_log_.reset(std::move(update->second));
 }
 
+void Worker::idle_add(ClientConn* conn, IdleKind kind) {
+  idle_remove(conn);
+  const uint64_t ms = kind == IdleKind::New ? settings_.client_header_ms : settings_.client_idle_ms;
+  IdleList& list = idle_lists_[static_cast<int>(kind) - 1];
+  conn->idle_deadline_ = uv_now(&loop_) + ms;
+  conn->idle_list_ = static_cast<uint8_t>(kind);
+  conn->idle_prev_ = list.tail;
+  conn->idle_next_ = nullptr;
+  if (list.tail != nullptr) {
+    list.tail->idle_next_ = conn;
+  } else {
+    list.head = conn;
+  }
+  list.tail = conn;
+  arm_idle_sweep();
+}
+
+void Worker::idle_remove(ClientConn* conn) {
+  if (conn->idle_list_ == 0) return;
+  IdleList& list = idle_lists_[conn->idle_list_ - 1];
+  if (conn->idle_prev_ != nullptr) conn->idle_prev_->idle_next_ = conn->idle_next_;
+  if (conn->idle_next_ != nullptr) conn->idle_next_->idle_prev_ = conn->idle_prev_;
+  if (list.head == conn) list.head = conn->idle_next_;
+  if (list.tail == conn) list.tail = conn->idle_prev_;
+  conn->idle_prev_ = conn->idle_next_ = nullptr;
+  conn->idle_list_ = 0;
+}
+
+void Worker::arm_idle_sweep() {
+  uint64_t due = 0;
+  for (const IdleList& list : idle_lists_) {
+    if (list.head != nullptr && (due == 0 || list.head->idle_deadline_ < due)) due = list.head->idle_deadline_;
+  }
+  if (due == 0 || (idle_timer_due_ != 0 && idle_timer_due_ <= due)) return;
+  const uint64_t now = uv_now(&loop_);
+  uv_timer_start(&idle_timer_, &Worker::on_idle_sweep, due > now ? due - now : 0, 0);
+  idle_timer_due_ = due;
+}
+
+void Worker::on_idle_sweep(uv_timer_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  w->idle_timer_due_ = 0;
+  const uint64_t now = uv_now(&w->loop_);
+  for (IdleList& list : w->idle_lists_) {
+    while (list.head != nullptr && list.head->idle_deadline_ <= now) list.head->idle_expired();
+  }
+  w->arm_idle_sweep();
+}
+
 void Worker::on_log_flush(uv_timer_t* handle) {
   static_cast<Worker*>(handle->data)->access_log_.flush();
 }
@@ -223,6 +275,8 @@ void Worker::close_everything() {
   uv_close(as_handle(&grace_timer_), nullptr);
   access_log_.flush();
   uv_close(as_handle(&log_flush_timer_), nullptr);
+  uv_close(as_handle(&idle_timer_), nullptr);
+  exchanges_.close();
   uv_close(as_handle(&snapshot_nudge_), nullptr);
   uv_close(as_handle(&control_nudge_), nullptr);
 }

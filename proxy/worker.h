@@ -20,6 +20,7 @@
 #include "proxy/access_log.h"
 #include "proxy/buffer.h"
 #include "proxy/conn_pool.h"
+#include "proxy/exchange.h"
 #include "proxy/local_snapshot.h"
 #include "proxy/metrics.h"
 #include "proxy/settings.h"
@@ -75,6 +76,14 @@ class Worker {
 
   void client_opened(ClientConn* conn);
   void client_closed(ClientConn* conn);
+  ExchangePool& exchanges() { return exchanges_; }
+  // Connections between requests hold no exchange and no timer of their own: they wait in a
+  // list per worker, oldest first, swept by one timer. New connections get client_header for
+  // their first byte, connections between requests client_idle. idle_remove is fine for a
+  // connection in no list.
+  enum class IdleKind : uint8_t { New = 1, BetweenRequests = 2 };
+  void idle_add(ClientConn* conn, IdleKind kind);
+  void idle_remove(ClientConn* conn);
 
   // Any thread (a relaxed read of a counter only this worker writes).
   uint64_t requests_served() const { return requests_served_.load(std::memory_order_relaxed); }
@@ -89,6 +98,8 @@ class Worker {
   static void on_control_nudge(uv_async_t* handle);
   static void on_grace_timeout(uv_timer_t* handle);
   static void on_log_flush(uv_timer_t* handle);
+  static void on_idle_sweep(uv_timer_t* handle);
+  void arm_idle_sweep();
   void apply_update();
   void run();
   void adopt_latest_snapshot();
@@ -106,9 +117,17 @@ class Worker {
   uv_async_t control_nudge_{};
   uv_timer_t grace_timer_{};
   uv_timer_t log_flush_timer_{};
+  uv_timer_t idle_timer_{};
+  uint64_t idle_timer_due_ = 0;  // loop time the idle sweep is armed for; 0 = not armed
+  struct IdleList {
+    ClientConn* head = nullptr;  // the oldest, so the first to expire
+    ClientConn* tail = nullptr;
+  };
+  IdleList idle_lists_[2];  // [New - 1], [BetweenRequests - 1]
   WorkerMetrics metrics_;
   AccessLogBuffer access_log_;
   BlockPool blocks_;
+  ExchangePool exchanges_;
   ConnPool pool_;
   std::unique_ptr<balancer::Balancer> balancer_;
   LocalSnapshot* current_ = nullptr;

@@ -91,7 +91,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   for (const Seen* m : a) {
     // ferry builds the head when it engages a backend; for a request read whole (any body up to
     // buffers.request) that is after the message ended.
-    const ferry::proxy::MessageHead& h = m->head_at_end;
+    // Known issue "trailers": fields of a chunked body's trailer section end up in the head
+    // ferry forwards (as if sent in the header section). With it set, model the fix instead.
+    const bool trailers = m->head_at_end.fields.size() != m->head.fields.size();
+    const ferry::proxy::MessageHead& h = trailers && known_issue("trailers") ? m->head : m->head_at_end;
     ferry::proxy::RequestRewrite rw;
     rw.client_ip = "203.0.113.9";
     rw.backend_name = "10.0.0.1:8000";
@@ -104,6 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     frame_end(stream, h.chunked);
     if (!rw.has_body) FUZZ_CHECK(m->body.empty(), "a body without framing: " + describe(*m));
   }
+  if (std::getenv("FERRY_FUZZ_DEBUG") != nullptr)
+    std::fprintf(stderr, "accepted %zu, forwarded: %s\n", a.size(), escape(stream, 100000).c_str());
   if (a.empty()) return 0;
 
   // A backend (here: a second ferry) reads exactly the same requests back.
