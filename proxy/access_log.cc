@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -28,18 +29,22 @@ constexpr char kHex[] = "0123456789abcdef";
 // every byte outside printable ASCII becomes \xHH, so a target can never end a line early or
 // carry terminal escapes into someone's `tail -f`.
 void append_escaped(std::string& out, std::string_view text) {
-  for (const char ch : text) {
-    const auto byte = static_cast<unsigned char>(ch);
-    if (byte == '"' || byte == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (byte < 0x20 || byte >= 0x7f) {
-      const char escaped[4] = {'\\', 'x', kHex[byte >> 4], kHex[byte & 0xf]};
+  std::size_t clean_from = 0;  // bytes since the last escape go out in one append
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const bool quote_or_backslash = byte == '"' || byte == '\\';
+    if (!quote_or_backslash && byte >= 0x20 && byte < 0x7f) continue;
+    out.append(text.data() + clean_from, i - clean_from);
+    clean_from = i + 1;
+    if (quote_or_backslash) {
+      const char escaped[2] = {'\\', text[i]};
       out.append(escaped, sizeof escaped);
     } else {
-      out += ch;
+      const char escaped[4] = {'\\', 'x', kHex[byte >> 4], kHex[byte & 0xf]};
+      out.append(escaped, sizeof escaped);
     }
   }
+  out.append(text.data() + clean_from, text.size() - clean_from);
 }
 
 void append_field(std::string& out, std::string_view text) {
@@ -57,20 +62,22 @@ void append_integer(std::string& out, Integer value) {
   out.append(digits, ec == std::errc{} ? end : digits);
 }
 
-// Seconds with four decimals (100 µs), or "-" for a negative value ("no backend").
+// Seconds with four decimals (100 µs), or "-" for a negative value ("no backend"). Integer
+// arithmetic: to_chars for doubles costs several times as much as the rest of the line.
 void append_seconds(std::string& out, double seconds) {
-  if (seconds < 0) {
+  if (!(seconds >= 0)) {  // negative, or NaN
     out += '-';
     return;
   }
-  char digits[32];
-  const auto [end, ec] =
-      std::to_chars(digits, digits + sizeof digits, seconds, std::chars_format::fixed, 4);
-  if (ec == std::errc{}) {
-    out.append(digits, end);
-  } else {
-    out += '-';  // only for absurd values (> 10^27 s)
-  }
+  constexpr double kMaxSeconds = 1e12;  // keeps seconds * 10000 inside uint64_t
+  const auto units = static_cast<uint64_t>(std::min(seconds, kMaxSeconds) * 10000 + 0.5);
+  append_integer(out, units / 10000);
+  const auto fraction = static_cast<unsigned>(units % 10000);
+  const char digits[5] = {'.', static_cast<char>('0' + fraction / 1000),
+                          static_cast<char>('0' + fraction / 100 % 10),
+                          static_cast<char>('0' + fraction / 10 % 10),
+                          static_cast<char>('0' + fraction % 10)};
+  out.append(digits, sizeof digits);
 }
 
 // Writes all of [data, data+size) to fd. Returns 0 or an errno.

@@ -8,7 +8,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 jobs="$(nproc)"
-stages="${FERRY_STAGES:-unit deploy}"
+stages="${FERRY_STAGES:-unit package deploy}"
 passed=0
 failed=0
 
@@ -39,6 +39,21 @@ run_ctest() {
   count "$((total - fails))" "$fails"
 }
 
+# Runs a script that ends with "N passed, N failed" and adds its counts.
+run_counted() {
+  local log line
+  log="$(mktemp)"
+  "$@" 2>&1 | tee "$log"
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
+  rm -f "$log"
+  if [[ -n "$line" ]]; then
+    count "$(awk '{print $1}' <<<"$line")" "$(awk '{print $3}' <<<"$line")"
+  else
+    echo "(no summary line: counted as one failure)"
+    count 0 1
+  fi
+}
+
 for s in $stages; do
   case "$s" in
     unit)
@@ -52,18 +67,14 @@ for s in $stages; do
         count 0 1
       fi
       ;;
+    package)
+      stage "Debian package (cpack), installed into a temporary root"
+      run_counted env FERRY_DEB_BUILD_DIR=build bash tests/packaging/deb_test.sh
+      ;;
     deploy)
       if [[ -x tests/deploy/run.sh ]]; then
         stage "deploy scripts (offline, against a local AWS emulator)"
-        log="$(mktemp)"
-        tests/deploy/run.sh 2>&1 | tee "$log"
-        line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
-        rm -f "$log"
-        if [[ -n "$line" ]]; then
-          count "$(awk '{print $1}' <<<"$line")" "$(awk '{print $3}' <<<"$line")"
-        else
-          count 0 1
-        fi
+        run_counted tests/deploy/run.sh
       fi
       ;;
     *)

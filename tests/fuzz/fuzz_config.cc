@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/load.h"

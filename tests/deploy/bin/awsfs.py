@@ -10,6 +10,9 @@ and standard streams. Behaviour and exit codes are those of the CLI; only start-
 
 Set FERRY_TEST_NO_FORKSERVER=1 for tests/deploy/run.sh to run /usr/bin/aws directly instead.
 """
+import importlib
+import io
+import contextlib
 import json
 import os
 import runpy
@@ -20,17 +23,19 @@ import sys
 
 
 def serve(path, script):
-    import awscli  # noqa: F401  (sets AWS_DATA_PATH for itself at import)
-    import awscli.clidriver  # noqa: F401  (the expensive part, done once)
-
-    data_dir = awscli._awscli_data_path[-1]
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reap themselves
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if os.path.exists(path):
         os.unlink(path)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
-    srv.listen(64)
+    srv.listen(128)  # callers wait here while the imports and the warm-up run
+
+    import awscli  # noqa: F401  (sets AWS_DATA_PATH for itself at import)
+    import awscli.clidriver  # noqa: F401  (the expensive part, done once)
+
+    data_dir = awscli._awscli_data_path[-1]
+    warm_up(script, data_dir)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reap themselves
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("awsfs: serving", script, "on", path, flush=True)
     while True:
         conn, _ = srv.accept()
@@ -54,6 +59,97 @@ def serve(path, script):
         for fd in fds:
             os.close(fd)
         conn.close()
+
+
+# One call of each kind the tests make, against a closed loopback port (nothing is sent).
+WARM_CALLS = [
+    ["ec2", "describe-vpcs"], ["iam", "get-role", "--role-name", "x"], ["s3api", "head-bucket", "--bucket", "x"],
+    ["ssm", "describe-instance-information"], ["elbv2", "describe-load-balancers"], ["s3", "presign", "s3://x/y"],
+]
+
+
+def warm_up(script, data_dir):
+    """Learn, in a throwaway child, which modules and data files a call needs; import and
+    parse them here once so every call's child starts with them. (The warm-up calls run in a
+    child because a real call starts a native awscrt thread, and a process with threads must
+    not fork children that keep running Python.)"""
+    from botocore import loaders  # (awscli maps its vendored botocore to this name)
+    original = loaders.JSONFileLoader.load_file
+    before = set(sys.modules)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        seen = []
+
+        def recording(self, file_path, *a, **k):
+            seen.append(file_path)
+            return original(self, file_path, *a, **k)
+
+        loaders.JSONFileLoader.load_file = recording
+        os.environ.update({"AWS_ACCESS_KEY_ID": "warm", "AWS_SECRET_ACCESS_KEY": "warm",
+                           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                           "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true",
+                           "AWS_DATA_PATH": data_dir, "NO_PROXY": "127.0.0.1"})
+        for argv in WARM_CALLS:
+            sys.argv = [script, "--endpoint-url", "http://127.0.0.1:1", "--region", "us-east-1"] + argv
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                try:
+                    runpy.run_path(script, run_name="__main__")
+                except BaseException:  # noqa: BLE001
+                    pass
+        os.write(w, json.dumps({"modules": sorted(set(sys.modules) - before), "files": seen}).encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    try:
+        learned = json.loads(data)
+    except ValueError:
+        return
+    for name in learned["modules"]:
+        if name.startswith("__"):
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001
+            pass
+    memo = {}
+    for file_path in learned["files"]:
+        if file_path not in memo:
+            memo[file_path] = original(loaders.JSONFileLoader(), file_path)
+
+    def memoized(self, file_path, *a, **k):
+        # Each child gets the parsed data as this process holds it (copy on write).
+        if file_path in memo:
+            return memo[file_path]
+        return original(self, file_path, *a, **k)
+
+    loaders.JSONFileLoader.load_file = memoized
+
+    # The listing of the data directories (hundreds of services) is the same for every call.
+    for method in ("list_available_services", "list_api_versions"):
+        listed = {}
+        unbound = getattr(loaders.Loader, method)
+        plain = getattr(unbound, "__wrapped__", unbound)
+
+        def listing(self, *args, _plain=plain, _listed=listed, **kwargs):
+            key = (tuple(self.search_paths),) + args + tuple(sorted(kwargs.items()))
+            if key not in _listed:
+                _listed[key] = _plain(self, *args, **kwargs)
+            return list(_listed[key])
+
+        setattr(loaders.Loader, method, listing)
+    warm = loaders.create_loader(data_dir)  # the search path the children's sessions get
+    for service in warm.list_available_services("service-2"):
+        if service in ("ec2", "iam", "s3", "ssm", "elbv2", "sts"):
+            warm.list_api_versions(service, "service-2")
 
 
 def run_cli(script, data_dir, req, fds):
@@ -86,8 +182,18 @@ def run_cli(script, data_dir, req, fds):
 
 
 def call(path, argv):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
+    import time
+    deadline = time.monotonic() + 60
+    while True:  # the server may still be starting
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
     req = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
     socket.send_fds(s, [json.dumps(req).encode()], [0, 1, 2])
     data = b""
