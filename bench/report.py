@@ -152,7 +152,8 @@ def aggregate(records, meta):
         if "ferry" in per:
             for peer in [p for p in targets if p != "ferry"]:
                 for key in RATIO_METRICS:
-                    if key not in keys:
+                    # direct's CPU and memory are the backend's: only its rate compares
+                    if key not in keys or (peer == "direct" and key != "rps"):
                         continue
                     by_round = {}
                     for rd in rounds:

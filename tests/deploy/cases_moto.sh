@@ -145,12 +145,15 @@ lane_single() {
 
   fa s-natdown nat down
   check moto.nat-down rc_is 0 s-natdown
-  WHY="a NAT gateway, its address or rule is still there"
-  check moto.nat-down-removes-the-nat eval '! fixture dump | grep -qE "^(nat |eip .*My-NAT-EIP|sgr .* out tcp (80|443)-)"'
+  fixture dump >"$LOGS/s-natdown.dump"
+  WHY="a NAT gateway, its address or rule is still there (see $LOGS/s-natdown.dump)"
+  check moto.nat-down-removes-the-nat eval '! grep -qE "^(nat |eip .*My-NAT-EIP|sgr .* out tcp (80|443)-)|>nat-" "$LOGS/s-natdown.dump"'
   fa s-natup nat up
   check moto.nat-up rc_is 0 s-natup
-  WHY="no NAT gateway / route after nat up"
-  check moto.nat-up-makes-the-nat eval 'fixture dump | grep -q "^nat .* ours My-NAT available" && fixture dump | grep -q "0.0.0.0/0>nat-"'
+  fixture dump >"$LOGS/s-natup.dump"
+  WHY="no NAT gateway, route or egress rules after nat up (see $LOGS/s-natup.dump)"
+  check moto.nat-up-makes-the-nat eval 'grep -q "^nat .* ours My-NAT available" "$LOGS/s-natup.dump" &&
+    grep -q "0.0.0.0/0>nat-" "$LOGS/s-natup.dump" && grep -qE "^sgr .* ours .* out tcp 443-443 0.0.0.0/0" "$LOGS/s-natup.dump"'
 
   fa s-down down
   check moto.down rc_is 0 s-down

@@ -114,15 +114,15 @@ lane() { # NAME TIMEOUT COMMAND...: output to results/NAME
   LANES+=("$!")
 }
 LANES=()
-lane static 120 bash "$TESTS_DIR/cases_static.sh"
-lane userdata 120 bash "$TESTS_DIR/cases_userdata.sh"
+lane static 300 bash "$TESTS_DIR/cases_static.sh"
+lane userdata 300 bash "$TESTS_DIR/cases_userdata.sh"
 if ((moto_ok)); then
   lane moto-ha 600 env FERRY_AWS_ENDPOINT_URL="$EP_HA" bash "$TESTS_DIR/cases_moto.sh" ha
   lane moto-single 600 env FERRY_AWS_ENDPOINT_URL="$EP_SINGLE" bash "$TESTS_DIR/cases_moto.sh" single
 fi
 for pid in "${LANES[@]}"; do wait "$pid"; done
 # The namespace test last, on a quieter machine: its checks are about timing.
-lane e2e 180 bash "$TESTS_DIR/netns_e2e.sh"
+lane e2e 240 bash "$TESTS_DIR/netns_e2e.sh"
 wait "${LANES[-1]}"
 
 # --- the tally --------------------------------------------------------------------------------

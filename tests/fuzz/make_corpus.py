@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora in tests/fuzz/corpus/<target>/ (run from anywhere; idempotent).
+
+Seeds are small and named for what they hold. The fuzzers grow their own corpora from these in
+build-fuzz/corpus/<target>/, which is never committed.
+"""
+import hashlib
+import os
+import pathlib
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+H = "Host: example.com\r\n"
+
+
+def req(line, headers="", body=""):
+    return (line + "\r\n" + headers + "\r\n" + body).encode("latin-1")
+
+
+REQUEST = {
+    "get": req("GET / HTTP/1.1", H),
+    "get_query": req("GET /a/b?x=1&y=%20 HTTP/1.1", H + "Accept: */*\r\nUser-Agent: curl/8\r\n"),
+    "head": req("HEAD /x HTTP/1.1", H),
+    "options_star": req("OPTIONS * HTTP/1.1", H),
+    "absolute_form": req("GET http://example.com/x HTTP/1.1", H),
+    "http10_no_host": req("GET / HTTP/1.0", ""),
+    "http10_keep_alive": req("GET / HTTP/1.0", "Connection: keep-alive\r\n"),
+    "post_cl": req("POST /echo HTTP/1.1", H + "Content-Length: 5\r\n", "hello"),
+    "post_cl0": req("POST / HTTP/1.1", H + "Content-Length: 0\r\n"),
+    "post_chunked": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+    "post_chunked_upper": req("POST / HTTP/1.1", H + "Transfer-Encoding: CHUNKED\r\n", "3\r\nabc\r\n0\r\n\r\n"),
+    "post_chunked_ext": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "5;name=\"v a\";x\r\nhello\r\n0\r\n\r\n"),
+    "post_chunked_trailer": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "1\r\na\r\n0\r\nX-Sum: 1\r\n\r\n"),
+    "trailer_host": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "0\r\nHost: evil\r\n\r\n"),
+    "expect_continue": req("PUT /u HTTP/1.1", H + "Expect: 100-continue\r\nContent-Length: 3\r\n", "abc"),
+    "pipelined": req("GET /1 HTTP/1.1", H) + req("GET /2 HTTP/1.1", H) + req("POST /3 HTTP/1.1", H + "Content-Length: 1\r\n", "z"),
+    "leading_crlf": b"\r\n" + req("GET / HTTP/1.1", H),
+    "upgrade": req("GET /ws HTTP/1.1", H + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: x\r\n") + b"tunnel bytes",
+    "connection_close": req("GET / HTTP/1.1", H + "Connection: close\r\n"),
+    "connection_lists": req("GET / HTTP/1.1", H + "Connection: X-Secret, keep-alive\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n"),
+    "connection_host": req("GET / HTTP/1.1", H + "Connection: host\r\n"),
+    "xff_many": req("GET / HTTP/1.1", H + "X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2, 3.3.3.3\r\n"),
+    "hop_by_hop": req("GET / HTTP/1.1", H + "TE: trailers\r\nTrailer: X\r\nProxy-Connection: keep-alive\r\nProxy-Authorization: x\r\n"),
+    "underscore": req("POST / HTTP/1.1", H + "Content_Length: 5\r\nTransfer_Encoding: chunked\r\nContent-Length: 2\r\n", "ok"),
+    "empty_value": req("GET / HTTP/1.1", H + "X-Empty:\r\nX-Spaces:   \r\n"),
+    # smuggling classes: ferry must reject each
+    "cl_te": req("POST / HTTP/1.1", H + "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\nG"),
+    "te_cl": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", "8\r\nSMUGGLED\r\n0\r\n\r\n"),
+    "te_te_dup": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n", "0\r\n\r\n"),
+    "te_junk": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunkedx\r\n", "0\r\n\r\n"),
+    "te_vt": req("POST / HTTP/1.1", H + "Transfer-Encoding: \x0bchunked\r\n", "0\r\n\r\n"),
+    "te_q": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked;q=1\r\n", "0\r\n\r\n"),
+    "te_list": req("POST / HTTP/1.1", H + "Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n"),
+    "te_space_colon": req("POST / HTTP/1.1", H + "Transfer-Encoding : chunked\r\n", "0\r\n\r\n"),
+    "cl_cl": req("POST / HTTP/1.1", H + "Content-Length: 1\r\nContent-Length: 2\r\n", "ab"),
+    "cl_plus": req("POST / HTTP/1.1", H + "Content-Length: +3\r\n", "abc"),
+    "cl_list": req("POST / HTTP/1.1", H + "Content-Length: 3, 3\r\n", "abc"),
+    "cl_huge": req("POST / HTTP/1.1", H + "Content-Length: 18446744073709551616\r\n", "a"),
+    "bare_lf": b"GET / HTTP/1.1\nHost: x\n\n",
+    "bare_cr": b"GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n",
+    "cr_junk_end": b"GET / HTTP/1.1\r\nHost: x\r\n\rGET /s HTTP/1.1\r\n",
+    "obs_fold": req("GET / HTTP/1.1", H + "X-A: b\r\n c\r\n"),
+    "nul_target": b"GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n",
+    "nul_value": b"GET / HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n",
+    "two_hosts": req("GET / HTTP/1.1", "Host: a\r\nHost: b\r\n"),
+    "connect": req("CONNECT a:443 HTTP/1.1", "Host: a:443\r\n"),
+    "http2_preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "chunk_size_overflow": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "10000000000000000\r\na\r\n0\r\n\r\n"),
+    "chunk_lf_end": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "0\r\n\n"),
+    "smuggle_in_body": req("POST / HTTP/1.1", H + "Content-Length: 35\r\n", "GET /admin HTTP/1.1\r\nHost: x\r\n\r\n\r\n"),
+    "long_header": req("GET / HTTP/1.1", H + "X-Long: " + "a" * 3000 + "\r\n"),
+    "many_headers": req("GET / HTTP/1.1", H + "".join("X-%d: v\r\n" % i for i in range(200))),
+}
+
+def resp(flags, line, headers="", body=""):
+    return bytes([flags]) + (line + "\r\n" + headers + "\r\n" + body).encode("latin-1")
+
+KA = 8  # flag bits: 1 HEAD request, 2 HTTP/1.0 client, 4 upgrade request, 8 keep-alive
+RESPONSE = {
+    "ok_cl": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 5\r\nX-Backend: b1\r\n", "hello"),
+    "ok_chunked": resp(KA, "HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"),
+    "ok_chunked_trailer": resp(KA, "HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"),
+    "ok_close_delimited": resp(KA, "HTTP/1.1 200 OK", "Connection: close\r\n", "until the end"),
+    "ok_http10_client": resp(KA | 2, "HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n", "3\r\nabc\r\n0\r\n\r\n"),
+    "ok_http10_close": resp(2, "HTTP/1.0 200 OK", "", "body to close"),
+    "head_response": resp(KA | 1, "HTTP/1.1 200 OK", "Content-Length: 100\r\n"),
+    "head_chunked": resp(KA | 1, "HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n"),
+    "no_content": resp(KA, "HTTP/1.1 204 No Content", "Content-Length: 0\r\n"),
+    "not_modified": resp(KA, "HTTP/1.1 304 Not Modified", "Content-Length: 10\r\nETag: \"x\"\r\n"),
+    "continue_then_ok": resp(KA, "HTTP/1.1 100 Continue") + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "early_hints": resp(KA, "HTTP/1.1 103 Early Hints", "Link: </s.css>; rel=preload\r\n") + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    "switching": resp(KA | 4, "HTTP/1.1 101 Switching Protocols", "Connection: Upgrade\r\nUpgrade: websocket\r\n") + b"frames",
+    "switching_unasked": resp(KA, "HTTP/1.1 101 Switching Protocols", "Connection: Upgrade\r\nUpgrade: websocket\r\n"),
+    "upgrade_refused": resp(KA | 4, "HTTP/1.1 200 OK", "Content-Length: 2\r\n", "no"),
+    "no_reason": resp(KA, "HTTP/1.1 404", "Content-Length: 0\r\n"),
+    "connection_lists": resp(KA, "HTTP/1.1 200 OK", "Connection: X-Drop\r\nX-Drop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n"),
+    "extra_after_cl": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 2\r\n", "okHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsmuggl"),
+    "cl_te": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"),
+    "cl_cl": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 2\r\nContent-Length: 3\r\n", "abc"),
+    "bare_lf": bytes([KA]) + b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+    "obs_fold": resp(KA, "HTTP/1.1 200 OK", "X: a\r\n b\r\nContent-Length: 0\r\n"),
+    "te_gzip": resp(KA, "HTTP/1.1 200 OK", "Transfer-Encoding: gzip\r\n", "abc"),
+    "te_gzip_chunked": resp(KA, "HTTP/1.1 200 OK", "Transfer-Encoding: gzip, chunked\r\n", "3\r\nabc\r\n0\r\n\r\n"),
+    "bad_status": resp(KA, "HTTP/1.1 2000 OK", "Content-Length: 0\r\n"),
+    "truncated_chunked": resp(KA, "HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n", "5\r\nhel"),
+    "truncated_cl": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 10\r\n", "short"),
+    "cl_huge": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 99999999999999999999\r\n"),
+    "set_cookie_many": resp(KA, "HTTP/1.1 200 OK", "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n"),
+}
+
+CHUNKED = {
+    "empty": b"0\r\n\r\n",
+    "one": b"5\r\nhello\r\n0\r\n\r\n",
+    "two": b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    "upper_hex": b"A\r\n0123456789\r\n0\r\n\r\n",
+    "leading_zeros": b"0005\r\nhello\r\n0000\r\n\r\n",
+    "ext": b"5;a=b\r\nhello\r\n0;last\r\n\r\n",
+    "ext_quoted": b"5;a=\"x;y\\\"z\"\r\nhello\r\n0\r\n\r\n",
+    "ext_bws": b"5 ;a=b\r\nhello\r\n0\r\n\r\n",
+    "trailer": b"1\r\na\r\n0\r\nX-A: 1\r\nX-B: 2\r\n\r\n",
+    "then_request": b"3\r\nabc\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+    "size_overflow": b"ffffffffffffffffff\r\nx\r\n0\r\n\r\n",
+    "size_garbage": b"zz\r\nx\r\n0\r\n\r\n",
+    "size_bare_lf": b"5\nhello\r\n0\r\n\r\n",
+    "data_no_crlf": b"5\r\nhelloXX0\r\n\r\n",
+    "data_bare_lf": b"5\r\nhello\n0\r\n\r\n",
+    "last_bare_lf": b"0\r\n\n",
+    "trailer_bare_lf": b"0\r\nX: y\n\r\n",
+    "bare_cr_ext": b"5;a\rb\r\nhello\r\n0\r\n\r\n",
+    "size_space": b"5 \r\nhello\r\n0\r\n\r\n",
+    "size_minus": b"-5\r\nhello\r\n0\r\n\r\n",
+    "size_0x": b"0x5\r\nhello\r\n0\r\n\r\n",
+    "big_chunk": b"400\r\n" + b"x" * 1024 + b"\r\n0\r\n\r\n",
+    "many_small": b"".join(b"1\r\n%c\r\n" % (97 + i % 26) for i in range(60)) + b"0\r\n\r\n",
+    "trailer_fold": b"0\r\nX: a\r\n b\r\n\r\n",
+    "trailer_host": b"0\r\nHost: evil\r\nContent-Length: 5\r\n\r\n",
+    "incomplete": b"5\r\nhel",
+}
+
+def config_seeds():
+    seeds = {}
+    for rel in ("deploy/dev/ferry.dev.yaml", "deploy/ferry.yaml", "bench/conf/ferry.yaml"):
+        p = ROOT / rel
+        if p.exists():
+            seeds[rel.replace("/", "_")] = p.read_bytes()
+    full = """listen: ["127.0.0.1:8888", "[::1]:8888"]
+workers: 2
+admin: "127.0.0.1:9901"
+balancer: consistent_hash
+hash_key: "header:X-User"
+resolve_interval: 0
+backends:
+  - address: "10.0.0.1:8000"
+    weight: 5
+  - "10.0.0.2:8000"
+  - address: "[fd00::1]:8000"
+    weight: 1000
+health_check:
+  path: /health
+  interval: 250ms
+  timeout: 2s
+  healthy_threshold: 2
+  unhealthy_threshold: 3
+  expected_status: "200-299,304"
+  host: "svc.local"
+  fail_open: true
+timeouts:
+  connect: 3s
+  client_header: 10s
+  client_idle: 1m
+  backend_response: 60s
+  backend_idle: 4s
+  shutdown_grace: 10s
+limits:
+  max_connections: 10000
+  max_header_bytes: 32768
+  max_body_bytes: 1048576
+buffers:
+  request: 64KiB
+  response: 1MiB
+retries: 2
+access_log: stdout
+"""
+    seeds.update({
+        "full": full.encode(),
+        "minimal": b"backends: [\"127.0.0.1:8000\"]\n",
+        "short_and_long": b"backends:\n  - \"10.0.0.1:1\"\n  - {address: \"10.0.0.2:2\", weight: 3}\n",
+        "wrr": b"balancer: weighted_round_robin\nbackends: [{address: \"1.1.1.1:1\", weight: 2}]\n",
+        "p2c": b"balancer: power_of_two\nbackends: [\"1.1.1.1:1\", \"1.1.1.2:1\"]\n",
+        "cookie_key": b"balancer: consistent_hash\nhash_key: cookie:session\nbackends: [\"1.1.1.1:1\"]\n",
+        "unknown_key": b"backend: [\"1.1.1.1:1\"]\nlisten: 1\n",
+        "bad_duration": b"backends: [\"1.1.1.1:1\"]\ntimeouts: {connect: 3}\n",
+        "bad_size": b"backends: [\"1.1.1.1:1\"]\nbuffers: {request: 64QiB}\n",
+        "bad_address": b"backends: [\"1.1.1.1\", \"[::1:80\", \"host:99999\"]\n",
+        "anchors": b"x: &a \"1.1.1.1:1\"\nbackends: [*a, *a]\n",
+        "tags": b"backends: !!seq [!!str \"1.1.1.1:1\"]\nworkers: !!int 0x10\n",
+        "two_docs": b"backends: [\"1.1.1.1:1\"]\n---\nworkers: 2\n",
+        "flow_map": b"{backends: [\"1.1.1.1:1\"], limits: {max_connections: 0}}\n",
+        "status_list": b"backends: [\"1.1.1.1:1\"]\nhealth_check: {expected_status: \"200,204,300-399\"}\n",
+        "access_log_file": b"backends: [\"1.1.1.1:1\"]\naccess_log: /var/log/ferry/access.log\n",
+        "null": b"~\n",
+        "empty": b"",
+        "scalar": b"just a string\n",
+        "deep": b"a: " + b"[" * 40 + b"]" * 40 + b"\n",
+        "tab_indent": b"backends:\n\t- \"1.1.1.1:1\"\n",
+        "dns_name": b"backends: [\"backend.invalid:80\"]\n",
+    })
+    return seeds
+
+def write(target, seeds):
+    d = HERE / "corpus" / target
+    d.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds.items():
+        (d / name).write_bytes(data)
+
+def main():
+    write("request", REQUEST)
+    write("response", RESPONSE)
+    write("chunked", CHUNKED)
+    write("config", config_seeds())
+
+if __name__ == "__main__":
+    main()
