@@ -23,6 +23,9 @@ constexpr std::size_t kUpstreamHighWater = 256 * 1024;
 constexpr std::size_t kUpstreamLowWater = 64 * 1024;
 // How long a closing connection keeps draining what the client still sends (nginx: 5s).
 constexpr uint64_t kLingerMs = 2000;
+// Bytes a client may send ahead (pipelined requests) while its current request is served;
+// past this, reading stops until the current response is done.
+constexpr std::size_t kPendingInputLimit = 64 * 1024;
 
 ClientConn* self_of(uv_handle_t* h) { return static_cast<ClientConn*>(h->data); }
 uv_handle_t* as_handle(void* h) { return static_cast<uv_handle_t*>(h); }
@@ -85,7 +88,6 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
   worker.client_opened(c);
   c->listed_ = true;
   adjust(worker.metrics().client_connections, 1);
-  uv_tcp_nodelay(&c->tcp_, 1);
   sockaddr_storage peer{};
   int peer_len = sizeof peer;
   if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
@@ -207,6 +209,12 @@ void ClientConn::handle_input(const char* data, std::size_t len) {
     if (ex_->upstream->queued() > kUpstreamHighWater) stop_reading();
     return;
   }
+  if (phase_ == Phase::Forwarding && ex_->request_complete) {
+    // The next request arrives while this one is served: it waits, unparsed.
+    ex_->pending_input.append(data, len);
+    if (ex_->pending_input.size() > kPendingInputLimit) stop_reading();
+    return;
+  }
   ex_->in_input = true;
   feed(data, len);
   while (!closing_ && ex_->finish_pending) {
@@ -242,8 +250,13 @@ void ClientConn::feed(const char* data, std::size_t len) {
     case HttpParser::Status::Ok:
       break;
     case HttpParser::Status::MessageDone:
+      // Bytes past this request wait their turn (a pipelined request). Reading goes on (no
+      // epoll change per request), so a client's close is still seen.
+      if (used < len) ex_->pending_input.append(data + used, len - used);
+      if (ex_->pending_input.size() > kPendingInputLimit) stop_reading();
+      break;
     case HttpParser::Status::Upgrade:
-      // Bytes past this request wait their turn (a pipelined request, or tunnel bytes).
+      // Tunnel bytes sent ahead of the 101 wait for it.
       if (used < len) ex_->pending_input.append(data + used, len - used);
       stop_reading();
       break;
@@ -312,7 +325,10 @@ int ClientConn::on_head(MessageHead& head) {
   ex_->request_is_head = head.method == HTTP_HEAD;
   ex_->request_idempotent = is_idempotent(head.method);
   ex_->request_upgrade = head.upgrade;
-  ex_->client_keep_alive = head.keep_alive && !worker_.draining() && !close_after_write_;
+  // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 request means the framing may be faulty;
+  // the connection closes after the response.
+  ex_->client_keep_alive = head.keep_alive && !worker_.draining() && !close_after_write_ &&
+                           !(ex_->http10 && transfer_encodings > 0);
   if (ex_->request_has_body && !ex_->http10 && iequals(trim(expect), "100-continue")) {
     // The body is read (and buffered) by ferry, so ferry answers the expectation itself.
     ex_->out.append_borrowed(kContinue.data(), kContinue.size());
@@ -501,7 +517,9 @@ int ClientConn::response_head(MessageHead& head) {
     }
     return 0;
   }
-  if (head.status == 101 && !ex_->request_upgrade) return -1;  // switching without being asked
+  // A 101 must answer an upgrade request and be an upgrade to llhttp too (Connection: upgrade),
+  // or ferry would tell the client the protocol switched while it goes on parsing HTTP.
+  if (head.status == 101 && (!ex_->request_upgrade || !head.upgrade)) return -1;
   ex_->response_started = true;
   BodyFraming framing;
   if (ex_->request_is_head || head.status == 204 || head.status == 304 || head.status == 101) {
@@ -620,7 +638,10 @@ void ClientConn::close_when_written() {
 
 void ClientConn::linger() {
   if (closing_ || phase_ == Phase::Linger) return;
-  if (eof_) {
+  // Lingering guards a response against the RST that closing with unread input sends. When
+  // the last request was read whole and nothing more came, close at once (nginx's
+  // "lingering_close auto").
+  if (eof_ || clean_end_) {
     close();
     return;
   }
@@ -645,6 +666,7 @@ void ClientConn::send_error(int status, bool close_after) {
     return;
   }
   close_after = close_after || !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
+  clean_end_ = false;
   const std::string_view response = canned_response(status, close_after);
   ex_->out.append_borrowed(response.data(), response.size());
   ex_->response_started = true;
@@ -683,6 +705,7 @@ void ClientConn::finish_exchange() {
 }
 
 bool ClientConn::finish_exchange_now() {
+  clean_end_ = ex_->request_complete && ex_->pending_input.empty();
   reset_request_state();
   ex_->parser.next_message();
   phase_ = Phase::Idle;

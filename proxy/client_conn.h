@@ -122,6 +122,7 @@ class ClientConn final : private HttpParser::Sink {
   bool counted_ = false;            // holds one of WorkerShared::connections
   bool listed_ = false;             // in the worker's client list
   bool eof_ = false;                // the client half-closed after a complete request
+  bool clean_end_ = false;          // the last request was read whole with nothing after it
   char client_ip_[INET6_ADDRSTRLEN] = {};
 };
 

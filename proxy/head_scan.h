@@ -18,6 +18,11 @@ class HeadScanner {
   Result scan(const char* data, std::size_t len, std::size_t* consumed);
 
   void reset() { *this = HeadScanner{}; }
+  // For a chunked message's trailer section: no start line, so a blank line at once ends it.
+  void reset_for_trailers() {
+    *this = HeadScanner{};
+    seen_start_line_ = true;
+  }
   const char* error() const { return error_; }
   std::size_t head_bytes() const { return head_bytes_; }  // bytes of head seen so far
 

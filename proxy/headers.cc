@@ -159,7 +159,8 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
   for (const HeaderField& f : resp.fields) {
     if (f.kind == HeaderName::Upgrade) upgrade = resp.value(f);
     if (is_hop_by_hop(f.kind)) continue;
-    if (f.kind == HeaderName::ContentLength && rw.framing != BodyFraming::None) continue;
+    // ferry writes the framing; a 1xx carries none at all.
+    if (f.kind == HeaderName::ContentLength && (rw.framing != BodyFraming::None || resp.status < 200)) continue;
     if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(resp.name(f))) continue;
     out.append(resp.name(f));
     out.append(": ", 2);

@@ -70,6 +70,7 @@ const llhttp_settings_t& HttpParser::settings() {
     st.on_headers_complete = &HttpParser::on_headers_complete;
     st.on_body = &HttpParser::on_body;
     st.on_message_complete = &HttpParser::on_message_complete;
+    st.on_chunk_header = &HttpParser::on_chunk_header;
     return st;
   }();
   return s;
@@ -84,6 +85,7 @@ HttpParser::HttpParser(Kind kind, Sink* sink, std::size_t max_head_bytes)
 int HttpParser::on_message_begin(llhttp_t* p) {
   HttpParser& s = self(p);
   s.started_ = true;
+  s.head_done_ = false;
   s.in_value_ = true;  // so the first header name opens a field
   s.head_.clear();
   return 0;
@@ -103,6 +105,9 @@ int HttpParser::on_status(llhttp_t* p, const char* at, std::size_t len) {
 
 int HttpParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
   HttpParser& s = self(p);
+  // Trailer fields arrive through the same callbacks: they are dropped, never merged into the
+  // head ("Host: evil" in a trailer must not reach the backend as a header).
+  if (s.head_done_) return 0;
   if (s.in_value_) {
     s.head_.fields.push_back(HeaderField{});
     s.in_value_ = false;
@@ -113,12 +118,14 @@ int HttpParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
 
 int HttpParser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
   HttpParser& s = self(p);
+  if (s.head_done_) return 0;
   append(s.head_.arena, s.head_.fields.back().value, at, len);
   return 0;
 }
 
 int HttpParser::on_header_value_complete(llhttp_t* p) {
   HttpParser& s = self(p);
+  if (s.head_done_) return 0;
   HeaderField& f = s.head_.fields.back();
   // An empty value never called on_header_value: anchor its span anyway.
   if (f.value.length == 0) f.value.offset = static_cast<uint32_t>(s.head_.arena.size());
@@ -141,13 +148,28 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
   h.chunked = (p->flags & F_CHUNKED) != 0;
   h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
   h.content_length = h.has_content_length ? p->content_length : 0;
+  s.head_done_ = true;
   if (s.sink_->on_head(h) != 0) {
     s.sink_aborted_ = true;
     return -1;
   }
-  // A response to HEAD has no body whatever its framing headers say.
-  if (s.kind_ == Kind::Response && s.head_request_) return 1;
+  // A response to HEAD, and any 1xx (but 101, an upgrade), 204 or 304, has no body whatever
+  // its framing headers say (RFC 9112 6.3); bytes after its head begin the next message.
+  if (s.kind_ == Kind::Response &&
+      (s.head_request_ || (h.status >= 100 && h.status < 200 && h.status != 101) ||
+       h.status == 204 || h.status == 304)) {
+    return 1;
+  }
   return 0;
+}
+
+int HttpParser::on_chunk_header(llhttp_t* p) {
+  HttpParser& s = self(p);
+  if (p->content_length != 0) return 0;
+  // The last chunk: pause, so feed() runs the trailer section through the head scanner before
+  // llhttp reads it (llhttp 8.1 accepts a bare LF ending it).
+  s.trailer_pause_ = true;
+  return HPE_PAUSED;
 }
 
 int HttpParser::on_body(llhttp_t* p, const char* at, std::size_t len) {
@@ -176,6 +198,13 @@ HttpParser::Status HttpParser::run_llhttp(const char* data, std::size_t len, std
   }
   const char* pos = llhttp_get_error_pos(&parser_);
   *used = pos != nullptr ? static_cast<std::size_t>(pos - data) : len;
+  if (e == HPE_PAUSED && trailer_pause_) {
+    trailer_pause_ = false;
+    llhttp_resume(&parser_);
+    in_head_ = true;
+    scanner_.reset_for_trailers();
+    return Status::Ok;
+  }
   if (e == HPE_PAUSED) return parser_.upgrade ? Status::Upgrade : Status::MessageDone;
   if (e == HPE_PAUSED_UPGRADE) return Status::Upgrade;
   if (sink_aborted_) return Status::Aborted;
@@ -210,6 +239,7 @@ HttpParser::Status HttpParser::feed(const char* data, std::size_t len, std::size
       *consumed = off;
       return s;
     }
+    if (used < piece) continue;  // paused for the trailer section: scan it first
   }
   *consumed = off;
   return Status::Ok;
@@ -233,6 +263,8 @@ void HttpParser::reset() {
   in_value_ = false;
   head_request_ = false;
   sink_aborted_ = false;
+  head_done_ = false;
+  trailer_pause_ = false;
   error_ = nullptr;
   scanner_.reset();
   head_.clear();

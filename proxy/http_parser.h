@@ -118,6 +118,7 @@ class HttpParser {
   static int on_headers_complete(llhttp_t* p);
   static int on_body(llhttp_t* p, const char* at, std::size_t len);
   static int on_message_complete(llhttp_t* p);
+  static int on_chunk_header(llhttp_t* p);
   static const llhttp_settings_t& settings();
 
   Status run_llhttp(const char* data, std::size_t len, std::size_t* used);
@@ -133,6 +134,8 @@ class HttpParser {
   bool in_value_ = false;  // the last head callback was a value (the next name starts a field)
   bool head_request_ = false;
   bool sink_aborted_ = false;
+  bool head_done_ = false;          // header callbacks after this are trailers: never fields
+  bool trailer_pause_ = false;      // llhttp paused at the last chunk so trailers get scanned
   const char* error_ = nullptr;
 };
 

@@ -1,6 +1,7 @@
 #include "proxy/listen_socket.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,6 +44,9 @@ int open_one(const sockaddr_storage& address, std::string* error) {
     return -1;
   }
   if (address.ss_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one setsockopt here
+  // instead of one per connection.
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), length_of(address)) != 0 ||
       ::listen(fd, kBacklog) != 0) {
     *error = std::strerror(errno);

@@ -84,8 +84,8 @@ render_backend_userdata() { # NAME
 }
 
 # The systemd unit for ferry: deploy/ferry.service when the repository has one (its owner
-# decides the hardening), else the inline unit below. Either way a drop-in pins the binary,
-# the config file and the capability to bind port 80.
+# decides paths, user and hardening; the user-data installs the binary and the config where
+# it says), else the inline unit below. A drop-in adds the capability to bind port 80.
 ferry_unit_text() {
   local unit=${FERRY_SERVICE_UNIT:-$FERRY_DEPLOY_DIR/ferry.service}
   if [[ -r $unit ]]; then
@@ -119,22 +119,46 @@ WantedBy=multi-user.target
 EOF
 }
 
-# ferry_unit_user: the static User= of the unit, which the instance must then create.
-ferry_unit_user() {
-  local text
+# ferry_unit_facts: what the user-data must match in the unit, as KEY=VALUE lines:
+#   BIN   the binary ExecStart runs (installed there)      CONF  its -c/--config file
+#   USER  a static User= the instance must create          GROUP its Group=
+#   EXEC  "override" when ExecStart names no config file (the drop-in then sets one)
+ferry_unit_facts() {
+  local text exec words bin conf="" i user="" group=""
   text=$(ferry_unit_text)
-  if grep -qiE '^DynamicUser=(yes|true|1|on)' <<<"$text"; then return; fi
-  sed -n 's/^User=\([A-Za-z_][A-Za-z0-9_-]*\)$/\1/p' <<<"$text" | grep -vx root | tail -n 1 || true
+  exec=$(sed -n 's/^ExecStart=[-@:+!]*//p' <<<"$text" | grep -v '^$' | tail -n 1 || true)
+  read -ra words <<<"$exec"
+  bin=${words[0]:-/usr/local/bin/ferry}
+  for ((i = 1; i < ${#words[@]}; i++)); do
+    case ${words[i]} in
+      -c | --config) conf=${words[i + 1]:-} ;;
+      --config=*) conf=${words[i]#--config=} ;;
+    esac
+  done
+  if ! grep -qiE '^DynamicUser=(yes|true|1|on)' <<<"$text"; then
+    user=$(sed -n 's/^User=\([A-Za-z_][A-Za-z0-9_-]*\)$/\1/p' <<<"$text" | tail -n 1)
+    group=$(sed -n 's/^Group=\([A-Za-z_][A-Za-z0-9_-]*\)$/\1/p' <<<"$text" | tail -n 1)
+    [[ $user != root ]] || user=""
+    [[ $group != root ]] || group=""
+  fi
+  echo "BIN=$bin"
+  echo "CONF=${conf:-/etc/ferry/ferry.yaml}"
+  echo "USER=$user"
+  echo "GROUP=$group"
+  echo "EXEC=$([[ -n $conf ]] && echo keep || echo override)"
 }
 
 # render_proxy_userdata NAME URL SHA256
 render_proxy_userdata() {
-  local yaml=$FERRY_DEPLOY_DIR/ferry.yaml
+  local yaml=$FERRY_DEPLOY_DIR/ferry.yaml facts
   embed_check "$yaml" FERRY_EOF_YAML
+  facts=$(ferry_unit_facts)
   render "$FERRY_DEPLOY_DIR/userdata/ferry.sh.tmpl" \
     "INSTANCE_NAME=$1" "REGION=$FERRY_REGION" "ARTIFACT_URL=$2" "ARTIFACT_SHA256=$3" \
     "RUNTIME_PACKAGES=$FERRY_RUNTIME_PACKAGES" "PROXY_PORT=$FERRY_PROXY_PORT" \
-    "HEALTH_PATH=$FERRY_HEALTH_PATH" "SERVICE_USER=$(ferry_unit_user)" \
+    "HEALTH_PATH=$FERRY_HEALTH_PATH" "BIN=$(sed -n 's/^BIN=//p' <<<"$facts")" \
+    "CONF=$(sed -n 's/^CONF=//p' <<<"$facts")" "SERVICE_USER=$(sed -n 's/^USER=//p' <<<"$facts")" \
+    "SERVICE_GROUP=$(sed -n 's/^GROUP=//p' <<<"$facts")" "EXEC_START=$(sed -n 's/^EXEC=//p' <<<"$facts")" \
     "FERRY_YAML=$(<"$yaml")" "FERRY_UNIT=$(ferry_unit_text)"
 }
 

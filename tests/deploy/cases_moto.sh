@@ -75,6 +75,13 @@ lane_ha() {
   check moto.ha.up-again-exit-0 rc_is 0 ha-up2
   check moto.ha.up-again-makes-no-mutating-call no_changes ha-up2
 
+  fa ha-down-dry down --dry-run
+  check moto.ha.down-dry-run-makes-no-mutating-call no_changes ha-down-dry
+  WHY="plan lacks a step (see $LOGS/ha-down-dry.out)"
+  check moto.ha.down-dry-run-prints-the-plan eval 'out_has ha-down-dry "would terminate  instances my-service-01 my-service-02 my-ferry-01 my-ferry-02" &&
+    out_has ha-down-dry "would delete   network load balancer my-NLB-ferry" &&
+    out_has ha-down-dry "would delete   IAM role MySSMRoleForServiceInstance"'
+
   fa ha-down down
   check moto.ha.down rc_is 0 ha-down
   check moto.ha.down-restores-the-account dump_unchanged "$LOGS/ha-dump0" ha-down

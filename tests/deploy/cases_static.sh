@@ -71,7 +71,8 @@ check static.user-data-embeds-the-app cmp -s "$work/app.py" "$REPO/deploy/app/ap
 bin=$REPO/build/ferry
 if [[ -x $bin ]]; then
   WHY="$("$bin" --check -c "$REPO/deploy/ferry.yaml" 2>&1 | head -n 5 | tr '\n' ' ')"
-  check static.ferry-check-accepts-deploy-ferry-yaml eval '"$bin" --check -c "$REPO/deploy/ferry.yaml" 2>&1 | grep -q "config OK"'
+  checked=$("$bin" --check -c "$REPO/deploy/ferry.yaml" 2>&1)
+  check static.ferry-check-accepts-deploy-ferry-yaml grep -q "config OK" <<<"$checked"
   # Each shared library the binary needs is in FERRY_RUNTIME_PACKAGES or in Debian's base.
   missing=()
   while read -r lib; do

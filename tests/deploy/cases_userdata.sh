@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 stubs=$work/stubs
 mkdir -p "$stubs"
-for s in apt-get systemctl curl dpkg useradd snap; do ln -s "$TESTS_DIR/stub.sh" "$stubs/$s"; done
+for s in apt-get systemctl curl dpkg useradd groupadd snap; do ln -s "$TESTS_DIR/stub.sh" "$stubs/$s"; done
 
 # run_userdata NAME SCRIPT: run SCRIPT into $work/NAME-root; stub log in $work/NAME.log
 run_userdata() {
@@ -82,8 +82,9 @@ if [[ -x /usr/bin/gunicorn ]] && /usr/bin/python3 -c 'import flask' 2>/dev/null;
     body=$(curl -sS --noproxy '*' -D "$work/headers" "http://127.0.0.1:$port/")
     health=$(curl -sS --noproxy '*' "http://127.0.0.1:$port$FERRY_HEALTH_PATH")
     WHY="GET / gave '$body' with $(tr -d '\r' <"$work/headers" | grep -i x-backend)"
-    check userdata.backend-app-answers-index eval '[[ $body == "<p>This is index page!</p>" ]] &&
-      tr -d "\r" <"$work/headers" | grep -qx "X-Backend: $name"'
+    headers=$(tr -d '\r' <"$work/headers")
+    index_ok() { [[ $body == "<p>This is index page!</p>" ]] && grep -qx "X-Backend: $name" <<<"$headers"; }
+    check userdata.backend-app-answers-index index_ok
     WHY="GET /health gave '$health'"
     check userdata.backend-app-answers-health eval '[[ $health == ok ]]'
   else
@@ -108,39 +109,55 @@ fi
 url="https://ferry-aws-test.s3.ap-northeast-2.amazonaws.com/ferry/x/ferry?X-Amz-Expires=604800&X-Amz-Signature=abc"
 sha=$(sha256sum "$artifact" | cut -d' ' -f1)
 
-# ferry_case TAG UNIT_FILE(or "") EXPECTED_USER(or ""): render, run and check one variant.
+# ferry_case TAG UNIT_FILE(or ""): render with that unit, run, check.
 ferry_case() {
-  local tag=$1 unit_file=$2 user=$3 r
+  local tag=$1 unit_file=$2 r bin conf user group
   FERRY_SERVICE_UNIT=${unit_file:-/nonexistent} "$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "$url" "$sha" \
     >"$work/$tag.sh"
+  # Where this unit wants the binary and the config, and as whom it runs.
+  bin=$(sed -n "s/^BIN='\(.*\)'$/\1/p" "$work/$tag.sh")
+  conf=$(sed -n "s/^CONF='\(.*\)'$/\1/p" "$work/$tag.sh")
+  user=$(sed -n "s/^SERVICE_USER='\(.*\)'$/\1/p" "$work/$tag.sh")
+  group=$(sed -n "s/^SERVICE_GROUP='\(.*\)'$/\1/p" "$work/$tag.sh")
   WHY="exit status non-zero (see $LOGS/userdata-$tag.out)"
   export FERRY_STUB_ARTIFACT_URL=$url FERRY_STUB_ARTIFACT=$artifact
   check "userdata.$tag-runs" run_userdata "$tag" "$work/$tag.sh"
   r=$work/$tag-root
-  WHY="binary or config not installed as expected"
-  check "userdata.$tag-installs-binary-and-seed-config" eval 'cmp -s "$r/usr/local/bin/ferry" "$artifact" &&
-    cmp -s "$r/etc/ferry/ferry.yaml" "$REPO/deploy/ferry.yaml" && [[ -x $r/usr/local/bin/ferry ]]'
+  WHY="binary not at $bin or config not at $conf"
+  check "userdata.$tag-installs-binary-and-seed-config" eval 'cmp -s "$r$bin" "$artifact" && [[ -x $r$bin ]] &&
+    cmp -s "$r$conf" "$REPO/deploy/ferry.yaml"'
   WHY="stub log: $(tr '\n' '|' <"$work/$tag.log")"
   check "userdata.$tag-installs-runtime-libs-ssm-agent-and-service" eval 'grep -q "^apt-get install .*$FERRY_RUNTIME_PACKAGES" "$work/$tag.log" &&
     grep -q "^curl .*amazon-ssm-agent.deb" "$work/$tag.log" && grep -q "^dpkg -i .*amazon-ssm-agent.deb" "$work/$tag.log" &&
     grep -q "^systemctl enable --now amazon-ssm-agent.service" "$work/$tag.log" &&
     grep -q "^systemctl enable --now ferry.service" "$work/$tag.log"'
   if [[ -n $user ]]; then
-    WHY="useradd not called for $user: $(tr '\n' '|' <"$work/$tag.log")"
-    check "userdata.$tag-creates-the-service-user" grep -q "^useradd --system .* $user\$" "$work/$tag.log"
+    if getent passwd "$user" >/dev/null; then
+      skip "userdata.$tag-creates-the-service-user" "this host already has a user $user"
+    else
+      WHY="useradd/groupadd not called for $user:$group: $(tr '\n' '|' <"$work/$tag.log")"
+      check "userdata.$tag-creates-the-service-user" eval 'grep -q "^useradd --system .* $user\$" "$work/$tag.log" &&
+        { [[ -z $group ]] || getent group "$group" >/dev/null || grep -q "^groupadd --system $group\$" "$work/$tag.log"; }'
+    fi
   fi
   if has_systemd_analyze; then
-    # The unit with its drop-in, as systemd would merge them.
+    # The unit with its drop-in, as systemd would merge them, paths moved into the scratch root.
     cat "$r/etc/systemd/system/ferry.service" "$r/etc/systemd/system/ferry.service.d/ferry-aws.conf" >"$work/verify-$tag.service"
     check "userdata.$tag-unit-verifies" verify_unit "$work/verify-$tag.service" \
-      /usr/local/bin/ferry "$r/usr/local/bin/ferry" /etc/ferry/ "$r/etc/ferry/"
+      "$bin" "$r$bin" "$(dirname "$conf")/" "$r$(dirname "$conf")/"
   else
     skip "userdata.$tag-unit-verifies" "systemd-analyze not installed"
   fi
 }
-ferry_case ferry "" ""
-# With a repository unit of its own (deploy/ferry.service, when the project has one) that
-# runs as a static user: it is used, the drop-in still pins binary, config and port 80.
+# The inline unit (no deploy/ferry.service): DynamicUser, /usr/local/bin/ferry.
+ferry_case ferry-inline-unit ""
+# The project's own unit, which production user-data embeds when it exists.
+if [[ -r $REPO/deploy/ferry.service ]]; then
+  ferry_case ferry-project-unit "$REPO/deploy/ferry.service"
+else
+  skip userdata.ferry-project-unit "deploy/ferry.service does not exist (yet): the inline unit is used"
+fi
+# Some other unit: a static user, a config path of its own.
 cat >"$work/repo-ferry.service" <<'EOF'
 [Unit]
 Description=ferry (a repository unit)
@@ -154,4 +171,4 @@ Restart=always
 [Install]
 WantedBy=multi-user.target
 EOF
-ferry_case ferry-repo-unit "$work/repo-ferry.service" ferry
+ferry_case ferry-other-unit "$work/repo-ferry.service"

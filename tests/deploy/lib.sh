@@ -71,8 +71,16 @@ fa_killable() {
   MUT=$(grep -c '^mutating' "$log" || true)
   CALLS=$(grep -c . "$log" || true)
 }
-out_has() { grep -qF -- "$2" "$LOGS/$1.out"; }
-err_has() { grep -qF -- "$2" "$LOGS/$1.err"; }
+# out_has TAG TEXT / err_has TAG TEXT: TEXT in the output, runs of spaces counting as one.
+# (no pipe into grep -q: with pipefail an early exit of grep would fail the producer)
+squeezed_has() {
+  local text needle
+  text=$(tr -s ' ' <"$1")
+  needle=$(tr -s ' ' <<<"$2")
+  grep -qF -- "$needle" <<<"$text"
+}
+out_has() { squeezed_has "$LOGS/$1.out" "$2"; }
+err_has() { squeezed_has "$LOGS/$1.err" "$2"; }
 tail_err() { tail -n 3 "$LOGS/$1.err" | tr '\n' ' '; }
 
 fixture() { python3 "$TESTS_DIR/fixture.py" "$FERRY_AWS_ENDPOINT_URL" "$@"; }

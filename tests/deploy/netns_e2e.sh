@@ -30,12 +30,17 @@ ALL_NS=("$NS_FERRY" "$NS_B1" "$NS_B2" "$NS_CLIENT")
 PIDS=()
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-e2e.XXXXXX")
 
+ns_exists() {
+  local list
+  list=$(ip netns list 2>/dev/null)
+  grep -qw "^$1" <<<"$list"
+}
 cleanup() {
   local pid ns
   for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   for ns in "${ALL_NS[@]}"; do
-    if ip netns list 2>/dev/null | grep -qw "^$ns"; then ip netns del "$ns"; fi
+    if ns_exists "$ns"; then ip netns del "$ns"; fi
   done
   rm -rf "$work"
 }
@@ -69,7 +74,13 @@ cp "$bin" "$work/ferry"
 bin=$work/ferry
 
 # --- the namespaces -----------------------------------------------------------------------
-host_has_10_20() { ip -4 route show | grep -q '10\.20\.' || ip -4 addr show | grep -q 'inet 10\.20\.'; }
+# (outputs are captured before grep: with pipefail, grep -q closing a pipe early would
+# make the producer fail and the test answer wrongly)
+host_has_10_20() {
+  local routes addrs
+  routes=$(ip -4 route show) && addrs=$(ip -4 addr show) || return 0 # unknown: assume the worst
+  grep -q '10\.20\.' <<<"$routes" || grep -q 'inet 10\.20\.' <<<"$addrs"
+}
 if host_has_10_20; then
   skip e2e.netns "the host itself has a 10.20.x route or address; refusing to add the seed layout next to it"
   exit 0
@@ -99,11 +110,12 @@ fi
 guard_ok() {
   local ns
   for ns in "${ALL_NS[@]}"; do
-    ip netns list | grep -qw "^$ns" || { WHY="namespace $ns missing"; return 1; }
+    ns_exists "$ns" || { WHY="namespace $ns missing"; return 1; }
   done
   if host_has_10_20; then WHY="a 10.20.x route or address appeared on the host"; return 1; fi
-  if ! ip -n "$NS_FERRY" -4 route show | grep -q "^10\.20\.10\.0/24" ||
-    ! ip -n "$NS_FERRY" -4 route show | grep -q "^10\.20\.20\.0/24"; then
+  local routes
+  routes=$(ip -n "$NS_FERRY" -4 route show)
+  if ! grep -q "^10\.20\.10\.0/24" <<<"$routes" || ! grep -q "^10\.20\.20\.0/24" <<<"$routes"; then
     WHY="routes missing in $NS_FERRY"
     return 1
   fi

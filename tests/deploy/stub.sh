@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stand-in for apt-get, systemctl, curl, dpkg, useradd and snap (tests/deploy links it under
-# those names) when user-data runs locally: logs its name and arguments to FERRY_STUB_LOG and
+# Stand-in for apt-get, systemctl, curl, dpkg, useradd, groupadd and snap (tests/deploy links it
+# under those names) when user-data runs locally: logs its name and arguments to FERRY_STUB_LOG and
 # succeeds without touching the system.
 set -euo pipefail
 name=$(basename "$0")

@@ -89,6 +89,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   // Rebuild what ferry sends its backend, all on one (pooled) connection.
   std::string stream;
   for (const Seen* m : a) {
+    // Known issue "http10-empty-host": an HTTP/1.0 request with an empty Host gets a second
+    // Host (the backend's name) added by build_request_head, which only looks at the value.
+    if (known_issue("http10-empty-host") && m->head.http_minor == 0 && count_named(m->head, "host") > 0 &&
+        trim(m->head.find("host")).empty())
+      return 0;
     // ferry builds the head when it engages a backend; for a request read whole (any body up to
     // buffers.request) that is after the message ended.
     // Known issue "trailers": fields of a chunked body's trailer section end up in the head

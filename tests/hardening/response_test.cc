@@ -1,0 +1,368 @@
+// Backends that send more, less or other than they announce, and backends that die mid-way.
+// The client always gets a well-formed answer or a clean close, never a hang, and never bytes
+// from a response that was not its own (tests/integration/failure_test.cc has the plain 502s).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.h"
+#include "support/client.h"
+#include "support/fake_backend.h"
+#include "support/proxy_fixture.h"
+
+namespace ferry::testing {
+namespace {
+
+const std::string kGet = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+
+std::string get_path(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
+
+// A backend that answers /bad with `bad` and anything else normally.
+void answer_bad_with(FakeBackend& b, const std::string& bad) {
+  b.set_handler([&b, bad](BackendConn& c, const Request& req) {
+    c.send(req.target == "/bad" ? bad : FakeBackend::default_response(b.name(), req));
+  });
+}
+
+class MalformedAfterGood : public ::testing::TestWithParam<std::string> {};
+
+// A malformed response on a connection that already served one: 502, none of its bytes reach
+// the client, and the connection is not used again.
+TEST_P(MalformedAfterGood, IsNeverRelayedAndItsConnectionIsDropped) {
+  FakeBackend b1("b1");
+  answer_bad_with(b1, GetParam());
+  auto cfg = test_config({b1.address()});
+  cfg.retries = 0;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 5s);
+  ASSERT_TRUE(c.send(get_path("/ok")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  ASSERT_TRUE(c.send(get_path("/bad")));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(r->head.find("LEAK"), std::string::npos) << r->head;
+  EXPECT_EQ(r->body, "bad gateway\n");
+  ASSERT_TRUE(c.send(get_path("/ok")));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello from b1");
+  EXPECT_EQ(b1.connections(), 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Responses, MalformedAfterGood,
+    ::testing::Values("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nX-A: LEAK\r\n\r\n4\r\nLEAK\r\n0\r\n\r\n",
+                      "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 5\r\nX-A: LEAK\r\n\r\nLEAKS",
+                      "HTTP/1.1 200 OK\r\nX-A: LEAK\nContent-Length: 4\r\n\r\nLEAK",
+                      "HTTP/1.1 200 OK\r\nX-A: LEAK\r\n folded\r\nContent-Length: 4\r\n\r\nLEAK",
+                      "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nX B: c\r\nContent-Length: 4\r\n\r\nLEAK"));
+
+// Malformed framing found after the head went out cannot become a 502: the client is cut
+// (never a body that looks complete), and the next client is served on a fresh connection.
+TEST(BackendResponse, BadChunkAfterTheHeadCutsTheClient) {
+  FakeBackend b1("b1");
+  answer_bad_with(b1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nGOOD\r\nzz\r\nLEAK\r\n0\r\n\r\n");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const int fd = connect_to(proxy.port());
+  ASSERT_TRUE(send_all(fd, get_path("/bad")));
+  bool closed = false;
+  const std::string got = read_until_close(fd, 5s, &closed);
+  ::close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(got.find("GOOD"), std::string::npos) << got;
+  EXPECT_EQ(got.find("LEAK"), std::string::npos) << got;
+  EXPECT_EQ(got.find("0\r\n\r\n"), std::string::npos) << got;
+  auto r = get(proxy.port(), "/ok");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello from b1");
+}
+
+const std::string kInjected = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Backend: injected\r\n\r\ninjected";
+
+TEST(BackendResponse, BytesPastContentLengthAreNeverRelayed) {
+  FakeBackend b1("b1");
+  b1.set_handler([&b1](BackendConn& c, const Request& req) {
+    if (req.target == "/long") {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" + kInjected);
+    } else {
+      c.send(FakeBackend::default_response(b1.name(), req));
+    }
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 5s);
+  ASSERT_TRUE(c.send(get_path("/long")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello");
+  ASSERT_TRUE(c.send(kGet));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("X-Backend"), "b1");
+  EXPECT_EQ(r->body, "hello from b1");
+  EXPECT_EQ(c.buffered().find("injected"), std::string::npos);
+  EXPECT_EQ(b1.connections(), 2);  // the overlong connection was not pooled
+}
+
+TEST(BackendResponse, BytesPastContentLengthArrivingLaterDropThePooledConnection) {
+  FakeBackend b1("b1");
+  auto dropped = std::make_shared<std::atomic<bool>>(false);
+  b1.set_handler([&b1, dropped](BackendConn& c, const Request& req) {
+    if (req.target != "/late") {
+      c.send(FakeBackend::default_response(b1.name(), req));
+      return;
+    }
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    std::this_thread::sleep_for(50ms);  // ferry has pooled the connection by now
+    c.send(kInjected);
+    // ferry must close a pooled connection that speaks out of turn.
+    bool closed = false;
+    read_until_close(c.fd(), 5s, &closed);
+    dropped->store(closed);
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 5s);
+  ASSERT_TRUE(c.send(get_path("/late")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello");
+  ASSERT_TRUE(eventually([&] { return dropped->load(); }));
+  ASSERT_TRUE(c.send(kGet));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello from b1");
+  EXPECT_EQ(c.buffered().find("injected"), std::string::npos);
+  EXPECT_EQ(b1.connections(), 2);
+}
+
+// RFC 9110 8.6: a 304 may carry the Content-Length of the representation it stands for; it has
+// no body all the same. ferry must relay it at once, not wait for a body that never comes.
+TEST(BackendResponse, NotModifiedWithAContentLengthIsRelayedAtOnce) {
+  FakeBackend b1("b1");
+  b1.set_handler([&b1](BackendConn& c, const Request& req) {
+    c.send(req.target == "/cached" ? "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 1234\r\n\r\n"
+                                   : FakeBackend::default_response(b1.name(), req));
+  });
+  auto cfg = test_config({b1.address()});
+  cfg.timeouts.backend_response = 5s;
+  cfg.timeouts.shutdown_grace = 500ms;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 3s);
+  ASSERT_TRUE(c.send(get_path("/cached")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << "no 304 within 3s (ferry waits for a body a 304 cannot have)";
+  EXPECT_EQ(r->status, 304);
+  ASSERT_TRUE(c.send(kGet));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello from b1");
+}
+
+// A 204 cannot have content (RFC 9110 15.3.5): bytes a broken backend sends after one must not
+// reach the client, where they would be read as the start of the next response.
+TEST(BackendResponse, BytesAfterANoContentResponseAreNeverRelayed) {
+  FakeBackend b1("b1");
+  b1.set_handler([&b1](BackendConn& c, const Request& req) {
+    c.send(req.target == "/204" ? "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nJUNK!"
+                                : FakeBackend::default_response(b1.name(), req));
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const int fd = connect_to(proxy.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, get_path("/204")));
+  std::string got = read_until_close(fd, 500ms);  // the 204, and whatever ferry sends after it
+  ASSERT_EQ(got.rfind("HTTP/1.1 204", 0), 0u) << got;
+  send_all(fd, kGet);
+  bool closed = false;
+  got += read_until_close(fd, 1s, &closed);
+  ::close(fd);
+  EXPECT_EQ(got.find("JUNK"), std::string::npos) << got;
+}
+
+// 1xx responses have no content either; a Content-Length on one must not make ferry relay
+// bytes between the interim and the final response.
+TEST(BackendResponse, InterimResponseNeverCarriesABody) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nContent-Length: 4\r\n\r\nJUNK"
+           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const int fd = connect_to(proxy.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string got = read_until_close(fd, 3s);
+  ::close(fd);
+  EXPECT_EQ(got.find("JUNK"), std::string::npos) << got;
+}
+
+// A 101 without "Connection: upgrade" is no upgrade to llhttp. ferry must then either refuse it
+// (502) or really switch to a tunnel: never tell the client the protocol switched while it
+// goes on reading HTTP.
+TEST(BackendResponse, SwitchingProtocolsIsNeverHalfAnUpgrade) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+    char buf[256];
+    for (int i = 0; i < 50; ++i) {  // echo what the tunnel carries
+      pollfd p{c.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::recv(c.fd(), buf, sizeof buf, 0);
+      if (n <= 0) return;
+      c.send(std::string(buf, static_cast<std::size_t>(n)));
+    }
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 3s);
+  ASSERT_TRUE(c.send("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  const std::string head = c.read_until("\r\n\r\n");
+  ASSERT_FALSE(head.empty());
+  if (head.rfind("HTTP/1.1 101", 0) != 0) {
+    EXPECT_EQ(head.rfind("HTTP/1.1 502", 0), 0u) << head;
+    return;
+  }
+  ASSERT_TRUE(c.send("ping"));
+  EXPECT_EQ(c.read_until("ping"), "ping") << "ferry answered 101 but does not tunnel";
+}
+
+TEST(BackendDeath, ResetMidChunkedResponseCutsTheClientCleanly) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    std::this_thread::sleep_for(20ms);
+    c.reset_now();
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const int fd = connect_to(proxy.port());
+  ASSERT_TRUE(send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  bool closed = false;
+  const std::string got = read_until_close(fd, 5s, &closed);
+  ::close(fd);
+  EXPECT_TRUE(closed) << "no close within 5s";
+  EXPECT_NE(got.find("hello"), std::string::npos);
+  EXPECT_EQ(got.find("0\r\n\r\n"), std::string::npos) << "a cut body must not look complete";
+  EXPECT_EQ(got.find("HTTP/1.1 5"), std::string::npos) << "no error response on top of a started one";
+}
+
+TEST(BackendDeath, PipelinedRequestAfterACutResponseIsNeverAnsweredOnThatConnection) {
+  FakeBackend b1("b1");
+  b1.set_handler([&b1](BackendConn& c, const Request& req) {
+    if (req.target == "/die") {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+      std::this_thread::sleep_for(20ms);
+      c.reset_now();
+      return;
+    }
+    c.send(FakeBackend::default_response(b1.name(), req));
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const int fd = connect_to(proxy.port());
+  ASSERT_TRUE(send_all(fd, get_path("/die") + get_path("/second")));
+  bool closed = false;
+  const std::string got = read_until_close(fd, 5s, &closed);
+  ::close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(got.find("HTTP/1.1"), got.rfind("HTTP/1.1")) << "more than one response: " << got;
+  EXPECT_NE(got.find("only ten b"), std::string::npos);
+}
+
+TEST(BackendDeath, BackendKilledWithRequestsInFlightLosesNoIdempotentRequest) {
+  FakeBackend dying("dying"), good("good");
+  std::atomic<int> held{0};
+  dying.set_handler([&held](BackendConn& c, const Request&) {
+    ++held;
+    pollfd p{c.fd(), POLLIN, 0};
+    ::poll(&p, 1, 10000);  // until the backend is killed
+  });
+  auto cfg = test_config({dying.address(), good.address()});
+  cfg.workers = 2;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  constexpr int kClients = 16;
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0}, answered{0};
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&] {
+      auto r = get(proxy.port(), "/");
+      if (r) ++answered;
+      if (r && r->status == 200 && r->header("X-Backend") == "good") ++ok;
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return held.load() >= 1 && held.load() + good.requests() >= kClients; }))
+      << held.load() << " held, " << good.requests() << " served";
+  dying.stop();  // every held connection dies before a response byte
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered.load(), kClients);
+  EXPECT_EQ(ok.load(), kClients);  // each GET went again, to the good backend
+}
+
+// A client that vanishes in the middle of a streamed chunked body: the backend connection,
+// which holds half a request, is closed (not pooled, not left waiting).
+TEST(ClientDeath, TruncatedStreamedChunkedBodyClosesTheBackendConnection) {
+  FakeBackend b1("b1");
+  b1.set_respond_before_body(true);
+  auto closed = std::make_shared<std::atomic<bool>>(false);
+  auto got = std::make_shared<std::atomic<std::size_t>>(0);
+  b1.set_handler([closed, got](BackendConn& c, const Request& req) {
+    if (req.target != "/upload") {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      return;
+    }
+    bool eof = false;
+    got->store(read_until_close(c.fd(), 5s, &eof).size());
+    closed->store(eof);
+  });
+  auto cfg = test_config({b1.address()});
+  cfg.buffers.request = 1024;  // so the body streams
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  {
+    const int fd = connect_to(proxy.port());
+    ASSERT_TRUE(send_all(fd, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4000\r\n" +
+                                 std::string(8000, 'z')));
+    ASSERT_TRUE(eventually([&] { return b1.requests() == 1; }));
+    ::close(fd);
+  }
+  ASSERT_TRUE(eventually([&] { return closed->load(); })) << "the backend still holds half a request";
+  EXPECT_GT(got->load(), 0u);
+  auto r = get(proxy.port(), "/next");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(b1.connections(), 2);
+}
+
+// Half a small body and then the client half-closes: nothing reaches a backend.
+TEST(ClientDeath, TruncatedSmallChunkedBodyIsNeverForwarded) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const int fd = connect_to(proxy.port());
+  ASSERT_TRUE(send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"));
+  ::shutdown(fd, SHUT_WR);
+  bool closed = false;
+  const std::string got = read_until_close(fd, 5s, &closed);
+  ::close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(got.empty() || got.rfind("HTTP/1.1 400", 0) == 0) << got;
+  EXPECT_EQ(b1.connections(), 0);
+}
+
+}  // namespace
+}  // namespace ferry::testing
