@@ -7,6 +7,8 @@
 #                                             targets: request response chunked config (default all)
 #   FERRY_FUZZ_KNOWN=trailers,...             step over known, reported issues (tests/fuzz/model.h)
 #   FERRY_FUZZ_JOBS=N                         build parallelism (default 2)
+#   FERRY_FUZZ_ARGS="-fork=1 -ignore_crashes=1"  extra libFuzzer flags (e.g. to keep going and
+#                                             collect every distinct crash in a long run)
 # Reproduce a failure: build-fuzz/tests/fuzz/fuzz_TARGET build-fuzz/artifacts/TARGET/crash-...
 set -uo pipefail
 
@@ -58,11 +60,12 @@ for t in "${targets[@]}"; do
   # New inputs go to the first directory (work); the committed seeds are only read.
   "$bin" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 \
       -max_len="$max_len" -dict="$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
-      >"$log" 2>&1
+      ${FERRY_FUZZ_ARGS:-} >"$log" 2>&1
   rc=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)"
   last="$(grep -E '^#[0-9]+' "$log" | tail -1)"
+  [[ -z $execs ]] && execs="$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last")"  # -fork mode prints no stats
   cov="$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")"
   ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")"
   corp="$(sed -n 's/.* corp: \([0-9]*\/[0-9]*[a-zA-Z]*\).*/\1/p' <<<"$last")"

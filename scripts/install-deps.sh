@@ -15,6 +15,8 @@ packages=(
   awscli shellcheck
   # bench
   wrk gnuplot-nox valgrind
+  # hardening: libFuzzer and sanitizers
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -8,7 +8,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 jobs="$(nproc)"
-stages="${FERRY_STAGES:-unit package deploy}"
+stages="${FERRY_STAGES:-unit package deploy sanitize fuzz}"
 passed=0
 failed=0
 
@@ -70,6 +70,14 @@ for s in $stages; do
     package)
       stage "Debian package (cpack), installed into a temporary root"
       run_counted env FERRY_DEB_BUILD_DIR=build bash tests/packaging/deb_test.sh
+      ;;
+    sanitize)
+      stage "sanitizers: the suite under ASan+UBSan, the threaded tests under TSan"
+      run_counted bash scripts/sanitize.sh
+      ;;
+    fuzz)
+      stage "fuzzing: each libFuzzer target briefly on its corpus"
+      run_counted bash scripts/fuzz.sh "${FERRY_FUZZ_SECONDS:-15}"
       ;;
     deploy)
       if [[ -x tests/deploy/run.sh ]]; then

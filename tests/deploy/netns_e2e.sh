@@ -56,7 +56,7 @@ fi
 
 bin=${FERRY_E2E_BIN:-$REPO/build/ferry}
 if [[ ! -x $bin ]]; then
-  build=${FERRY_E2E_BUILD_DIR:-${TMPDIR:-/tmp}/ferry-deploy-e2e-build}
+  build=${FERRY_E2E_BUILD_DIR:-/var/tmp/ferry-deploy-e2e-build} # kept between runs: incremental
   if [[ ! -f $REPO/proxy/main.cc ]] || ! command -v cmake >/dev/null; then
     skip e2e.netns "no build/ferry and it cannot be built here (proxy/main.cc or cmake missing)"
     exit 0

@@ -23,8 +23,19 @@ export FERRY_TEST_LOGS=$ROOT_TMP/logs
 mkdir -p "$FERRY_TEST_LOGS"
 STARTED=()
 cleanup() {
-  local pid
-  for pid in "${STARTED[@]}"; do kill "$pid" 2>/dev/null; done
+  local pid _
+  any_alive() {
+    local p
+    for p in "${STARTED[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done
+    return 1
+  }
+  # moto's server stops on SIGINT (not SIGTERM); anything still there after 5s is killed.
+  for pid in "${STARTED[@]}"; do kill -INT "$pid" 2>/dev/null; done
+  for _ in $(seq 1 50); do
+    any_alive || break
+    sleep 0.1
+  done
+  for pid in "${STARTED[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   for pid in "${STARTED[@]}"; do wait "$pid" 2>/dev/null; done
   if [[ ${FERRY_TEST_KEEP_LOGS:-0} == 1 || ${FAILED:-0} != 0 ]]; then
     echo "logs: $FERRY_TEST_LOGS" >&2
@@ -75,18 +86,21 @@ elif ! python3 -c 'import moto.server, boto3' 2>/dev/null; then
 fi
 
 port_of_free() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-start_moto() { # LANE -> prints the endpoint
+MOTO_EP=""
+start_moto() { # LANE: sets MOTO_EP (not in a subshell: STARTED must keep the pid for cleanup)
   local lane=$1 port
   port=$(port_of_free)
   env MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_AMIS_PATH="$TESTS_DIR/moto-amis.json" \
     MOTO_ENABLE_AMI_VALIDATION=true MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
     python3 -m moto.server -H 127.0.0.1 -p "$port" >"$FERRY_TEST_LOGS/moto-$lane.log" 2>&1 &
   STARTED+=("$!")
-  echo "http://127.0.0.1:$port"
+  MOTO_EP="http://127.0.0.1:$port"
 }
 if ((moto_ok)); then
-  EP_HA=$(start_moto ha)
-  EP_SINGLE=$(start_moto single)
+  start_moto ha
+  EP_HA=$MOTO_EP
+  start_moto single
+  EP_SINGLE=$MOTO_EP
   if [[ ${FERRY_TEST_NO_FORKSERVER:-0} != 1 ]]; then
     export FERRY_TEST_AWS_SOCKET=$ROOT_TMP/awsfs.sock
     "$(head -n 1 /usr/bin/aws | sed 's/^#! *//; s/ .*//')" "$TESTS_DIR/bin/awsfs.py" serve "$FERRY_TEST_AWS_SOCKET" /usr/bin/aws \
@@ -107,9 +121,11 @@ lane() { # NAME TIMEOUT COMMAND...: output to results/NAME
   local name=$1 limit=$2
   shift 2
   (
+    began=$SECONDS
     timeout --kill-after=10 "$limit" "$@" >"$RESULTS/$name" 2>"$FERRY_TEST_LOGS/lane-$name.err"
     rc=$?
     if ((rc == 124 || rc == 137)); then echo "FAIL lane.$name: timed out after ${limit}s" >>"$RESULTS/$name"; fi
+    echo "$name $((SECONDS - began))s" >>"$ROOT_TMP/lane-times"
   ) &
   LANES+=("$!")
 }
@@ -133,6 +149,6 @@ grep '^FAIL ' "$ROOT_TMP/all" || true
 PASSED=$(grep -c '^PASS ' "$ROOT_TMP/all" || true)
 FAILED=$(grep -c '^FAIL ' "$ROOT_TMP/all" || true)
 if [[ ${FERRY_TEST_VERBOSE:-0} == 1 ]]; then grep '^PASS ' "$ROOT_TMP/all"; fi
-echo "tests/deploy: $((SECONDS - start_time))s"
+echo "tests/deploy: $((SECONDS - start_time))s (lanes: $(sort "$ROOT_TMP/lane-times" 2>/dev/null | paste -sd, - | sed 's/,/, /g'); load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))

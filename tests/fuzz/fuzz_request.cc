@@ -94,6 +94,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (known_issue("http10-empty-host") && m->head.http_minor == 0 && count_named(m->head, "host") > 0 &&
         trim(m->head.find("host")).empty())
       return 0;
+    // Known issue "upgrade-header": with several Upgrade headers ferry forwards only the last
+    // value, which may be empty: ferry then takes the request for an upgrade, its backend not.
+    if (known_issue("upgrade-header") && m->head_at_end.upgrade &&
+        (count_named(m->head, "upgrade") > 1 || trim(m->head.find("upgrade")).empty()))
+      return 0;
     // ferry builds the head when it engages a backend; for a request read whole (any body up to
     // buffers.request) that is after the message ended.
     // Known issue "trailers": fields of a chunked body's trailer section end up in the head

@@ -134,9 +134,13 @@ void stream_large(FakeBackend& b, std::size_t total) {
     std::string block(64 * 1024, '\0');
     for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>('a' + i % 26);
     if (!c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n")) return;
-    for (std::size_t sent = 0; sent < total; sent += block.size()) {
-      if (!c.send(block.substr(0, std::min(block.size(), total - sent)))) return;
+    // Whole blocks are sent from the one string: no allocation per block, which ASan's
+    // quarantine would otherwise count against ferry.
+    std::size_t sent = 0;
+    for (; sent + block.size() <= total; sent += block.size()) {
+      if (!c.send(block)) return;
     }
+    if (sent < total) c.send(block.substr(0, total - sent));
   });
 }
 

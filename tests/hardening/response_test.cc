@@ -319,14 +319,13 @@ TEST(ClientDeath, TruncatedStreamedChunkedBodyClosesTheBackendConnection) {
   FakeBackend b1("b1");
   b1.set_respond_before_body(true);
   auto closed = std::make_shared<std::atomic<bool>>(false);
-  auto got = std::make_shared<std::atomic<std::size_t>>(0);
-  b1.set_handler([closed, got](BackendConn& c, const Request& req) {
+  b1.set_handler([closed](BackendConn& c, const Request& req) {
     if (req.target != "/upload") {
       c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
       return;
     }
     bool eof = false;
-    got->store(read_until_close(c.fd(), 5s, &eof).size());
+    read_until_close(c.fd(), 5s, &eof);  // the rest of the partial body, then ferry's close
     closed->store(eof);
   });
   auto cfg = test_config({b1.address()});
@@ -341,7 +340,6 @@ TEST(ClientDeath, TruncatedStreamedChunkedBodyClosesTheBackendConnection) {
     ::close(fd);
   }
   ASSERT_TRUE(eventually([&] { return closed->load(); })) << "the backend still holds half a request";
-  EXPECT_GT(got->load(), 0u);
   auto r = get(proxy.port(), "/next");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "ok");
