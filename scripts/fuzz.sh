@@ -27,16 +27,17 @@ if ! command -v clang++ >/dev/null; then
 fi
 
 echo "===== build (clang, libFuzzer, ASan+UBSan) into $build"
+mkdir -p "$build"
 if ! CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DFERRY_FUZZ=ON -DFERRY_TESTS=OFF -DFERRY_BENCH=OFF -DFERRY_SANITIZE=address,undefined \
       -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
-      >"$build.configure.log" 2>&1; then
-  cat "$build.configure.log"
+      >"$build/fuzz-configure.log" 2>&1; then
+  cat "$build/fuzz-configure.log"
   echo "fuzz.sh: configure failed"
   exit 1
 fi
-if ! cmake --build "$build" -j"$jobs" $(printf -- '--target fuzz_%s ' "${targets[@]}") >"$build.build.log" 2>&1; then
-  tail -40 "$build.build.log"
+if ! cmake --build "$build" -j"$jobs" $(printf -- '--target fuzz_%s ' "${targets[@]}") >"$build/fuzz-build.log" 2>&1; then
+  tail -40 "$build/fuzz-build.log"
   echo "fuzz.sh: build failed"
   exit 1
 fi

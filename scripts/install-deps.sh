@@ -12,7 +12,7 @@ packages=(
   # tests: real clients and peers
   curl nginx haproxy prometheus iproute2 procps
   # deploy tests
-  awscli shellcheck
+  awscli shellcheck jq
   # bench
   wrk gnuplot-nox valgrind
   # hardening: libFuzzer and sanitizers

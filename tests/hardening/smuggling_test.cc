@@ -319,5 +319,41 @@ TEST(SmugglingExtras, HugeHeaderCountPastTheLimitGets431QuicklyAndForwardsNothin
   EXPECT_EQ(b1.connections(), 0);
 }
 
+// An HTTP/1.0 request may omit Host; one that sends it empty must not reach the backend with
+// two (the empty one and the one ferry adds for a Host-less 1.0 request).
+TEST(SmugglingExtras, Http10WithAnEmptyHostIsForwardedWithOneHost) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 3s);
+  ASSERT_TRUE(c.send("GET / HTTP/1.0\r\nHost:\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  if (r->status == 400) return;  // refusing it is fine too
+  const ParsedRequests seen = parse_requests(b1.received());
+  ASSERT_EQ(seen.requests.size(), 1u) << b1.received();
+  EXPECT_EQ(seen.requests[0].count("host"), 1) << b1.received();
+}
+
+// With several Upgrade headers ferry must not decide "upgrade" on one and forward another (the
+// last, here empty) that makes its backend decide otherwise.
+TEST(SmugglingExtras, SeveralUpgradeHeadersDoNotSplitTheUpgradeDecision) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 3s);
+  ASSERT_TRUE(c.send("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nUpgrade: \r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  if (r->status == 400) return;  // refusing it is fine too
+  const ParsedRequests seen = parse_requests(b1.received());
+  ASSERT_EQ(seen.requests.size(), 1u) << b1.received();
+  std::string upgrade;
+  for (const auto& [k, v] : seen.requests[0].headers)
+    if (proxy::iequals(k, "upgrade")) upgrade = v;
+  EXPECT_EQ(seen.requests[0].count("upgrade"), 1) << b1.received();
+  EXPECT_FALSE(upgrade.empty()) << "ferry treats it as an upgrade, its backend cannot: " << b1.received();
+}
+
 }  // namespace
 }  // namespace ferry::testing
