@@ -46,7 +46,8 @@ constexpr uint64_t merge_round(uint64_t acc, uint64_t val) {
 // Same bytes and seed give the same value on every run and every thread.
 inline uint64_t hash_bytes(std::string_view bytes, uint64_t seed = 0) {
   using namespace hash_detail;
-  const char* p = bytes.data();
+  // An empty view may hold a null pointer; arithmetic on it would be undefined.
+  const char* p = bytes.empty() ? "" : bytes.data();
   const char* const end = p + bytes.size();
   uint64_t h;
   if (bytes.size() >= 32) {
@@ -68,8 +69,8 @@ inline uint64_t hash_bytes(std::string_view bytes, uint64_t seed = 0) {
     h = seed + kPrime5;
   }
   h += static_cast<uint64_t>(bytes.size());
-  for (; p + 8 <= end; p += 8) h = rotl(h ^ round(0, read64(p)), 27) * kPrime1 + kPrime4;
-  if (p + 4 <= end) {
+  for (; end - p >= 8; p += 8) h = rotl(h ^ round(0, read64(p)), 27) * kPrime1 + kPrime4;
+  if (end - p >= 4) {
     h = rotl(h ^ (static_cast<uint64_t>(read32(p)) * kPrime1), 23) * kPrime2 + kPrime3;
     p += 4;
   }

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # README command 2: the whole test suite. Installs what is missing, builds with warnings as
 # errors, runs every test stage, and ends with one line "N passed, N failed".
-#   scripts/test.sh            every stage
+#   scripts/test.sh            the CI stages: unit package deploy
 #   FERRY_STAGES="unit deploy" scripts/test.sh   only those stages
+#   FERRY_STAGES="sanitize fuzz" scripts/test.sh the hardening stages (ASan+UBSan, TSan,
+#                              libFuzzer); not in CI yet, see tests/fuzz and scripts/sanitize.sh
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 jobs="$(nproc)"
-stages="${FERRY_STAGES:-unit package deploy sanitize fuzz}"
+stages="${FERRY_STAGES:-unit package deploy}"
 passed=0
 failed=0
 

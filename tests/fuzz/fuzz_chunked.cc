@@ -129,19 +129,10 @@ std::optional<Decoded> reference_decode(std::string_view s) {
     if (!crlf()) return std::nullopt;
   }
   // trailer-section: field-line = field-name ":" OWS field-value OWS
-  // Known issue "trailers": llhttp 8.1 also takes a bare LF as the blank line that ends the
-  // trailer section, and checks the lines in it little (obs-fold, empty names, any byte); with
-  // the knob set the reference does too, and only where the body ends is compared.
-  const bool lenient = known_issue("trailers");
   while (true) {
-    if (crlf() || (lenient && i < s.size() && s[i] == '\n' && ++i)) {
+    if (crlf()) {
       d.end = i;
       return d;
-    }
-    if (lenient) {  // obs-fold, an empty name, any byte: llhttp 8.1 checks trailer lines little
-      while (i < s.size() && s[i] != '\r' && s[i] != '\n') ++i;
-      if (!crlf()) return std::nullopt;
-      continue;
     }
     if (!token()) return std::nullopt;
     if (i >= s.size() || s[i] != ':') return std::nullopt;

@@ -54,10 +54,7 @@ inline std::string escape(std::string_view s, std::size_t max = 600) {
   } while (0)
 
 // Known, reported issues a long run may step over so it keeps finding new ones: a comma list in
-// FERRY_FUZZ_KNOWN. Unset: every check applies. The names:
-//   trailers           trailer fields forwarded as headers; bare LF / obs-fold in the trailer section
-//   bodiless-status    a 1xx, 204 or 304 with Content-Length or chunked framing is read as a body
-//   upgrade-101        a 101 without "Connection: upgrade" is relayed as switched but not tunnelled
+// FERRY_FUZZ_KNOWN. Unset: every check applies. The names (issues still open):
 //   http10-empty-host  an HTTP/1.0 request with an empty Host is forwarded with two Hosts
 //   upgrade-header     several Upgrade headers: only the last (maybe empty) value is forwarded
 //   yaml-loadall       YAML::LoadAll never returns on some inputs (a lone ",")
