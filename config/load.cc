@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
+#include <optional>
+#include <sstream>
 #include <system_error>
 #include <vector>
 
@@ -60,6 +63,71 @@ LoadResult load_file(const std::string& path) {
   return load_text(*text, path);
 }
 
+namespace {
+
+// Records where a document with content starts; yaml-cpp's parser calls back per event.
+class DocumentScanner final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override { content_ = false; }
+  void OnDocumentEnd() override {
+    if (content_ && !found_) {
+      ++with_content_;
+      if (with_content_ == 2) {
+        found_ = true;
+        second_ = start_;
+      }
+    }
+  }
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { saw(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    saw(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    saw(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    saw(mark);
+  }
+  void OnMapEnd() override {}
+
+  bool found() const { return found_; }
+
+ private:
+  // The document's first node: where the message points.
+  void saw(const YAML::Mark& mark) {
+    if (!content_) start_ = mark;
+    content_ = true;
+  }
+
+ public:
+  YAML::Mark second() const { return second_; }
+
+ private:
+  YAML::Mark start_ = YAML::Mark::null_mark();
+  YAML::Mark second_ = YAML::Mark::null_mark();
+  int with_content_ = 0;
+  bool content_ = false;
+  bool found_ = false;
+};
+
+// Where a second document with content begins, if any. At most kMaxDocuments are walked.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  constexpr int kMaxDocuments = 64;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentScanner scanner;
+  for (int i = 0; i < kMaxDocuments && !scanner.found() && parser.HandleNextDocument(scanner); ++i) {
+  }
+  if (scanner.found()) return scanner.second();
+  return std::nullopt;
+}
+
+}  // namespace
+
 LoadResult load_text(std::string_view yaml, const std::string& file_name) {
   LoadResult result;
   result.config.source = file_name;
@@ -67,13 +135,16 @@ LoadResult load_text(std::string_view yaml, const std::string& file_name) {
   // yaml-cpp reports through exceptions; none may leave the loader (STYLE.md), so each becomes
   // one positioned error like any other.
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    const YAML::Node root = documents.empty() ? YAML::Node(YAML::NodeType::Null) : documents.front();
+    // Not YAML::LoadAll: yaml-cpp 0.7 yields documents without end for input such as "," and
+    // allocates until the process dies. The first document is loaded; the rest are only
+    // counted, and a bounded number of them at that.
+    const std::string text(yaml);
+    const YAML::Node root = YAML::Load(text);
     decode_config(root, result.config, diag);
     // A second document after "---" would otherwise be ignored without a word.
-    for (std::size_t i = 1; i < documents.size(); ++i)
-      if (!documents[i].IsNull())
-        diag.error(documents[i].Mark(), "", "expected a single YAML document, found another after \"---\"");
+    if (const std::optional<YAML::Mark> extra = second_document(text)) {
+      diag.error(*extra, "", "expected a single YAML document, found another after \"---\"");
+    }
   } catch (const YAML::ParserException& e) {
     // Nothing past a syntax error can be trusted, so it's reported alone.
     Diagnostics syntax(file_name);

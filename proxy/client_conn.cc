@@ -287,6 +287,7 @@ int ClientConn::on_head(MessageHead& head) {
   int transfer_encodings = 0;
   std::string_view transfer_encoding;
   std::string_view expect;
+  int upgrades = 0;
   for (const HeaderField& f : head.fields) {
     switch (f.kind) {
       case HeaderName::Host:
@@ -299,12 +300,16 @@ int ClientConn::on_head(MessageHead& head) {
       case HeaderName::Expect:
         expect = head.value(f);
         break;
+      case HeaderName::Upgrade:
+        ++upgrades;
+        break;
       default:
         break;
     }
   }
   // RFC 9112 3.2: a 1.1 request needs exactly one Host; more than one is a smuggling vector.
-  if (hosts > 1 || (hosts == 0 && !ex_->http10)) {
+  // Several Upgrade headers likewise: ferry and the backend could decide the upgrade apart.
+  if (hosts > 1 || (hosts == 0 && !ex_->http10) || upgrades > 1) {
     send_error(400, true);
     return -1;
   }

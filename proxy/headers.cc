@@ -81,12 +81,14 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
 
   const ConnectionTokens connection(req.find(HeaderName::Connection));
   std::string_view host;
+  bool has_host = false;
   std::string_view upgrade;
   int forwarded_for = 0;
   for (const HeaderField& f : req.fields) {
     switch (f.kind) {
       case HeaderName::Host:
         host = req.value(f);
+        has_host = true;
         break;
       case HeaderName::Upgrade:
         upgrade = req.value(f);
@@ -114,7 +116,7 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
     out.append(req.value(f));
     out.append("\r\n", 2);
   }
-  if (host.empty() && req.http_major == 1 && req.http_minor == 0) append_header(out, "Host", rw.backend_name);
+  if (!has_host && req.http_major == 1 && req.http_minor == 0) append_header(out, "Host", rw.backend_name);
 
   out.append("X-Forwarded-For: ");
   if (forwarded_for > 0) {

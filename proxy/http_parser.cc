@@ -153,10 +153,11 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
     s.sink_aborted_ = true;
     return -1;
   }
-  // A response to HEAD, and any 1xx (but 101, an upgrade), 204 or 304, has no body whatever
+  // A response to HEAD, and any 1xx (101 included: what follows it is the tunnel), 204 or 304,
+  // has no body whatever
   // its framing headers say (RFC 9112 6.3); bytes after its head begin the next message.
   if (s.kind_ == Kind::Response &&
-      (s.head_request_ || (h.status >= 100 && h.status < 200 && h.status != 101) ||
+      (s.head_request_ || (h.status >= 100 && h.status < 200) ||
        h.status == 204 || h.status == 304)) {
     return 1;
   }

@@ -128,15 +128,16 @@ std::optional<Decoded> reference_decode(std::string_view s) {
     i += size;
     if (!crlf()) return std::nullopt;
   }
-  // trailer-section: field-line = field-name ":" OWS field-value OWS
+  // trailer-section = *( field-line CRLF ). ferry drops trailer fields, so what matters is
+  // where the section ends: each line ends in CRLF, none is folded (starts with SP or HTAB),
+  // and none holds a control byte. The field syntax inside a line is not compared (llhttp 8.1
+  // takes an empty field name there, harmless once the field is dropped).
   while (true) {
     if (crlf()) {
       d.end = i;
       return d;
     }
-    if (!token()) return std::nullopt;
-    if (i >= s.size() || s[i] != ':') return std::nullopt;
-    ++i;
+    if (i < s.size() && (s[i] == ' ' || s[i] == '\t')) return std::nullopt;
     while (i < s.size()) {
       const auto c = static_cast<unsigned char>(s[i]);
       if (c == '\r') break;

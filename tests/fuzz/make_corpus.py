@@ -68,6 +68,10 @@ REQUEST = {
     "chunk_size_overflow": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "10000000000000000\r\na\r\n0\r\n\r\n"),
     "chunk_lf_end": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "0\r\n\n"),
     "smuggle_in_body": req("POST / HTTP/1.1", H + "Content-Length: 35\r\n", "GET /admin HTTP/1.1\r\nHost: x\r\n\r\n\r\n"),
+    "http10_empty_host": req("GET / HTTP/1.0", "Host:\r\n"),
+    "upgrade_twice": req("GET /ws HTTP/1.1", H + "Connection: Upgrade\r\nUpgrade: websocket\r\nUpgrade: \r\n"),
+    "te_http10": req("POST / HTTP/1.0", "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n") + req("GET /next HTTP/1.0", ""),
+    "trailer_fold": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "0\r\nX: a\r\n b\r\n\r\n"),
     "long_header": req("GET / HTTP/1.1", H + "X-Long: " + "a" * 3000 + "\r\n"),
     "many_headers": req("GET / HTTP/1.1", H + "".join("X-%d: v\r\n" % i for i in range(200))),
 }
@@ -105,6 +109,11 @@ RESPONSE = {
     "truncated_chunked": resp(KA, "HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n", "5\r\nhel"),
     "truncated_cl": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 10\r\n", "short"),
     "cl_huge": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 99999999999999999999\r\n"),
+    "switching_no_connection": resp(KA | 4, "HTTP/1.1 101 Switching Protocols", "Upgrade: websocket\r\n") + b"frames",
+    "switching_chunked": resp(KA | 4, "HTTP/1.1 101 Switching Protocols", "Connection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n") + b"frames",
+    "interim_with_length": resp(KA, "HTTP/1.1 103 Early Hints", "Content-Length: 4\r\n", "JUNK") + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "no_content_with_body": resp(KA, "HTTP/1.1 204 No Content", "Content-Length: 5\r\n", "JUNK!"),
+    "not_modified_chunked": resp(KA, "HTTP/1.1 304 Not Modified", "Transfer-Encoding: chunked\r\n"),
     "set_cookie_many": resp(KA, "HTTP/1.1 200 OK", "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n"),
 }
 
@@ -204,6 +213,9 @@ access_log: stdout
         "deep": b"a: " + b"[" * 40 + b"]" * 40 + b"\n",
         "tab_indent": b"backends:\n\t- \"1.1.1.1:1\"\n",
         "dns_name": b"backends: [\"backend.invalid:80\"]\n",
+        # A stray comma: yaml-cpp 0.7's LoadAll never returns on it (FERRY_FUZZ_KNOWN=yaml-loadall).
+        "stray_comma": b"backends: [\"127.0.0.1:8000\"]\n,\n",
+        "stray_comma_after_list": b"- a\n,",
     })
     return seeds
 

@@ -57,6 +57,7 @@ inline std::string escape(std::string_view s, std::size_t max = 600) {
 // FERRY_FUZZ_KNOWN. Unset: every check applies. The names (issues still open):
 //   http10-empty-host  an HTTP/1.0 request with an empty Host is forwarded with two Hosts
 //   upgrade-header     several Upgrade headers: only the last (maybe empty) value is forwarded
+//   upgrade-body       a 101 with Content-Length or chunked framing is read as having a body
 //   yaml-loadall       YAML::LoadAll never returns on some inputs (a lone ",")
 inline bool known_issue(std::string_view name) {
   static const std::string list = [] {

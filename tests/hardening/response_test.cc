@@ -240,6 +240,28 @@ TEST(BackendResponse, SwitchingProtocolsIsNeverHalfAnUpgrade) {
   EXPECT_EQ(c.read_until("ping"), "ping") << "ferry answered 101 but does not tunnel";
 }
 
+// After a 101 every byte is tunnel data, passed on as it is: framing headers on the 101 (which
+// cannot have content) must not make ferry parse the tunnel as a chunked body.
+TEST(BackendResponse, SwitchingProtocolsTunnelIsByteExactWhateverItsHeadSays) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+           "Transfer-Encoding: chunked\r\n\r\nframes-from-the-backend");
+    pollfd p{c.fd(), POLLIN, 0};
+    ::poll(&p, 1, 3000);  // hold the tunnel open until the client goes
+  });
+  auto cfg = test_config({b1.address()});
+  cfg.timeouts.shutdown_grace = 500ms;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 3s);
+  ASSERT_TRUE(c.send("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  const std::string head = c.read_until("\r\n\r\n");
+  ASSERT_FALSE(head.empty()) << "no 101: ferry parsed the tunnel bytes as chunks and gave up";
+  ASSERT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  EXPECT_EQ(c.read_until("frames-from-the-backend"), "frames-from-the-backend") << c.buffered();
+}
+
 TEST(BackendDeath, ResetMidChunkedResponseCutsTheClientCleanly) {
   FakeBackend b1("b1");
   b1.set_handler([](BackendConn& c, const Request&) {
