@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz) into build-fuzz with clang, ASan and UBSan, then runs
+# Builds the libFuzzer targets (tests/fuzz) into build-asan with clang, ASan and UBSan (the build
+# scripts/sanitize.sh runs the test suite from: run both and the code compiles once), then runs
 # each for SECONDS on its corpus (the committed seeds plus what earlier runs found), printing
 # executions and coverage. Exits non-zero if any target crashes, leaks, times out or breaks an
-# invariant; the input that did it is kept in build-fuzz/artifacts/TARGET/.
+# invariant; the input that did it is kept in build-asan/artifacts/TARGET/.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     SECONDS per target (default 30);
 #                                             targets: request response chunked config (default all)
-#   FERRY_FUZZ_KNOWN=trailers,...             step over known, reported issues (tests/fuzz/model.h)
 #   FERRY_FUZZ_JOBS=N                         build parallelism (default 2)
 #   FERRY_FUZZ_ARGS="-fork=1 -ignore_crashes=1"  extra libFuzzer flags (e.g. to keep going and
 #                                             collect every distinct crash in a long run)
-# Reproduce a failure: build-fuzz/tests/fuzz/fuzz_TARGET build-fuzz/artifacts/TARGET/crash-...
+# Reproduce a failure: build-asan/tests/fuzz/fuzz_TARGET build-asan/artifacts/TARGET/crash-...
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,30 +18,18 @@ seconds="${1:-30}"
 shift || true
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=(request response chunked config)
-build="$root/build-fuzz"
+build="$root/build-asan"
 jobs="${FERRY_FUZZ_JOBS:-2}"
-
-if ! command -v clang++ >/dev/null; then
-  echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-dev)" >&2
-  exit 1
-fi
+# shellcheck source=scripts/lib/sanitized-build.sh
+source "$root/scripts/lib/sanitized-build.sh"
 
 echo "===== build (clang, libFuzzer, ASan+UBSan) into $build"
-mkdir -p "$build"
-if ! CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DFERRY_FUZZ=ON -DFERRY_TESTS=OFF -DFERRY_BENCH=OFF -DFERRY_SANITIZE=address,undefined \
-      -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
-      >"$build/fuzz-configure.log" 2>&1; then
-  cat "$build/fuzz-configure.log"
-  echo "fuzz.sh: configure failed"
-  exit 1
-fi
-if ! cmake --build "$build" -j"$jobs" $(printf -- '--target fuzz_%s ' "${targets[@]}") >"$build/fuzz-build.log" 2>&1; then
-  tail -40 "$build/fuzz-build.log"
+if ! sanitized_build "$build" address,undefined "${targets[@]/#/fuzz_}"; then
   echo "fuzz.sh: build failed"
   exit 1
 fi
 
+read -r -a extra_args <<<"${FERRY_FUZZ_ARGS:-}"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:symbolize=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 failed=0
@@ -61,7 +49,7 @@ for t in "${targets[@]}"; do
   # New inputs go to the first directory (work); the committed seeds are only read.
   "$bin" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 \
       -max_len="$max_len" -dict="$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
-      ${FERRY_FUZZ_ARGS:-} >"$log" 2>&1
+      "${extra_args[@]}" >"$log" 2>&1
   rc=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)"
@@ -76,7 +64,7 @@ for t in "${targets[@]}"; do
     failed=$((failed + 1))
     line="$line -- FAILED (exit $rc)"
     grep -E "ferry fuzz invariant|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|runtime error|SUMMARY" -A2 "$log" | head -20
-    ls -t "$artifacts" | head -3 | sed "s|^|    artifact: $artifacts/|"
+    find "$artifacts" -type f -printf '    artifact: %p\n' | head -3
   fi
   echo "$line"
   summary+=("$line")

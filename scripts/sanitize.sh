@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite under sanitizers:
-#   1. ASan + UBSan (build-asan): every test, leaks checked, the first error fatal.
+#   1. ASan + UBSan (build-asan): every test, leaks checked, the first error fatal. The same
+#      build holds the libFuzzer targets scripts/fuzz.sh runs (scripts/lib/sanitized-build.sh).
 #   2. TSan (build-tsan): the tests where several threads meet: multi-worker forwarding, the
 #      health checker and publisher, reloads, DNS re-resolution, and the hardening tests that
 #      run several workers under churn.
@@ -9,7 +10,7 @@
 #   FERRY_SANITIZE_STAGES=asan ...      only one stage (asan | tsan)
 #   FERRY_TSAN_REGEX='...'              which tests TSan runs (ctest -R)
 #   FERRY_SANITIZE_JOBS=N               build and ctest parallelism (default: nproc, at most 2)
-# Compilers: clang if present (faster builds, better reports), else gcc.
+# Needs clang (scripts/install-deps.sh installs it).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,31 +23,10 @@ tsan_regex="${FERRY_TSAN_REGEX:-EveryWorkerServes|^Checker\.|Reload|^Health|^Dns
 passed=0
 failed=0
 
-if command -v clang++ >/dev/null; then
-  cc=clang cxx=clang++
-else
-  cc=gcc cxx=g++
-fi
+# shellcheck source=scripts/lib/sanitized-build.sh
+source "$root/scripts/lib/sanitized-build.sh"
 
 stage() { printf '\n===== %s =====\n' "$*"; }
-
-# Configures and builds `dir` with the sanitizers in `what`; extra args are build targets.
-build() {
-  local dir="$1" what="$2"
-  shift 2
-  local targets=()
-  for t in "$@"; do targets+=(--target "$t"); done
-  # -O1: fast enough to run, quick to build, and keeps frames for the reports.
-  mkdir -p "$dir"
-  CC=$cc CXX=$cxx cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE="$what" \
-    -DFERRY_BENCH=OFF -DFERRY_TESTS=ON \
-    -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g -fno-sanitize-recover=undefined" \
-    >"$dir/sanitize-configure.log" 2>&1 || { cat "$dir/sanitize-configure.log"; return 1; }
-  local rc=0
-  cmake --build "$dir" -j"$jobs" "${targets[@]}" >"$dir/sanitize-build.log" 2>&1 || rc=$?
-  grep -E "error|Error" "$dir/sanitize-build.log" | head -40
-  return "$rc"
-}
 
 # Runs ctest in `dir` (extra args go to ctest) and adds its counts to the totals.
 run_ctest() {
@@ -72,8 +52,8 @@ start=$SECONDS
 for s in $stages; do
   case "$s" in
     asan)
-      stage "ASan + UBSan build ($cxx) in build-asan"
-      if build build-asan address,undefined; then
+      stage "ASan + UBSan build (clang) in build-asan"
+      if sanitized_build build-asan address,undefined; then
         stage "ASan + UBSan: every test"
         ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:detect_stack_use_after_return=0" \
         UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
@@ -85,8 +65,8 @@ for s in $stages; do
       fi
       ;;
     tsan)
-      stage "TSan build ($cxx) in build-tsan"
-      if build build-tsan thread integration_tests hardening_tests health_tests; then
+      stage "TSan build (clang) in build-tsan"
+      if sanitized_build build-tsan thread integration_tests hardening_tests health_tests; then
         stage "TSan: tests matching $tsan_regex"
         TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:history_size=4" \
           run_ctest build-tsan -R "$tsan_regex"

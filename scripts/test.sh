@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # README command 2: the whole test suite. Installs what is missing, builds with warnings as
 # errors, runs every test stage, and ends with one line "N passed, N failed".
-#   scripts/test.sh            the CI stages: unit package deploy
+#   scripts/test.sh            every stage: unit package deploy sanitize fuzz
 #   FERRY_STAGES="unit deploy" scripts/test.sh   only those stages
-#   FERRY_STAGES="sanitize fuzz" scripts/test.sh the hardening stages (ASan+UBSan, TSan,
-#                              libFuzzer); not in CI yet, see tests/fuzz and scripts/sanitize.sh
+#   FERRY_FUZZ_SECONDS=N       how long each fuzz target runs (default 10)
+# sanitize runs the suite under ASan+UBSan and the threaded tests under TSan; fuzz runs each
+# libFuzzer target on its corpus from the same ASan build (scripts/sanitize.sh, scripts/fuzz.sh).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 jobs="$(nproc)"
-stages="${FERRY_STAGES:-unit package deploy}"
+stages="${FERRY_STAGES:-unit package deploy sanitize fuzz}"
 passed=0
 failed=0
 
@@ -79,7 +80,7 @@ for s in $stages; do
       ;;
     fuzz)
       stage "fuzzing: each libFuzzer target briefly on its corpus"
-      run_counted bash scripts/fuzz.sh "${FERRY_FUZZ_SECONDS:-15}"
+      run_counted bash scripts/fuzz.sh "${FERRY_FUZZ_SECONDS:-10}"
       ;;
     deploy)
       if [[ -x tests/deploy/run.sh ]]; then

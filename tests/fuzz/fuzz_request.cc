@@ -90,16 +90,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   // Rebuild what ferry sends its backend, all on one (pooled) connection.
   std::string stream;
   for (const Seen* m : a) {
-    // Known issue "http10-empty-host": an HTTP/1.0 request with an empty Host gets a second
-    // Host (the backend's name) added by build_request_head, which only looks at the value.
-    if (known_issue("http10-empty-host") && m->head.http_minor == 0 && count_named(m->head, "host") > 0 &&
-        trim(m->head.find("host")).empty())
-      return 0;
-    // Known issue "upgrade-header": with several Upgrade headers ferry forwards only the last
-    // value, which may be empty: ferry then takes the request for an upgrade, its backend not.
-    if (known_issue("upgrade-header") && m->head_at_end.upgrade &&
-        (count_named(m->head, "upgrade") > 1 || trim(m->head.find("upgrade")).empty()))
-      return 0;
     // ferry builds the head when it engages a backend; for a request read whole (any body up to
     // buffers.request) that is after the message ended.
     // Trailer fields must never join the head ferry forwards (they did before 777803e).

@@ -79,16 +79,7 @@ class Relay final : public HttpParser::Sink {
     proxy::build_response_head(head, rw, out);
     return 0;
   }
-  bool upgrade_with_body = false;
-
   int on_body(const char* data, std::size_t len) override {
-    // Known issue "upgrade-body": a 101 with Content-Length or chunked framing is read as
-    // having a body before the tunnel starts (on_headers_complete does not return 1 for 101),
-    // so a chunked 101 has its tunnel bytes parsed as chunks.
-    if (final_status == 101 && !interim && known_issue("upgrade-body")) {
-      upgrade_with_body = true;
-      return 0;
-    }
     // llhttp 8.1 leaves skipping the body of a 1xx, 204 or 304 to on_headers_complete (which
     // returns 1 for them since 777803e): such a response must never deliver body bytes.
     FUZZ_CHECK(!interim, "a 1xx response with a body");
@@ -161,7 +152,7 @@ Outcome relay(std::string_view data, Exchange x, ReadPlan plan) {
   o.out = std::move(sink.out);
   o.body = std::move(sink.body);
   o.status = sink.final_status;
-  o.done = sink.final_done && !sink.rejected && !sink.upgrade_with_body;
+  o.done = sink.final_done && !sink.rejected;
   o.framing = sink.framing;
   o.interim = std::move(sink.relayed_interim);
   return o;

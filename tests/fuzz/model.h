@@ -53,27 +53,6 @@ inline std::string escape(std::string_view s, std::size_t max = 600) {
     if (!(cond)) ::ferry::fuzz::fail(__FILE__, __LINE__, #cond, (detail)); \
   } while (0)
 
-// Known, reported issues a long run may step over so it keeps finding new ones: a comma list in
-// FERRY_FUZZ_KNOWN. Unset: every check applies. The names (issues still open):
-//   http10-empty-host  an HTTP/1.0 request with an empty Host is forwarded with two Hosts
-//   upgrade-header     several Upgrade headers: only the last (maybe empty) value is forwarded
-//   upgrade-body       a 101 with Content-Length or chunked framing is read as having a body
-//   yaml-loadall       YAML::LoadAll never returns on some inputs (a lone ",")
-inline bool known_issue(std::string_view name) {
-  static const std::string list = [] {
-    const char* v = std::getenv("FERRY_FUZZ_KNOWN");
-    return std::string(v != nullptr ? v : "");
-  }();
-  std::string_view rest = list;
-  while (!rest.empty()) {
-    const std::size_t comma = rest.find(',');
-    if (rest.substr(0, comma) == name) return true;
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -88,16 +67,18 @@ inline bool ferry_accepts_request_head(const proxy::MessageHead& head) {
   if (head.method == HTTP_CONNECT) return false;
   const bool http10 = head.http_minor == 0;
   int hosts = 0;
+  int upgrades = 0;
   int transfer_encodings = 0;
   std::string_view transfer_encoding;
   for (const proxy::HeaderField& f : head.fields) {
     if (iequals(head.name(f), "host")) ++hosts;
+    if (iequals(head.name(f), "upgrade")) ++upgrades;
     if (iequals(head.name(f), "transfer-encoding")) {
       ++transfer_encodings;
       transfer_encoding = head.value(f);
     }
   }
-  if (hosts > 1 || (hosts == 0 && !http10)) return false;
+  if (hosts > 1 || (hosts == 0 && !http10) || upgrades > 1) return false;
   if (transfer_encodings > 1 || (transfer_encodings == 1 && !iequals(trim(transfer_encoding), "chunked")))
     return false;
   return true;
