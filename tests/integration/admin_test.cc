@@ -1,11 +1,8 @@
 // The admin listener: /healthz, /backends, /metrics, and a real Prometheus server scraping it.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +14,7 @@
 
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/ports.h"
 #include "support/proxy_fixture.h"
 
 namespace ferry::testing {
@@ -102,18 +100,6 @@ TEST(Admin, BackendsShowStateLoadAndChecks) {
 }
 
 // ---- a real Prometheus server scrapes ferry ----
-
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string url_encode(const std::string& s) {
   std::string out;

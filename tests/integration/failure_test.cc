@@ -11,25 +11,13 @@
 
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/ports.h"
 #include "support/proxy_fixture.h"
 
 namespace ferry::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A loopback port with nothing listening on it.
-std::string refused_address() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-}
 
 // A listener whose accept queue is full, so a new connect's SYN goes unanswered.
 class BlackHole {

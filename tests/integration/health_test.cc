@@ -10,22 +10,12 @@
 #include "support/client.h"
 #include "support/fake_backend.h"
 #include "support/proxy_fixture.h"
+#include "support/wait.h"
 
 namespace ferry::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Polls `pred` until it holds or `limit` passes.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 // A backend whose /health answers `health_status`.
 void with_health(FakeBackend& b, std::shared_ptr<std::atomic<int>> health_status) {

@@ -21,22 +21,14 @@
 
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/ports.h"
 #include "support/proxy_fixture.h"
+#include "support/wait.h"
 
 namespace ferry::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
 
 TEST(Reload, UnderLoadLosesNoRequestAndSwitchesBackends) {
   FakeBackend b1("b1"), b2("b2"), b3("b3");
@@ -176,18 +168,6 @@ TEST(Dns, ReResolutionAddsAndRemovesBackends) {
 }
 
 // ---- the real executable, driven by signals ----
-
-uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 class FerryProcess {
  public:
