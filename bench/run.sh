@@ -19,6 +19,8 @@ source "$BENCH_DIR/lib/common.sh"
 source "$BENCH_DIR/lib/targets.sh"
 # shellcheck source=bench/lib/scenarios.sh
 source "$BENCH_DIR/lib/scenarios.sh"
+# shellcheck source=bench/lib/setup.sh
+source "$BENCH_DIR/lib/setup.sh"
 
 PY=/usr/bin/python3
 ROUNDS=3
@@ -99,26 +101,8 @@ done
 [[ -x $PY ]] || missing+=("$PY")
 ((${#missing[@]} == 0)) || die "missing: ${missing[*]} (run scripts/install-deps.sh as root)"
 
-# 1,000 wrk connections, 10,000 idle ones: every process here needs many descriptors.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-if (($(ulimit -n) < IDLE_CONNS + 2000)); then
-  log "WARNING: ulimit -n is $(ulimit -n); $IDLE_CONNS idle connections may not fit"
-fi
-NOFILE=$(ulimit -n)
-# client connections every proxy admits: room for the idle scenario and then some
-MAXCONN=$((IDLE_CONNS + 5000))
-CLK_TCK=$(getconf CLK_TCK)
-
-# --- ports -----------------------------------------------------------------------------
-PORT_BACKEND_A=$PORT_BASE
-PORT_BACKEND_B=$((PORT_BASE + 1))
-PORT_FERRY=$((PORT_BASE + 2))
-PORT_NGINX=$((PORT_BASE + 3))
-PORT_HAPROXY=$((PORT_BASE + 4))
-PORT_FERRY_ADMIN=$((PORT_BASE + 5))
-for p in "$PORT_BACKEND_A" "$PORT_BACKEND_B" "$PORT_FERRY" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_FERRY_ADMIN"; do
-  port_in_use "$p" && die "port $p is in use; set BENCH_PORT_BASE to a free range"
-done
+bench_limits
+bench_ports
 
 # --- output and cleanup ----------------------------------------------------------------
 [[ -n $OUT ]] || OUT="$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)"
@@ -144,18 +128,7 @@ trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
 # --- build -----------------------------------------------------------------------------
-if [[ -z $FERRY_BIN ]]; then
-  bench_opt=OFF
-  $MICRO && bench_opt=ON
-  log "building ferry (Release) in $BUILD_DIR"
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFERRY_TESTS=OFF \
-    -DFERRY_BENCH=$bench_opt >"$OUT/raw/build.log" 2>&1 ||
-    die "cmake configure failed; see $OUT/raw/build.log"
-  cmake --build "$BUILD_DIR" --target ferry -j "$(nproc)" >>"$OUT/raw/build.log" 2>&1 ||
-    die "ferry build failed; see $OUT/raw/build.log"
-  FERRY_BIN="$BUILD_DIR/ferry"
-fi
-[[ -x $FERRY_BIN ]] || die "no ferry binary at $FERRY_BIN"
+bench_build_ferry "$MICRO" "$OUT/raw/build.log"
 
 # --- micro-benchmarks (first, while the machine is otherwise quiet) ----------------------
 MICRO_STATUS=skipped

@@ -7,6 +7,10 @@
 
 BACKEND_PID=""
 TARGET_PID=""
+# A command the proxies run under (bench/profile.sh: valgrind), and how long to wait for
+# their first 200.
+TARGET_WRAP=()
+START_WAIT=10
 
 # render TEMPLATE OUTPUT: fill in the @NAME@ placeholders.
 render() {
@@ -99,16 +103,16 @@ start_target() {
   local name=$1 log="$RUN_DIR/$1.log"
   case $name in
     ferry)
-      "$FERRY_BIN" -c "$RUN_DIR/ferry.yaml" >>"$log" 2>&1 &
+      "${TARGET_WRAP[@]}" "$FERRY_BIN" -c "$RUN_DIR/ferry.yaml" >>"$log" 2>&1 &
       TARGET_PID=$!
       ;;
     nginx)
-      nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx-proxy.conf" -e "$RUN_DIR/nginx-proxy-error.log" \
-        >>"$log" 2>&1 &
+      "${TARGET_WRAP[@]}" nginx -p "$RUN_DIR" -c "$RUN_DIR/nginx-proxy.conf" \
+        -e "$RUN_DIR/nginx-proxy-error.log" >>"$log" 2>&1 &
       TARGET_PID=$!
       ;;
     haproxy)
-      haproxy -db -f "$RUN_DIR/haproxy.cfg" >>"$log" 2>&1 &
+      "${TARGET_WRAP[@]}" haproxy -db -f "$RUN_DIR/haproxy.cfg" >>"$log" 2>&1 &
       TARGET_PID=$!
       ;;
     direct)
@@ -117,9 +121,9 @@ start_target() {
       ;;
     *) die "unknown target $name" ;;
   esac
-  if ! wait_http "http://127.0.0.1:$(target_port "$name")/" 10; then
+  if ! wait_http "http://127.0.0.1:$(target_port "$name")/" "$START_WAIT"; then
     tail -n 20 "$log" >&2 || true
-    die "$name did not answer 200 on port $(target_port "$name") within 10 s"
+    die "$name did not answer 200 on port $(target_port "$name") within $START_WAIT s"
   fi
 }
 

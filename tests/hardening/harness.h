@@ -24,21 +24,11 @@
 #include <vector>
 
 #include "proxy/http_parser.h"
+#include "support/wait.h"
 
 namespace ferry::testing {
 
 using namespace std::chrono_literals;
-
-// Polls `pred` until it holds or `limit` passes.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
-}
 
 // Resident memory of this process (ferry included), in KiB.
 inline long vm_rss_kib() {

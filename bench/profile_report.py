@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""bench/profile.sh's report: instructions and system calls per request, from the callgrind
+and strace output in OUT/raw, written to OUT/profile.md (and printed).
+
+    profile_report.py OUT FERRY_BINARY
+"""
+import collections
+import glob
+import json
+import os
+import re
+import sys
+
+# Where an instruction was spent, by object file and function name.
+ALLOCATOR = re.compile(r"^(malloc|free|calloc|realloc|cfree|_int_malloc|_int_free|_int_realloc|"
+                       r"malloc_consolidate|tcache_\w+|operator new|operator delete)")
+MEMORY = re.compile(r"^(__)?(mem|str|wmem)\w*")
+
+
+def component(obj, fn, ferry_binary):
+    base = os.path.basename(obj)
+    if obj == ferry_binary or base == os.path.basename(ferry_binary):
+        if fn.startswith("llhttp"):
+            return "llhttp (HTTP parser)"
+        return "ferry's own code"
+    if base.startswith("libuv"):
+        return "libuv (event loop)"
+    if base.startswith("libc.") or base.startswith("libc-"):
+        if ALLOCATOR.match(fn):
+            return "libc allocator"
+        if MEMORY.match(fn):
+            return "libc memcpy/memset/str*"
+        return "libc (syscall wrappers, other)"
+    if base.startswith("libstdc++"):
+        return "libstdc++ (operator new, other)"
+    if base.startswith("ld-linux"):
+        return "dynamic loader"
+    if "prometheus" in base:
+        return "prometheus-cpp (admin thread)"
+    return "other: " + base
+
+
+def parse_callgrind(path):
+    """Self cost (Ir) per (object, function) and the file's total."""
+    names = {"ob": {}, "fl": {}, "fn": {}}
+    self_cost = collections.Counter()
+    total = 0
+    ob = fn = "?"
+    skip_next_cost = False
+
+    def resolve(kind, value):
+        m = re.match(r"^\((\d+)\)(?: (.*))?$", value)
+        if not m:
+            return value
+        key, name = m.group(1), m.group(2)
+        if name is not None:
+            names[kind][key] = name
+            return name
+        return names[kind].get(key, "?")
+
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            c = line[0]
+            if c.isdigit() or c in "+-*":
+                if skip_next_cost:
+                    skip_next_cost = False
+                    continue
+                parts = line.split()
+                if len(parts) >= 2:
+                    self_cost[(ob, fn)] += int(parts[1])
+                continue
+            key, _, value = line.partition("=")
+            if key == "ob":
+                ob = resolve("ob", value)
+            elif key in ("fl", "fi", "fe", "cfi", "cfl"):
+                resolve("fl", value)
+            elif key == "fn":
+                fn = resolve("fn", value)
+            elif key == "cob":
+                resolve("ob", value)
+            elif key == "cfn":
+                resolve("fn", value)
+            elif key == "calls":
+                skip_next_cost = True
+            elif line.startswith("summary:") or line.startswith("totals:"):
+                total = max(total, int(line.split(":", 1)[1].split()[0]))
+    return self_cost, total
+
+
+def parse_strace(path):
+    calls = collections.Counter()
+    if not os.path.exists(path):
+        return calls
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            # % time  seconds  usecs/call  calls  [errors]  syscall
+            if len(parts) >= 5 and re.match(r"^\d", parts[0]) and parts[-1] != "total":
+                calls[parts[-1]] += int(parts[3])
+    return calls
+
+
+def main():
+    out, ferry_binary = sys.argv[1], os.path.realpath(sys.argv[2])
+    runs = [json.loads(line) for line in open(os.path.join(out, "runs.jsonl")) if line.strip()]
+    scenarios = list(dict.fromkeys(r["scenario"] for r in runs))
+    targets = list(dict.fromkeys(r["target"] for r in runs))
+    ir = {}            # (scenario, target) -> Ir per request
+    breakdown = {}     # scenario -> Counter(component -> Ir per request) for ferry
+    top = {}           # scenario -> [(function, Ir per request)]
+    syscalls = {}      # (scenario, target) -> (total per request, Counter per request)
+    for r in runs:
+        n = r["requests"]
+        if n <= 0:
+            continue
+        key = (r["scenario"], r["target"])
+        if r["tool"] == "callgrind":
+            # Part 1 of each process: from the zeroing to the dump, i.e. the measured window.
+            files = glob.glob(os.path.join(out, "raw", "cg.%s.*.1" % r["tag"]))
+            merged = collections.Counter()
+            total = 0
+            for path in files:
+                costs, t = parse_callgrind(path)
+                merged.update(costs)
+                total += t or sum(costs.values())
+            ir[key] = total / n
+            if r["target"] == "ferry":
+                comp = collections.Counter()
+                for (obj, fn), cost in merged.items():
+                    comp[component(obj, fn, ferry_binary)] += cost / n
+                breakdown[r["scenario"]] = comp
+                top[r["scenario"]] = [(fn, cost / n) for (obj, fn), cost in merged.most_common(15)]
+        else:
+            calls = parse_strace(os.path.join(out, "raw", "strace.%s.txt" % r["tag"]))
+            per = collections.Counter({k: v / n for k, v in calls.items()})
+            syscalls[key] = (sum(per.values()), per)
+
+    lines = ["# Where the CPU per request goes", ""]
+    lines.append("One worker per proxy, the bench's backend pair and wrk command lines. "
+                 "Instructions are user space only (valgrind --tool=callgrind); the kernel's "
+                 "share follows the system calls (strace -c). Both are counts, stable on a "
+                 "shared machine.")
+    lines.append("")
+    lines.append("## User-space instructions per request")
+    lines.append("")
+    head = "| scenario | " + " | ".join(targets) + " | " + " | ".join(
+        "ferry/" + t for t in targets if t != "ferry") + " |"
+    lines.append(head)
+    lines.append("|" + "---|" * (1 + len(targets) + len([t for t in targets if t != "ferry"])))
+    for s in scenarios:
+        row = [s] + ["{:,.0f}".format(ir[(s, t)]) if (s, t) in ir else "-" for t in targets]
+        for t in targets:
+            if t == "ferry":
+                continue
+            if (s, "ferry") in ir and (s, t) in ir and ir[(s, t)] > 0:
+                row.append("{:.2f}x".format(ir[(s, "ferry")] / ir[(s, t)]))
+            else:
+                row.append("-")
+        lines.append("| " + " | ".join(row) + " |")
+    if syscalls:
+        lines += ["", "## System calls per request", ""]
+        lines.append("| scenario | " + " | ".join(targets) + " |")
+        lines.append("|" + "---|" * (1 + len(targets)))
+        for s in scenarios:
+            row = [s]
+            for t in targets:
+                if (s, t) not in syscalls:
+                    row.append("-")
+                    continue
+                total, per = syscalls[(s, t)]
+                main_calls = ", ".join("{} {:.2f}".format(k, v) for k, v in per.most_common(6) if v >= 0.05)
+                row.append("{:.1f} ({})".format(total, main_calls))
+            lines.append("| " + " | ".join(row) + " |")
+    for s in scenarios:
+        if s not in breakdown:
+            continue
+        total = sum(breakdown[s].values())
+        lines += ["", "## ferry, %s: instructions per request by component" % s, ""]
+        lines.append("| component | Ir/request | share |")
+        lines.append("|---|---|---|")
+        for name, cost in breakdown[s].most_common():
+            if cost / total < 0.005:
+                continue
+            lines.append("| {} | {:,.0f} | {:.1f}% |".format(name, cost, 100 * cost / total))
+        lines += ["", "Top functions (self):", "", "| function | Ir/request |", "|---|---|"]
+        for fn, cost in top[s]:
+            lines.append("| `{}` | {:,.0f} |".format(fn.replace("|", "\\|")[:90], cost))
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out, "profile.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
