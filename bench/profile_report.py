@@ -146,10 +146,9 @@ def main():
     lines.append("")
     lines.append("## User-space instructions per request")
     lines.append("")
-    head = "| scenario | " + " | ".join(targets) + " | " + " | ".join(
-        "ferry/" + t for t in targets if t != "ferry") + " |"
-    lines.append(head)
-    lines.append("|" + "---|" * (1 + len(targets) + len([t for t in targets if t != "ferry"])))
+    columns = ["scenario"] + targets + ["ferry/" + t for t in targets if t != "ferry"]
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "---|" * len(columns))
     for s in scenarios:
         row = [s] + ["{:,.0f}".format(ir[(s, t)]) if (s, t) in ir else "-" for t in targets]
         for t in targets:

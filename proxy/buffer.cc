@@ -34,9 +34,10 @@ void OutQueue::append(const char* data, std::size_t len) {
   while (len > 0) {
     // Fill the last owned block unless it is part of the write in flight.
     if (segments_.size() > in_flight_ && segments_.back().owned &&
-        segments_.back().len < BlockPool::kBlockSize) {
+        segments_.back().data + segments_.back().len < segments_.back().block + BlockPool::kBlockSize) {
       Segment& s = segments_.back();
-      const std::size_t n = std::min(len, BlockPool::kBlockSize - s.len);
+      const std::size_t room = static_cast<std::size_t>(s.block + BlockPool::kBlockSize - (s.data + s.len));
+      const std::size_t n = std::min(len, room);
       std::memcpy(s.data + s.len, data, n);
       s.len += static_cast<uint32_t>(n);
       data += n;
@@ -44,13 +45,14 @@ void OutQueue::append(const char* data, std::size_t len) {
       pending_ += n;
       continue;
     }
-    segments_.push_back(Segment{pool_.get(), 0, true});
+    char* block = pool_.get();
+    segments_.push_back(Segment{block, block, 0, true});
   }
 }
 
 void OutQueue::append_borrowed(const char* data, std::size_t len) {
   if (len == 0) return;
-  segments_.push_back(Segment{const_cast<char*>(data), static_cast<uint32_t>(len), false});
+  segments_.push_back(Segment{nullptr, const_cast<char*>(data), static_cast<uint32_t>(len), false});
   pending_ += len;
 }
 
@@ -60,6 +62,15 @@ int OutQueue::flush(uv_stream_t* stream) {
   uv_buf_t bufs[kMaxBufs];
   std::size_t n = std::min(segments_.size(), kMaxBufs);
   for (std::size_t i = 0; i < n; ++i) bufs[i] = uv_buf_init(segments_[i].data, segments_[i].len);
+  // An error here (EPIPE, ECONNRESET, ...) is left to uv_write below, which reports it through
+  // on_written as before: owners expect failures after the call that queued the bytes returns.
+  const int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
+  if (written > 0) {
+    consume(static_cast<std::size_t>(written));
+    if (segments_.empty()) return 0;
+    n = std::min(segments_.size(), kMaxBufs);
+    for (std::size_t i = 0; i < n; ++i) bufs[i] = uv_buf_init(segments_[i].data, segments_[i].len);
+  }
   const int rc = uv_write(&req_, stream, bufs, static_cast<unsigned>(n), &OutQueue::on_write);
   if (rc != 0) return rc;
   in_flight_ = n;
@@ -67,10 +78,25 @@ int OutQueue::flush(uv_stream_t* stream) {
   return 0;
 }
 
+void OutQueue::consume(std::size_t n) {
+  pending_ -= n;
+  std::size_t done = 0;
+  while (done < segments_.size() && n >= segments_[done].len) {
+    n -= segments_[done].len;
+    if (segments_[done].block != nullptr) pool_.put(segments_[done].block);
+    ++done;
+  }
+  if (done < segments_.size() && n > 0) {
+    segments_[done].data += n;
+    segments_[done].len -= static_cast<uint32_t>(n);
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(done));
+}
+
 void OutQueue::release_in_flight() {
   for (std::size_t i = 0; i < in_flight_; ++i) {
     pending_ -= segments_[i].len;
-    if (segments_[i].owned) pool_.put(segments_[i].data);
+    if (segments_[i].block != nullptr) pool_.put(segments_[i].block);
   }
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
   in_flight_ = 0;
@@ -86,7 +112,7 @@ void OutQueue::on_write(uv_write_t* req, int status) {
 void OutQueue::clear() {
   for (std::size_t i = in_flight_; i < segments_.size(); ++i) {
     pending_ -= segments_[i].len;
-    if (segments_[i].owned) pool_.put(segments_[i].data);
+    if (segments_[i].block != nullptr) pool_.put(segments_[i].block);
   }
   segments_.resize(in_flight_);
   if (segments_.empty() && segments_.capacity() > 16) segments_.shrink_to_fit();

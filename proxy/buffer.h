@@ -55,7 +55,11 @@ class OutQueue {
   // until the queue reports them written (or is cleared).
   void append_borrowed(const char* data, std::size_t len);
 
-  // Starts a write of everything queued if none is in flight. Returns a libuv error or 0.
+  // Writes what is queued: first straight to the socket (uv_try_write), then, for whatever
+  // the socket did not take, one uv_write whose completion calls on_written. If the socket
+  // takes everything no callback follows: callers look at pending() after flushing. (A
+  // uv_write that completes at once still costs libuv a redundant epoll_ctl per write.)
+  // Does nothing while a write is in flight. Returns a libuv error or 0.
   int flush(uv_stream_t* stream);
 
   // Bytes queued or in flight.
@@ -67,12 +71,15 @@ class OutQueue {
 
  private:
   struct Segment {
-    char* data;
+    char* block;  // the pool block to return once written; null for borrowed bytes
+    char* data;   // the bytes still to write (a partial write moves this on)
     uint32_t len;
-    bool owned;  // a pool block, returned on completion; else borrowed
+    bool owned;   // the block is this queue's, so appends may fill the rest of it
   };
   static void on_write(uv_write_t* req, int status);
   void release_in_flight();
+  // Drops `n` bytes written from the front of the queue (nothing in flight).
+  void consume(std::size_t n);
 
   BlockPool& pool_;
   void* owner_;

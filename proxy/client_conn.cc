@@ -804,8 +804,11 @@ void ClientConn::on_written(void* self, int status) {
     return;
   }
   if (c->ex_->out.pending() > 0) {
-    c->flush();
-  } else if (c->close_after_write_ && c->ex_->upstream == nullptr && c->phase_ == Phase::Idle) {
+    c->flush();  // may write everything at once
+    if (c->closing_) return;
+  }
+  if (c->ex_->out.pending() == 0 && c->close_after_write_ && c->ex_->upstream == nullptr &&
+      c->phase_ == Phase::Idle) {
     c->linger();
     return;
   }

@@ -77,7 +77,12 @@ void UpstreamConn::attach(ClientConn* client) {
 
 void UpstreamConn::flush() {
   if (state_ == State::Connecting || state_ == State::Closing) return;
-  if (const int rc = out_.flush(as_stream(&tcp_)); rc != 0) fail(UpstreamError::Reset);
+  if (const int rc = out_.flush(as_stream(&tcp_)); rc != 0) {
+    fail(UpstreamError::Reset);
+    return;
+  }
+  // The socket may have taken everything at once (no on_written follows then).
+  if (out_.pending() == 0 && request_queued_) request_sent_ = true;
 }
 
 void UpstreamConn::request_queued(bool is_head_request) {
@@ -226,6 +231,7 @@ void UpstreamConn::on_written(void* self, int status) {
   }
   if (u->out_.pending() > 0) {
     u->flush();
+    if (u->state_ == State::Closing) return;
   } else if (u->request_queued_) {
     u->request_sent_ = true;
   }
