@@ -7,26 +7,34 @@
 namespace ferry::proxy {
 
 BlockPool::~BlockPool() {
-  for (char* b : free_) std::free(b);
+  for (char* b : free_) std::free(header(b));
 }
 
 char* BlockPool::get() {
   ++in_use_;
+  char* b;
   if (!free_.empty()) {
-    char* b = free_.back();
+    b = free_.back();
     free_.pop_back();
-    return b;
+  } else {
+    auto* raw = static_cast<char*>(std::malloc(sizeof(Header) + kBlockSize));
+    if (raw == nullptr) {
+      --in_use_;
+      return nullptr;  // a read then fails with UV_ENOBUFS
+    }
+    b = raw + sizeof(Header);
   }
-  return static_cast<char*>(std::malloc(kBlockSize));
+  header(b)->refs = 1;
+  return b;
 }
 
 void BlockPool::put(char* block) {
-  if (block == nullptr) return;
+  if (block == nullptr || --header(block)->refs != 0) return;
   --in_use_;
   if (free_.size() < max_free_) {
     free_.push_back(block);
   } else {
-    std::free(block);
+    std::free(header(block));
   }
 }
 
@@ -53,6 +61,13 @@ void OutQueue::append(const char* data, std::size_t len) {
 void OutQueue::append_borrowed(const char* data, std::size_t len) {
   if (len == 0) return;
   segments_.push_back(Segment{nullptr, const_cast<char*>(data), static_cast<uint32_t>(len), false});
+  pending_ += len;
+}
+
+void OutQueue::append_shared(char* block, const char* data, std::size_t len) {
+  if (len == 0) return;
+  pool_.retain(block);
+  segments_.push_back(Segment{block, const_cast<char*>(data), static_cast<uint32_t>(len), false});
   pending_ += len;
 }
 

@@ -12,6 +12,8 @@
 
 namespace ferry::proxy {
 
+// Blocks are reference counted so a block read from one socket can be written to another
+// without copying: the reader and each write queue holding part of it count as one reference.
 class BlockPool {
  public:
   static constexpr std::size_t kBlockSize = 32 * 1024;
@@ -21,11 +23,20 @@ class BlockPool {
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
 
+  // A block with one reference.
   char* get();
+  // One more reference to a block from get().
+  void retain(char* block) { ++header(block)->refs; }
+  // Drops a reference; the last one returns the block to the pool.
   void put(char* block);
   std::size_t in_use() const { return in_use_; }
 
  private:
+  struct alignas(16) Header {
+    uint32_t refs;
+  };
+  static Header* header(char* block) { return reinterpret_cast<Header*>(block - sizeof(Header)); }
+
   std::vector<char*> free_;
   std::size_t max_free_;
   std::size_t in_use_ = 0;
@@ -54,6 +65,10 @@ class OutQueue {
   // Queues `len` bytes at `data` without copying; the caller keeps them alive and unchanged
   // until the queue reports them written (or is cleared).
   void append_borrowed(const char* data, std::size_t len);
+  // Queues `len` bytes at `data`, inside pool block `block`, without copying: the queue holds
+  // a reference to the block until they are written. The block must not change meanwhile
+  // (a read block, once read into, only ever is).
+  void append_shared(char* block, const char* data, std::size_t len);
 
   // Writes what is queued: first straight to the socket (uv_try_write), then, for whatever
   // the socket did not take, one uv_write whose completion calls on_written. If the socket
@@ -74,7 +89,7 @@ class OutQueue {
     char* block;  // the pool block to return once written; null for borrowed bytes
     char* data;   // the bytes still to write (a partial write moves this on)
     uint32_t len;
-    bool owned;   // the block is this queue's, so appends may fill the rest of it
+    bool owned;   // the block is this queue's alone, so appends may fill the rest of it
   };
   static void on_write(uv_write_t* req, int status);
   void release_in_flight();

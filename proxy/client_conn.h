@@ -41,11 +41,12 @@ class ClientConn final : private HttpParser::Sink {
   // `reused`: the connection came from the pool (a stale one fails through no fault of the backend).
   void upstream_failed(UpstreamError error, bool reused = false);
   int response_head(MessageHead& head);
-  int response_body(const char* data, std::size_t len);
+  // `block`: the pool block `data` lies in, or null; large pieces are queued without a copy.
+  int response_body(char* block, const char* data, std::size_t len);
   void response_end(bool backend_reusable);
   void upstream_written();  // the upstream's write queue drained: more request body may flow
   void tunnel_begin();
-  void tunnel_data(const char* data, std::size_t len);
+  void tunnel_data(char* block, const char* data, std::size_t len);
   void tunnel_closed();
   void flush();
 
@@ -94,6 +95,8 @@ class ClientConn final : private HttpParser::Sink {
   void close_when_written();
   void linger();
   void handle_input(const char* data, std::size_t len);
+  // Queues bytes relayed from the backend for the client, sharing `block` when that pays.
+  void queue_relayed(char* block, const char* data, std::size_t len);
   void feed(const char* data, std::size_t len);
   void on_eof();
   void engage_backend();

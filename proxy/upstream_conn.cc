@@ -124,7 +124,7 @@ void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
 void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   UpstreamConn* u = self_of(as_handle(s));
   if (nread > 0) {
-    u->handle_input(buf->base, static_cast<std::size_t>(nread));
+    u->handle_input(buf->base, buf->base, static_cast<std::size_t>(nread));
   } else if (nread < 0) {
     switch (u->state_) {
       case State::Idle:
@@ -151,9 +151,9 @@ void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (buf->base != nullptr) u->worker_.blocks().put(buf->base);
 }
 
-void UpstreamConn::handle_input(const char* data, std::size_t len) {
+void UpstreamConn::handle_input(char* block, const char* data, std::size_t len) {
   if (state_ == State::Tunnel) {
-    if (client_ != nullptr) client_->tunnel_data(data, len);
+    if (client_ != nullptr) client_->tunnel_data(block, data, len);
     return;
   }
   if (state_ != State::Active || client_ == nullptr) {
@@ -167,7 +167,9 @@ void UpstreamConn::handle_input(const char* data, std::size_t len) {
   std::size_t off = 0;
   while (off < len && state_ == State::Active && client_ != nullptr) {
     std::size_t used = 0;
+    read_block_ = block;
     const HttpParser::Status status = parser_.feed(data + off, len - off, &used);
+    read_block_ = nullptr;
     off += used;
     switch (status) {
       case HttpParser::Status::Ok:
@@ -190,7 +192,7 @@ void UpstreamConn::handle_input(const char* data, std::size_t len) {
         state_ = State::Tunnel;
         deadline_.clear();
         client_->tunnel_begin();
-        if (off < len && client_ != nullptr) client_->tunnel_data(data + off, len - off);
+        if (off < len && client_ != nullptr) client_->tunnel_data(block, data + off, len - off);
         return;
       }
       case HttpParser::Status::HeadTooLarge:
@@ -213,7 +215,7 @@ int UpstreamConn::on_head(MessageHead& head) {
 
 int UpstreamConn::on_body(const char* data, std::size_t len) {
   if (client_ == nullptr) return -1;
-  return client_->response_body(data, len);
+  return client_->response_body(read_block_, data, len);
 }
 
 int UpstreamConn::on_message_end() { return 0; }

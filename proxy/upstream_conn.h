@@ -67,7 +67,8 @@ class UpstreamConn final : private HttpParser::Sink {
   static void on_timer(void* owner);
   static void on_closed(uv_handle_t* h);
 
-  void handle_input(const char* data, std::size_t len);
+  // `data` lies in `block`, the pool block just read into (relayed without copying).
+  void handle_input(char* block, const char* data, std::size_t len);
   void fail(UpstreamError error);
   void arm_timer(uint64_t ms);
   void start_reading();
@@ -82,6 +83,7 @@ class UpstreamConn final : private HttpParser::Sink {
   ClientConn* client_ = nullptr;
   HttpParser parser_;
   OutQueue out_;
+  char* read_block_ = nullptr;     // the block handle_input is parsing, for on_body
   uint32_t requests_ = 0;          // requests completed on this connection
   bool reading_ = false;
   bool paused_ = false;            // backpressure from the client side

@@ -56,6 +56,23 @@ TEST(Forwarding, PipelinedResponsesComeBackInRequestOrder) {
   }
 }
 
+TEST(Forwarding, ReportsEachClientAddressInXForwardedFor) {
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  // One-, two- and three-digit octets, and a zero.
+  for (const char* from : {"127.0.0.1", "127.10.200.3", "127.255.0.99"}) {
+    Client c(proxy.port(), from);
+    ASSERT_TRUE(c.connected()) << from;
+    ASSERT_TRUE(c.send("GET /ip HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << from;
+    const std::vector<Request> all = b1.requests_seen();
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(all.back().header("X-Forwarded-For"), from);
+  }
+}
+
 TEST(Forwarding, RewritesForwardingHeadersAndDropsHopByHop) {
   FakeBackend b1("b1");
   RunningProxy proxy(test_config({b1.address()}));

@@ -32,8 +32,20 @@ int Response::count(const std::string& name) const {
                                         [&](const auto& kv) { return lower(kv.first) == wanted; }));
 }
 
-Client::Client(uint16_t port, std::chrono::milliseconds timeout) : timeout_(timeout) {
+Client::Client(uint16_t port, std::chrono::milliseconds timeout) : Client(port, nullptr, timeout) {}
+
+Client::Client(uint16_t port, const char* source_ip, std::chrono::milliseconds timeout) : timeout_(timeout) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (source_ip != nullptr) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source_ip, &from.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

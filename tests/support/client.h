@@ -22,6 +22,9 @@ struct Response {
 class Client {
  public:
   explicit Client(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Connects from `source_ip` (any 127.x.y.z works on Linux loopback), so tests can see how
+  // ferry reports client addresses other than 127.0.0.1.
+  Client(uint16_t port, const char* source_ip, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
