@@ -134,7 +134,7 @@ void ClientConn::close() {
   worker_.idle_remove(this);
   if (ex_ != nullptr) {
     ex_->deadline.clear();
-    if (ex_->response_started) log_request();  // a response cut short still counts
+    if (ex_->response_started || ex_->head_held) log_request();  // a response cut short still counts
     if (ex_->upstream != nullptr) std::exchange(ex_->upstream, nullptr)->detach(false);
     release_backend(balancer::Outcome::Success);
     if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
@@ -249,6 +249,8 @@ void ClientConn::handle_input(const char* data, std::size_t len) {
     if (ex_->upstream->queued() > kUpstreamHighWater) stop_reading();
   }
   update_timer();
+  // An answer ferry wrote itself may have gone out at once (no on_written follows).
+  maybe_go_idle();
 }
 
 void ClientConn::feed(const char* data, std::size_t len) {
@@ -488,10 +490,13 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
     release_backend(balancer::Outcome::Success);
     return;
   }
+  // A head still held never reached the client: drop it, and the request is as good as
+  // unanswered (retried if it may be, else a clean error rather than a cut response).
+  const bool head_arrived = std::exchange(ex_->head_held, false);
   // A pooled connection the backend had closed just as the request went out is no failure of
   // the backend: try once more on a fresh connection to the same backend, free of `retries`
   // (nginx does the same for its cached connections).
-  if (reused && error == UpstreamError::Reset && !ex_->stale_retried && ex_->request_idempotent &&
+  if (reused && !head_arrived && error == UpstreamError::Reset && !ex_->stale_retried && ex_->request_idempotent &&
       !ex_->response_started && !ex_->body_streamed && ex_->picked) {
     ex_->stale_retried = true;
     ex_->streaming = false;
@@ -539,7 +544,6 @@ int ClientConn::response_head(MessageHead& head) {
   // A 101 must answer an upgrade request and be an upgrade to llhttp too (Connection: upgrade),
   // or ferry would tell the client the protocol switched while it goes on parsing HTTP.
   if (head.status == 101 && (!ex_->request_upgrade || !head.upgrade)) return -1;
-  ex_->response_started = true;
   BodyFraming framing;
   if (ex_->request_is_head || head.status == 204 || head.status == 304 || head.status == 101) {
     framing = BodyFraming::None;
@@ -552,8 +556,6 @@ int ClientConn::response_head(MessageHead& head) {
   }
   const bool keep = ex_->client_keep_alive && ex_->request_complete && framing != BodyFraming::UntilClose &&
                     !worker_.draining() && !(ex_->request_upgrade && head.status != 101);
-  ex_->client_keep_alive = keep;
-  if (!keep && head.status != 101) close_after_write_ = true;
   ResponseRewrite rw;
   rw.framing = framing;
   rw.keep_alive = keep;
@@ -561,11 +563,22 @@ int ClientConn::response_head(MessageHead& head) {
   rw.upgrade = head.status == 101;
   ex_->response_chunked = framing == BodyFraming::Chunked;
   ex_->response_status = head.status;
+  ex_->held_keep_alive = keep;
   ex_->scratch.clear();
   build_response_head(head, rw, ex_->scratch);
+  // Held until the first body byte or the end: a backend that dies right after its head (a
+  // server writing head and body separately, killed in between) is then retried.
+  ex_->head_held = true;
+  return 0;
+}
+
+void ClientConn::commit_head() {
+  if (!std::exchange(ex_->head_held, false)) return;
+  ex_->response_started = true;
+  ex_->client_keep_alive = ex_->held_keep_alive;
+  if (!ex_->held_keep_alive && ex_->response_status != 101) close_after_write_ = true;
   ex_->out.append(ex_->scratch);
   ex_->response_bytes += ex_->scratch.size();
-  return 0;
 }
 
 void ClientConn::queue_relayed(char* block, const char* data, std::size_t len) {
@@ -581,6 +594,7 @@ void ClientConn::queue_relayed(char* block, const char* data, std::size_t len) {
 
 int ClientConn::response_body(char* block, const char* data, std::size_t len) {
   if (closing_) return -1;
+  commit_head();
   if (ex_->response_chunked) {
     char size_line[24];
     const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
@@ -604,6 +618,7 @@ int ClientConn::response_body(char* block, const char* data, std::size_t len) {
 }
 
 void ClientConn::response_end(bool backend_reusable) {
+  commit_head();
   if (ex_->response_chunked) {
     ex_->out.append("0\r\n\r\n", 5);
     ex_->response_bytes += 5;
@@ -631,6 +646,7 @@ void ClientConn::upstream_written() {
 }
 
 void ClientConn::tunnel_begin() {
+  commit_head();
   phase_ = Phase::Tunnel;
   ex_->deadline.clear();
   flush();
@@ -722,7 +738,11 @@ void ClientConn::finish_exchange() {
     ex_->finish_pending = true;
     return;
   }
-  if (!finish_exchange_now()) return;
+  if (!finish_exchange_now()) {
+    // The response may be out already (written at once): the exchange can go back now.
+    maybe_go_idle();
+    return;
+  }
   std::string input;
   input.swap(ex_->pending_input);
   handle_input(input.data(), input.size());

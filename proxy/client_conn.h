@@ -97,6 +97,8 @@ class ClientConn final : private HttpParser::Sink {
   void handle_input(const char* data, std::size_t len);
   // Queues bytes relayed from the backend for the client, sharing `block` when that pays.
   void queue_relayed(char* block, const char* data, std::size_t len);
+  // Queues the held response head (see Exchange::head_held); the response has begun.
+  void commit_head();
   void feed(const char* data, std::size_t len);
   void on_eof();
   void engage_backend();

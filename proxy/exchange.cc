@@ -40,6 +40,8 @@ void Exchange::reset_request() {
   client_keep_alive = false;
   http10 = false;
   response_started = false;
+  head_held = false;
+  held_keep_alive = false;
   response_chunked = false;
   upstream_paused = false;
   finish_pending = false;

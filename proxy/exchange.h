@@ -62,6 +62,10 @@ struct Exchange {
   bool client_keep_alive = false;
   bool http10 = false;
   bool response_started = false;  // a response byte was queued to the client
+  // A final response head is built in `scratch` but not queued: until a body byte (or the
+  // end) follows, a backend failure can still be retried as if no response had begun.
+  bool head_held = false;
+  bool held_keep_alive = false;   // the client keep-alive decision the held head carries
   bool response_chunked = false;
   bool upstream_paused = false;
   bool in_input = false;          // inside handle_input: finishing an exchange waits for it

@@ -193,6 +193,43 @@ TEST(BackendFailure, BackendDyingMidResponseClosesTheClient) {
   EXPECT_EQ(all.find("502"), std::string::npos);  // never a second response on top
 }
 
+// A server that writes its head and body separately (gunicorn does) and dies in between:
+// nothing of that response reached the client, so a GET goes to another backend.
+void head_then_die(BackendConn& c, const Request&) {
+  c.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // ferry reads the head alone
+  c.close_now();
+}
+
+TEST(BackendFailure, BackendDyingAfterItsHeadIsRetriedForAGet) {
+  FakeBackend bad("bad");
+  FakeBackend good("good");
+  bad.set_handler(head_then_die);
+  RunningProxy proxy(test_config({bad.address(), good.address()}));
+  ASSERT_TRUE(proxy.started());
+  for (int i = 0; i < 4; ++i) {
+    auto r = get(proxy.port(), "/");
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->header("X-Backend"), "good");
+    EXPECT_EQ(r->body, "hello from good");
+  }
+  EXPECT_GE(bad.requests(), 1);
+}
+
+TEST(BackendFailure, BackendDyingAfterItsHeadIsACleanErrorForAPost) {
+  FakeBackend bad("bad");
+  bad.set_handler(head_then_die);
+  RunningProxy proxy(test_config({bad.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << "a 502, not a cut connection";
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(bad.requests(), 1) << "a POST is never sent twice";
+}
+
 TEST(BackendFailure, TruncatedChunkedResponseClosesTheClient) {
   FakeBackend b1("b1");
   b1.set_handler([](BackendConn& c, const Request&) {
