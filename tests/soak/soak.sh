@@ -7,9 +7,8 @@
 #   tests/soak/soak.sh [--duration 300] [--kill-every 20] [--reload-every 30] [--connections 32]
 #                      [--ferry PATH] [--workers 2]
 # Everything listens on 127.0.0.1 ports picked at random; every process it starts is stopped
-# (by pid) when it ends. Exit status: 0 when every response was a 2xx/3xx, the only socket
-# errors are reads cut by backend kills, and nothing leaked (fds back to the start, RSS growth
-# under 32 MiB); 1 otherwise.
+# (by pid) when it ends. Exit status: 0 when every response was a 2xx/3xx, no client saw a
+# socket error, and nothing leaked (fds back to the start, RSS growth under 32 MiB); 1 otherwise.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -59,7 +58,7 @@ cleanup() {
   [[ -n ${sampler_pid:-} ]] && kill "$sampler_pid" 2>/dev/null
   # Backends restarted by the killer subshell left their current pid in backendN.pid.
   for i in 0 1; do
-    [[ -f $work/backend$i.pid ]] && bpid[$i]="$(cat "$work/backend$i.pid")"
+    [[ -f $work/backend$i.pid ]] && bpid[i]="$(cat "$work/backend$i.pid")"
     [[ -n ${bpid[$i]} ]] && kill -- "-${bpid[$i]}" 2>/dev/null
   done
   wait 2>/dev/null
@@ -72,7 +71,7 @@ start_backend() {
   FERRY_INSTANCE="soak-backend-$((i + 1))" FERRY_APP_WORKERS=2 setsid gunicorn --chdir "$root/deploy/app" \
     -c "$root/deploy/app/gunicorn.conf.py" -b "127.0.0.1:${bport[$i]}" app:app \
     >>"$work/backend$i.log" 2>&1 &
-  bpid[$i]=$!
+  bpid[i]=$!
   echo "${bpid[$i]}" >"$work/backend$i.pid"
   for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:${bport[$i]}/health" >/dev/null 2>&1 && return 0
@@ -104,7 +103,7 @@ YAML
 }
 
 status_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
-fds_of() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 metric() {  # sum of a metric's samples whose labels match $2 (a regex)
   curl -fs "http://127.0.0.1:$admin/metrics" | awk -v m="$1" -v l="$2" '
     index($0, m) == 1 && $0 ~ l { s += $NF } END { printf "%d\n", s }'
@@ -144,7 +143,7 @@ loop_trap() { trap '[[ -n ${nap_pid:-} ]] && kill "$nap_pid" 2>/dev/null; exit 0
     start_backend "$i" && echo "$(date +%T) restarted backend $i (pgid ${bpid[$i]})" >>"$work/events.log"
     i=$((1 - i))
   done
-) &
+) 2>>"$work/events.log" &  # bash reports each killed backend job; keep that out of the report
 killer_pid=$!
 (
   loop_trap
@@ -215,15 +214,12 @@ echo "ferry open fds:  start ${fds_start}, end ${fds_end}"
 echo "latency:         $(grep -E '^ +(50|99)%' "$work/wrk.log" | tr -s ' ' | tr '\n' ' ')"
 echo "samples:         $work/samples.log; events: $work/events.log; wrk: $work/wrk.log; ferry log: $work/ferry.log"
 
-# A backend killed between writing a response's head and its body (gunicorn writes them
-# separately) leaves ferry nothing to do but close the client: wrk counts a read error. So read
-# errors are expected when backends are killed; anything else is a failure.
-read_errors="$(sed -n 's/.*read \([0-9]*\).*/\1/p' <<<"$socket_errors")"
-other_errors="$(sed 's/read [0-9]*,//' <<<"$socket_errors" | grep -oE '[0-9]+' | awk '{s += $1} END {print s + 0}')"
+# Every request here is an idempotent GET: a backend killed before or while answering is
+# retried on the other one (ferry holds a response head until its body follows, so a kill
+# between gunicorn's head and body writes is retried too). Any socket error is a failure.
 ok=1
 [[ -z "$non2xx" || "$non2xx" == 0 ]] || ok=0
-[[ -z "$other_errors" || "$other_errors" == 0 ]] || { echo "soak: connect/write/timeout errors"; ok=0; }
-[[ -z "$read_errors" || "$read_errors" == 0 || "$kills" -gt 0 ]] || { echo "soak: read errors without a backend kill"; ok=0; }
+[[ -z "$socket_errors" ]] || { echo "soak: client socket errors: $socket_errors"; ok=0; }
 kill -0 "$ferry_pid" 2>/dev/null || { echo "soak: ferry died"; ok=0; }
 (( fds_end <= fds_start + 2 )) || { echo "soak: open fds grew"; ok=0; }
 (( rss_end - rss_start < 32768 )) || { echo "soak: RSS grew by more than 32 MiB"; ok=0; }
