@@ -1,5 +1,5 @@
-// Every way a request can fail, and the one table that maps each to its status code, metric
-// kind and whether a retry on another backend is allowed.
+// Every way a backend exchange can fail, and the one table that maps each to its status code,
+// metric kind and whether a retry on another backend is allowed.
 #pragma once
 
 #include <cstdint>
@@ -32,13 +32,5 @@ constexpr UpstreamErrorInfo info(UpstreamError e) {
   }
   return {502, "reset", false, "unknown"};
 }
-
-enum class ClientError : uint8_t {
-  BadRequest,       // 400
-  HeadTimeout,      // 408
-  BodyTooLarge,     // 413
-  HeadTooLarge,     // 431
-  NoHealthyBackend, // 503
-};
 
 }  // namespace ferry::proxy

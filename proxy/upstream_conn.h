@@ -28,8 +28,6 @@ class UpstreamConn final : private HttpParser::Sink {
 
   // A pooled connection starts serving `client`.
   void attach(ClientConn* client);
-  bool connected() const { return state_ != State::Connecting; }
-  bool reused() const { return requests_ > 0; }
   PoolKey pool_key() const { return key_; }
 
   // Queue request bytes. `borrowed` bytes stay owned by the caller until the request ends.

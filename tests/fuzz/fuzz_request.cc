@@ -48,13 +48,6 @@ std::string describe(const Seen& m) {
   return s;
 }
 
-int count_named(const proxy::MessageHead& h, std::string_view name) {
-  int n = 0;
-  for (const proxy::HeaderField& f : h.fields)
-    if (proxy::iequals(h.name(f), name)) ++n;
-  return n;
-}
-
 }  // namespace
 }  // namespace ferry::fuzz
 

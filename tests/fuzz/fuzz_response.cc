@@ -54,8 +54,9 @@ class Relay final : public HttpParser::Sink {
       }
       return 0;
     }
-    // A 101 must answer an upgrade request and be an upgrade to llhttp (Connection: upgrade).
-    if (head.status == 101 && (!x_.upgrade_request || !head.upgrade)) {
+    // A 101 must answer an upgrade request, be an upgrade to llhttp (Connection: upgrade) and
+    // carry one Upgrade header.
+    if (head.status == 101 && (!x_.upgrade_request || !head.upgrade || count_named(head, "upgrade") != 1)) {
       rejected = true;
       return -1;
     }

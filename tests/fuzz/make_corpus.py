@@ -110,6 +110,10 @@ RESPONSE = {
     "truncated_cl": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 10\r\n", "short"),
     "cl_huge": resp(KA, "HTTP/1.1 200 OK", "Content-Length: 99999999999999999999\r\n"),
     "switching_no_connection": resp(KA | 4, "HTTP/1.1 101 Switching Protocols", "Upgrade: websocket\r\n") + b"frames",
+    # Found by fuzzing: two Upgrade headers, the last empty; ferry relayed one and the client
+    # saw no switch. A 101 must carry exactly one Upgrade header (502 otherwise).
+    "switching_two_upgrades": resp(KA | 4, "HTTP/1.1 101 Switching Protocols",
+                                   "Connection: Upgrade\r\nUpgrade: websocket\r\nUpgrade:\r\n") + b"frames",
     "switching_chunked": resp(KA | 4, "HTTP/1.1 101 Switching Protocols", "Connection: Upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n") + b"frames",
     "interim_with_length": resp(KA, "HTTP/1.1 103 Early Hints", "Content-Length: 4\r\n", "JUNK") + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
     "no_content_with_body": resp(KA, "HTTP/1.1 204 No Content", "Content-Length: 5\r\n", "JUNK!"),

@@ -53,6 +53,14 @@ inline std::string escape(std::string_view s, std::size_t max = 600) {
     if (!(cond)) ::ferry::fuzz::fail(__FILE__, __LINE__, #cond, (detail)); \
   } while (0)
 
+// How many header fields of `h` are called `name` (any case).
+inline int count_named(const proxy::MessageHead& h, std::string_view name) {
+  int n = 0;
+  for (const proxy::HeaderField& f : h.fields)
+    if (proxy::iequals(h.name(f), name)) ++n;
+  return n;
+}
+
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

@@ -245,7 +245,8 @@ TEST(IdleConnections, HoldAlmostNothingBetweenRequests) {
   std::printf("[ info     ] %zu idle connections: RSS +%ld KiB, %ld B each (ferry and client)\n", n, grown,
               per_conn);
 #ifdef FERRY_ASAN
-  constexpr long kLimit = 4096;
+  // Redzones and the quarantine: only a loose bound holds (the Release run is the real check).
+  constexpr long kLimit = 8192;
 #else
   // ferry's share is about 450 B and the client's about 150 B; an exchange (parser, buffers,
   // timer) kept per connection adds well over 1 KiB.

@@ -240,6 +240,26 @@ TEST(BackendResponse, SwitchingProtocolsIsNeverHalfAnUpgrade) {
   EXPECT_EQ(c.read_until("ping"), "ping") << "ferry answered 101 but does not tunnel";
 }
 
+// A 101 with two Upgrade headers (found by fuzzing, the last one empty): ferry relays one, and
+// the client would not see the switch ferry made. Refused, like two Upgrades on a request.
+TEST(BackendResponse, SwitchingProtocolsWithTwoUpgradeHeadersIs502) {
+  FakeBackend b1("b1");
+  b1.set_handler([](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+           "Upgrade:\r\n\r\nframes");
+  });
+  auto cfg = test_config({b1.address()});
+  cfg.retries = 0;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 3s);
+  ASSERT_TRUE(c.send("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(r->body.find("frames"), std::string::npos);
+}
+
 // After a 101 every byte is tunnel data, passed on as it is: framing headers on the 101 (which
 // cannot have content) must not make ferry parse the tunnel as a chunked body.
 TEST(BackendResponse, SwitchingProtocolsTunnelIsByteExactWhateverItsHeadSays) {
