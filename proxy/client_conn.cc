@@ -585,7 +585,8 @@ int ClientConn::response_head(MessageHead& head) {
 void ClientConn::commit_head() {
   if (!std::exchange(ex_->head_held, false)) return;
   ex_->response_started = true;
-  ex_->client_keep_alive = ex_->held_keep_alive;
+  // A client EOF or a drain while the head was held has already ruled keep-alive out.
+  ex_->client_keep_alive = ex_->client_keep_alive && ex_->held_keep_alive;
   if (!ex_->held_keep_alive && ex_->response_status != 101) close_after_write_ = true;
   ex_->out.append(ex_->scratch);
   ex_->response_bytes += ex_->scratch.size();
