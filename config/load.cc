@@ -65,18 +65,15 @@ LoadResult load_file(const std::string& path) {
 
 namespace {
 
-// Records where a document with content starts; yaml-cpp's parser calls back per event.
+// Finds where the second document with content starts; yaml-cpp's parser calls back per event.
 class DocumentScanner final : public YAML::EventHandler {
  public:
-  void OnDocumentStart(const YAML::Mark&) override { content_ = false; }
+  // Set once a second document with content has ended: its first node, where the message points.
+  const std::optional<YAML::Mark>& second() const { return second_; }
+
+  void OnDocumentStart(const YAML::Mark&) override { first_node_.reset(); }
   void OnDocumentEnd() override {
-    if (content_ && !found_) {
-      ++with_content_;
-      if (with_content_ == 2) {
-        found_ = true;
-        second_ = start_;
-      }
-    }
+    if (first_node_ && ++with_content_ == 2) second_ = first_node_;
   }
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { saw(mark); }
@@ -94,36 +91,27 @@ class DocumentScanner final : public YAML::EventHandler {
   }
   void OnMapEnd() override {}
 
-  bool found() const { return found_; }
-
  private:
-  // The document's first node: where the message points.
   void saw(const YAML::Mark& mark) {
-    if (!content_) start_ = mark;
-    content_ = true;
+    if (!first_node_) first_node_ = mark;
   }
 
- public:
-  YAML::Mark second() const { return second_; }
-
- private:
-  YAML::Mark start_ = YAML::Mark::null_mark();
-  YAML::Mark second_ = YAML::Mark::null_mark();
+  std::optional<YAML::Mark> first_node_;  // of the current document
+  std::optional<YAML::Mark> second_;
   int with_content_ = 0;
-  bool content_ = false;
-  bool found_ = false;
 };
 
 // Where a second document with content begins, if any. At most kMaxDocuments are walked.
+// (This parses the text a second time; yaml-cpp's node builder, which YAML::Load uses, is not
+// public, so one pass cannot both build the first document and count the rest.)
 std::optional<YAML::Mark> second_document(const std::string& text) {
   constexpr int kMaxDocuments = 64;
   std::istringstream in(text);
   YAML::Parser parser(in);
   DocumentScanner scanner;
-  for (int i = 0; i < kMaxDocuments && !scanner.found() && parser.HandleNextDocument(scanner); ++i) {
+  for (int i = 0; i < kMaxDocuments && !scanner.second() && parser.HandleNextDocument(scanner); ++i) {
   }
-  if (scanner.found()) return scanner.second();
-  return std::nullopt;
+  return scanner.second();
 }
 
 }  // namespace

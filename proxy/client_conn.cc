@@ -75,12 +75,6 @@ void format_peer(const sockaddr_storage& ss, char (&out)[INET6_ADDRSTRLEN]) {
   }
 }
 
-int count_upgrade_headers(const MessageHead& head) {
-  int n = 0;
-  for (const HeaderField& f : head.fields) n += f.kind == HeaderName::Upgrade ? 1 : 0;
-  return n;
-}
-
 }  // namespace
 
 ClientConn::ClientConn(Worker& worker) : worker_(worker) {
@@ -551,7 +545,7 @@ int ClientConn::response_head(MessageHead& head) {
   // or ferry would tell the client the protocol switched while it goes on parsing HTTP. It
   // carries one Upgrade header: ferry relays one, and with several the client could read the
   // switch apart from ferry (as for requests).
-  if (head.status == 101 && (!ex_->request_upgrade || !head.upgrade || count_upgrade_headers(head) != 1)) {
+  if (head.status == 101 && (!ex_->request_upgrade || !head.upgrade || head.count(HeaderName::Upgrade) != 1)) {
     return -1;
   }
   BodyFraming framing;

@@ -154,8 +154,8 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
     return -1;
   }
   // A response to HEAD, and any 1xx (101 included: what follows it is the tunnel), 204 or 304,
-  // has no body whatever
-  // its framing headers say (RFC 9112 6.3); bytes after its head begin the next message.
+  // has no body whatever its framing headers say (RFC 9112 6.3); bytes after its head begin the
+  // next message.
   if (s.kind_ == Kind::Response &&
       (s.head_request_ || (h.status >= 100 && h.status < 200) ||
        h.status == 204 || h.status == 304)) {

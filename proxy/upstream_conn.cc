@@ -81,7 +81,8 @@ void UpstreamConn::flush() {
     fail(UpstreamError::Reset);
     return;
   }
-  // The socket may have taken everything at once (no on_written follows then).
+  // Whether the socket took everything at once or on_written flushed the last of it, the
+  // request is out once nothing is left queued.
   if (out_.pending() == 0 && request_queued_) request_sent_ = true;
 }
 
@@ -231,12 +232,8 @@ void UpstreamConn::on_written(void* self, int status) {
     }
     return;
   }
-  if (u->out_.pending() > 0) {
-    u->flush();
-    if (u->state_ == State::Closing) return;
-  } else if (u->request_queued_) {
-    u->request_sent_ = true;
-  }
+  u->flush();  // what was queued meanwhile, if anything; marks the request sent when all is out
+  if (u->state_ == State::Closing) return;
   if (u->client_ != nullptr) u->client_->upstream_written();
 }
 

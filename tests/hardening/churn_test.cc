@@ -82,6 +82,20 @@ std::vector<std::thread> run_clients(uint16_t port, int threads, Tally& t, std::
   return out;
 }
 
+
+// Two workers and health checks every 20 ms that flip a backend on a single result, so a
+// test sees many state changes in a second or two.
+config::Config flapping_config(const std::vector<std::string>& backends) {
+  auto cfg = test_config(backends);
+  cfg.workers = 2;
+  cfg.health_check.enabled = true;
+  cfg.health_check.interval = 20ms;
+  cfg.health_check.timeout = 200ms;
+  cfg.health_check.healthy_threshold = 1;
+  cfg.health_check.unhealthy_threshold = 1;
+  return cfg;
+}
+
 TEST(BackendChurn, RestartingBackendNeverHangsOrMixesResponses) {
   RestartableBackend flappy("flappy");
   FakeBackend stable("stable");
@@ -147,13 +161,7 @@ TEST(HealthFlapping, FlappingBackendNeverCosts503sOrHangsWhileAnotherIsHealthy) 
     }
     c.send(FakeBackend::default_response(flappy.name(), req));
   });
-  auto cfg = test_config({flappy.address(), stable.address()});
-  cfg.workers = 2;
-  cfg.health_check.enabled = true;
-  cfg.health_check.interval = 20ms;
-  cfg.health_check.timeout = 200ms;
-  cfg.health_check.healthy_threshold = 1;
-  cfg.health_check.unhealthy_threshold = 1;
+  auto cfg = flapping_config({flappy.address(), stable.address()});
   RunningProxy proxy(cfg);
   ASSERT_TRUE(proxy.started());
   Tally t;
@@ -201,13 +209,7 @@ TEST(HealthFlapping, EveryBackendFlappingGivesOnly200Or503) {
       c.send(FakeBackend::default_response(b->name(), req));
     });
   }
-  auto cfg = test_config({b1.address(), b2.address()});
-  cfg.workers = 2;
-  cfg.health_check.enabled = true;
-  cfg.health_check.interval = 20ms;
-  cfg.health_check.timeout = 200ms;
-  cfg.health_check.healthy_threshold = 1;
-  cfg.health_check.unhealthy_threshold = 1;
+  auto cfg = flapping_config({b1.address(), b2.address()});
   RunningProxy proxy(cfg);
   ASSERT_TRUE(proxy.started());
   Tally t;
