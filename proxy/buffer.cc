@@ -73,24 +73,40 @@ void OutQueue::append_shared(char* block, const char* data, std::size_t len) {
 
 int OutQueue::flush(uv_stream_t* stream) {
   if (writing_ || segments_.empty()) return 0;
-  constexpr std::size_t kMaxBufs = 64;
-  uv_buf_t bufs[kMaxBufs];
-  std::size_t n = std::min(segments_.size(), kMaxBufs);
-  for (std::size_t i = 0; i < n; ++i) bufs[i] = uv_buf_init(segments_[i].data, segments_[i].len);
+  if (batch_ != nullptr && batch_->holding()) {
+    batch_->add(this);
+    return 0;
+  }
   // An error here (EPIPE, ECONNRESET, ...) is left to uv_write below, which reports it through
   // on_written as before: owners expect failures after the call that queued the bytes returns.
-  const int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
-  if (written > 0) {
-    consume(static_cast<std::size_t>(written));
-    if (segments_.empty()) return 0;
-    n = std::min(segments_.size(), kMaxBufs);
-    for (std::size_t i = 0; i < n; ++i) bufs[i] = uv_buf_init(segments_[i].data, segments_[i].len);
-  }
+  try_write(stream);
+  if (segments_.empty()) return 0;
+  uv_buf_t bufs[kMaxBufs];
+  const std::size_t n = fill(bufs);
   const int rc = uv_write(&req_, stream, bufs, static_cast<unsigned>(n), &OutQueue::on_write);
   if (rc != 0) return rc;
   in_flight_ = n;
   writing_ = true;
   return 0;
+}
+
+void OutQueue::write_held(uv_stream_t* stream) {
+  if (!in_batch_) return;
+  batch_->remove(this);
+  try_write(stream);
+}
+
+std::size_t OutQueue::fill(uv_buf_t* bufs) const {
+  const std::size_t n = std::min(segments_.size(), kMaxBufs);
+  for (std::size_t i = 0; i < n; ++i) bufs[i] = uv_buf_init(segments_[i].data, segments_[i].len);
+  return n;
+}
+
+void OutQueue::try_write(uv_stream_t* stream) {
+  uv_buf_t bufs[kMaxBufs];
+  const std::size_t n = fill(bufs);
+  const int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
+  if (written > 0) consume(static_cast<std::size_t>(written));
 }
 
 void OutQueue::consume(std::size_t n) {
@@ -125,6 +141,7 @@ void OutQueue::on_write(uv_write_t* req, int status) {
 }
 
 void OutQueue::clear() {
+  if (batch_ != nullptr) batch_->remove(this);  // nothing left to write at the end of the turn
   for (std::size_t i = in_flight_; i < segments_.size(); ++i) {
     pending_ -= segments_[i].len;
     if (segments_[i].block != nullptr) pool_.put(segments_[i].block);

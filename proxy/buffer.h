@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "proxy/write_batch.h"
+
 namespace ferry::proxy {
 
 // Blocks are reference counted so a block read from one socket can be written to another
@@ -48,8 +50,10 @@ class OutQueue {
  public:
   using DrainedFn = void (*)(void* owner, int status);
 
-  OutQueue(BlockPool& pool, void* owner, DrainedFn on_written)
-      : pool_(pool), owner_(owner), on_written_(on_written) {
+  // With a `batch`, flush() only joins it: the bytes go out when the batch runs, at the end of
+  // the loop's turn (see write_batch.h). Without one, flush() writes at once.
+  OutQueue(BlockPool& pool, void* owner, DrainedFn on_written, WriteBatch* batch = nullptr)
+      : pool_(pool), owner_(owner), on_written_(on_written), batch_(batch) {
     req_.data = this;
   }
   ~OutQueue() {
@@ -74,8 +78,13 @@ class OutQueue {
   // the socket did not take, one uv_write whose completion calls on_written. If the socket
   // takes everything no callback follows: callers look at pending() after flushing. (A
   // uv_write that completes at once still costs libuv a redundant epoll_ctl per write.)
+  // While the batch holds writes, this only joins it; when the batch runs it calls
+  // on_written(owner, 0), and the owner flushes again as after any completed write.
   // Does nothing while a write is in flight. Returns a libuv error or 0.
   int flush(uv_stream_t* stream);
+  // The stream is about to close: bytes the batch holds get the one try at the socket they
+  // would have had without it (no uv_write; closing would cancel it).
+  void write_held(uv_stream_t* stream);
 
   // Bytes queued or in flight.
   std::size_t pending() const { return pending_; }
@@ -91,14 +100,26 @@ class OutQueue {
     uint32_t len;
     bool owned;   // the block is this queue's alone, so appends may fill the rest of it
   };
+  static constexpr std::size_t kMaxBufs = 64;  // per write; the rest goes in the next one
+
   static void on_write(uv_write_t* req, int status);
+  // Points `bufs` (kMaxBufs) at the front segments; returns how many.
+  std::size_t fill(uv_buf_t* bufs) const;
+  // As much as the socket takes now, without waiting (errors are left to the next uv_write).
+  void try_write(uv_stream_t* stream);
   void release_in_flight();
   // Drops `n` bytes written from the front of the queue (nothing in flight).
   void consume(std::size_t n);
 
+  friend class WriteBatch;
+
   BlockPool& pool_;
   void* owner_;
   DrainedFn on_written_;
+  WriteBatch* batch_;
+  OutQueue* batch_prev_ = nullptr;  // the batch's list, while in_batch_
+  OutQueue* batch_next_ = nullptr;
+  bool in_batch_ = false;
   std::vector<Segment> segments_;
   std::size_t in_flight_ = 0;  // segments_[0 .. in_flight_) belong to the pending uv_write
   std::size_t pending_ = 0;

@@ -144,6 +144,7 @@ void ClientConn::close() {
     worker_.client_closed(this);
   }
   if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+  if (ex_ != nullptr) ex_->out.write_held(as_stream(&tcp_));  // e.g. a response's last good bytes
   uv_close(as_handle(&tcp_), &ClientConn::on_closed);
 }
 

@@ -64,7 +64,7 @@ Exchange* ExchangePool::acquire(void* owner, HttpParser::Sink* sink, std::size_t
     ex = free_.back();
     free_.pop_back();
   } else {
-    ex = new Exchange(loop_, blocks_, on_written_, on_expired_);
+    ex = new Exchange(loop_, blocks_, writes_, on_written_, on_expired_);
   }
   ex->parser.set_sink(sink);
   ex->parser.set_max_head_bytes(max_head_bytes);

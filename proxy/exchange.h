@@ -22,9 +22,9 @@ class UpstreamConn;
 
 struct Exchange {
   // `sink`/`owner` are set when attached to a connection.
-  Exchange(uv_loop_t* loop, BlockPool& blocks, OutQueue::DrainedFn on_written,
+  Exchange(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
            Deadline::Callback on_expired)
-      : parser(HttpParser::Kind::Request, nullptr, 0), out(blocks, nullptr, on_written) {
+      : parser(HttpParser::Kind::Request, nullptr, 0), out(blocks, nullptr, on_written, writes) {
     deadline.init(loop, nullptr, on_expired);
   }
 
@@ -81,9 +81,9 @@ struct Exchange {
 // A worker's spare exchanges. Loop thread only.
 class ExchangePool {
  public:
-  ExchangePool(uv_loop_t* loop, BlockPool& blocks, OutQueue::DrainedFn on_written,
+  ExchangePool(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
                Deadline::Callback on_expired)
-      : loop_(loop), blocks_(blocks), on_written_(on_written), on_expired_(on_expired) {}
+      : loop_(loop), blocks_(blocks), writes_(writes), on_written_(on_written), on_expired_(on_expired) {}
   ~ExchangePool();
 
   Exchange* acquire(void* owner, HttpParser::Sink* sink, std::size_t max_head_bytes);
@@ -97,6 +97,7 @@ class ExchangePool {
 
   uv_loop_t* loop_;
   BlockPool& blocks_;
+  WriteBatch* writes_;
   OutQueue::DrainedFn on_written_;
   Deadline::Callback on_expired_;
   std::vector<Exchange*> free_;

@@ -21,7 +21,7 @@ UpstreamConn::UpstreamConn(Worker& worker, PoolKey key)
       key_(key),
       // A backend's response head gets the same generous bound nginx gives it by default.
       parser_(HttpParser::Kind::Response, this, 64 * 1024),
-      out_(worker.blocks(), this, &UpstreamConn::on_written) {
+      out_(worker.blocks(), this, &UpstreamConn::on_written, &worker.writes()) {
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
   ++open_handles_;
@@ -272,6 +272,7 @@ void UpstreamConn::close() {
   state_ = State::Closing;
   client_ = nullptr;
   deadline_.clear();
+  out_.write_held(as_stream(&tcp_));  // e.g. a tunnel's last bytes from a client that just left
   out_.clear();
   uv_close(as_handle(&tcp_), &UpstreamConn::on_closed);
   uv_close(deadline_.handle(), &UpstreamConn::on_closed);

@@ -25,10 +25,11 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
       settings_(settings),
       listen_fds_(std::move(listen_fds)),
       access_log_(std::move(access_log)),
-      exchanges_(&loop_, blocks_, &ClientConn::on_written, &ClientConn::on_timer) {
+      exchanges_(&loop_, blocks_, &writes_, &ClientConn::on_written, &ClientConn::on_timer) {
   // Handles are set up here, on the creating thread, so drain() can uv_async_send as soon as
   // the constructor returns; the loop then runs only on the worker's thread.
   uv_loop_init(&loop_);
+  writes_.start(&loop_);
   uv_async_init(&loop_, &snapshot_nudge_, &Worker::on_snapshot_nudge);
   snapshot_nudge_.data = this;
   uv_async_init(&loop_, &control_nudge_, &Worker::on_control_nudge);
@@ -277,6 +278,7 @@ void Worker::close_everything() {
   uv_close(as_handle(&log_flush_timer_), nullptr);
   uv_close(as_handle(&idle_timer_), nullptr);
   exchanges_.close();
+  writes_.close();
   uv_close(as_handle(&snapshot_nudge_), nullptr);
   uv_close(as_handle(&control_nudge_), nullptr);
 }

@@ -24,6 +24,7 @@
 #include "proxy/local_snapshot.h"
 #include "proxy/metrics.h"
 #include "proxy/settings.h"
+#include "proxy/write_batch.h"
 
 namespace ferry::proxy {
 
@@ -64,6 +65,7 @@ class Worker {
   unsigned index() const { return index_; }
   const Settings& settings() const { return settings_; }
   BlockPool& blocks() { return blocks_; }
+  WriteBatch& writes() { return writes_; }
   ConnPool& pool() { return pool_; }
   balancer::Balancer& balancer() { return *balancer_; }
   WorkerShared& shared() { return shared_; }
@@ -127,6 +129,7 @@ class Worker {
   WorkerMetrics metrics_;
   AccessLogBuffer access_log_;
   BlockPool blocks_;
+  WriteBatch writes_;  // before every queue that joins it
   ExchangePool exchanges_;
   ConnPool pool_;
   std::unique_ptr<balancer::Balancer> balancer_;

@@ -1,9 +1,11 @@
 // End-to-end forwarding over real sockets: ferry in-process in front of fake backends.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 
+#include "proxy/buffer.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
 #include "support/proxy_fixture.h"
@@ -280,6 +282,38 @@ TEST(Forwarding, WebSocketUpgradeTunnelsRawBytes) {
   ASSERT_TRUE(c.send("\x81\x05hello"));
   EXPECT_EQ(c.read_all(), "echo:\x81\x05hello");
   EXPECT_EQ(b1.requests_seen().at(0).header("Sec-WebSocket-Key"), "dGhlIHNhbXBsZSBub25jZQ==");
+}
+
+TEST(Forwarding, TunnelBytesSentRightBeforeTheClientLeavesReachTheBackend) {
+  // Exactly one read block and then the client's FIN: ferry reads both in one turn of its
+  // loop, so the bytes must go out before the backend connection closes behind them.
+  const std::string payload = FakeBackend::pattern(proxy::BlockPool::kBlockSize);
+  std::promise<std::string> tunnelled;
+  FakeBackend b1("b1");
+  b1.set_handler([&tunnelled](BackendConn& c, const Request&) {
+    c.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n");
+    const timeval limit{5, 0};
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    std::string all;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(c.fd(), buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+    tunnelled.set_value(all);
+    c.close_now();
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET /raw HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 101);
+  ASSERT_TRUE(c.send(payload));
+  c.shutdown_write();
+  auto result = tunnelled.get_future();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const std::string got = result.get();
+  EXPECT_EQ(got.size(), payload.size());
+  EXPECT_TRUE(got == payload);
 }
 
 TEST(Forwarding, EveryWorkerServes) {
