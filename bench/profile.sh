@@ -2,7 +2,9 @@
 # Where each proxy's CPU per request goes, in counts that do not drift on a shared machine:
 #   - user-space instructions per request (valgrind --tool=callgrind), with ferry's split by
 #     component (its own code, llhttp, libuv, libc, the allocator) and its top functions;
-#   - system calls per request (strace -c), which is what the kernel half of the CPU pays for.
+#   - system calls per request (strace -c), which is what the kernel half of the CPU pays for;
+#   - CPU time per request split into user and kernel (/proc/PID/stat, a plain run): a time,
+#     so it drifts with the machine, but the split shows which half the counts above explain.
 #
 #   bench/profile.sh [--scenarios keepalive,close,64k,post4k] [--targets ferry,nginx,haproxy]
 #                    [--duration S] [--ferry PATH] [--out DIR] [--no-syscalls]
@@ -119,30 +121,36 @@ measure() {
   timeout 40 wrk "${warm[@]}" >/dev/null 2>&1 || true
   sleep 1
   mapfile -t pids < <(target_pids)
-  if [[ $tool == callgrind ]]; then
-    for p in "${pids[@]}"; do callgrind_control -z "$p" >/dev/null; done
-  else
-    strace -c -f -o "$OUT/raw/strace.$tag.txt" "${pids[@]/#/-p}" 2>/dev/null &
-    STRACE_PID=$!
-    sleep 1
-  fi
+  local before=(0 0) after=(0 0)
+  case $tool in
+    callgrind) for p in "${pids[@]}"; do callgrind_control -z "$p" >/dev/null; done ;;
+    strace)
+      strace -c -f -o "$OUT/raw/strace.$tag.txt" "${pids[@]/#/-p}" 2>/dev/null &
+      STRACE_PID=$!
+      sleep 1
+      ;;
+    cpu) read -r -a before < <(cpu_ticks_split "${pids[@]}") ;;
+  esac
   timeout $((DURATION + 60)) wrk "${args[@]}" >"$OUT/raw/wrk.$tag.txt" 2>&1 || true
-  if [[ $tool == callgrind ]]; then
-    for p in "${pids[@]}"; do callgrind_control -d "$p" >/dev/null; done
-  else
-    kill -INT "$STRACE_PID" 2>/dev/null || true
-    wait "$STRACE_PID" 2>/dev/null || true
-    STRACE_PID=""
-  fi
+  case $tool in
+    callgrind) for p in "${pids[@]}"; do callgrind_control -d "$p" >/dev/null; done ;;
+    strace)
+      kill -INT "$STRACE_PID" 2>/dev/null || true
+      wait "$STRACE_PID" 2>/dev/null || true
+      STRACE_PID=""
+      ;;
+    cpu) read -r -a after < <(cpu_ticks_split "${pids[@]}") ;;
+  esac
   stop_target "$target"
   local requests
   requests=$(sed -n 's/^WRKJSON .*"requests":\([0-9]*\).*/\1/p' "$OUT/raw/wrk.$tag.txt")
-  printf '{"scenario":"%s","target":"%s","tool":"%s","requests":%d,"tag":"%s"}\n' \
-    "$scen" "$target" "$tool" "${requests:-0}" "$tag" >>"$OUT/runs.jsonl"
+  printf '{"scenario":"%s","target":"%s","tool":"%s","requests":%d,"tag":"%s","user_ticks":%d,"sys_ticks":%d,"clk_tck":%d}\n' \
+    "$scen" "$target" "$tool" "${requests:-0}" "$tag" $((after[0] - before[0])) \
+    $((after[1] - before[1])) "$(getconf CLK_TCK)" >>"$OUT/runs.jsonl"
   log "$(printf '%-9s %-8s %-9s %6d requests' "$scen" "$target" "$tool" "${requests:-0}")"
 }
 
-tools=(callgrind)
+tools=(callgrind cpu)
 $SYSCALLS && tools+=(strace)
 for s in "${SCENARIOS[@]}"; do
   for t in "${TARGETS[@]}"; do

@@ -112,6 +112,7 @@ def main():
     breakdown = {}     # scenario -> Counter(component -> Ir per request) for ferry
     top = {}           # scenario -> [(function, Ir per request)]
     syscalls = {}      # (scenario, target) -> (total per request, Counter per request)
+    cpu = {}           # (scenario, target) -> (user, kernel) microseconds per request
     for r in runs:
         n = r["requests"]
         if n <= 0:
@@ -133,6 +134,9 @@ def main():
                     comp[component(obj, fn, ferry_binary)] += cost / n
                 breakdown[r["scenario"]] = comp
                 top[r["scenario"]] = [(fn, cost / n) for (obj, fn), cost in merged.most_common(15)]
+        elif r["tool"] == "cpu":
+            us_per_tick = 1e6 / r["clk_tck"]
+            cpu[key] = (r["user_ticks"] * us_per_tick / n, r["sys_ticks"] * us_per_tick / n)
         else:
             calls = parse_strace(os.path.join(out, "raw", "strace.%s.txt" % r["tag"]))
             per = collections.Counter({k: v / n for k, v in calls.items()})
@@ -142,7 +146,8 @@ def main():
     lines.append("One worker per proxy, the bench's backend pair and wrk command lines. "
                  "Instructions are user space only (valgrind --tool=callgrind); the kernel's "
                  "share follows the system calls (strace -c). Both are counts, stable on a "
-                 "shared machine.")
+                 "shared machine. The user/kernel split of CPU time (a plain run) shows how "
+                 "much of each proxy's CPU is the kernel's.")
     lines.append("")
     lines.append("## User-space instructions per request")
     lines.append("")
@@ -172,6 +177,24 @@ def main():
                 total, per = syscalls[(s, t)]
                 main_calls = ", ".join("{} {:.2f}".format(k, v) for k, v in per.most_common(6) if v >= 0.05)
                 row.append("{:.1f} ({})".format(total, main_calls))
+            lines.append("| " + " | ".join(row) + " |")
+    if cpu:
+        lines += ["", "## CPU time per request: user and kernel", ""]
+        lines.append("A plain run (no tool attached), from /proc/PID/stat: microseconds of CPU per "
+                     "request in user space + in the kernel, and the kernel's share. Times drift "
+                     "with the machine's other load; the split is what to read.")
+        lines.append("")
+        lines.append("| scenario | " + " | ".join(targets) + " |")
+        lines.append("|" + "---|" * (1 + len(targets)))
+        for s in scenarios:
+            row = [s]
+            for t in targets:
+                if (s, t) not in cpu:
+                    row.append("-")
+                    continue
+                user, kernel = cpu[(s, t)]
+                share = kernel / (user + kernel) if user + kernel > 0 else 0
+                row.append("{:.1f} + {:.1f} µs ({:.0%} kernel)".format(user, kernel, share))
             lines.append("| " + " | ".join(row) + " |")
     for s in scenarios:
         if s not in breakdown:

@@ -48,6 +48,18 @@ cpu_ticks() {
   printf '%s\n' "$total"
 }
 
+# cpu_ticks_split PID...: "user system" clock ticks (all threads), summed over the processes.
+cpu_ticks_split() {
+  local pid user=0 sys=0 rest u s
+  for pid in "$@"; do
+    rest=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    read -r u s < <(awk '{print $12, $13}' <<<"$rest")
+    user=$((user + u))
+    sys=$((sys + s))
+  done
+  printf '%s %s\n' "$user" "$sys"
+}
+
 # status_kb FIELD PID...: a /proc/PID/status field (VmRSS, VmHWM) in kB, summed.
 status_kb() {
   local field=$1 pid total=0 v
