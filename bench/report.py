@@ -69,8 +69,12 @@ def metrics(rec):
     m["socket_detail"] = {k: e[k] for k in ("connect", "read", "write", "timeout")}
     m["errors"] = m["non2xx"] + m["socket_errors"]
     m["cpu_per_1k"] = cpu_ms / (req / 1000.0)
-    m["be_conns_per_1k"] = rec["backend_accepts"] / (req / 1000.0)
-    m["be_req_per_req"] = rec["backend_requests"] / req
+    # Health checks (a connection and a /health request each) are the proxy's checker, not
+    # its pool: counted apart. Runs from before the bench counted them have none.
+    checks = rec.get("backend_checks", 0)
+    m["be_checks"] = checks
+    m["be_conns_per_1k"] = max(rec["backend_accepts"] - checks, 0) / (req / 1000.0)
+    m["be_req_per_req"] = max(rec["backend_requests"] - checks, 0) / req
     return m
 
 
@@ -180,6 +184,65 @@ def aggregate(records, meta):
 # --- markdown --------------------------------------------------------------------------
 
 
+# The speed targets ferry is held to (bench issue), each a median over rounds of a per-round
+# ratio, except idle memory (bytes) and pool reuse (ferry's median against nginx's).
+# (label, scenario, kind, key, peer, limit, higher_is_better)
+TARGETS = [
+    ("keep-alive req/s vs nginx", "keepalive", "ratio", "rps", "nginx", 1.15, True),
+    ("keep-alive req/s vs HAProxy", "keepalive", "ratio", "rps", "haproxy", 1.15, True),
+    ("keep-alive CPU per request vs nginx", "keepalive", "ratio", "cpu_per_1k", "nginx", 0.70, False),
+    ("keep-alive p99 vs nginx", "keepalive", "ratio", "p99_ms", "nginx", 1.0, False),
+    ("keep-alive p99 vs HAProxy", "keepalive", "ratio", "p99_ms", "haproxy", 1.0, False),
+    ("new connection per request: req/s vs nginx", "close", "ratio", "rps", "nginx", 1.10, True),
+    ("64 KiB responses: req/s vs the better peer", "64k", "best", "rps", None, 1.10, True),
+    ("4 KiB POSTs: req/s vs the better peer", "post4k", "best", "rps", None, 1.10, True),
+    ("1,000 connections: req/s vs the better peer", "c1000", "best", "rps", None, 1.10, True),
+    ("1,000 connections: p99 vs nginx", "c1000", "ratio", "p99_ms", "nginx", 1.0, False),
+    ("1,000 connections: p99 vs HAProxy", "c1000", "ratio", "p99_ms", "haproxy", 1.0, False),
+    ("idle connections: bytes of RSS each", "idle10k", "absolute", "bytes_per_conn", None, 512, False),
+    ("keep-alive: new backend connections per 1,000 requests vs nginx's", "keepalive", "compare",
+     "be_conns_per_1k", "nginx", None, False),
+]
+
+
+def target_rows(scens):
+    rows = []
+    for label, scen, kind, key, peer, limit, higher in TARGETS:
+        s = scens.get(scen)
+        if s is None or "ferry" not in s["targets"]:
+            continue
+        ferry = s["targets"]["ferry"]
+        if kind == "ratio":
+            measured = s["ratios"].get(peer, {}).get(key, {}).get("median")
+            wanted = ("≥ " if higher else "≤ ") + f"{limit:.2f}"
+        elif kind == "best":
+            # per round, ferry against whichever peer did better in that round
+            per_round = []
+            for rd, m in ferry["per_round"].items():
+                peers = [s["targets"][p]["per_round"].get(rd, {}).get(key)
+                         for p in ("nginx", "haproxy") if p in s["targets"]]
+                peers = [v for v in peers if v]
+                if m.get(key) and peers:
+                    per_round.append(m[key] / max(peers))
+            measured = median(per_round)
+            wanted = f"≥ {limit:.2f}"
+        elif kind == "absolute":
+            measured = ferry["median"].get(key)
+            wanted = f"≤ {limit}"
+        else:  # compare: ferry's median against the peer's median
+            theirs = s["targets"].get(peer, {}).get("median", {}).get(key)
+            measured = ferry["median"].get(key)
+            limit = theirs
+            wanted = "≤ " + ("–" if theirs is None else f"{theirs:.2f} (nginx)")
+        if measured is None or limit is None:
+            rows.append([label, wanted, "–", "–"])
+            continue
+        met = measured >= limit if higher else measured <= limit
+        shown = f"{measured:,.0f}" if kind == "absolute" else f"{measured:.2f}"
+        rows.append([label, wanted, shown, "yes" if met else "**no**"])
+    return rows
+
+
 def md_table(header, rows, align=None):
     align = align or ["l"] + ["r"] * (len(header) - 1)
     sep = ["---:" if a == "r" else "---" for a in align]
@@ -250,6 +313,16 @@ def render_md(agg, micro):
     o.append("")
     if os.path.exists(agg.get("_chart", "")):
         o.append("![requests/s relative to nginx](chart.png)")
+        o.append("")
+    targets = target_rows(scens)
+    if targets:
+        o.append("## Targets")
+        o.append("")
+        o.append("The speed targets ferry is held to, against this run's medians (ratios are "
+                 "ferry ÷ peer, per round, then the median).")
+        o.append("")
+        o.append(md_table(["target", "wanted", "measured", "met"], targets,
+                          ["l", "l", "r", "l"]))
         o.append("")
 
     # details
@@ -331,9 +404,10 @@ def render_md(agg, micro):
         "- **peak RSS**: VmHWM during the measured run (reset after warm-up; nginx: master + "
         "workers summed, which counts shared pages twice).\n"
         "- **new backend conns per 1k req**: connections the backend pair accepted (nginx "
-        "stub_status `accepts`) per 1,000 requests: 0 means the proxy's keep-alive pool was "
-        "reused throughout; health checks add a few. **backend req per req** should be 1.000 "
-        "(plus health checks).\n"
+        "stub_status `accepts`) per 1,000 requests, less the proxy's health checks (ferry and "
+        "HAProxy open a connection per check; the backend logs each /health request, which "
+        "wrk never asks for): 0 means the proxy's keep-alive pool was reused throughout. "
+        "**backend req per req** (health checks left out too) should be 1.000.\n"
         "- **errors**: non-2xx responses / socket errors (connect, read, write, timeout) as wrk "
         "counts them, summed over rounds. In `close`, wrk also counts as read errors any "
         "connection the server closes before wrk has read a response.\n"

@@ -190,12 +190,14 @@ void ClientConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
 
 void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   ClientConn* c = self_of(as_handle(s));
+  Worker& worker = c->worker_;  // c may be closing by the end (its memory stays until on_closed)
   if (nread > 0) {
     c->handle_input(buf->base, static_cast<std::size_t>(nread));
   } else if (nread < 0) {
     c->on_eof();
   }
-  if (buf->base != nullptr) c->worker_.blocks().put(buf->base);
+  if (buf->base != nullptr) worker.blocks().put(buf->base);
+  if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().run();
 }
 
 void ClientConn::on_eof() {

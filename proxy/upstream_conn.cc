@@ -124,6 +124,7 @@ void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
 
 void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   UpstreamConn* u = self_of(as_handle(s));
+  Worker& worker = u->worker_;  // u may be closing by the end (its memory stays until on_closed)
   if (nread > 0) {
     u->handle_input(buf->base, buf->base, static_cast<std::size_t>(nread));
   } else if (nread < 0) {
@@ -149,7 +150,8 @@ void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
         break;
     }
   }
-  if (buf->base != nullptr) u->worker_.blocks().put(buf->base);
+  if (buf->base != nullptr) worker.blocks().put(buf->base);
+  if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().run();
 }
 
 void UpstreamConn::handle_input(char* block, const char* data, std::size_t len) {

@@ -17,8 +17,9 @@ void WriteBatch::start(uv_loop_t* loop) {
 }
 
 void WriteBatch::close() {
+  // Not run() here: the worker closes the batch once its last connection has closed, often
+  // from inside that close, and every queue still held belongs to a closing connection.
   if (!started_) return;
-  run();  // whatever is still held goes out now
   started_ = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&after_poll_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&before_poll_), nullptr);

@@ -73,9 +73,9 @@ run_http() {
   fi
 
   mapfile -t pids < <(target_pids)
-  local cpu0 acc0 req0
+  local cpu0 acc0 req0 chk0
   cpu0=$(cpu_ticks "${pids[@]}")
-  read -r acc0 req0 < <(backend_counters)
+  read -r acc0 req0 chk0 < <(backend_counters)
   reset_hwm "${pids[@]}"
   # Everything else the machine does during the run: busy CPU minus the target, the backend
   # and wrk (this shell's children). High values mean other work competed with the bench.
@@ -91,7 +91,7 @@ run_http() {
     timeout $((DURATION + 30)) wrk "${args[@]}" 2>&1 || printf '# wrk exit status %s\n' "$?"
   } >"$OUT/$raw"
 
-  local alive=true cpu1=0 hwm=0 rss=0 acc1 req1
+  local alive=true cpu1=0 hwm=0 rss=0 acc1 req1 chk1
   if target_alive "$target"; then
     mapfile -t pids < <(target_pids)
     m1=$(cpu_ticks "${pids[@]}")
@@ -113,15 +113,15 @@ run_http() {
   local other_pct steal_pct
   other_pct=$(awk -v o="$other" -v t="$span" 'BEGIN {printf "%.1f", 100 * o / t}')
   steal_pct=$(awk -v o="$((ms1 - ms0))" -v t="$span" 'BEGIN {printf "%.1f", 100 * o / t}')
-  read -r acc1 req1 < <(backend_counters)
+  read -r acc1 req1 chk1 < <(backend_counters)
   [[ $alive == true ]] && stop_target "$target"
 
   local wrkjson
   wrkjson=$(sed -n 's/^WRKJSON //p' "$OUT/$raw" | tail -n 1)
   [[ -n $wrkjson ]] || wrkjson=null
-  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"raw":"%s"}\n' \
+  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"raw":"%s"}\n' \
     "$round" "$scen" "$target" "$alive" "$wrkjson" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss" \
-    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) "$other_pct" "$steal_pct" "$quiet" "$raw" \
+    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$other_pct" "$steal_pct" "$quiet" "$raw" \
     >>"$OUT/runs.jsonl"
 }
 
@@ -142,10 +142,10 @@ run_idle() {
   fi
   sleep 1
   mapfile -t pids < <(target_pids)
-  local cpu0 rss0 acc0 req0
+  local cpu0 rss0 acc0 req0 chk0
   cpu0=$(cpu_ticks "${pids[@]}")
   rss0=$(status_kb VmRSS "${pids[@]}")
-  read -r acc0 req0 < <(backend_counters)
+  read -r acc0 req0 chk0 < <(backend_counters)
   reset_hwm "${pids[@]}"
 
   /usr/bin/python3 "$BENCH_DIR/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" \
@@ -179,16 +179,17 @@ run_idle() {
   # shellcheck disable=SC2034 # read by run.sh's cleanup
   IDLE_PID=""
   still=$(sed -n 's/^STILL_OPEN //p' "$helper_out")
-  local acc1 req1
-  read -r acc1 req1 < <(backend_counters)
+  local acc1 req1 chk1
+  read -r acc1 req1 chk1 < <(backend_counters)
   [[ $alive == true ]] && stop_target "$target"
 
   local opened failed secs
   opened=$(sed -n 's/.*open=\([0-9]*\).*/\1/p' <<<"$ready")
   failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$ready")
   secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$ready")
-  printf '{"round":%d,"scenario":"idle10k","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"busy_before_pct":%d,"raw":"raw/r%d-idle10k-%s.txt"}\n' \
+  printf '{"round":%d,"scenario":"idle10k","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"busy_before_pct":%d,"raw":"raw/r%d-idle10k-%s.txt"}\n' \
     "$round" "$target" "$alive" "$IDLE_CONNS" "${opened:-0}" "${failed:-$IDLE_CONNS}" \
     "${secs:-0}" "${still:-0}" "$rss0" "$rss1" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss1" \
-    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) "$quiet" "$round" "$target" >>"$OUT/runs.jsonl"
+    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$quiet" "$round" "$target" \
+    >>"$OUT/runs.jsonl"
 }

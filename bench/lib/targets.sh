@@ -68,15 +68,17 @@ stop_backend() {
   BACKEND_PID=""
 }
 
-# backend_counters: "accepts requests" from the backend's stub_status (one nginx serves both
-# ports, so these are totals over the pair). The read itself is one connection and request.
+# backend_counters: "accepts requests checks": the first two from the backend's stub_status
+# (one nginx serves both ports, so these are totals over the pair; the read itself is one
+# connection and request), then the health checks answered so far (lines of its /health log).
 backend_counters() {
-  local i out
+  local i out checks=0
   for ((i = 0; i < 5; i++)); do
     out=$(curl -s -m 2 "http://127.0.0.1:$PORT_BACKEND_A/nginx_status" |
       awk 'NR == 3 && $1 ~ /^[0-9]+$/ {print $1, $3}')
     if [[ -n $out ]]; then
-      printf '%s\n' "$out"
+      [[ -f $RUN_DIR/backend-health.log ]] && checks=$(wc -l <"$RUN_DIR/backend-health.log")
+      printf '%s %s\n' "$out" "$checks"
       return 0
     fi
     sleep 0.5

@@ -158,5 +158,12 @@ TEST_F(WriteBatchTest, OnceClosedFlushesWriteAtOnce) {
   EXPECT_EQ(q.pending(), 0u);
 }
 
+TEST(ReadBurst, OnlyAReadThatFilledItsBufferIsFollowedByAnother) {
+  EXPECT_FALSE(WriteBatch::ends_read_burst(32768, 32768));
+  EXPECT_TRUE(WriteBatch::ends_read_burst(27, 32768));
+  EXPECT_TRUE(WriteBatch::ends_read_burst(0, 32768)) << "EAGAIN after a full read";
+  EXPECT_TRUE(WriteBatch::ends_read_burst(UV_EOF, 32768));
+}
+
 }  // namespace
 }  // namespace ferry::proxy
