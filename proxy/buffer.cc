@@ -141,7 +141,7 @@ void OutQueue::on_write(uv_write_t* req, int status) {
 }
 
 void OutQueue::clear() {
-  if (batch_ != nullptr) batch_->remove(this);  // nothing left to write at the end of the turn
+  if (batch_ != nullptr) batch_->remove(this);  // nothing left for the batch to write
   for (std::size_t i = in_flight_; i < segments_.size(); ++i) {
     pending_ -= segments_[i].len;
     if (segments_[i].block != nullptr) pool_.put(segments_[i].block);

@@ -51,7 +51,8 @@ class OutQueue {
   using DrainedFn = void (*)(void* owner, int status);
 
   // With a `batch`, flush() only joins it: the bytes go out when the batch runs, at the end of
-  // the loop's turn (see write_batch.h). Without one, flush() writes at once.
+  // a burst of reads or of the loop's turn (see write_batch.h). Without one, flush() writes
+  // at once.
   OutQueue(BlockPool& pool, void* owner, DrainedFn on_written, WriteBatch* batch = nullptr)
       : pool_(pool), owner_(owner), on_written_(on_written), batch_(batch) {
     req_.data = this;
