@@ -164,38 +164,34 @@ def main():
             else:
                 row.append("-")
         lines.append("| " + " | ".join(row) + " |")
+    def per_target_table(values, cell):
+        """A scenario x target table of cell(values[(scenario, target)]), "-" where missing."""
+        out = ["| scenario | " + " | ".join(targets) + " |", "|" + "---|" * (1 + len(targets))]
+        for s in scenarios:
+            row = [s] + [cell(values[(s, t)]) if (s, t) in values else "-" for t in targets]
+            out.append("| " + " | ".join(row) + " |")
+        return out
+
+    def syscall_cell(value):
+        total, per = value
+        main_calls = ", ".join("{} {:.2f}".format(k, v) for k, v in per.most_common(6) if v >= 0.05)
+        return "{:.1f} ({})".format(total, main_calls)
+
+    def cpu_cell(value):
+        user, kernel = value
+        share = kernel / (user + kernel) if user + kernel > 0 else 0
+        return "{:.1f} + {:.1f} µs ({:.0%} kernel)".format(user, kernel, share)
+
     if syscalls:
         lines += ["", "## System calls per request", ""]
-        lines.append("| scenario | " + " | ".join(targets) + " |")
-        lines.append("|" + "---|" * (1 + len(targets)))
-        for s in scenarios:
-            row = [s]
-            for t in targets:
-                if (s, t) not in syscalls:
-                    row.append("-")
-                    continue
-                total, per = syscalls[(s, t)]
-                main_calls = ", ".join("{} {:.2f}".format(k, v) for k, v in per.most_common(6) if v >= 0.05)
-                row.append("{:.1f} ({})".format(total, main_calls))
-            lines.append("| " + " | ".join(row) + " |")
+        lines += per_target_table(syscalls, syscall_cell)
     if cpu:
         lines += ["", "## CPU time per request: user and kernel", ""]
         lines.append("A plain run (no tool attached), from /proc/PID/stat: microseconds of CPU per "
                      "request in user space + in the kernel, and the kernel's share. Times drift "
                      "with the machine's other load; the split is what to read.")
         lines.append("")
-        lines.append("| scenario | " + " | ".join(targets) + " |")
-        lines.append("|" + "---|" * (1 + len(targets)))
-        for s in scenarios:
-            row = [s]
-            for t in targets:
-                if (s, t) not in cpu:
-                    row.append("-")
-                    continue
-                user, kernel = cpu[(s, t)]
-                share = kernel / (user + kernel) if user + kernel > 0 else 0
-                row.append("{:.1f} + {:.1f} µs ({:.0%} kernel)".format(user, kernel, share))
-            lines.append("| " + " | ".join(row) + " |")
+        lines += per_target_table(cpu, cpu_cell)
     for s in scenarios:
         if s not in breakdown:
             continue
