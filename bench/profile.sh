@@ -106,6 +106,7 @@ measure() {
   local scen=$1 target=$2 tool=$3 port args warm pids p
   port=$(target_port "$target")
   local tag="$scen-$target-$tool"
+  rm -f "$OUT/raw/cg.$tag."*  # an earlier profile into the same folder must not be counted too
   mapfile -t args < <(wrk_args "$scen" "$DURATION" "$port")
   mapfile -t warm < <(wrk_args "$scen" 2 "$port")
   if [[ $tool == callgrind ]]; then

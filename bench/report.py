@@ -233,7 +233,7 @@ def target_rows(scens):
             theirs = s["targets"].get(peer, {}).get("median", {}).get(key)
             measured = ferry["median"].get(key)
             limit = theirs
-            wanted = "≤ " + ("–" if theirs is None else f"{theirs:.2f} (nginx)")
+            wanted = "≤ " + ("–" if theirs is None else f"{theirs:.2f} ({TARGET_LABEL[peer]})")
         if measured is None or limit is None:
             rows.append([label, wanted, "–", "–"])
             continue

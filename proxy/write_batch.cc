@@ -5,10 +5,6 @@
 namespace ferry::proxy {
 
 void WriteBatch::start(uv_loop_t* loop) {
-  uv_check_init(loop, &after_poll_);
-  after_poll_.data = this;
-  uv_check_start(&after_poll_, &WriteBatch::on_check);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&after_poll_));
   uv_prepare_init(loop, &before_poll_);
   before_poll_.data = this;
   uv_prepare_start(&before_poll_, &WriteBatch::on_prepare);
@@ -21,7 +17,6 @@ void WriteBatch::close() {
   // from inside that close, and every queue still held belongs to a closing connection.
   if (!started_) return;
   started_ = false;
-  uv_close(reinterpret_cast<uv_handle_t*>(&after_poll_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&before_poll_), nullptr);
 }
 
@@ -54,8 +49,6 @@ void WriteBatch::run() {
   }
   running_ = false;
 }
-
-void WriteBatch::on_check(uv_check_t* handle) { static_cast<WriteBatch*>(handle->data)->run(); }
 
 void WriteBatch::on_prepare(uv_prepare_t* handle) { static_cast<WriteBatch*>(handle->data)->run(); }
 

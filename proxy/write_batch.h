@@ -2,9 +2,9 @@
 // input does not write them at once: its queue joins the worker's batch, and the batch lets
 // every queue write when the socket being read has nothing more for now (the read callbacks
 // run it after a read that did not fill its block: libuv reads again in the same event only
-// after a full one). Bytes queued elsewhere (a connect, a write completion, a timer) wait at
-// most to the end of the loop's turn: a uv_check after the poll, and a uv_prepare before the
-// next poll for timers and close callbacks.
+// after a full one). Bytes queued elsewhere (a connect, a write completion, a timer, a close
+// callback) wait at most to the end of the loop's turn: a uv_prepare runs the batch before
+// every poll, so nothing held ever waits on the loop blocking.
 //
 // Why: libuv reads a busy socket up to 32 times for one event, and a relayed response used to
 // cost one write(2) per block read. On this path a write(2) is mostly fixed kernel cost (entry,
@@ -30,9 +30,9 @@ class WriteBatch {
   WriteBatch(const WriteBatch&) = delete;
   WriteBatch& operator=(const WriteBatch&) = delete;
 
-  // Starts the two loop handles. They are unreferenced: they never keep a loop alive.
+  // Starts the loop handle. It is unreferenced: it never keeps a loop alive.
   void start(uv_loop_t* loop);
-  // Closes the handles; from then on queues write at once. Idempotent. Held queues stay held
+  // Closes the handle; from then on queues write at once. Idempotent. Held queues stay held
   // (the owners are closing) until they are cleared or destroyed.
   void close();
 
@@ -55,12 +55,10 @@ class WriteBatch {
   }
 
  private:
-  static void on_check(uv_check_t* handle);
   static void on_prepare(uv_prepare_t* handle);
 
   OutQueue* head_ = nullptr;
   OutQueue* tail_ = nullptr;
-  uv_check_t after_poll_{};
   uv_prepare_t before_poll_{};
   bool started_ = false;
   bool running_ = false;

@@ -36,28 +36,25 @@ pid_tree() {
   pgrep -P "$pid" 2>/dev/null || true
 }
 
-# cpu_ticks PID...: utime+stime (clock ticks, all threads) summed over the processes.
-# Fields 14 and 15 of /proc/PID/stat; the comm field may hold spaces, so cut after ')'.
-cpu_ticks() {
-  local pid total=0 rest
-  for pid in "$@"; do
-    rest=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
-    # After ") ", field 1 is the state (field 3 overall): utime is 12, stime 13.
-    total=$((total + $(awk '{print $12 + $13}' <<<"$rest")))
-  done
-  printf '%s\n' "$total"
-}
-
 # cpu_ticks_split PID...: "user system" clock ticks (all threads), summed over the processes.
+# Fields 14 and 15 of /proc/PID/stat; the comm field may hold spaces, so cut after ')'.
 cpu_ticks_split() {
   local pid user=0 sys=0 rest u s
   for pid in "$@"; do
     rest=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    # After ") ", field 1 is the state (field 3 overall): utime is 12, stime 13.
     read -r u s < <(awk '{print $12, $13}' <<<"$rest")
     user=$((user + u))
     sys=$((sys + s))
   done
   printf '%s %s\n' "$user" "$sys"
+}
+
+# cpu_ticks PID...: utime+stime (clock ticks, all threads) summed over the processes.
+cpu_ticks() {
+  local user sys
+  read -r user sys < <(cpu_ticks_split "$@")
+  printf '%s\n' $((user + sys))
 }
 
 # status_kb FIELD PID...: a /proc/PID/status field (VmRSS, VmHWM) in kB, summed.

@@ -86,13 +86,8 @@ std::vector<std::thread> run_clients(uint16_t port, int threads, Tally& t, std::
 // Two workers and health checks every 20 ms that flip a backend on a single result, so a
 // test sees many state changes in a second or two.
 config::Config flapping_config(const std::vector<std::string>& backends) {
-  auto cfg = test_config(backends);
+  auto cfg = with_health_checks(test_config(backends), 20ms, 200ms, 1);
   cfg.workers = 2;
-  cfg.health_check.enabled = true;
-  cfg.health_check.interval = 20ms;
-  cfg.health_check.timeout = 200ms;
-  cfg.health_check.healthy_threshold = 1;
-  cfg.health_check.unhealthy_threshold = 1;
   return cfg;
 }
 

@@ -76,11 +76,8 @@ TEST(Admin, MetricsCountTheTrafficByBackendAndCode) {
 
 TEST(Admin, BackendsShowStateLoadAndChecks) {
   FakeBackend b1("b1");
-  auto cfg = admin_config({b1.address()});
+  auto cfg = with_health_checks(admin_config({b1.address()}), 50ms, 40ms, 2);
   cfg.backends[0].weight = 7;
-  cfg.health_check.enabled = true;
-  cfg.health_check.interval = 50ms;
-  cfg.health_check.timeout = 40ms;
   RunningProxy proxy(cfg);
   ASSERT_TRUE(proxy.started());
   ASSERT_TRUE(get(proxy.port(), "/"));

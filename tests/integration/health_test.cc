@@ -30,13 +30,7 @@ void with_health(FakeBackend& b, std::shared_ptr<std::atomic<int>> health_status
 }
 
 config::Config checked_config(const std::vector<std::string>& backends) {
-  auto cfg = test_config(backends);
-  cfg.health_check.enabled = true;
-  cfg.health_check.interval = 50ms;
-  cfg.health_check.timeout = 40ms;
-  cfg.health_check.healthy_threshold = 2;
-  cfg.health_check.unhealthy_threshold = 2;
-  return cfg;
+  return with_health_checks(test_config(backends), 50ms, 40ms, 2);
 }
 
 bool healthy(RunningProxy& p, std::size_t i) {

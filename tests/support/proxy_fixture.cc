@@ -13,6 +13,16 @@ config::Config test_config(const std::vector<std::string>& backends) {
   return c;
 }
 
+config::Config with_health_checks(config::Config cfg, config::Duration interval,
+                                  config::Duration timeout, uint32_t threshold) {
+  cfg.health_check.enabled = true;
+  cfg.health_check.interval = interval;
+  cfg.health_check.timeout = timeout;
+  cfg.health_check.healthy_threshold = threshold;
+  cfg.health_check.unhealthy_threshold = threshold;
+  return cfg;
+}
+
 RunningProxy::RunningProxy(config::Config config)
     : server_(std::make_unique<proxy::Server>(std::move(config))) {
   started_ = server_->start(&error_);

@@ -12,6 +12,10 @@ namespace ferry::testing {
 
 // A config listening on 127.0.0.1:0 with one worker, no admin, no health checks.
 config::Config test_config(const std::vector<std::string>& backends);
+// `cfg` with active health checks on: every `interval`, each given `timeout`; a backend changes
+// state after `threshold` results in a row, either way.
+config::Config with_health_checks(config::Config cfg, config::Duration interval,
+                                  config::Duration timeout, uint32_t threshold);
 
 class RunningProxy {
  public:
