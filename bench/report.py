@@ -35,6 +35,15 @@ def metrics(rec):
     m["other_cpu_pct"] = rec.get("other_cpu_pct")
     m["steal_pct"] = rec.get("steal_pct")
     m["busy_before_pct"] = rec.get("busy_before_pct")
+    # Where the machine's CPUs went during the run, in cores (1.00 = one CPU all the time):
+    # a single-threaded process near 1.00 is the bottleneck; idle means nobody was.
+    span = rec.get("machine_ticks")
+    if span:
+        cores = rec.get("cpus", 1) / span
+        m["proxy_cores"] = rec["cpu_ticks"] * cores
+        m["backend_cores"] = rec["backend_cpu_ticks"] * cores if rec["target"] != "direct" else None
+        m["wrk_cores"] = rec["wrk_cpu_ticks"] * cores
+        m["idle_cores"] = rec["idle_ticks"] * cores
     if "idle" in rec:
         idle = rec["idle"]
         m["open"] = idle["open"]
@@ -82,6 +91,14 @@ def fmt(v, spec=".1f", none="–"):
     return none if v is None else format(v, spec)
 
 
+def cpu_split(m):
+    """'0.98 / 0.45 / 0.50 / 0.05': the run's CPU per process and idle, in cores."""
+    keys = ("proxy_cores", "backend_cores", "wrk_cores", "idle_cores")
+    if all(m.get(k) is None for k in keys):
+        return "–"  # runs from before the bench recorded it
+    return " / ".join(fmt(m.get(k), ".2f") for k in keys)
+
+
 def line(rec):
     m = metrics(rec)
     dead = "" if m["alive"] else "  TARGET DIED"
@@ -111,7 +128,8 @@ def ratio(a, b):
 
 
 HTTP_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_per_1k", "peak_rss_mib", "be_conns_per_1k",
-             "be_req_per_req", "other_cpu_pct")
+             "be_req_per_req", "other_cpu_pct", "proxy_cores", "backend_cores", "wrk_cores",
+             "idle_cores")
 IDLE_KEYS = ("bytes_per_conn", "rss_before_mib", "rss_after_mib", "peak_rss_mib", "open",
              "still_open", "open_seconds")
 # metric -> True when higher is better (ratios read "ferry / peer")
@@ -350,7 +368,7 @@ def render_md(agg, micro):
                              f"{e['non2xx_total']} / {e['socket_errors_total']}",
                              fmt(m["cpu_per_1k"], ".1f"), fmt(m["peak_rss_mib"], ".1f"),
                              fmt(m["be_conns_per_1k"], ".2f"), fmt(m["be_req_per_req"], ".3f"),
-                             fmt(m["other_cpu_pct"], ".0f")])
+                             cpu_split(m), fmt(m["other_cpu_pct"], ".0f")])
         if s["idle"]:
             o.append(md_table(["target", "open", "still open at measure", "seconds to open",
                                "RSS before MiB", "RSS with conns MiB", "bytes per conn",
@@ -359,7 +377,8 @@ def render_md(agg, micro):
             o.append(md_table(["target", "req/s", "p50 ms", "p99 ms",
                                "errors non-2xx / socket (all rounds)", "CPU ms per 1k req",
                                "peak RSS MiB", "new backend conns per 1k req",
-                               "backend req per req", "other load %"], rows))
+                               "backend req per req", "cores: proxy / backend / wrk / idle",
+                               "other load %"], rows))
         o.append("")
         # per-round ratios
         rrows = []
@@ -413,6 +432,13 @@ def render_md(agg, micro):
         "connection the server closes before wrk has read a response.\n"
         "- **idle10k**: RSS with the connections open minus RSS before, divided by the "
         "connections open. Each connection made one GET and then sat idle.\n"
+        "- **cores: proxy / backend / wrk / idle**: where the machine's CPUs went during the "
+        "run, in cores (1.00 = one CPU the whole run; the four and other load add up to the "
+        "machine's CPUs). For `direct` the proxy column is the backend itself. wrk -t1, one "
+        "backend worker and one proxy worker can each use at most one core: the one at 1.00 "
+        "set the pace. Idle CPU with nobody at 1.00 means the run waited on round trips "
+        "between the three processes; a proxy that leaves idle CPU behind does not gain "
+        "req/s by using less of it.\n"
         "- **other load %**: CPU time the rest of the machine used during the run (busy CPU "
         "from /proc/stat minus the proxy, the backend and wrk), as % of all CPUs. Runs with "
         "high other load are noisy; compare their per-round ratios with the rest.\n"

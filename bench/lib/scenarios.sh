@@ -110,6 +110,10 @@ run_http() {
   local span=$((mt1 - mt0 > 0 ? mt1 - mt0 : 1))
   local other=$((mb1 - mb0 - (m1 - m0) - (be1 - be0) - (k1 - k0)))
   ((other < 0)) && other=0
+  # Idle: neither busy nor stolen. High idle with no process near a full core means the run
+  # was bound by round trips between the three processes, not by anyone's CPU.
+  local idle=$((span - (mb1 - mb0) - (ms1 - ms0)))
+  ((idle < 0)) && idle=0
   local other_pct steal_pct
   other_pct=$(awk -v o="$other" -v t="$span" 'BEGIN {printf "%.1f", 100 * o / t}')
   steal_pct=$(awk -v o="$((ms1 - ms0))" -v t="$span" 'BEGIN {printf "%.1f", 100 * o / t}')
@@ -119,9 +123,10 @@ run_http() {
   local wrkjson
   wrkjson=$(sed -n 's/^WRKJSON //p' "$OUT/$raw" | tail -n 1)
   [[ -n $wrkjson ]] || wrkjson=null
-  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"raw":"%s"}\n' \
+  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"cpus":%d,"machine_ticks":%d,"idle_ticks":%d,"backend_cpu_ticks":%d,"wrk_cpu_ticks":%d,"raw":"%s"}\n' \
     "$round" "$scen" "$target" "$alive" "$wrkjson" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss" \
-    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$other_pct" "$steal_pct" "$quiet" "$raw" \
+    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$other_pct" "$steal_pct" "$quiet" \
+    "$(nproc)" "$span" "$idle" $((be1 - be0)) $((k1 - k0)) "$raw" \
     >>"$OUT/runs.jsonl"
 }
 
