@@ -257,6 +257,8 @@ def target_rows(scens):
             continue
         met = measured >= limit if higher else measured <= limit
         shown = f"{measured:,.0f}" if kind == "absolute" else f"{measured:.2f}"
+        if kind != "absolute" and shown == f"{limit:.2f}" and not met:
+            shown = f"{measured:.3f}"  # 1.096 against 1.10: two decimals would hide the miss
         rows.append([label, wanted, shown, "yes" if met else "**no**"])
     return rows
 
