@@ -1,10 +1,9 @@
 // Helpers the hardening tests share: waiting on conditions with a deadline, a backend that can
 // be stopped and started again on the same port, a strict re-parse of what a backend received,
-// and the process's own memory, CPU time and open descriptors (ferry runs in-process).
+// and the process's own memory and CPU time (ferry runs in-process).
 #pragma once
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -52,15 +51,6 @@ inline double cpu_seconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-inline int open_fds() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-  }
-  return n - 3;  // ".", ".." and the DIR's own descriptor
 }
 
 inline sockaddr_in loopback(uint16_t port) {

@@ -16,6 +16,7 @@
 #include "support/fake_backend.h"
 #include "support/ports.h"
 #include "support/proxy_fixture.h"
+#include "support/temp_dir.h"
 
 namespace ferry::testing {
 namespace {
@@ -133,8 +134,10 @@ TEST(Prometheus, ARealServerScrapesTheCountsFerryServed) {
     ASSERT_TRUE(c.read_response());
   }
 
-  const auto dir = std::filesystem::temp_directory_path() / ("ferry-prom-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir / "data");
+  const TempDir temp("ferry-prom");
+  ASSERT_FALSE(temp.path().empty());
+  const std::filesystem::path dir = temp.path();
+  std::filesystem::create_directory(dir / "data");
   {
     std::ofstream conf(dir / "prometheus.yml");
     conf << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
@@ -165,7 +168,6 @@ TEST(Prometheus, ARealServerScrapesTheCountsFerryServed) {
       query(prom_port, "ferry_requests_total{backend=\"" + b1.address() + "\",code=\"200\"}");
   ::kill(pid, SIGTERM);
   ::waitpid(pid, nullptr, 0);
-  std::filesystem::remove_all(dir);
   EXPECT_EQ(total, "12");
   EXPECT_EQ(up, "2");
   EXPECT_EQ(per_backend, "6");

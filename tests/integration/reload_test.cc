@@ -23,6 +23,7 @@
 #include "support/fake_backend.h"
 #include "support/ports.h"
 #include "support/proxy_fixture.h"
+#include "support/temp_dir.h"
 #include "support/wait.h"
 
 namespace ferry::testing {
@@ -211,8 +212,9 @@ void write_file(const std::string& path, const std::string& text) {
 
 TEST(ReloadBySignal, EditingTheFileAndSighupChangesTheRotationWithoutFailures) {
   FakeBackend b1("b1"), b2("b2"), b3("b3");
-  const auto dir = std::filesystem::temp_directory_path() / ("ferry-reload-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir temp("ferry-reload");
+  ASSERT_FALSE(temp.path().empty());
+  const std::filesystem::path dir = temp.path();
   const std::string conf = (dir / "ferry.yaml").string();
   const uint16_t port = free_port();
   const uint16_t admin = free_port();
@@ -262,7 +264,6 @@ TEST(ReloadBySignal, EditingTheFileAndSighupChangesTheRotationWithoutFailures) {
 
   ferry.signal(SIGTERM);
   EXPECT_EQ(ferry.wait_exit(), 0);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

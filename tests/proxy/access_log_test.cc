@@ -21,9 +21,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace ferry::proxy {
 namespace {
 
+using ferry::testing::TempDir;
 using std::chrono::milliseconds;
 using std::chrono::system_clock;
 
@@ -102,23 +105,6 @@ std::string read_file(const std::string& path) {
   out << in.rdbuf();
   return out.str();
 }
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                          "/ferry-access-log-XXXXXX";
-    path_ = mkdtemp(pattern.data()) != nullptr ? pattern : "";
-  }
-  ~TempDir() {
-    if (!path_.empty()) std::system(("rm -rf '" + path_ + "'").c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 TEST(AccessLogLine, ParsesAndMatchesTheRecord) {
   const std::string text = one_line(proxied_record());
@@ -280,7 +266,7 @@ TEST(AccessLogSink, OffGivesNullptrWithoutAnError) {
 }
 
 TEST(AccessLogSink, UnwritablePathGivesAnError) {
-  TempDir dir;
+  TempDir dir("ferry-access-log");
   ASSERT_FALSE(dir.path().empty());
   std::string error;
   const std::string missing = dir.path() + "/no-such-dir/access.log";
@@ -307,7 +293,7 @@ TEST(AccessLogSink, StdoutOpensAndCloses) {
 }
 
 TEST(AccessLogSink, FileGetsEveryLineFromSeveralWorkersWhole) {
-  TempDir dir;
+  TempDir dir("ferry-access-log");
   const std::string path = dir.path() + "/access.log";
   std::string error;
   auto sink = AccessLogSink::open(path, &error);
@@ -351,7 +337,7 @@ TEST(AccessLogSink, FileGetsEveryLineFromSeveralWorkersWhole) {
 }
 
 TEST(AccessLogSink, AppendsToAnExistingFile) {
-  TempDir dir;
+  TempDir dir("ferry-access-log");
   const std::string path = dir.path() + "/access.log";
   { std::ofstream(path) << "earlier line\n"; }
   std::string error;
@@ -370,7 +356,7 @@ TEST(AccessLogSink, AppendsToAnExistingFile) {
 
 // logrotate: rename the file, then SIGUSR1 (reopen); later lines go to a fresh file at the path.
 TEST(AccessLogSink, ReopenAfterRenameWritesToTheNewFile) {
-  TempDir dir;
+  TempDir dir("ferry-access-log");
   const std::string path = dir.path() + "/access.log";
   const std::string rotated = path + ".1";
   std::string error;
@@ -402,7 +388,7 @@ TEST(AccessLogSink, ReopenAfterRenameWritesToTheNewFile) {
 }
 
 TEST(AccessLogSink, ReopenThatFailsKeepsTheOldFile) {
-  TempDir dir;
+  TempDir dir("ferry-access-log");
   const std::string subdir = dir.path() + "/logs";
   ASSERT_EQ(mkdir(subdir.c_str(), 0755), 0);
   const std::string path = subdir + "/access.log";
@@ -421,7 +407,7 @@ TEST(AccessLogSink, ReopenThatFailsKeepsTheOldFile) {
 }
 
 TEST(AccessLogSink, DropsBatchesSubmittedAfterClose) {
-  TempDir dir;
+  TempDir dir("ferry-access-log");
   const std::string path = dir.path() + "/access.log";
   std::string error;
   auto sink = AccessLogSink::open(path, &error);
