@@ -73,42 +73,41 @@ run_http() {
   fi
 
   mapfile -t pids < <(target_pids)
-  local cpu0 acc0 req0 chk0
-  cpu0=$(cpu_ticks "${pids[@]}")
+  local acc0 req0 chk0
   read -r acc0 req0 chk0 < <(backend_counters)
   reset_hwm "${pids[@]}"
-  # Everything else the machine does during the run: busy CPU minus the target, the backend
-  # and wrk (this shell's children). High values mean other work competed with the bench.
-  local m0 m1 k0 k1 be0=0 be1=0 mb0 mt0 ms0 mb1 mt1 ms1 bpids=()
+  # The target's CPU, and everything else the machine does during the run: busy CPU minus the
+  # target, the backend and wrk (this shell's children). High values mean other work competed
+  # with the bench. Read together, right around wrk, so all of them cover the same window.
+  local cpu0 cpu1 k0 k1 be0=0 be1=0 mb0 mt0 ms0 mb1 mt1 ms1 bpids=()
   [[ $target != direct ]] && mapfile -t bpids < <(pid_tree "$BACKEND_PID")
   ((${#bpids[@]})) && be0=$(cpu_ticks "${bpids[@]}")
   k0=$(children_ticks)
   read -r mb0 mt0 ms0 < <(machine_ticks)
-  m0=$(cpu_ticks "${pids[@]}")
+  cpu0=$(cpu_ticks "${pids[@]}")
 
   {
     printf '# wrk %s\n' "${args[*]}"
     timeout $((DURATION + 30)) wrk "${args[@]}" 2>&1 || printf '# wrk exit status %s\n' "$?"
   } >"$OUT/$raw"
 
-  local alive=true cpu1=0 hwm=0 rss=0 acc1 req1 chk1
+  local alive=true hwm=0 rss=0 acc1 req1 chk1
   if target_alive "$target"; then
     mapfile -t pids < <(target_pids)
-    m1=$(cpu_ticks "${pids[@]}")
+    cpu1=$(cpu_ticks "${pids[@]}")
     read -r mb1 mt1 ms1 < <(machine_ticks)
     k1=$(children_ticks)
     ((${#bpids[@]})) && be1=$(cpu_ticks "${bpids[@]}")
-    cpu1=$(cpu_ticks "${pids[@]}")
     hwm=$(status_kb VmHWM "${pids[@]}")
     rss=$(status_kb VmRSS "${pids[@]}")
   else
     alive=false
-    m1=$m0
+    cpu1=$cpu0
     read -r mb1 mt1 ms1 < <(machine_ticks)
     k1=$(children_ticks)
   fi
   local span=$((mt1 - mt0 > 0 ? mt1 - mt0 : 1))
-  local other=$((mb1 - mb0 - (m1 - m0) - (be1 - be0) - (k1 - k0)))
+  local other=$((mb1 - mb0 - (cpu1 - cpu0) - (be1 - be0) - (k1 - k0)))
   ((other < 0)) && other=0
   # Idle: neither busy nor stolen. High idle with no process near a full core means the run
   # was bound by round trips between the three processes, not by anyone's CPU.
