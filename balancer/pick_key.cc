@@ -78,26 +78,23 @@ std::optional<std::string_view> cookie_value(std::string_view cookie_header,
   return std::nullopt;
 }
 
-std::string_view pick_key(const KeySpec& spec, std::string_view client_ip,
-                          std::span<const HeaderField> headers) {
+std::string_view pick_key(const KeySpec& spec, const Request& request) {
   switch (spec.source) {
     case KeySource::ClientIp:
-      return client_ip;
-    case KeySource::Header:
-      for (const HeaderField& h : headers) {
-        if (!equals_ignore_case(h.name, spec.name)) continue;
-        std::string_view value = trim(h.value);
-        return value.empty() ? client_ip : value;
-      }
-      return client_ip;
+      return request.client_ip;
+    case KeySource::Header: {
+      const std::string_view value = trim(request.headers.nth(spec.name, 0).value_or(""));
+      return value.empty() ? request.client_ip : value;
+    }
     case KeySource::Cookie:
-      for (const HeaderField& h : headers) {
-        if (!equals_ignore_case(h.name, "cookie")) continue;
-        if (auto value = cookie_value(h.value, spec.name); value && !value->empty()) return *value;
+      for (std::size_t n = 0;; ++n) {
+        const std::optional<std::string_view> header = request.headers.nth("cookie", n);
+        if (!header) break;
+        if (auto value = cookie_value(*header, spec.name); value && !value->empty()) return *value;
       }
-      return client_ip;
+      return request.client_ip;
   }
-  return client_ip;
+  return request.client_ip;
 }
 
 }  // namespace ferry::balancer

@@ -4,9 +4,10 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
+
+#include "balancer/request.h"
 
 namespace ferry::balancer {
 
@@ -22,27 +23,16 @@ struct KeySpec {
 // cookie names likewise (RFC 6265 cookie-name is a token).
 std::optional<KeySpec> parse_key_spec(std::string_view text, std::string* error);
 
-// One request header as the parser saw it. Views into the caller's buffers.
-struct HeaderField {
-  std::string_view name;
-  std::string_view value;
-};
-
-// The key for one request, as a view into `client_ip` or into one of `headers`' values: no
-// copies, no allocation. Header names match case-insensitively; the first matching header wins,
-// its value trimmed of spaces and tabs. For Cookie, every Cookie header is searched. When the
-// header or cookie is missing or empty the client's IP is the key, so clients without a session
-// cookie still stick to one backend each instead of all landing on the one empty key maps to.
-// `client_ip` is the address without the port.
-std::string_view pick_key(const KeySpec& spec, std::string_view client_ip,
-                          std::span<const HeaderField> headers);
+// The key for one request, as a view into its client address or one of its header values: no
+// copies, no allocation. The first header of that name wins, its value trimmed of spaces and
+// tabs; for a cookie, every Cookie header is searched. When the header or cookie is missing or
+// empty the client's IP is the key, so clients without a session cookie still stick to one
+// backend each instead of all landing on the one backend the empty key maps to.
+std::string_view pick_key(const KeySpec& spec, const Request& request);
 
 // The value of cookie `name` in one Cookie header ("a=1; b=2"), or nullopt. Names are
 // case-sensitive (RFC 6265); a quoted value is returned without its quotes.
 std::optional<std::string_view> cookie_value(std::string_view cookie_header,
                                              std::string_view name);
-
-// ASCII case-insensitive equality, for header names.
-bool equals_ignore_case(std::string_view a, std::string_view b);
 
 }  // namespace ferry::balancer

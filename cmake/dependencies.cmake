@@ -39,6 +39,15 @@ target_compile_definitions(llhttp PUBLIC LLHTTP_STRICT_MODE=1)
 set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_compile_options(llhttp PRIVATE -w)
 
+# xxHash: used header-only (XXH_INLINE_ALL in balancer/hash.h), so the hash inlines into the
+# consistent-hash pick and the binary needs no libxxhash at run time.
+find_path(XXHASH_INCLUDE_DIR xxhash.h)
+if(NOT XXHASH_INCLUDE_DIR)
+  ferry_missing("xxHash" "libxxhash-dev")
+endif()
+add_library(xxhash_dep INTERFACE)
+target_include_directories(xxhash_dep INTERFACE ${XXHASH_INCLUDE_DIR})
+
 find_package(yaml-cpp QUIET)
 if(NOT yaml-cpp_FOUND)
   ferry_missing("yaml-cpp" "libyaml-cpp-dev")

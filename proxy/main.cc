@@ -9,8 +9,8 @@
 
 #include "config/load.h"
 #include "config/print.h"
-#include "proxy/log.h"
-#include "proxy/server.h"
+#include "proxy/admin/log.h"
+#include "proxy/core/server.h"
 
 namespace {
 

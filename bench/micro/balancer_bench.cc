@@ -86,14 +86,14 @@ BENCHMARK(BM_ConsistentHashBuild)->Arg(2)->Arg(16)->Arg(1000)->Unit(benchmark::k
 // Key extraction for hash_key: cookie:NAME from a typical request head.
 void BM_PickKeyCookie(benchmark::State& state) {
   const KeySpec spec = *parse_key_spec("cookie:session", nullptr);
-  const std::vector<HeaderField> headers{
+  const HeaderList headers{
       {"Host", "shop.example.com"},
       {"User-Agent", "Mozilla/5.0 (X11; Linux x86_64)"},
       {"Accept", "text/html,application/xhtml+xml"},
       {"Accept-Language", "en-US,en;q=0.9"},
       {"Cookie", "theme=dark; _ga=GA1.2.1234567890.1234567890; session=9f8e7d6c5b4a; lang=en"},
   };
-  for (auto _ : state) benchmark::DoNotOptimize(pick_key(spec, "192.168.1.20", headers));
+  for (auto _ : state) benchmark::DoNotOptimize(pick_key(spec, Request{"GET", "/", "192.168.1.20", headers}));
 }
 BENCHMARK(BM_PickKeyCookie);
 

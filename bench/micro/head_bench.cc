@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "proxy/headers.h"
-#include "proxy/http_parser.h"
+#include "proxy/http1/headers.h"
+#include "proxy/http1/http_parser.h"
 
 namespace ferry::proxy {
 namespace {

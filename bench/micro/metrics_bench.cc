@@ -9,7 +9,7 @@
 #include <array>
 #include <cstdint>
 
-#include "proxy/metrics.h"
+#include "proxy/admin/metrics.h"
 
 namespace ferry::proxy {
 namespace {

@@ -56,40 +56,46 @@ TEST(CookieValue, ReturnsTheFirstOfRepeatedCookies) {
   EXPECT_EQ(cookie_value("sid=one; sid=two", "sid"), "one");
 }
 
+// The key pick_key() takes for `spec` from a GET with `headers` from `client_ip`.
+std::string_view key_of(std::string_view spec, std::string_view client_ip,
+                        const HeaderList& headers) {
+  return pick_key(*parse_key_spec(spec, nullptr), Request{"GET", "/", client_ip, headers});
+}
+
 TEST(PickKey, UsesTheClientIpForClientIp) {
-  const std::vector<HeaderField> headers{{"Host", "example.com"}};
-  EXPECT_EQ(pick_key(*parse_key_spec("client_ip", nullptr), "10.0.0.7", headers), "10.0.0.7");
+  const HeaderList headers{{"Host", "example.com"}};
+  EXPECT_EQ(key_of("client_ip", "10.0.0.7", headers), "10.0.0.7");
 }
 
 TEST(PickKey, MatchesHeaderNamesCaseInsensitively) {
-  const std::vector<HeaderField> headers{{"Host", "example.com"}, {"x-user-id", "  u-42 "}};
-  EXPECT_EQ(pick_key(*parse_key_spec("header:X-User-ID", nullptr), "10.0.0.7", headers), "u-42");
+  const HeaderList headers{{"Host", "example.com"}, {"x-user-id", "  u-42 "}};
+  EXPECT_EQ(key_of("header:X-User-ID", "10.0.0.7", headers), "u-42");
 }
 
 TEST(PickKey, UsesTheFirstOfRepeatedHeaders) {
-  const std::vector<HeaderField> headers{{"X-Tenant", "a"}, {"X-Tenant", "b"}};
-  EXPECT_EQ(pick_key(*parse_key_spec("header:x-tenant", nullptr), "ip", headers), "a");
+  const HeaderList headers{{"X-Tenant", "a"}, {"X-Tenant", "b"}};
+  EXPECT_EQ(key_of("header:x-tenant", "ip", headers), "a");
 }
 
 TEST(PickKey, FindsTheCookieInAnyCookieHeader) {
-  const std::vector<HeaderField> headers{{"cookie", "theme=dark"}, {"COOKIE", "sid=s-9; x=1"}};
-  EXPECT_EQ(pick_key(*parse_key_spec("cookie:sid", nullptr), "10.0.0.7", headers), "s-9");
+  const HeaderList headers{{"cookie", "theme=dark"}, {"COOKIE", "sid=s-9; x=1"}};
+  EXPECT_EQ(key_of("cookie:sid", "10.0.0.7", headers), "s-9");
 }
 
 TEST(PickKey, FallsBackToTheClientIpWhenTheHeaderOrCookieIsMissingOrEmpty) {
-  const std::vector<HeaderField> headers{{"X-Empty", "  "}, {"Cookie", "sid=; other=1"}};
-  EXPECT_EQ(pick_key(*parse_key_spec("header:X-Missing", nullptr), "10.0.0.7", headers),
+  const HeaderList headers{{"X-Empty", "  "}, {"Cookie", "sid=; other=1"}};
+  EXPECT_EQ(key_of("header:X-Missing", "10.0.0.7", headers),
             "10.0.0.7");
-  EXPECT_EQ(pick_key(*parse_key_spec("header:X-Empty", nullptr), "10.0.0.7", headers),
+  EXPECT_EQ(key_of("header:X-Empty", "10.0.0.7", headers),
             "10.0.0.7");
-  EXPECT_EQ(pick_key(*parse_key_spec("cookie:sid", nullptr), "10.0.0.7", headers), "10.0.0.7");
-  EXPECT_EQ(pick_key(*parse_key_spec("cookie:nope", nullptr), "10.0.0.7", {}), "10.0.0.7");
+  EXPECT_EQ(key_of("cookie:sid", "10.0.0.7", headers), "10.0.0.7");
+  EXPECT_EQ(key_of("cookie:nope", "10.0.0.7", HeaderList{}), "10.0.0.7");
 }
 
 TEST(PickKey, ReturnsAViewIntoTheRequestNotACopy) {
   const std::string value = "tenant-7";
-  const std::vector<HeaderField> headers{{"X-Tenant", value}};
-  const std::string_view key = pick_key(*parse_key_spec("header:X-Tenant", nullptr), "ip", headers);
+  const HeaderList headers{{"X-Tenant", value}};
+  const std::string_view key = key_of("header:X-Tenant", "ip", headers);
   EXPECT_EQ(key.data(), value.data());
 }
 

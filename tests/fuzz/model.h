@@ -3,7 +3,7 @@
 // with, how it frames bodies it forwards), and a driver that feeds a parser the way a
 // connection does (arbitrary read boundaries, one message at a time, pausing after each).
 //
-// The replicas mirror proxy/client_conn.cc by hand, because those decisions live in private
+// The replicas mirror proxy/core/client_conn.cc by hand, because those decisions live in private
 // members of a connection object that needs a loop and sockets. If client_conn.cc changes its
 // policy, change it here too (the fuzz targets then keep checking what ferry really does).
 #pragma once
@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/headers.h"
-#include "proxy/http_parser.h"
+#include "proxy/http1/headers.h"
+#include "proxy/http1/http_parser.h"
 
 namespace ferry::fuzz {
 

@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "proxy/http_parser.h"
+#include "proxy/http1/http_parser.h"
 #include "support/wait.h"
 
 namespace ferry::testing {

@@ -5,7 +5,7 @@
 #include <set>
 #include <thread>
 
-#include "proxy/buffer.h"
+#include "proxy/core/buffer.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
 #include "support/proxy_fixture.h"

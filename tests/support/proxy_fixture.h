@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "proxy/server.h"
+#include "proxy/core/server.h"
 
 namespace ferry::testing {
 

@@ -1,0 +1,73 @@
+#include "proxy/admin/metrics.h"
+
+namespace ferry::proxy {
+
+void BackendCounters::record_response(int status, uint64_t duration_ns) {
+  const auto code = static_cast<uint32_t>(status);
+  bool counted = false;
+  for (CodeCount& c : codes) {
+    const uint32_t have = c.code.load(std::memory_order_relaxed);
+    if (have == code) {
+      bump(c.count);
+      counted = true;
+      break;
+    }
+    if (have == 0) {
+      // Publish the count before the code, so a scrape never sees the code with a stale zero.
+      bump(c.count);
+      c.code.store(code, std::memory_order_release);
+      counted = true;
+      break;
+    }
+  }
+  if (!counted) bump(other_codes);
+  const double seconds = static_cast<double>(duration_ns) / 1e9;
+  std::size_t b = 0;
+  while (b < kLatencyBuckets.size() && seconds > kLatencyBuckets[b]) ++b;
+  bump(buckets[b]);
+  bump(duration_count);
+  bump(duration_sum_ns, duration_ns);
+}
+
+WorkerMetrics::~WorkerMetrics() {
+  for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
+}
+
+BackendCounters* WorkerMetrics::backend(uint32_t slot) {
+  const std::size_t chunk = slot / kChunkSize;
+  if (chunk >= kChunks) return nullptr;
+  Chunk* c = chunks_[chunk].load(std::memory_order_relaxed);
+  if (c == nullptr) {
+    c = new Chunk();
+    chunks_[chunk].store(c, std::memory_order_release);
+  }
+  return &c->slots[slot % kChunkSize];
+}
+
+const BackendCounters* WorkerMetrics::peek(uint32_t slot) const {
+  const std::size_t chunk = slot / kChunkSize;
+  if (chunk >= kChunks) return nullptr;
+  const Chunk* c = chunks_[chunk].load(std::memory_order_acquire);
+  return c == nullptr ? nullptr : &c->slots[slot % kChunkSize];
+}
+
+MetricSlots::MetricSlots() {
+  slots_.emplace("none", kNoBackendSlot);
+  names_.push_back("none");
+}
+
+uint32_t MetricSlots::slot_for(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = slots_.emplace(name, static_cast<uint32_t>(names_.size()));
+  if (inserted) names_.push_back(name);
+  return it->second;
+}
+
+std::vector<std::pair<std::string, uint32_t>> MetricSlots::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, uint32_t>> out;
+  for (uint32_t i = 0; i < names_.size(); ++i) out.emplace_back(names_[i], i);
+  return out;
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,96 @@
+// Request metrics without a shared write on the request path: each worker bumps its own
+// counters (single writer, relaxed atomics, so a scrape on another thread reads them without a
+// data race and without a lock), and the scrape adds them up (proxy/admin/metrics_collector.h).
+// prometheus-cpp's own Counter/Histogram would lock or contend on every Observe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+
+namespace ferry::proxy {
+
+inline constexpr std::array<double, 13> kLatencyBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// Single-writer increment: a plain load and store, no locked instruction.
+inline void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+inline void adjust(std::atomic<int64_t>& gauge, int64_t by) {
+  gauge.store(gauge.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+// ferry_backend_errors_total{kind}: the label values, in the order of BackendCounters::errors.
+enum class BackendErrorKind : uint8_t { Connect, Timeout, Reset, Malformed };
+inline constexpr std::array<const char*, 4> kBackendErrorKinds = {"connect", "timeout", "reset",
+                                                                   "malformed"};
+
+// One backend's counters on one worker.
+struct BackendCounters {
+  static constexpr std::size_t kCodes = 16;
+  struct CodeCount {
+    std::atomic<uint32_t> code{0};  // 0 = unused slot
+    std::atomic<uint64_t> count{0};
+  };
+  std::array<CodeCount, kCodes> codes{};
+  std::atomic<uint64_t> other_codes{0};  // past kCodes distinct codes
+  std::array<std::atomic<uint64_t>, kLatencyBuckets.size() + 1> buckets{};  // last is +Inf
+  std::atomic<uint64_t> duration_count{0};
+  std::atomic<uint64_t> duration_sum_ns{0};
+  std::array<std::atomic<uint64_t>, kBackendErrorKinds.size()> errors{};  // by BackendErrorKind
+
+  void record_response(int status, uint64_t duration_ns);
+  void record_error(BackendErrorKind kind) { bump(errors[static_cast<std::size_t>(kind)]); }
+};
+
+// A worker's metrics. Written by its worker, read by the scrape.
+class WorkerMetrics {
+ public:
+  WorkerMetrics() = default;
+  ~WorkerMetrics();
+  WorkerMetrics(const WorkerMetrics&) = delete;
+  WorkerMetrics& operator=(const WorkerMetrics&) = delete;
+
+  // Worker thread. Counters for `slot`, created on first use; nullptr past the slot limit.
+  BackendCounters* backend(uint32_t slot);
+  // Any thread. nullptr if the worker never touched `slot`.
+  const BackendCounters* peek(uint32_t slot) const;
+
+  std::atomic<int64_t> client_connections{0};   // open now (single writer)
+  std::atomic<int64_t> backend_connections{0};  // open now (single writer)
+
+ private:
+  static constexpr std::size_t kChunkSize = 64;
+  static constexpr std::size_t kChunks = 256;  // 16384 backends
+  struct Chunk {
+    std::array<BackendCounters, kChunkSize> slots;
+  };
+  std::array<std::atomic<Chunk*>, kChunks> chunks_{};
+};
+
+// Metric slots by backend name, process-wide. Slot 0 is "none": responses ferry gave without
+// a backend (400, 408, 413, 431, 503). A name keeps its slot for the life of the process, so
+// counters survive reloads.
+class MetricSlots {
+ public:
+  MetricSlots();
+  uint32_t slot_for(const std::string& name);  // any thread (mutex; at load/reload only)
+  std::vector<std::pair<std::string, uint32_t>> all() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, uint32_t> slots_;
+  std::vector<std::string> names_;
+};
+
+inline constexpr uint32_t kNoBackendSlot = 0;
+
+}  // namespace ferry::proxy

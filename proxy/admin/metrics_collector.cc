@@ -1,0 +1,298 @@
+#include "proxy/admin/metrics_collector.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <array>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <prometheus/text_serializer.h>
+#include <sstream>
+
+#include "config/address.h"
+
+namespace ferry::proxy {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+ClientMetric counter(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.counter.value = value;
+  return m;
+}
+
+ClientMetric gauge(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = value;
+  return m;
+}
+
+uint64_t load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+
+// Per backend name: the counters summed over every worker.
+struct Totals {
+  std::map<uint32_t, uint64_t> codes;  // status code -> count (0 = other)
+  std::array<uint64_t, kLatencyBuckets.size() + 1> buckets{};
+  uint64_t count = 0;
+  uint64_t sum_ns = 0;
+  std::array<uint64_t, kBackendErrorKinds.size()> errors{};
+  bool seen = false;
+};
+
+Totals sum(const MetricsSources& src, uint32_t slot) {
+  Totals t;
+  for (const WorkerMetrics* w : src.workers) {
+    const BackendCounters* c = w->peek(slot);
+    if (c == nullptr) continue;
+    t.seen = true;
+    for (const auto& cc : c->codes) {
+      const uint32_t code = cc.code.load(std::memory_order_acquire);
+      if (code != 0) t.codes[code] += load(cc.count);
+    }
+    if (const uint64_t other = load(c->other_codes); other != 0) t.codes[0] += other;
+    for (std::size_t i = 0; i < t.buckets.size(); ++i) t.buckets[i] += load(c->buckets[i]);
+    t.count += load(c->duration_count);
+    t.sum_ns += load(c->duration_sum_ns);
+    for (std::size_t i = 0; i < kBackendErrorKinds.size(); ++i) t.errors[i] += load(c->errors[i]);
+  }
+  return t;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  if (t.time_since_epoch().count() == 0) return "";
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void add_process_metrics(std::vector<MetricFamily>& out) {
+  // /proc/self/stat: utime and stime are fields 14 and 15, starttime 22, rss 24 (pages).
+  std::ifstream stat("/proc/self/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const std::size_t paren = content.rfind(')');
+  if (paren != std::string::npos) {
+    std::istringstream rest(content.substr(paren + 2));
+    std::vector<std::string> f((std::istream_iterator<std::string>(rest)), std::istream_iterator<std::string>());
+    // f[0] is field 3 (state).
+    if (f.size() > 21) {
+      const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+      const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+      auto cpu_family = family("process_cpu_seconds_total", "User and system CPU time spent in seconds.",
+                               MetricType::Counter);
+      cpu_family.metric.push_back(counter({}, cpu));
+      out.push_back(std::move(cpu_family));
+      const double rss = std::stod(f[21]) * static_cast<double>(sysconf(_SC_PAGESIZE));
+      auto rss_family = family("process_resident_memory_bytes", "Resident memory size in bytes.",
+                               MetricType::Gauge);
+      rss_family.metric.push_back(gauge({}, rss));
+      out.push_back(std::move(rss_family));
+      std::ifstream uptime("/proc/uptime");
+      double up = 0;
+      uptime >> up;
+      const double now = static_cast<double>(std::time(nullptr));
+      const double start = now - up + std::stod(f[19]) / ticks;
+      auto start_family = family("process_start_time_seconds",
+                                 "Start time of the process since unix epoch in seconds.", MetricType::Gauge);
+      start_family.metric.push_back(gauge({}, start));
+      out.push_back(std::move(start_family));
+    }
+  }
+  std::size_t fds = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d) != nullptr) ++fds;
+    closedir(d);
+    fds = fds >= 3 ? fds - 3 : 0;  // ".", ".." and the directory's own descriptor
+  }
+  auto fd_family = family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge);
+  fd_family.metric.push_back(gauge({}, static_cast<double>(fds)));
+  out.push_back(std::move(fd_family));
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  auto max_family = family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge);
+  max_family.metric.push_back(gauge({}, static_cast<double>(lim.rlim_cur)));
+  out.push_back(std::move(max_family));
+}
+
+}  // namespace
+
+std::vector<MetricFamily> MetricsCollector::Collect() const {
+  std::vector<MetricFamily> out;
+  const auto slots = sources_.slots->all();
+  const balancer::SnapshotPtr snap = sources_.publisher->latest();
+
+  auto requests = family("ferry_requests_total", "Requests answered, by backend and status code.",
+                         MetricType::Counter);
+  auto durations = family("ferry_request_duration_seconds",
+                          "Time from the request head's first byte to the end of the response.",
+                          MetricType::Histogram);
+  auto errors = family("ferry_backend_errors_total", "Backend failures by kind.", MetricType::Counter);
+  std::map<std::string, bool> current;  // backends in the current set
+  if (snap) {
+    for (const auto& b : snap->backends) current[b.name] = true;
+  }
+  for (const auto& [name, slot] : slots) {
+    const Totals t = sum(sources_, slot);
+    const bool is_current = current.count(name) != 0;
+    if (!t.seen && !is_current) continue;
+    for (const auto& [code, count] : t.codes) {
+      requests.metric.push_back(
+          counter({{"backend", name}, {"code", code == 0 ? "other" : std::to_string(code)}},
+                  static_cast<double>(count)));
+    }
+    if (t.count > 0 || is_current) {
+      ClientMetric h;
+      h.label = {{"backend", name}};
+      h.histogram.sample_count = t.count;
+      h.histogram.sample_sum = static_cast<double>(t.sum_ns) / 1e9;
+      uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+        cumulative += t.buckets[i];
+        h.histogram.bucket.push_back({cumulative, kLatencyBuckets[i]});
+      }
+      cumulative += t.buckets.back();
+      h.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
+      durations.metric.push_back(std::move(h));
+    }
+    if (slot != kNoBackendSlot) {
+      for (std::size_t k = 0; k < kBackendErrorKinds.size(); ++k) {
+        errors.metric.push_back(
+            counter({{"backend", name}, {"kind", kBackendErrorKinds[k]}}, static_cast<double>(t.errors[k])));
+      }
+    }
+  }
+  out.push_back(std::move(requests));
+  out.push_back(std::move(durations));
+  out.push_back(std::move(errors));
+
+  auto up = family("ferry_backend_up", "1 if the backend is eligible (healthy), else 0.", MetricType::Gauge);
+  if (snap) {
+    std::map<std::string, bool> healthy;  // a name resolving to several addresses is up if any is
+    for (std::size_t i = 0; i < snap->size(); ++i) {
+      healthy[snap->backends[i].name] = healthy[snap->backends[i].name] || snap->healthy[i] != 0;
+    }
+    for (const auto& [name, is_up] : healthy) up.metric.push_back(gauge({{"backend", name}}, is_up ? 1 : 0));
+  }
+  out.push_back(std::move(up));
+
+  auto checks = family("ferry_health_checks_total", "Active health checks by result.", MetricType::Counter);
+  if (sources_.checker != nullptr) {
+    std::map<std::string, std::pair<uint64_t, uint64_t>> by_name;
+    for (const health::BackendHealth& h : sources_.checker->status()) {
+      by_name[h.name].first += h.checks_ok;
+      by_name[h.name].second += h.checks_failed;
+    }
+    for (const auto& [name, counts] : by_name) {
+      checks.metric.push_back(counter({{"backend", name}, {"result", "success"}}, static_cast<double>(counts.first)));
+      checks.metric.push_back(counter({{"backend", name}, {"result", "failure"}}, static_cast<double>(counts.second)));
+    }
+  }
+  out.push_back(std::move(checks));
+
+  int64_t clients = 0;
+  int64_t backends = 0;
+  for (const WorkerMetrics* w : sources_.workers) {
+    clients += w->client_connections.load(std::memory_order_relaxed);
+    backends += w->backend_connections.load(std::memory_order_relaxed);
+  }
+  auto active = family("ferry_active_connections", "Open connections by side.", MetricType::Gauge);
+  active.metric.push_back(gauge({{"side", "client"}}, static_cast<double>(clients)));
+  active.metric.push_back(gauge({{"side", "backend"}}, static_cast<double>(backends)));
+  out.push_back(std::move(active));
+
+  auto reloads = family("ferry_config_reloads_total", "Configuration reloads by result.", MetricType::Counter);
+  reloads.metric.push_back(counter({{"result", "success"}}, sources_.reloads_ok ? static_cast<double>(load(*sources_.reloads_ok)) : 0));
+  reloads.metric.push_back(counter({{"result", "failure"}}, sources_.reloads_failed ? static_cast<double>(load(*sources_.reloads_failed)) : 0));
+  out.push_back(std::move(reloads));
+
+  auto build = family("ferry_build_info", "Always 1; the version is a label.", MetricType::Gauge);
+  build.metric.push_back(gauge({{"version", FERRY_VERSION}}, 1));
+  out.push_back(std::move(build));
+
+  add_process_metrics(out);
+  return out;
+}
+
+std::string MetricsCollector::render_text() const {
+  return prometheus::TextSerializer().Serialize(Collect());
+}
+
+std::string MetricsCollector::render_backends_json() const {
+  const balancer::SnapshotPtr snap = sources_.publisher->latest();
+  std::vector<health::BackendHealth> health;
+  if (sources_.checker != nullptr) health = sources_.checker->status();
+  std::ostringstream o;
+  o << "{\n  \"balancer\": \"" << json_escape(sources_.balancer) << "\",\n";
+  o << "  \"generation\": " << (snap ? snap->generation : 0) << ",\n";
+  o << "  \"fail_open\": " << (snap && snap->fail_open ? "true" : "false") << ",\n";
+  o << "  \"health_checks\": " << (sources_.checker != nullptr ? "true" : "false") << ",\n";
+  o << "  \"backends\": [";
+  if (snap) {
+    for (std::size_t i = 0; i < snap->size(); ++i) {
+      const balancer::Backend& b = snap->backends[i];
+      const Totals t = sum(sources_, b.metrics_slot);
+      uint64_t served = 0;
+      for (const auto& [code, count] : t.codes) served += count;
+      o << (i == 0 ? "\n" : ",\n") << "    {\"address\": \"" << json_escape(b.name) << "\", ";
+      o << "\"resolved\": \"" << json_escape(config::to_string(b.address)) << "\", ";
+      o << "\"state\": \"" << (snap->healthy[i] ? "healthy" : "unhealthy") << "\", ";
+      o << "\"eligible\": " << (snap->eligible(i) ? "true" : "false") << ", ";
+      o << "\"weight\": " << b.weight << ", ";
+      o << "\"in_flight\": " << b.load->outstanding.load(std::memory_order_relaxed) << ", ";
+      o << "\"requests\": " << served;
+      const health::BackendHealth* h = nullptr;
+      if (i < health.size() && health[i].name == b.name) h = &health[i];
+      if (h != nullptr) {
+        o << ", \"last_check\": {\"result\": \"" << json_escape(h->last_result) << "\", \"time\": \""
+          << iso_time(h->last_check) << "\", \"consecutive_passes\": " << h->consecutive_passes
+          << ", \"consecutive_failures\": " << h->consecutive_failures << "}";
+      }
+      o << "}";
+    }
+  }
+  o << "\n  ]\n}\n";
+  return o.str();
+}
+
+}  // namespace ferry::proxy

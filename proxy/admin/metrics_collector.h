@@ -1,0 +1,44 @@
+// The scrape: adds up every worker's counters and the health and reload state into the
+// contract's metric families (prometheus-cpp's Collectable), and renders /backends as JSON.
+// Runs on the admin thread.
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "health/checker.h"
+#include "health/publisher.h"
+#include "proxy/admin/metrics.h"
+
+namespace ferry::proxy {
+
+class Worker;
+
+struct MetricsSources {
+  const MetricSlots* slots = nullptr;
+  std::vector<const WorkerMetrics*> workers;
+  const health::Publisher* publisher = nullptr;
+  const health::Checker* checker = nullptr;  // null without health checks
+  const std::atomic<uint64_t>* reloads_ok = nullptr;
+  const std::atomic<uint64_t>* reloads_failed = nullptr;
+  std::string balancer;  // for /backends
+};
+
+class MetricsCollector final : public prometheus::Collectable {
+ public:
+  explicit MetricsCollector(MetricsSources sources) : sources_(std::move(sources)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+  // Prometheus text exposition format 0.0.4.
+  std::string render_text() const;
+  // GET /backends.
+  std::string render_backends_json() const;
+
+ private:
+  MetricsSources sources_;
+};
+
+}  // namespace ferry::proxy

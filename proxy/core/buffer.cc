@@ -1,0 +1,153 @@
+#include "proxy/core/buffer.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace ferry::proxy {
+
+BlockPool::~BlockPool() {
+  for (char* b : free_) std::free(header(b));
+}
+
+char* BlockPool::get() {
+  ++in_use_;
+  char* b;
+  if (!free_.empty()) {
+    b = free_.back();
+    free_.pop_back();
+  } else {
+    auto* raw = static_cast<char*>(std::malloc(sizeof(Header) + kBlockSize));
+    if (raw == nullptr) {
+      --in_use_;
+      return nullptr;  // a read then fails with UV_ENOBUFS
+    }
+    b = raw + sizeof(Header);
+  }
+  header(b)->refs = 1;
+  return b;
+}
+
+void BlockPool::put(char* block) {
+  if (block == nullptr || --header(block)->refs != 0) return;
+  --in_use_;
+  if (free_.size() < max_free_) {
+    free_.push_back(block);
+  } else {
+    std::free(header(block));
+  }
+}
+
+void OutQueue::append(const char* data, std::size_t len) {
+  while (len > 0) {
+    // Fill the last owned block unless it is part of the write in flight.
+    if (segments_.size() > in_flight_ && segments_.back().owned &&
+        segments_.back().data + segments_.back().len < segments_.back().block + BlockPool::kBlockSize) {
+      Segment& s = segments_.back();
+      const std::size_t room = static_cast<std::size_t>(s.block + BlockPool::kBlockSize - (s.data + s.len));
+      const std::size_t n = std::min(len, room);
+      std::memcpy(s.data + s.len, data, n);
+      s.len += static_cast<uint32_t>(n);
+      data += n;
+      len -= n;
+      pending_ += n;
+      continue;
+    }
+    char* block = pool_.get();
+    segments_.push_back(Segment{block, block, 0, true});
+  }
+}
+
+void OutQueue::append_borrowed(const char* data, std::size_t len) {
+  if (len == 0) return;
+  segments_.push_back(Segment{nullptr, const_cast<char*>(data), static_cast<uint32_t>(len), false});
+  pending_ += len;
+}
+
+void OutQueue::append_shared(char* block, const char* data, std::size_t len) {
+  if (len == 0) return;
+  pool_.retain(block);
+  segments_.push_back(Segment{block, const_cast<char*>(data), static_cast<uint32_t>(len), false});
+  pending_ += len;
+}
+
+int OutQueue::flush(uv_stream_t* stream) {
+  if (writing_ || segments_.empty()) return 0;
+  if (batch_ != nullptr && batch_->holding()) {
+    batch_->add(this);
+    return 0;
+  }
+  // An error here (EPIPE, ECONNRESET, ...) is left to uv_write below, which reports it through
+  // on_written as before: owners expect failures after the call that queued the bytes returns.
+  try_write(stream);
+  if (segments_.empty()) return 0;
+  uv_buf_t bufs[kMaxBufs];
+  const std::size_t n = fill(bufs);
+  const int rc = uv_write(&req_, stream, bufs, static_cast<unsigned>(n), &OutQueue::on_write);
+  if (rc != 0) return rc;
+  in_flight_ = n;
+  writing_ = true;
+  return 0;
+}
+
+void OutQueue::write_held(uv_stream_t* stream) {
+  if (!in_batch_) return;
+  batch_->remove(this);
+  try_write(stream);
+}
+
+std::size_t OutQueue::fill(uv_buf_t* bufs) const {
+  const std::size_t n = std::min(segments_.size(), kMaxBufs);
+  for (std::size_t i = 0; i < n; ++i) bufs[i] = uv_buf_init(segments_[i].data, segments_[i].len);
+  return n;
+}
+
+void OutQueue::try_write(uv_stream_t* stream) {
+  uv_buf_t bufs[kMaxBufs];
+  const std::size_t n = fill(bufs);
+  const int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
+  if (written > 0) consume(static_cast<std::size_t>(written));
+}
+
+void OutQueue::consume(std::size_t n) {
+  pending_ -= n;
+  std::size_t done = 0;
+  while (done < segments_.size() && n >= segments_[done].len) {
+    n -= segments_[done].len;
+    if (segments_[done].block != nullptr) pool_.put(segments_[done].block);
+    ++done;
+  }
+  if (done < segments_.size() && n > 0) {
+    segments_[done].data += n;
+    segments_[done].len -= static_cast<uint32_t>(n);
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(done));
+}
+
+void OutQueue::release_in_flight() {
+  for (std::size_t i = 0; i < in_flight_; ++i) {
+    pending_ -= segments_[i].len;
+    if (segments_[i].block != nullptr) pool_.put(segments_[i].block);
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(in_flight_));
+  in_flight_ = 0;
+}
+
+void OutQueue::on_write(uv_write_t* req, int status) {
+  auto* self = static_cast<OutQueue*>(req->data);
+  self->writing_ = false;
+  self->release_in_flight();
+  self->on_written_(self->owner_, status);
+}
+
+void OutQueue::clear() {
+  if (batch_ != nullptr) batch_->remove(this);  // nothing left for the batch to write
+  for (std::size_t i = in_flight_; i < segments_.size(); ++i) {
+    pending_ -= segments_[i].len;
+    if (segments_[i].block != nullptr) pool_.put(segments_[i].block);
+  }
+  segments_.resize(in_flight_);
+  if (segments_.empty() && segments_.capacity() > 16) segments_.shrink_to_fit();
+}
+
+}  // namespace ferry::proxy

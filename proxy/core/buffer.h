@@ -1,0 +1,131 @@
+// Per-worker byte blocks and the write queue built from them. Reads and writes borrow fixed-size
+// blocks from the worker's BlockPool, so steady-state traffic allocates nothing, and an idle
+// connection holds no block at all.
+#pragma once
+
+#include <uv.h>
+
+#include <string_view>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "proxy/core/write_batch.h"
+
+namespace ferry::proxy {
+
+// Blocks are reference counted so a block read from one socket can be written to another
+// without copying: the reader and each write queue holding part of it count as one reference.
+class BlockPool {
+ public:
+  static constexpr std::size_t kBlockSize = 32 * 1024;
+
+  explicit BlockPool(std::size_t max_free = 512) : max_free_(max_free) {}
+  ~BlockPool();
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+
+  // A block with one reference.
+  char* get();
+  // One more reference to a block from get().
+  void retain(char* block) { ++header(block)->refs; }
+  // Drops a reference; the last one returns the block to the pool.
+  void put(char* block);
+  std::size_t in_use() const { return in_use_; }
+
+ private:
+  struct alignas(16) Header {
+    uint32_t refs;
+  };
+  static Header* header(char* block) { return reinterpret_cast<Header*>(block - sizeof(Header)); }
+
+  std::vector<char*> free_;
+  std::size_t max_free_;
+  std::size_t in_use_ = 0;
+};
+
+// Bytes queued for one stream, written with at most one uv_write in flight. Bytes handed to
+// uv_write stay untouched until its callback (libuv requires it). Loop thread only.
+class OutQueue {
+ public:
+  using DrainedFn = void (*)(void* owner, int status);
+
+  // With a `batch`, flush() only joins it: the bytes go out when the batch runs, at the end of
+  // a burst of reads or of the loop's turn (see write_batch.h). Without one, flush() writes
+  // at once.
+  OutQueue(BlockPool& pool, void* owner, DrainedFn on_written, WriteBatch* batch = nullptr)
+      : pool_(pool), owner_(owner), on_written_(on_written), batch_(batch) {
+    req_.data = this;
+  }
+  ~OutQueue() {
+    release_in_flight();
+    clear();
+  }
+  OutQueue(const OutQueue&) = delete;
+  OutQueue& operator=(const OutQueue&) = delete;
+
+  void set_owner(void* owner) { owner_ = owner; }
+  void append(const char* data, std::size_t len);
+  void append(std::string_view s) { append(s.data(), s.size()); }
+  // Queues `len` bytes at `data` without copying; the caller keeps them alive and unchanged
+  // until the queue reports them written (or is cleared).
+  void append_borrowed(const char* data, std::size_t len);
+  // Queues `len` bytes at `data`, inside pool block `block`, without copying: the queue holds
+  // a reference to the block until they are written. The block must not change meanwhile
+  // (a read block, once read into, only ever is).
+  void append_shared(char* block, const char* data, std::size_t len);
+
+  // Writes what is queued: first straight to the socket (uv_try_write), then, for whatever
+  // the socket did not take, one uv_write whose completion calls on_written. If the socket
+  // takes everything no callback follows: callers look at pending() after flushing. (A
+  // uv_write that completes at once still costs libuv a redundant epoll_ctl per write.)
+  // While the batch holds writes, this only joins it; when the batch runs it calls
+  // on_written(owner, 0), and the owner flushes again as after any completed write.
+  // Does nothing while a write is in flight. Returns a libuv error or 0.
+  int flush(uv_stream_t* stream);
+  // The stream is about to close: bytes the batch holds get the one try at the socket they
+  // would have had without it (no uv_write; closing would cancel it).
+  void write_held(uv_stream_t* stream);
+
+  // Bytes queued or in flight.
+  std::size_t pending() const { return pending_; }
+  bool writing() const { return writing_; }
+  // Drops every segment not in flight. Only safe when no write is in flight or the stream is
+  // closing (libuv then completes the write with UV_ECANCELED before freeing anything).
+  void clear();
+
+ private:
+  struct Segment {
+    char* block;  // the pool block to return once written; null for borrowed bytes
+    char* data;   // the bytes still to write (a partial write moves this on)
+    uint32_t len;
+    bool owned;   // the block is this queue's alone, so appends may fill the rest of it
+  };
+  static constexpr std::size_t kMaxBufs = 64;  // per write; the rest goes in the next one
+
+  static void on_write(uv_write_t* req, int status);
+  // Points `bufs` (kMaxBufs) at the front segments; returns how many.
+  std::size_t fill(uv_buf_t* bufs) const;
+  // As much as the socket takes now, without waiting (errors are left to the next uv_write).
+  void try_write(uv_stream_t* stream);
+  void release_in_flight();
+  // Drops `n` bytes written from the front of the queue (nothing in flight).
+  void consume(std::size_t n);
+
+  friend class WriteBatch;
+
+  BlockPool& pool_;
+  void* owner_;
+  DrainedFn on_written_;
+  WriteBatch* batch_;
+  OutQueue* batch_prev_ = nullptr;  // the batch's list, while in_batch_
+  OutQueue* batch_next_ = nullptr;
+  bool in_batch_ = false;
+  std::vector<Segment> segments_;
+  std::size_t in_flight_ = 0;  // segments_[0 .. in_flight_) belong to the pending uv_write
+  std::size_t pending_ = 0;
+  bool writing_ = false;
+  uv_write_t req_{};
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,899 @@
+#include "proxy/core/client_conn.h"
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <cstdio>
+#include <utility>
+
+#include "balancer/pick_key.h"
+#include "proxy/admin/log.h"
+#include "proxy/core/upstream_conn.h"
+#include "proxy/core/worker.h"
+#include "proxy/http1/head_headers.h"
+#include "proxy/http1/headers.h"
+#include "proxy/http1/responses.h"
+
+namespace ferry::proxy {
+
+namespace {
+
+// Queued request bytes for a backend past which the client is no longer read.
+constexpr std::size_t kUpstreamHighWater = 256 * 1024;
+constexpr std::size_t kUpstreamLowWater = 64 * 1024;
+// How long a closing connection keeps draining what the client still sends (nginx: 5s).
+constexpr uint64_t kLingerMs = 2000;
+// Bytes a client may send ahead (pipelined requests) while its current request is served;
+// past this, reading stops until the current response is done.
+constexpr std::size_t kPendingInputLimit = 64 * 1024;
+
+ClientConn* self_of(uv_handle_t* h) { return static_cast<ClientConn*>(h->data); }
+uv_handle_t* as_handle(void* h) { return static_cast<uv_handle_t*>(h); }
+uv_stream_t* as_stream(uv_tcp_t* t) { return reinterpret_cast<uv_stream_t*>(t); }
+
+bool is_idempotent(uint8_t method) {
+  switch (static_cast<llhttp_method_t>(method)) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+    case HTTP_OPTIONS:
+    case HTTP_TRACE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Dotted quad by hand: inet_ntop (under uv_ip4_name) goes through snprintf, about 1,300
+// instructions for every new connection. `out` holds at least 16 bytes ("255.255.255.255").
+void format_ipv4(const sockaddr_in& sin, char* out) {
+  const auto* b = reinterpret_cast<const unsigned char*>(&sin.sin_addr.s_addr);
+  for (int i = 0; i < 4; ++i) {
+    unsigned v = b[i];
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+    *out++ = i < 3 ? '.' : '\0';
+  }
+}
+
+void format_peer(const sockaddr_storage& ss, char (&out)[INET6_ADDRSTRLEN]) {
+  const std::size_t len = sizeof out;
+  if (ss.ss_family == AF_INET) {
+    format_ipv4(reinterpret_cast<const sockaddr_in&>(ss), out);
+  } else if (ss.ss_family == AF_INET6) {
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), out, len);
+  } else {
+    std::snprintf(out, len, "unknown");
+  }
+}
+
+}  // namespace
+
+ClientConn::ClientConn(Worker& worker) : worker_(worker) {
+  uv_tcp_init(worker.loop(), &tcp_);
+  tcp_.data = this;
+}
+
+ClientConn::~ClientConn() = default;
+
+void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
+  auto* c = new ClientConn(worker);
+  if (const int rc = uv_accept(server, as_stream(&c->tcp_)); rc != 0) {
+    log_error("accept: %s", uv_err_name(rc));
+    c->close();
+    return;
+  }
+  const uint32_t open = worker.shared().connections.fetch_add(1, std::memory_order_relaxed) + 1;
+  c->counted_ = true;
+  if (open > worker.settings().max_connections || worker.draining()) {
+    // Past max_connections: accepted and closed at once, so the backlog never fills up with
+    // connections nobody will serve and other workers keep accepting.
+    c->close();
+    return;
+  }
+  worker.client_opened(c);
+  c->listed_ = true;
+  adjust(worker.metrics().client_connections, 1);
+  sockaddr_storage peer{};
+  int peer_len = sizeof peer;
+  if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+    format_peer(peer, c->client_ip_);
+  }
+  c->phase_ = Phase::Idle;
+  // Until its first byte, a new connection waits in the idle list with client_header to go.
+  worker.idle_add(c, Worker::IdleKind::New);
+  c->start_reading();
+}
+
+void ClientConn::attach_exchange() {
+  if (ex_ != nullptr) return;
+  worker_.idle_remove(this);
+  ex_ = worker_.exchanges().acquire(this, this, worker_.settings().max_header_bytes);
+}
+
+void ClientConn::maybe_go_idle() {
+  if (ex_ == nullptr || closing_ || phase_ != Phase::Idle || close_after_write_) return;
+  if (ex_->out.pending() != 0 || ex_->out.writing() || !ex_->pending_input.empty() ||
+      ex_->in_input || ex_->upstream != nullptr || ex_->finish_pending) {
+    return;
+  }
+  worker_.exchanges().release(std::exchange(ex_, nullptr));
+  worker_.idle_add(this, Worker::IdleKind::BetweenRequests);
+}
+
+void ClientConn::close() {
+  if (std::exchange(closing_, true)) return;
+  worker_.idle_remove(this);
+  if (ex_ != nullptr) {
+    ex_->deadline.clear();
+    if (ex_->response_started || ex_->head_held) log_request();  // a response cut short still counts
+    if (ex_->upstream != nullptr) std::exchange(ex_->upstream, nullptr)->detach(false);
+    release_backend(balancer::Outcome::Success);
+    if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
+  }
+  if (listed_) {
+    adjust(worker_.metrics().client_connections, -1);
+    worker_.client_closed(this);
+  }
+  if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+  if (ex_ != nullptr) ex_->out.write_held(as_stream(&tcp_));  // e.g. a response's last good bytes
+  uv_close(as_handle(&tcp_), &ClientConn::on_closed);
+}
+
+void ClientConn::on_closed(uv_handle_t* h) {
+  ClientConn* c = self_of(h);
+  // Closing the socket cancelled any write in flight (its callback has run), so the exchange
+  // can go back to the pool.
+  if (c->ex_ != nullptr) c->worker_.exchanges().release(std::exchange(c->ex_, nullptr));
+  delete c;
+}
+
+void ClientConn::drain() {
+  if (closing_) return;
+  close_after_write_ = true;
+  if (ex_ == nullptr) {
+    close();
+    return;
+  }
+  ex_->client_keep_alive = false;
+  if (phase_ == Phase::Idle && ex_->out.pending() == 0) close();
+}
+
+void ClientConn::start_reading() {
+  if (reading_ || closing_ || eof_) return;
+  if (const int rc = uv_read_start(as_stream(&tcp_), &ClientConn::on_alloc, &ClientConn::on_read);
+      rc != 0) {
+    close();
+    return;
+  }
+  reading_ = true;
+}
+
+void ClientConn::stop_reading() {
+  if (!reading_) return;
+  uv_read_stop(as_stream(&tcp_));
+  reading_ = false;
+}
+
+void ClientConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
+  ClientConn* c = self_of(h);
+  *buf = uv_buf_init(c->worker_.blocks().get(), BlockPool::kBlockSize);
+}
+
+void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  ClientConn* c = self_of(as_handle(s));
+  Worker& worker = c->worker_;  // c may be closing by the end (its memory stays until on_closed)
+  if (nread > 0) {
+    c->handle_input(buf->base, static_cast<std::size_t>(nread));
+  } else if (nread < 0) {
+    c->on_eof();
+  }
+  if (buf->base != nullptr) worker.blocks().put(buf->base);
+  if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().run();
+}
+
+void ClientConn::on_eof() {
+  stop_reading();
+  if (ex_ == nullptr || phase_ == Phase::Linger) {
+    close();
+    return;
+  }
+  // A client that half-closes after a whole request still gets its response, then the close.
+  if (phase_ == Phase::Forwarding && ex_->request_complete) {
+    eof_ = true;
+    ex_->client_keep_alive = false;
+    close_after_write_ = true;
+    return;
+  }
+  close();
+}
+
+void ClientConn::handle_input(const char* data, std::size_t len) {
+  attach_exchange();
+  if (phase_ == Phase::Linger) return;  // the response is out; what the client sends is dropped
+  if (phase_ == Phase::Tunnel) {
+    if (ex_->upstream == nullptr) return close();
+    ex_->upstream->send(data, len);
+    ex_->upstream->flush();
+    if (ex_->upstream->queued() > kUpstreamHighWater) stop_reading();
+    return;
+  }
+  if (phase_ == Phase::Forwarding && ex_->request_complete) {
+    // The next request arrives while this one is served: it waits, unparsed.
+    ex_->pending_input.append(data, len);
+    if (ex_->pending_input.size() > kPendingInputLimit) stop_reading();
+    return;
+  }
+  ex_->in_input = true;
+  feed(data, len);
+  while (!closing_ && ex_->finish_pending) {
+    ex_->finish_pending = false;
+    if (!finish_exchange_now()) break;
+    std::string input;
+    input.swap(ex_->pending_input);
+    feed(input.data(), input.size());
+    if (ex_->pending_input.empty()) {
+      input.clear();
+      ex_->pending_input.swap(input);  // keep the capacity
+    }
+  }
+  ex_->in_input = false;
+  if (closing_) return;
+  if (ex_->streaming && ex_->upstream != nullptr) {
+    ex_->upstream->flush();
+    if (ex_->upstream->queued() > kUpstreamHighWater) stop_reading();
+  }
+  update_timer();
+  // An answer ferry wrote itself may have gone out at once (no on_written follows).
+  maybe_go_idle();
+}
+
+void ClientConn::feed(const char* data, std::size_t len) {
+  if (len == 0) return;
+  if (phase_ == Phase::Idle) {
+    phase_ = Phase::Head;
+    ex_->request_started = true;
+    ex_->request_start_ns = uv_hrtime();
+    arm_timer(worker_.settings().client_header_ms);
+  }
+  std::size_t used = 0;
+  switch (ex_->parser.feed(data, len, &used)) {
+    case HttpParser::Status::Ok:
+      break;
+    case HttpParser::Status::MessageDone:
+      // Bytes past this request wait their turn (a pipelined request). Reading goes on (no
+      // epoll change per request), so a client's close is still seen.
+      if (used < len) ex_->pending_input.append(data + used, len - used);
+      if (ex_->pending_input.size() > kPendingInputLimit) stop_reading();
+      break;
+    case HttpParser::Status::Upgrade:
+      // Tunnel bytes sent ahead of the 101 wait for it.
+      if (used < len) ex_->pending_input.append(data + used, len - used);
+      stop_reading();
+      break;
+    case HttpParser::Status::HeadTooLarge:
+      send_error(431, true);
+      break;
+    case HttpParser::Status::Invalid:
+      log_debug("client %s: bad request: %s", client_ip_, ex_->parser.error());
+      send_error(400, true);
+      break;
+    case HttpParser::Status::Aborted:
+      break;
+  }
+}
+
+int ClientConn::on_head(MessageHead& head) {
+  ex_->head_complete = true;
+  if (head.http_major != 1 || head.http_minor > 1) {
+    send_error(400, true);
+    return -1;
+  }
+  ex_->http10 = head.http_minor == 0;
+  if (head.method == HTTP_CONNECT) {
+    send_error(400, true);
+    return -1;
+  }
+  int hosts = 0;
+  int transfer_encodings = 0;
+  std::string_view transfer_encoding;
+  std::string_view expect;
+  int upgrades = 0;
+  for (const HeaderField& f : head.fields) {
+    switch (f.kind) {
+      case HeaderName::Host:
+        ++hosts;
+        break;
+      case HeaderName::TransferEncoding:
+        ++transfer_encodings;
+        transfer_encoding = head.value(f);
+        break;
+      case HeaderName::Expect:
+        expect = head.value(f);
+        break;
+      case HeaderName::Upgrade:
+        ++upgrades;
+        break;
+      default:
+        break;
+    }
+  }
+  // RFC 9112 3.2: a 1.1 request needs exactly one Host; more than one is a smuggling vector.
+  // Several Upgrade headers likewise: ferry and the backend could decide the upgrade apart.
+  if (hosts > 1 || (hosts == 0 && !ex_->http10) || upgrades > 1) {
+    send_error(400, true);
+    return -1;
+  }
+  // Only "chunked", alone, is a framing ferry forwards; anything else would be read one way by
+  // ferry and another by some backend.
+  if (transfer_encodings > 1 ||
+      (transfer_encodings == 1 && !iequals(trim(transfer_encoding), "chunked"))) {
+    send_error(400, true);
+    return -1;
+  }
+  ex_->request_chunked = head.chunked;
+  ex_->request_has_body = head.chunked || head.content_length > 0;
+  const uint64_t max_body = worker_.settings().max_body_bytes;
+  if (max_body != 0 && head.has_content_length && head.content_length > max_body) {
+    send_error(413, true);
+    return -1;
+  }
+  ex_->request_is_head = head.method == HTTP_HEAD;
+  ex_->request_idempotent = is_idempotent(head.method);
+  ex_->request_upgrade = head.upgrade;
+  // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 request means the framing may be faulty;
+  // the connection closes after the response.
+  ex_->client_keep_alive = head.keep_alive && !worker_.draining() && !close_after_write_ &&
+                           !(ex_->http10 && transfer_encodings > 0);
+  if (ex_->request_has_body && !ex_->http10 && iequals(trim(expect), "100-continue")) {
+    // The body is read (and buffered) by ferry, so ferry answers the expectation itself.
+    ex_->out.append_borrowed(kContinue.data(), kContinue.size());
+    flush();
+  }
+  phase_ = Phase::Body;
+  // The head arrived in time; from here the client has client_idle between body reads.
+  arm_timer(worker_.settings().client_idle_ms);
+  return 0;
+}
+
+void ClientConn::append_body(std::string& to, const char* data, std::size_t len, bool chunked) {
+  if (chunked) {
+    char size_line[24];
+    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
+    to.append(size_line, static_cast<std::size_t>(n));
+    to.append(data, len);
+    to.append("\r\n", 2);
+  } else {
+    to.append(data, len);
+  }
+}
+
+int ClientConn::on_body(const char* data, std::size_t len) {
+  ex_->body_received += len;
+  const uint64_t max_body = worker_.settings().max_body_bytes;
+  if (max_body != 0 && ex_->body_received > max_body) {
+    send_error(413, true);
+    return -1;
+  }
+  if (ex_->streaming && ex_->upstream != nullptr) {
+    ex_->body_streamed = true;
+    if (ex_->request_chunked) {
+      char size_line[24];
+      const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
+      ex_->upstream->send(size_line, static_cast<std::size_t>(n));
+      ex_->upstream->send(data, len);
+      ex_->upstream->send("\r\n", 2);
+    } else {
+      ex_->upstream->send(data, len);
+    }
+    return 0;
+  }
+  append_body(ex_->request_body, data, len, ex_->request_chunked);
+  // Small bodies are read whole before a backend is engaged, so a slow client never ties up a
+  // backend worker; a larger one is streamed once the backend is connected.
+  if (phase_ == Phase::Body && ex_->request_body.size() >= worker_.settings().request_buffer) {
+    engage_backend();
+  }
+  return 0;
+}
+
+int ClientConn::on_message_end() {
+  ex_->request_complete = true;
+  if (ex_->request_chunked) {
+    if (ex_->streaming && ex_->upstream != nullptr) {
+      ex_->upstream->send("0\r\n\r\n", 5);
+    } else {
+      ex_->request_body.append("0\r\n\r\n", 5);
+    }
+  }
+  if (phase_ == Phase::Body || phase_ == Phase::Head) {
+    engage_backend();
+  } else if (ex_->streaming && ex_->upstream != nullptr) {
+    ex_->upstream->request_queued(ex_->request_is_head);
+    ex_->upstream->flush();
+  }
+  return 0;
+}
+
+void ClientConn::engage_backend() {
+  phase_ = Phase::Forwarding;
+  if (!ex_->request_complete) stop_reading();
+  if (ex_->snapshot == nullptr) ex_->snapshot = worker_.acquire_snapshot();
+  const balancer::Snapshot& snap = ex_->snapshot->get();
+  if (ex_->engage_ns == 0) ex_->engage_ns = uv_hrtime();
+  const HeadHeaders headers(ex_->parser.head());
+  const balancer::Request request = request_view(headers);
+  if (ex_->route == nullptr) {
+    // The one route of today's table matches everything, so there is no 404 yet; the snapshot
+    // carries the one pool its route forwards to.
+    ex_->route = worker_.settings().routes.match(request);
+  }
+  const Settings& settings = worker_.settings();
+  const std::string_view hash_key = settings.balancer == config::BalancerKind::ConsistentHash
+                                        ? balancer::pick_key(settings.hash_key, request)
+                                        : request.client_ip;
+  const std::optional<std::size_t> pick = worker_.balancer().pick(snap, hash_key, ex_->tried);
+  if (!pick) {
+    // Nothing left to try: 503 when nothing was eligible at all, else the last failure's 502.
+    send_error(ex_->tried.size() == 0 ? 503 : 502, !ex_->request_complete);
+    return;
+  }
+  ex_->backend_index = *pick;
+  ex_->picked = true;
+  ex_->tried.add(ex_->backend_index);
+  ++ex_->attempts;
+  const balancer::Backend& backend = snap.backends[ex_->backend_index];
+  backend.load->outstanding.fetch_add(1, std::memory_order_relaxed);
+  ex_->backend_slot = backend.metrics_slot;
+  ex_->backend_name = backend.name;
+  const void* key = backend.load.get();
+  if (UpstreamConn* pooled = worker_.pool().take(key); pooled != nullptr) {
+    ex_->upstream = pooled;
+    ex_->upstream->attach(this);
+    start_request_on_upstream();
+    return;
+  }
+  ex_->upstream = UpstreamConn::connect(worker_, key, backend.address, this);
+  if (ex_->upstream == nullptr) upstream_failed(UpstreamError::Refused);
+}
+
+void ClientConn::start_request_on_upstream() {
+  const balancer::Snapshot& snap = ex_->snapshot->get();
+  RequestRewrite rw;
+  rw.client_ip = client_ip_;
+  rw.backend_name = snap.backends[ex_->backend_index].name;
+  rw.upgrade = ex_->request_upgrade;
+  rw.body_chunked = ex_->request_chunked;
+  rw.content_length = ex_->parser.head().content_length;
+  rw.has_body = ex_->request_has_body;
+  ex_->request_head.clear();
+  build_request_head(ex_->parser.head(), rw, ex_->request_head);
+  ex_->upstream->send_borrowed(ex_->request_head.data(), ex_->request_head.size());
+  ex_->upstream->send_borrowed(ex_->request_body.data(), ex_->request_body.size());
+  if (ex_->request_complete) {
+    ex_->upstream->request_queued(ex_->request_is_head);
+  } else {
+    ex_->streaming = true;
+    start_reading();
+  }
+  ex_->upstream->flush();
+}
+
+void ClientConn::upstream_connected() { start_request_on_upstream(); }
+
+bool ClientConn::can_retry(UpstreamError error) const {
+  if (ex_->response_started || ex_->body_streamed || closing_) return false;
+  if (ex_->attempts > worker_.settings().retries) return false;
+  if (!info(error).retry_before_first_byte) return false;
+  // Once a request may have reached a backend, only an idempotent one is sent again.
+  if (error == UpstreamError::Reset && !ex_->request_idempotent) return false;
+  return true;
+}
+
+void ClientConn::upstream_failed(UpstreamError error, bool reused) {
+  ex_->upstream = nullptr;
+  if (closing_) {
+    release_backend(balancer::Outcome::Success);
+    return;
+  }
+  // A head still held never reached the client: drop it, and the request is as good as
+  // unanswered (retried if it may be, else a clean error rather than a cut response).
+  const bool head_arrived = std::exchange(ex_->head_held, false);
+  // A pooled connection the backend had closed just as the request went out is no failure of
+  // the backend: try once more on a fresh connection to the same backend, free of `retries`
+  // (nginx does the same for its cached connections).
+  if (reused && !head_arrived && error == UpstreamError::Reset && !ex_->stale_retried && ex_->request_idempotent &&
+      !ex_->response_started && !ex_->body_streamed && ex_->picked) {
+    ex_->stale_retried = true;
+    ex_->streaming = false;
+    const balancer::Backend& backend = ex_->snapshot->get().backends[ex_->backend_index];
+    ex_->upstream = UpstreamConn::connect(worker_, backend.load.get(), backend.address, this);
+    if (ex_->upstream != nullptr) return;
+    error = UpstreamError::Refused;
+  }
+  const bool refused = error == UpstreamError::Refused;
+  if (ex_->picked) {
+    const balancer::Snapshot& snap = ex_->snapshot->get();
+    log_debug("backend %s: %s", snap.backends[ex_->backend_index].name.c_str(),
+              std::string(info(error).text).c_str());
+    if (refused && worker_.settings().health_checks && worker_.shared().on_refused) {
+      worker_.shared().on_refused(snap.backend_set, ex_->backend_index);
+    }
+  }
+  if (BackendCounters* counters = backend_counters()) counters->record_error(info(error).metric_kind);
+  release_backend(refused ? balancer::Outcome::Refused : balancer::Outcome::Failure);
+  if (can_retry(error)) {
+    ex_->streaming = false;
+    engage_backend();
+    return;
+  }
+  if (ex_->response_started) {
+    close();
+    return;
+  }
+  send_error(info(error).status, !ex_->request_complete);
+}
+
+int ClientConn::response_head(MessageHead& head) {
+  if (head.status >= 100 && head.status < 200 && head.status != 101) {
+    // Interim responses (103 Early Hints...) go to 1.1 clients as they are.
+    if (!ex_->http10 && head.status != 100) {
+      ex_->scratch.clear();
+      ResponseRewrite rw;
+      rw.framing = BodyFraming::None;
+      build_response_head(head, rw, ex_->scratch);
+      ex_->out.append(ex_->scratch);
+      flush();
+    }
+    return 0;
+  }
+  // A 101 must answer an upgrade request and be an upgrade to llhttp too (Connection: upgrade),
+  // or ferry would tell the client the protocol switched while it goes on parsing HTTP. It
+  // carries one Upgrade header: ferry relays one, and with several the client could read the
+  // switch apart from ferry (as for requests).
+  if (head.status == 101 && (!ex_->request_upgrade || !head.upgrade || head.count(HeaderName::Upgrade) != 1)) {
+    return -1;
+  }
+  BodyFraming framing;
+  if (ex_->request_is_head || head.status == 204 || head.status == 304 || head.status == 101) {
+    framing = BodyFraming::None;
+  } else if (head.has_content_length) {
+    framing = BodyFraming::ContentLength;
+  } else if (!ex_->http10) {
+    framing = BodyFraming::Chunked;
+  } else {
+    framing = BodyFraming::UntilClose;
+  }
+  const bool keep = ex_->client_keep_alive && ex_->request_complete && framing != BodyFraming::UntilClose &&
+                    !worker_.draining() && !(ex_->request_upgrade && head.status != 101);
+  ResponseRewrite rw;
+  rw.framing = framing;
+  rw.keep_alive = keep;
+  rw.http10_client = ex_->http10;
+  rw.upgrade = head.status == 101;
+  ex_->response_chunked = framing == BodyFraming::Chunked;
+  ex_->response_status = head.status;
+  ex_->held_keep_alive = keep;
+  ex_->scratch.clear();
+  build_response_head(head, rw, ex_->scratch);
+  // Held until the first body byte or the end: a backend that dies right after its head (a
+  // server writing head and body separately, killed in between) is then retried.
+  ex_->head_held = true;
+  return 0;
+}
+
+void ClientConn::commit_head() {
+  if (!std::exchange(ex_->head_held, false)) return;
+  ex_->response_started = true;
+  // A client EOF or a drain while the head was held has already ruled keep-alive out.
+  ex_->client_keep_alive = ex_->client_keep_alive && ex_->held_keep_alive;
+  if (!ex_->held_keep_alive && ex_->response_status != 101) close_after_write_ = true;
+  ex_->out.append(ex_->scratch);
+  ex_->response_bytes += ex_->scratch.size();
+}
+
+void ClientConn::queue_relayed(char* block, const char* data, std::size_t len) {
+  // Half a block or more goes out of the block it was read into; smaller pieces are copied
+  // so a queue never pins many mostly-empty blocks (what it pins stays under twice what it
+  // counts toward buffers.response).
+  if (block != nullptr && len >= BlockPool::kBlockSize / 2) {
+    ex_->out.append_shared(block, data, len);
+  } else {
+    ex_->out.append(data, len);
+  }
+}
+
+int ClientConn::response_body(char* block, const char* data, std::size_t len) {
+  if (closing_) return -1;
+  commit_head();
+  if (ex_->response_chunked) {
+    char size_line[24];
+    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", len);
+    ex_->out.append(size_line, static_cast<std::size_t>(n));
+    queue_relayed(block, data, len);
+    ex_->out.append("\r\n", 2);
+    ex_->response_bytes += static_cast<std::size_t>(n) + 2;
+  } else {
+    queue_relayed(block, data, len);
+  }
+  ex_->response_bytes += len;
+  flush();
+  // Read ahead of a slow client up to buffers.response, then hold the backend back.
+  if (!ex_->upstream_paused && ex_->upstream != nullptr &&
+      ex_->out.pending() > worker_.settings().response_buffer) {
+    ex_->upstream->pause_reading();
+    ex_->upstream_paused = true;
+  }
+  update_timer();
+  return 0;
+}
+
+void ClientConn::response_end(bool backend_reusable) {
+  commit_head();
+  if (ex_->response_chunked) {
+    ex_->out.append("0\r\n\r\n", 5);
+    ex_->response_bytes += 5;
+  }
+  // Counted before the last bytes go out, so whoever reads the response then the metrics
+  // sees it counted.
+  log_request();
+  if (ex_->upstream != nullptr) {
+    std::exchange(ex_->upstream, nullptr)->detach(backend_reusable && ex_->request_complete);
+  }
+  release_backend(balancer::Outcome::Success);
+  worker_.count_request();
+  flush();
+  finish_exchange();
+}
+
+void ClientConn::upstream_written() {
+  if (ex_->streaming && !ex_->request_complete && ex_->upstream != nullptr &&
+      ex_->upstream->queued() < kUpstreamLowWater) {
+    start_reading();
+  }
+  if (phase_ == Phase::Tunnel && ex_->upstream != nullptr && ex_->upstream->queued() < kUpstreamLowWater) {
+    start_reading();
+  }
+}
+
+void ClientConn::tunnel_begin() {
+  commit_head();
+  phase_ = Phase::Tunnel;
+  ex_->deadline.clear();
+  flush();
+  if (!ex_->pending_input.empty() && ex_->upstream != nullptr) {
+    ex_->upstream->send(ex_->pending_input.data(), ex_->pending_input.size());
+    ex_->pending_input.clear();
+    ex_->upstream->flush();
+  }
+  ex_->upstream->start_tunnel();
+  start_reading();
+}
+
+void ClientConn::tunnel_data(char* block, const char* data, std::size_t len) {
+  queue_relayed(block, data, len);
+  flush();
+  if (!ex_->upstream_paused && ex_->upstream != nullptr &&
+      ex_->out.pending() > worker_.settings().response_buffer) {
+    ex_->upstream->pause_reading();
+    ex_->upstream_paused = true;
+  }
+}
+
+void ClientConn::tunnel_closed() {
+  ex_->upstream = nullptr;
+  close_after_write_ = true;
+  phase_ = Phase::Idle;
+  close_when_written();
+}
+
+void ClientConn::close_when_written() {
+  close_after_write_ = true;
+  if (ex_->out.pending() == 0) linger();
+  // else on_written lingers once the queue is empty
+}
+
+void ClientConn::linger() {
+  if (closing_ || phase_ == Phase::Linger) return;
+  // Lingering guards a response against the RST that closing with unread input sends. When
+  // the last request was read whole and nothing more came, close at once (nginx's
+  // "lingering_close auto").
+  if (eof_ || clean_end_) {
+    close();
+    return;
+  }
+  phase_ = Phase::Linger;
+  if (uv_shutdown(&ex_->shutdown_req, as_stream(&tcp_), &ClientConn::on_shutdown) != 0) {
+    close();
+    return;
+  }
+  arm_timer(kLingerMs);
+  start_reading();
+}
+
+void ClientConn::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* c = static_cast<ClientConn*>(req->handle->data);
+  if (status < 0 && !c->closing_) c->close();
+}
+
+void ClientConn::send_error(int status, bool close_after) {
+  if (closing_) return;
+  if (ex_->response_started) {
+    close();
+    return;
+  }
+  close_after = close_after || !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
+  clean_end_ = false;
+  const std::string_view response = canned_response(status, close_after);
+  ex_->out.append_borrowed(response.data(), response.size());
+  ex_->response_started = true;
+  ex_->response_status = status;
+  ex_->response_bytes = response.size();
+  log_request();
+  flush();
+  if (close_after) {
+    close_after_write_ = true;
+    stop_reading();
+    if (ex_->upstream != nullptr) std::exchange(ex_->upstream, nullptr)->detach(false);
+    release_backend(balancer::Outcome::Success);
+    phase_ = Phase::Idle;
+    ex_->deadline.clear();
+    close_when_written();
+    return;
+  }
+  finish_exchange();
+}
+
+void ClientConn::finish_exchange() {
+  if (ex_->in_input) {
+    ex_->finish_pending = true;
+    return;
+  }
+  if (!finish_exchange_now()) {
+    // The response may be out already (written at once): the exchange can go back now.
+    maybe_go_idle();
+    return;
+  }
+  std::string input;
+  input.swap(ex_->pending_input);
+  handle_input(input.data(), input.size());
+  if (closing_ || ex_ == nullptr) return;
+  if (ex_->pending_input.empty()) {
+    input.clear();
+    ex_->pending_input.swap(input);
+  }
+  maybe_go_idle();
+}
+
+bool ClientConn::finish_exchange_now() {
+  clean_end_ = ex_->request_complete && ex_->pending_input.empty();
+  reset_request_state();
+  ex_->parser.next_message();
+  phase_ = Phase::Idle;
+  if (close_after_write_ || worker_.draining()) {
+    close_after_write_ = true;
+    ex_->deadline.clear();
+    close_when_written();
+    return false;
+  }
+  ex_->parser.head().trim();
+  arm_timer(worker_.settings().client_idle_ms);
+  start_reading();
+  return !ex_->pending_input.empty();
+}
+
+void ClientConn::reset_request_state() {
+  release_backend(balancer::Outcome::Success);
+  if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
+  ex_->reset_request();
+}
+
+void ClientConn::release_backend(balancer::Outcome outcome) {
+  if (!std::exchange(ex_->picked, false)) return;
+  const balancer::Backend& backend = ex_->snapshot->get().backends[ex_->backend_index];
+  backend.load->outstanding.fetch_sub(1, std::memory_order_relaxed);
+  worker_.balancer().release(ex_->backend_index, outcome);
+}
+
+BackendCounters* ClientConn::backend_counters() {
+  return worker_.metrics().backend(ex_->backend_slot);
+}
+
+balancer::Request ClientConn::request_view(const balancer::RequestHeaders& headers) const {
+  const MessageHead& head = ex_->parser.head();
+  return balancer::Request{llhttp_method_name(static_cast<llhttp_method_t>(head.method)),
+                           head.view(head.url), client_ip_, headers};
+}
+
+void ClientConn::log_request() {
+  if (ex_->logged || !ex_->request_started) return;
+  ex_->logged = true;
+  const uint64_t now = uv_hrtime();
+  const uint64_t total_ns = now - ex_->request_start_ns;
+  if (BackendCounters* counters = backend_counters()) counters->record_response(ex_->response_status, total_ns);
+  AccessLogBuffer* log = worker_.access_log();
+  if (log == nullptr) return;
+  const MessageHead& head = ex_->parser.head();
+  AccessRecord r;
+  r.time = std::chrono::system_clock::now() -
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(total_ns));
+  r.client = client_ip_;
+  r.method = ex_->head_complete ? std::string_view(llhttp_method_name(static_cast<llhttp_method_t>(head.method)))
+                            : std::string_view("-");
+  r.target = ex_->head_complete ? head.view(head.url) : std::string_view("-");
+  r.status = ex_->response_status;
+  r.bytes_sent = ex_->response_bytes;
+  r.backend = ex_->backend_name.empty() ? std::string_view("-") : ex_->backend_name;
+  r.upstream_seconds = ex_->engage_ns != 0 && !ex_->backend_name.empty() ? static_cast<double>(now - ex_->engage_ns) / 1e9 : -1;
+  r.total_seconds = static_cast<double>(total_ns) / 1e9;
+  log->record(r);
+}
+
+void ClientConn::flush() {
+  if (closing_) return;
+  if (const int rc = ex_->out.flush(as_stream(&tcp_)); rc != 0) close();
+}
+
+void ClientConn::on_written(void* self, int status) {
+  auto* c = static_cast<ClientConn*>(self);
+  if (c->closing_) return;
+  if (status < 0) {
+    c->close();
+    return;
+  }
+  if (c->ex_->out.pending() > 0) {
+    c->flush();  // may write everything at once
+    if (c->closing_) return;
+  }
+  if (c->ex_->out.pending() == 0 && c->close_after_write_ && c->ex_->upstream == nullptr &&
+      c->phase_ == Phase::Idle) {
+    c->linger();
+    return;
+  }
+  if (c->ex_->upstream_paused && c->ex_->upstream != nullptr &&
+      c->ex_->out.pending() <= c->worker_.settings().response_buffer / 2) {
+    c->ex_->upstream_paused = false;
+    c->ex_->upstream->resume_reading();
+  }
+  c->update_timer();
+  c->maybe_go_idle();
+}
+
+void ClientConn::update_timer() {
+  if (closing_ || phase_ != Phase::Forwarding) return;
+  // While a backend is engaged its own timers govern, unless ferry waits on the client: for
+  // more request body, or for it to read the response.
+  const bool waiting_on_client = (ex_->streaming && !ex_->request_complete) || ex_->out.pending() > 0;
+  if (waiting_on_client) {
+    arm_timer(worker_.settings().client_idle_ms);
+  } else {
+    ex_->deadline.clear();
+  }
+}
+
+void ClientConn::arm_timer(uint64_t ms) {
+  ex_->deadline.set(ms);
+}
+
+void ClientConn::on_timer(void* owner) {
+  auto* c = static_cast<ClientConn*>(owner);
+  switch (c->phase_) {
+    case Phase::Head:
+    case Phase::Body:
+      c->send_error(408, true);
+      break;
+    default:
+      c->close();
+      break;
+  }
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,136 @@
+// One client connection: read and check a request, pick a backend, forward it, relay the
+// response, then wait for the next request on the same connection. One request at a time:
+// a pipelined request waits, unparsed, until the response before it is queued, so responses
+// go out in request order. Answers 400/408/413/431/502/503/504 itself.
+#pragma once
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+
+#include "balancer/balancer.h"
+#include "balancer/request.h"
+#include "proxy/admin/metrics.h"
+#include "proxy/core/buffer.h"
+#include "proxy/core/deadline.h"
+#include "proxy/core/exchange.h"
+#include "proxy/core/local_snapshot.h"
+#include "proxy/core/upstream_error.h"
+#include "proxy/http1/http_parser.h"
+
+namespace ferry::proxy {
+
+class UpstreamConn;
+class Worker;
+
+class ClientConn final : private HttpParser::Sink {
+ public:
+  // Accepts a pending connection from `server`; closes it at once past max_connections.
+  static void accept_from(Worker& worker, uv_stream_t* server);
+
+  // Idempotent; any callback on this loop may call it. Memory goes in the close callback.
+  void close();
+  // Shutdown: close now if between requests, else after the current response.
+  void drain();
+  // The worker's idle sweep found this connection past its deadline (no exchange attached).
+  void idle_expired() { close(); }
+
+  // ---- called by the UpstreamConn serving this client (loop thread) ----
+  void upstream_connected();
+  // `reused`: the connection came from the pool (a stale one fails through no fault of the backend).
+  void upstream_failed(UpstreamError error, bool reused = false);
+  int response_head(MessageHead& head);
+  // `block`: the pool block `data` lies in, or null; large pieces are queued without a copy.
+  int response_body(char* block, const char* data, std::size_t len);
+  void response_end(bool backend_reusable);
+  void upstream_written();  // the upstream's write queue drained: more request body may flow
+  void tunnel_begin();
+  void tunnel_data(char* block, const char* data, std::size_t len);
+  void tunnel_closed();
+  void flush();
+
+  // Callbacks of a pooled Exchange; `owner` is the ClientConn it serves.
+  static void on_written(void* owner, int status);
+  static void on_timer(void* owner);
+
+  ClientConn* prev_ = nullptr;  // Worker's list of every client connection
+  ClientConn* next_ = nullptr;
+  ClientConn* idle_prev_ = nullptr;  // Worker's idle list (connections without an exchange)
+  ClientConn* idle_next_ = nullptr;
+  uint64_t idle_deadline_ = 0;       // loop time at which an idle connection is closed
+  uint8_t idle_list_ = 0;            // which of the worker's idle lists it is in; 0 = none
+
+ private:
+  explicit ClientConn(Worker& worker);
+  ~ClientConn();
+
+  enum class Phase : uint8_t {
+    Idle,        // between requests
+    Head,        // reading a request head
+    Body,        // reading a body before a backend is engaged
+    Forwarding,  // a backend is engaged
+    Tunnel,      // after 101 Switching Protocols
+    Linger,      // response sent, write side shut: reading and dropping what the client still sends
+  };
+
+  int on_head(MessageHead& head) override;
+  int on_body(const char* data, std::size_t len) override;
+  int on_message_end() override;
+
+  static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_closed(uv_handle_t* h);
+  static void on_shutdown(uv_shutdown_t* req, int status);
+
+  // Takes an exchange from the worker's pool for a request that is starting.
+  void attach_exchange();
+  // Gives the exchange back once nothing is in flight between requests.
+  void maybe_go_idle();
+  void start_reading();
+  void stop_reading();
+  // Closes once everything queued is written: first the write side, then, after the client
+  // stops sending (or a short linger), the socket. Closing with unread bytes in the receive
+  // buffer would send a RST that can destroy the response before the client reads it.
+  void close_when_written();
+  void linger();
+  void handle_input(const char* data, std::size_t len);
+  // Queues bytes relayed from the backend for the client, sharing `block` when that pays.
+  void queue_relayed(char* block, const char* data, std::size_t len);
+  // Queues the held response head (see Exchange::head_held); the response has begun.
+  void commit_head();
+  void feed(const char* data, std::size_t len);
+  void on_eof();
+  void engage_backend();
+  void start_request_on_upstream();
+  void send_error(int status, bool close_after);
+  void finish_exchange();
+  bool finish_exchange_now();
+  void reset_request_state();
+  void update_timer();
+  void release_backend(balancer::Outcome outcome);
+  void arm_timer(uint64_t ms);
+  void append_body(std::string& to, const char* data, std::size_t len, bool chunked);
+  bool can_retry(UpstreamError error) const;
+  // The request as balancing and routing see it; views into the parsed head.
+  balancer::Request request_view(const balancer::RequestHeaders& headers) const;
+  // Counts the request in the metrics and writes its access log line. Once per request.
+  void log_request();
+  BackendCounters* backend_counters();
+
+  Worker& worker_;
+  uv_tcp_t tcp_{};
+  Exchange* ex_ = nullptr;  // while a request is under way (and until its response is written)
+  Phase phase_ = Phase::Idle;
+  bool closing_ = false;
+  bool reading_ = false;
+  bool close_after_write_ = false;  // sticky: the connection ends after the current response
+  bool counted_ = false;            // holds one of WorkerShared::connections
+  bool listed_ = false;             // in the worker's client list
+  bool eof_ = false;                // the client half-closed after a complete request
+  bool clean_end_ = false;          // the last request was read whole with nothing after it
+  char client_ip_[INET6_ADDRSTRLEN] = {};
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,107 @@
+#include "proxy/core/exchange.h"
+
+namespace ferry::proxy {
+
+namespace {
+// Spare exchanges kept per worker; more than this go back to the allocator.
+constexpr std::size_t kMaxSpare = 1024;
+constexpr std::size_t kKeepCapacity = 4096;
+
+void trim(std::string& s) {
+  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+  s.clear();
+}
+}  // namespace
+
+void Exchange::reset_request() {
+  trim(request_head);
+  trim(request_body);
+  trim(scratch);
+  upstream = nullptr;
+  snapshot = nullptr;
+  backend_index = 0;
+  tried.clear();
+  attempts = 0;
+  body_received = 0;
+  response_status = 0;
+  response_bytes = 0;
+  request_start_ns = 0;
+  engage_ns = 0;
+  backend_slot = kNoBackendSlot;
+  backend_name = {};
+  picked = false;
+  request_chunked = false;
+  request_has_body = false;
+  request_complete = false;
+  streaming = false;
+  request_is_head = false;
+  request_idempotent = false;
+  request_upgrade = false;
+  client_keep_alive = false;
+  http10 = false;
+  response_started = false;
+  head_held = false;
+  held_keep_alive = false;
+  response_chunked = false;
+  upstream_paused = false;
+  finish_pending = false;
+  body_streamed = false;
+  stale_retried = false;
+  request_started = false;
+  logged = false;
+  head_complete = false;
+}
+
+ExchangePool::~ExchangePool() {
+  // Normally close() ran on the loop; if the loop never ran, there is nothing to close on.
+  if (!closed_)
+    for (Exchange* ex : free_) delete ex;
+}
+
+Exchange* ExchangePool::acquire(void* owner, HttpParser::Sink* sink, std::size_t max_head_bytes) {
+  Exchange* ex;
+  if (!free_.empty()) {
+    ex = free_.back();
+    free_.pop_back();
+  } else {
+    ex = new Exchange(loop_, blocks_, writes_, on_written_, on_expired_);
+  }
+  ex->parser.set_sink(sink);
+  ex->parser.set_max_head_bytes(max_head_bytes);
+  ex->out.set_owner(owner);
+  ex->deadline.set_owner(owner);
+  return ex;
+}
+
+void ExchangePool::release(Exchange* ex) {
+  ex->deadline.clear();
+  ex->out.clear();
+  ex->parser.reset();
+  ex->parser.set_sink(nullptr);
+  ex->out.set_owner(nullptr);
+  ex->deadline.set_owner(nullptr);
+  ex->reset_request();
+  ex->in_input = false;
+  ex->linger_started = false;
+  trim(ex->pending_input);
+  if (closed_ || free_.size() >= kMaxSpare) {
+    ex->deadline.set_owner(ex);
+    uv_close(ex->deadline.handle(), &ExchangePool::free_on_close);
+    return;
+  }
+  free_.push_back(ex);
+}
+
+void ExchangePool::free_on_close(uv_handle_t* h) { delete static_cast<Exchange*>(h->data); }
+
+void ExchangePool::close() {
+  if (closed_) return;
+  closed_ = true;
+  for (Exchange* ex : free_) {
+    ex->deadline.set_owner(ex);
+    uv_close(ex->deadline.handle(), &ExchangePool::free_on_close);
+  }
+  free_.clear();
+}
+
+}  // namespace ferry::proxy

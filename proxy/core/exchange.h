@@ -1,0 +1,109 @@
+// Everything a client connection needs only while a request is under way: the parser, the
+// write queue, the timer, the request and response state. A worker keeps a pool of them, so a
+// connection waiting between requests holds none (its socket and a few bytes), and a request
+// allocates nothing in the steady state.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "balancer/balancer.h"
+#include "balancer/routing/route_table.h"
+#include "proxy/admin/metrics.h"
+#include "proxy/core/buffer.h"
+#include "proxy/core/deadline.h"
+#include "proxy/core/local_snapshot.h"
+#include "proxy/http1/http_parser.h"
+
+namespace ferry::proxy {
+
+class UpstreamConn;
+
+struct Exchange {
+  // `sink`/`owner` are set when attached to a connection.
+  Exchange(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
+           Deadline::Callback on_expired)
+      : parser(HttpParser::Kind::Request, nullptr, 0), out(blocks, nullptr, on_written, writes) {
+    deadline.init(loop, nullptr, on_expired);
+  }
+
+  // Back to the state of a new request; buffers keep their capacity unless unusually large.
+  void reset_request();
+
+  Deadline deadline;
+  uv_shutdown_t shutdown_req{};
+  HttpParser parser;
+  OutQueue out;
+  std::string request_head;   // the head for the backend, rebuilt per attempt
+  std::string request_body;   // the body read before the backend was engaged (framed)
+  std::string pending_input;  // bytes read past the current request (pipelining, tunnel)
+  std::string scratch;        // response head being built
+  UpstreamConn* upstream = nullptr;
+  LocalSnapshot* snapshot = nullptr;
+  const balancer::routing::Route* route = nullptr;  // into the worker's Settings; set at first engage
+  std::size_t backend_index = 0;
+  balancer::TriedSet tried;
+  uint32_t attempts = 0;
+  uint64_t body_received = 0;
+  int response_status = 0;
+  uint64_t response_bytes = 0;
+  uint64_t request_start_ns = 0;
+  uint64_t engage_ns = 0;
+  uint32_t backend_slot = kNoBackendSlot;  // metrics slot of the backend last picked
+  std::string_view backend_name;           // into snapshot, which outlives the request
+  bool picked = false;
+  bool request_chunked = false;
+  bool request_has_body = false;
+  bool request_complete = false;  // the whole request was read from the client
+  bool streaming = false;         // body bytes past request_body go straight to the backend
+  bool request_is_head = false;
+  bool request_idempotent = false;
+  bool request_upgrade = false;
+  bool client_keep_alive = false;
+  bool http10 = false;
+  bool response_started = false;  // a response byte was queued to the client
+  // A final response head is built in `scratch` but not queued: until a body byte (or the
+  // end) follows, a backend failure can still be retried as if no response had begun.
+  bool head_held = false;
+  bool held_keep_alive = false;   // the client keep-alive decision the held head carries
+  bool response_chunked = false;
+  bool upstream_paused = false;
+  bool in_input = false;          // inside handle_input: finishing an exchange waits for it
+  bool finish_pending = false;
+  bool body_streamed = false;     // body bytes went straight to a backend: no retry
+  bool stale_retried = false;     // one free retry after a stale pooled connection was used
+  bool request_started = false;   // a byte of the current request arrived
+  bool logged = false;            // the current request was counted
+  bool head_complete = false;
+  bool linger_started = false;
+};
+
+// A worker's spare exchanges. Loop thread only.
+class ExchangePool {
+ public:
+  ExchangePool(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
+               Deadline::Callback on_expired)
+      : loop_(loop), blocks_(blocks), writes_(writes), on_written_(on_written), on_expired_(on_expired) {}
+  ~ExchangePool();
+
+  Exchange* acquire(void* owner, HttpParser::Sink* sink, std::size_t max_head_bytes);
+  // `ex` must have no write in flight.
+  void release(Exchange* ex);
+  // Shutdown: frees the spare ones (their timers close); later releases free at once.
+  void close();
+
+ private:
+  static void free_on_close(uv_handle_t* h);
+
+  uv_loop_t* loop_;
+  BlockPool& blocks_;
+  WriteBatch* writes_;
+  OutQueue::DrainedFn on_written_;
+  Deadline::Callback on_expired_;
+  std::vector<Exchange*> free_;
+  bool closed_ = false;
+};
+
+}  // namespace ferry::proxy

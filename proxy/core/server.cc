@@ -1,0 +1,298 @@
+#include "proxy/core/server.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+
+#include "proxy/admin/log.h"
+#include "proxy/core/listen_socket.h"
+
+namespace ferry::proxy {
+
+namespace {
+
+bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
+  return config::to_string(a) == config::to_string(b);
+}
+
+bool same_backend_set(const balancer::Snapshot& a, const balancer::Snapshot& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a.backends[i].name != b.backends[i].name ||
+        !same_address(a.backends[i].address, b.backends[i].address) ||
+        a.backends[i].weight != b.backends[i].weight) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Server::Server(config::Config config, Resolver resolver)
+    : config_(std::move(config)), resolver_(std::move(resolver)) {
+  if (!resolver_) resolver_ = [](const config::HostPort& hp, std::string* e) { return config::resolve(hp, e); };
+  shared_.publisher = &publisher_;
+  shared_.on_refused = [this](uint64_t backend_set, std::size_t index) {
+    if (health::Checker* c = checker_ptr_.load(std::memory_order_acquire)) c->report_refused(backend_set, index);
+  };
+}
+
+Server::~Server() {
+  drain();
+  wait();
+}
+
+config::Config Server::config() const {
+  std::lock_guard lock(mutex_);
+  return config_;
+}
+
+bool Server::build_snapshot(const config::Config& config, const balancer::Snapshot* previous,
+                            balancer::Snapshot* out, std::string* error) {
+  out->backends.clear();
+  out->healthy.clear();
+  for (const config::BackendConfig& bc : config.backends) {
+    std::string why;
+    const std::optional<config::HostPort> hp = config::parse_host_port(bc.address, &why);
+    if (!hp) {
+      *error = "backend " + bc.address + ": " + why;
+      return false;
+    }
+    const std::vector<sockaddr_storage> addresses = resolver_(*hp, &why);
+    if (addresses.empty()) {
+      *error = "backend " + bc.address + ": " + why;
+      return false;
+    }
+    for (const sockaddr_storage& addr : addresses) {
+      balancer::Backend b;
+      b.name = bc.address;
+      b.address = addr;
+      b.weight = bc.weight;
+      b.metrics_slot = slots_.slot_for(bc.address);
+      uint8_t healthy = 1;  // a backend starts healthy
+      if (previous != nullptr) {
+        for (std::size_t i = 0; i < previous->size(); ++i) {
+          const balancer::Backend& old = previous->backends[i];
+          if (old.name == b.name && same_address(old.address, addr)) {
+            b.load = old.load;  // keeps its in-flight count and its pooled connections
+            healthy = previous->healthy[i];
+            break;
+          }
+        }
+      }
+      out->backends.push_back(std::move(b));
+      out->healthy.push_back(healthy);
+    }
+  }
+  out->fail_open = config.health_check.fail_open;
+  out->backend_set = previous != nullptr && same_backend_set(*previous, *out) ? previous->backend_set
+                                                                             : ++backend_set_;
+  return true;
+}
+
+bool Server::start(std::string* error) {
+  std::lock_guard lock(mutex_);
+  balancer::Snapshot first;
+  if (!build_snapshot(config_, nullptr, &first, error)) return false;
+  publisher_.publish(std::move(first));
+
+  access_log_ = AccessLogSink::open(config_.access_log, error);
+  if (!access_log_ && !error->empty()) {
+    *error = "access_log: " + *error;
+    return false;
+  }
+
+  unsigned workers = config_.workers;
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+
+  // fds[w] = the listening sockets of worker w, one per listen address.
+  std::vector<std::vector<int>> fds(workers);
+  auto close_all = [&fds] {
+    for (auto& v : fds)
+      for (int fd : v) ::close(fd);
+  };
+  for (const std::string& listen : config_.listen) {
+    std::string why;
+    const std::optional<config::HostPort> hp = config::parse_bind_address(listen, &why);
+    std::vector<sockaddr_storage> addrs;
+    if (hp) addrs = resolver_(*hp, &why);
+    if (addrs.empty()) {
+      *error = "listen " + listen + ": " + why;
+      close_all();
+      return false;
+    }
+    uint16_t port = 0;
+    std::vector<int> bound = bind_listeners(addrs.front(), workers, &port, &why);
+    if (bound.empty()) {
+      *error = "listen " + listen + ": " + why;
+      close_all();
+      return false;
+    }
+    for (unsigned w = 0; w < workers; ++w) fds[w].push_back(bound[w]);
+    listen_ports_.push_back(port);
+  }
+
+  if (!config_.admin.empty() && config_.admin != "off") {
+    std::string why;
+    const std::optional<config::HostPort> hp = config::parse_bind_address(config_.admin, &why);
+    std::vector<sockaddr_storage> addrs;
+    if (hp) addrs = resolver_(*hp, &why);
+    if (addrs.empty()) {
+      *error = "admin " + config_.admin + ": " + why;
+      close_all();
+      return false;
+    }
+    admin_ = std::make_unique<AdminServer>(
+        [this](std::string_view path, AdminResponse* r) { handle_admin(path, r); });
+    if (!admin_->start(addrs.front(), &why)) {
+      *error = "admin " + config_.admin + ": " + why;
+      admin_.reset();
+      close_all();
+      return false;
+    }
+  }
+
+  const Settings settings = Settings::from(config_);
+  for (unsigned w = 0; w < workers; ++w) {
+    workers_.push_back(std::make_unique<Worker>(w, shared_, settings, std::move(fds[w]), access_log_));
+  }
+  if (config_.health_check.enabled) start_checker(config_.health_check);
+
+  MetricsSources sources;
+  sources.slots = &slots_;
+  for (const auto& w : workers_) sources.workers.push_back(&w->metrics());
+  sources.publisher = &publisher_;
+  sources.checker = checker_.get();
+  sources.reloads_ok = &reloads_ok_;
+  sources.reloads_failed = &reloads_failed_;
+  sources.balancer = std::string(config::balancer_name(config_.balancer));
+  collector_ = std::make_unique<MetricsCollector>(std::move(sources));
+
+  for (auto& w : workers_) w->start();
+  return true;
+}
+
+bool Server::start_checker(const config::HealthCheck& settings) {
+  checker_ = std::make_unique<health::Checker>(publisher_, settings);
+  if (!checker_->start()) {
+    checker_.reset();
+    return false;
+  }
+  checker_ptr_.store(checker_.get(), std::memory_order_release);
+  return true;
+}
+
+void Server::handle_admin(std::string_view path, AdminResponse* r) {
+  if (path == "/metrics") {
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->body = collector_ ? collector_->render_text() : "";
+  } else if (path == "/healthz") {
+    r->body = "ok\n";
+  } else if (path == "/backends") {
+    r->content_type = "application/json";
+    r->body = collector_ ? collector_->render_backends_json() : "{}\n";
+  } else {
+    r->status = 404;
+    r->body = "not found: try /metrics, /healthz or /backends\n";
+  }
+}
+
+bool Server::reload(const config::Config& next, std::string* error) {
+  std::lock_guard lock(mutex_);
+  auto fail = [&](std::string why) {
+    *error = std::move(why);
+    reloads_failed_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  };
+  if (next.listen != config_.listen) {
+    return fail("listen changed; ferry keeps its listening sockets across reloads, so restart it to listen elsewhere (nothing was applied)");
+  }
+  if (next.workers != config_.workers) {
+    return fail("workers changed; restart ferry to change the number of workers (nothing was applied)");
+  }
+  if (next.admin != config_.admin) {
+    return fail("admin changed; restart ferry to move the admin listener (nothing was applied)");
+  }
+  std::shared_ptr<AccessLogSink> log = access_log_;
+  if (next.access_log != config_.access_log) {
+    std::string why;
+    log = AccessLogSink::open(next.access_log, &why);
+    if (!log && !why.empty()) return fail("access_log: " + why);
+  }
+  balancer::SnapshotPtr previous = publisher_.latest();
+  balancer::Snapshot snap;
+  if (!build_snapshot(next, previous.get(), &snap, error)) return fail(*error);
+  if (!next.health_check.enabled) {
+    std::fill(snap.healthy.begin(), snap.healthy.end(), 1);  // without checks every backend is eligible
+  }
+  publisher_.publish(std::move(snap));
+
+  if (checker_ != nullptr) {
+    checker_->reconfigure(next.health_check);
+  } else if (next.health_check.enabled) {
+    // Health checks switched on by this reload. The collector was built without a checker, so
+    // ferry_health_checks_total starts showing after a restart; the checks themselves run now.
+    start_checker(next.health_check);
+  }
+  const Settings settings = Settings::from(next);
+  for (auto& w : workers_) w->update(settings, log);
+  if (log != access_log_) {
+    std::shared_ptr<AccessLogSink> old = std::exchange(access_log_, log);
+    // Workers drop their reference on adopting the update; the writer drains when the last goes.
+    (void)old;
+  }
+  config_ = next;
+  reloads_ok_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Server::count_failed_reload() { reloads_failed_.fetch_add(1, std::memory_order_relaxed); }
+
+bool Server::resolve_now(std::string* error) {
+  std::lock_guard lock(mutex_);
+  balancer::SnapshotPtr previous = publisher_.latest();
+  balancer::Snapshot snap;
+  if (!build_snapshot(config_, previous.get(), &snap, error)) return false;
+  if (previous && snap.backend_set == previous->backend_set) return true;  // nothing moved
+  if (!config_.health_check.enabled) std::fill(snap.healthy.begin(), snap.healthy.end(), 1);
+  log_info("backends re-resolved: %zu addresses", snap.size());
+  publisher_.publish(std::move(snap));
+  return true;
+}
+
+void Server::reopen_access_log() {
+  std::lock_guard lock(mutex_);
+  if (access_log_) access_log_->reopen();
+}
+
+void Server::drain() {
+  for (auto& w : workers_) w->drain();
+}
+
+unsigned Server::workers_serving() const {
+  unsigned n = 0;
+  for (const auto& w : workers_) n += w->requests_served() > 0 ? 1 : 0;
+  return n;
+}
+
+uint64_t Server::requests_served() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w->requests_served();
+  return n;
+}
+
+void Server::wait() {
+  for (auto& w : workers_) w->join();
+  if (stopped_) return;
+  stopped_ = true;
+  checker_ptr_.store(nullptr, std::memory_order_release);
+  if (checker_) checker_->stop();
+  if (admin_) admin_->stop();
+  std::lock_guard lock(mutex_);
+  if (access_log_) access_log_->close();
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,96 @@
+// The whole proxy in one object: resolves the configuration into a snapshot, binds the
+// listeners, and runs the workers, the health checker and the admin listener. main() and the
+// integration tests drive it the same way.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "balancer/snapshot.h"
+#include "config/address.h"
+#include "config/config.h"
+#include "health/checker.h"
+#include "health/publisher.h"
+#include "proxy/admin/access_log.h"
+#include "proxy/admin/admin_listener.h"
+#include "proxy/admin/metrics.h"
+#include "proxy/admin/metrics_collector.h"
+#include "proxy/core/worker.h"
+
+namespace ferry::proxy {
+
+// Host name resolution, replaceable in tests (a resolver they control on loopback).
+using Resolver = std::function<std::vector<sockaddr_storage>(const config::HostPort&, std::string* error)>;
+
+class Server {
+ public:
+  explicit Server(config::Config config, Resolver resolver = nullptr);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts everything. False (with *error) if anything could not start; nothing is
+  // left running then.
+  bool start(std::string* error);
+  // Any thread: stop accepting, let in-flight requests finish within shutdown_grace. Idempotent.
+  void drain();
+  // Blocks until every worker has finished, then stops the checker and the admin listener.
+  void wait();
+
+  // Applies `next` without dropping connections: backends, weights, balancer, health checks,
+  // timeouts, limits, buffers, retries, access log. listen, workers and admin need a restart:
+  // a change to them rejects the whole reload. Counts ferry_config_reloads_total either way.
+  // Any thread but a worker's; reloads are serialised.
+  bool reload(const config::Config& next, std::string* error);
+  // Counts a reload that failed before reaching reload() (the file did not load).
+  void count_failed_reload();
+  // Resolves the backends' names again and publishes a new backend set if any address
+  // changed. Backends that stay keep their health, load and pooled connections.
+  bool resolve_now(std::string* error);
+
+  // Bound ports, in the order of config.listen (useful with port 0).
+  const std::vector<uint16_t>& listen_ports() const { return listen_ports_; }
+  uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
+  config::Config config() const;
+  health::Publisher& publisher() { return publisher_; }
+  unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
+  // Workers that have served at least one request (any thread).
+  unsigned workers_serving() const;
+  uint64_t requests_served() const;
+  const MetricsCollector* collector() const { return collector_.get(); }
+  // Reopens the access log file (SIGUSR1). Any thread.
+  void reopen_access_log();
+
+ private:
+  bool build_snapshot(const config::Config& config, const balancer::Snapshot* previous,
+                      balancer::Snapshot* out, std::string* error);
+  void handle_admin(std::string_view path, AdminResponse* response);
+  bool start_checker(const config::HealthCheck& settings);
+
+  mutable std::mutex mutex_;  // guards config_ and access_log_; held through reload
+  config::Config config_;
+  Resolver resolver_;
+  health::Publisher publisher_;
+  WorkerShared shared_;
+  MetricSlots slots_;
+  std::shared_ptr<AccessLogSink> access_log_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<uint16_t> listen_ports_;
+  std::unique_ptr<health::Checker> checker_;
+  std::atomic<health::Checker*> checker_ptr_{nullptr};  // read by workers' on_refused
+  std::unique_ptr<MetricsCollector> collector_;
+  std::unique_ptr<AdminServer> admin_;
+  std::atomic<uint64_t> reloads_ok_{0};
+  std::atomic<uint64_t> reloads_failed_{0};
+  uint64_t backend_set_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,96 @@
+// One connection to a backend: connect, send a request, parse the response and hand it to the
+// client connection it serves, then go back to the pool. While pooled it keeps reading, so a
+// backend's close (or stray bytes) is noticed at once and the connection leaves the pool.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+
+#include "proxy/core/buffer.h"
+#include "proxy/core/deadline.h"
+#include "proxy/core/upstream_error.h"
+#include "proxy/http1/http_parser.h"
+
+namespace ferry::proxy {
+
+class ClientConn;
+class Worker;
+
+class UpstreamConn final : private HttpParser::Sink {
+ public:
+  using PoolKey = const void*;
+
+  // Starts a connect to `address`. The owner hears back through ClientConn callbacks.
+  static UpstreamConn* connect(Worker& worker, PoolKey key, const sockaddr_storage& address,
+                               ClientConn* client);
+
+  // A pooled connection starts serving `client`.
+  void attach(ClientConn* client);
+  PoolKey pool_key() const { return key_; }
+
+  // Queue request bytes. `borrowed` bytes stay owned by the caller until the request ends.
+  void send(const char* data, std::size_t len) { out_.append(data, len); }
+  void send_borrowed(const char* data, std::size_t len) { out_.append_borrowed(data, len); }
+  void flush();
+  std::size_t queued() const { return out_.pending(); }
+  // The request (head and whole body) has been queued; the response timer starts.
+  void request_queued(bool is_head_request);
+
+  void pause_reading();
+  void resume_reading();
+
+  // The client is done with this connection. If the exchange ended cleanly the connection goes
+  // back to the pool, else it closes. Loop thread only; the client must not touch it again.
+  void detach(bool reusable);
+  // Tunnel mode (after 101): every byte read goes to the client raw.
+  void start_tunnel();
+  void close();
+
+ private:
+  enum class State : uint8_t { Connecting, Active, Idle, Tunnel, Closing };
+
+  UpstreamConn(Worker& worker, PoolKey key);
+  ~UpstreamConn();
+
+  int on_head(MessageHead& head) override;
+  int on_body(const char* data, std::size_t len) override;
+  int on_message_end() override;
+
+  static void on_connect(uv_connect_t* req, int status);
+  static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_written(void* self, int status);
+  static void on_timer(void* owner);
+  static void on_closed(uv_handle_t* h);
+
+  // `data` lies in `block`, the pool block just read into (relayed without copying).
+  void handle_input(char* block, const char* data, std::size_t len);
+  void fail(UpstreamError error);
+  void arm_timer(uint64_t ms);
+  void start_reading();
+
+  Worker& worker_;
+  PoolKey key_;
+  uv_tcp_t tcp_{};
+  Deadline deadline_;
+  uv_connect_t connect_req_{};
+  int open_handles_ = 0;
+  State state_ = State::Connecting;
+  ClientConn* client_ = nullptr;
+  HttpParser parser_;
+  OutQueue out_;
+  char* read_block_ = nullptr;     // the block handle_input is parsing, for on_body
+  uint32_t requests_ = 0;          // requests completed on this connection
+  bool reading_ = false;
+  bool paused_ = false;            // backpressure from the client side
+  bool response_started_ = false;  // a byte of the current response arrived
+  bool response_done_ = false;
+  bool request_sent_ = false;      // every queued request byte was written
+  bool request_queued_ = false;
+  bool response_keep_alive_ = false;
+  bool interim_ = false;           // the current message is a 1xx before the real response
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,286 @@
+#include "proxy/core/worker.h"
+
+#include <unistd.h>
+
+#include <unordered_set>
+#include <utility>
+
+#include "proxy/admin/log.h"
+#include "proxy/core/client_conn.h"
+#include "proxy/core/upstream_conn.h"
+
+namespace ferry::proxy {
+
+namespace {
+
+uv_handle_t* as_handle(void* h) { return static_cast<uv_handle_t*>(h); }
+constexpr int kBacklog = 511;
+
+}  // namespace
+
+Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
+               std::vector<int> listen_fds, std::shared_ptr<AccessLogSink> access_log)
+    : index_(index),
+      shared_(shared),
+      settings_(settings),
+      listen_fds_(std::move(listen_fds)),
+      access_log_(std::move(access_log)),
+      exchanges_(&loop_, blocks_, &writes_, &ClientConn::on_written, &ClientConn::on_timer) {
+  // Handles are set up here, on the creating thread, so drain() can uv_async_send as soon as
+  // the constructor returns; the loop then runs only on the worker's thread.
+  uv_loop_init(&loop_);
+  writes_.start(&loop_);
+  uv_async_init(&loop_, &snapshot_nudge_, &Worker::on_snapshot_nudge);
+  snapshot_nudge_.data = this;
+  uv_async_init(&loop_, &control_nudge_, &Worker::on_control_nudge);
+  control_nudge_.data = this;
+  uv_timer_init(&loop_, &grace_timer_);
+  grace_timer_.data = this;
+  uv_timer_init(&loop_, &idle_timer_);
+  idle_timer_.data = this;
+  uv_timer_init(&loop_, &log_flush_timer_);
+  log_flush_timer_.data = this;
+  // Access log batches go to the writer at least every 100ms.
+  uv_timer_start(&log_flush_timer_, &Worker::on_log_flush, 100, 100);
+  shared_.publisher->subscribe(&snapshot_nudge_);
+  balancer_ = balancer::make_balancer(settings_.balancer, index_, 0x9e3779b97f4a7c15ULL * (index_ + 1));
+  for (int fd : listen_fds_) {
+    auto tcp = std::make_unique<uv_tcp_t>();
+    uv_tcp_init(&loop_, tcp.get());
+    tcp->data = this;
+    int rc = uv_tcp_open(tcp.get(), fd);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), kBacklog, &Worker::on_connection);
+    if (rc != 0) log_error("worker %u: listen: %s", index_, uv_err_name(rc));
+    listeners_.push_back(std::move(tcp));
+  }
+}
+
+Worker::~Worker() {
+  join();
+  if (uv_loop_close(&loop_) != 0) log_error("worker %u: loop closed with handles open", index_);
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::drain() {
+  drain_requested_.store(true, std::memory_order_release);
+  uv_async_send(&control_nudge_);
+}
+
+void Worker::run() {
+  adopt_latest_snapshot();
+  if (drain_requested_.load(std::memory_order_acquire)) begin_drain();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Worker::on_connection(uv_stream_t* server, int status) {
+  auto* w = static_cast<Worker*>(server->data);
+  if (status < 0) {
+    // EMFILE and friends: log and go on; the listener stays, and accepting resumes once
+    // descriptors free up.
+    log_error("worker %u: accept: %s", w->index_, uv_err_name(status));
+    return;
+  }
+  ClientConn::accept_from(*w, server);
+}
+
+void Worker::on_snapshot_nudge(uv_async_t* handle) {
+  static_cast<Worker*>(handle->data)->adopt_latest_snapshot();
+}
+
+void Worker::adopt_latest_snapshot() {
+  balancer::SnapshotPtr latest = shared_.publisher->latest();
+  if (!latest || (current_ != nullptr && current_->snapshot == latest)) return;
+  const bool backends_changed =
+      current_ == nullptr || current_->snapshot->backend_set != latest->backend_set;
+  if (current_ != nullptr) {
+    current_->retired = true;
+    if (current_->users == 0) release_snapshot(current_);
+  }
+  snapshots_.push_back(LocalSnapshot{latest, 0, false});
+  current_ = &snapshots_.back();
+  balancer_->on_snapshot(*latest);
+  if (backends_changed) {
+    // Pooled connections to backends that left the set close now.
+    std::unordered_set<const void*> keep;
+    for (const balancer::Backend& b : latest->backends) keep.insert(b.load.get());
+    for (UpstreamConn* c : pool_.take_all()) {
+      if (keep.count(c->pool_key()) != 0) {
+        pool_.put(c->pool_key(), c);
+      } else {
+        c->close();
+      }
+    }
+  }
+}
+
+LocalSnapshot* Worker::acquire_snapshot() {
+  ++current_->users;
+  return current_;
+}
+
+void Worker::release_snapshot(LocalSnapshot* snap) {
+  if (snap->users > 0) --snap->users;
+  if (!snap->retired || snap->users != 0) return;
+  for (auto it = snapshots_.begin(); it != snapshots_.end(); ++it) {
+    if (&*it == snap) {
+      snapshots_.erase(it);
+      return;
+    }
+  }
+}
+
+void Worker::client_opened(ClientConn* conn) {
+  conn->next_ = clients_;
+  if (clients_ != nullptr) clients_->prev_ = conn;
+  clients_ = conn;
+  ++client_count_;
+}
+
+void Worker::client_closed(ClientConn* conn) {
+  if (conn->prev_ != nullptr) conn->prev_->next_ = conn->next_;
+  if (conn->next_ != nullptr) conn->next_->prev_ = conn->prev_;
+  if (clients_ == conn) clients_ = conn->next_;
+  conn->prev_ = conn->next_ = nullptr;
+  --client_count_;
+  maybe_finish_drain();
+}
+
+void Worker::on_control_nudge(uv_async_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  w->apply_update();
+  if (w->drain_requested_.load(std::memory_order_acquire)) w->begin_drain();
+}
+
+void Worker::update(const Settings& settings, std::shared_ptr<AccessLogSink> access_log) {
+  {
+    std::lock_guard lock(update_mutex_);
+    pending_update_.emplace(settings, std::move(access_log));
+  }
+  uv_async_send(&control_nudge_);
+}
+
+void Worker::apply_update() {
+  std::optional<std::pair<Settings, std::shared_ptr<AccessLogSink>>> update;
+  {
+    std::lock_guard lock(update_mutex_);
+    update.swap(pending_update_);
+  }
+  if (!update) return;
+  const bool balancer_changed = update->first.balancer != settings_.balancer;
+  settings_ = update->first;
+  if (balancer_changed) {
+    balancer_ = balancer::make_balancer(settings_.balancer, index_,
+                                        0x9e3779b97f4a7c15ULL * (index_ + 1));
+    if (current_ != nullptr) balancer_->on_snapshot(*current_->snapshot);
+  }
+  access_log_.reset(std::move(update->second));
+}
+
+void Worker::idle_add(ClientConn* conn, IdleKind kind) {
+  idle_remove(conn);
+  const uint64_t ms = kind == IdleKind::New ? settings_.client_header_ms : settings_.client_idle_ms;
+  IdleList& list = idle_lists_[static_cast<int>(kind) - 1];
+  conn->idle_deadline_ = uv_now(&loop_) + ms;
+  conn->idle_list_ = static_cast<uint8_t>(kind);
+  conn->idle_prev_ = list.tail;
+  conn->idle_next_ = nullptr;
+  if (list.tail != nullptr) {
+    list.tail->idle_next_ = conn;
+  } else {
+    list.head = conn;
+  }
+  list.tail = conn;
+  arm_idle_sweep();
+}
+
+void Worker::idle_remove(ClientConn* conn) {
+  if (conn->idle_list_ == 0) return;
+  IdleList& list = idle_lists_[conn->idle_list_ - 1];
+  if (conn->idle_prev_ != nullptr) conn->idle_prev_->idle_next_ = conn->idle_next_;
+  if (conn->idle_next_ != nullptr) conn->idle_next_->idle_prev_ = conn->idle_prev_;
+  if (list.head == conn) list.head = conn->idle_next_;
+  if (list.tail == conn) list.tail = conn->idle_prev_;
+  conn->idle_prev_ = conn->idle_next_ = nullptr;
+  conn->idle_list_ = 0;
+}
+
+void Worker::arm_idle_sweep() {
+  uint64_t due = 0;
+  for (const IdleList& list : idle_lists_) {
+    if (list.head != nullptr && (due == 0 || list.head->idle_deadline_ < due)) due = list.head->idle_deadline_;
+  }
+  if (due == 0 || (idle_timer_due_ != 0 && idle_timer_due_ <= due)) return;
+  const uint64_t now = uv_now(&loop_);
+  uv_timer_start(&idle_timer_, &Worker::on_idle_sweep, due > now ? due - now : 0, 0);
+  idle_timer_due_ = due;
+}
+
+void Worker::on_idle_sweep(uv_timer_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  w->idle_timer_due_ = 0;
+  const uint64_t now = uv_now(&w->loop_);
+  for (IdleList& list : w->idle_lists_) {
+    while (list.head != nullptr && list.head->idle_deadline_ <= now) list.head->idle_expired();
+  }
+  w->arm_idle_sweep();
+}
+
+void Worker::on_log_flush(uv_timer_t* handle) {
+  static_cast<Worker*>(handle->data)->access_log_.flush();
+}
+
+void Worker::begin_drain() {
+  if (std::exchange(draining_, true)) return;
+  for (auto& l : listeners_) uv_close(as_handle(l.get()), nullptr);
+  for (UpstreamConn* c : pool_.take_all()) c->close();
+  uv_timer_start(&grace_timer_, &Worker::on_grace_timeout, settings_.shutdown_grace_ms, 0);
+  // drain() may close a connection, which unlinks it: walk with the next pointer saved.
+  for (ClientConn* c = clients_; c != nullptr;) {
+    ClientConn* next = c->next_;
+    c->drain();
+    c = next;
+  }
+  maybe_finish_drain();
+}
+
+void Worker::on_grace_timeout(uv_timer_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  if (w->client_count_ > 0) {
+    log_info("worker %u: shutdown grace over, closing %zu connections", w->index_, w->client_count_);
+  }
+  for (ClientConn* c = w->clients_; c != nullptr;) {
+    ClientConn* next = c->next_;
+    c->close();
+    c = next;
+  }
+  w->maybe_finish_drain();
+}
+
+void Worker::maybe_finish_drain() {
+  if (!draining_ || client_count_ != 0 || finished_) return;
+  finished_ = true;
+  close_everything();
+}
+
+void Worker::close_everything() {
+  shared_.publisher->unsubscribe(&snapshot_nudge_);
+  for (UpstreamConn* c : pool_.take_all()) c->close();
+  uv_timer_stop(&grace_timer_);
+  uv_close(as_handle(&grace_timer_), nullptr);
+  access_log_.flush();
+  uv_close(as_handle(&log_flush_timer_), nullptr);
+  uv_close(as_handle(&idle_timer_), nullptr);
+  exchanges_.close();
+  writes_.close();
+  uv_close(as_handle(&snapshot_nudge_), nullptr);
+  uv_close(as_handle(&control_nudge_), nullptr);
+}
+
+}  // namespace ferry::proxy

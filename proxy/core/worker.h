@@ -1,0 +1,151 @@
+// One event-loop thread. It owns its loop and everything on it: its listening sockets, client
+// and backend connections, the keep-alive pool, the balancer and its hold on the snapshot.
+// Other threads reach it only through uv_async handles.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "balancer/balancer.h"
+#include "health/publisher.h"
+#include "proxy/admin/access_log.h"
+#include "proxy/admin/metrics.h"
+#include "proxy/core/buffer.h"
+#include "proxy/core/conn_pool.h"
+#include "proxy/core/exchange.h"
+#include "proxy/core/local_snapshot.h"
+#include "proxy/core/settings.h"
+#include "proxy/core/write_batch.h"
+
+namespace ferry::proxy {
+
+class ClientConn;
+
+// State shared by every worker. Fields are set before workers start and read-only after,
+// except the atomics.
+struct WorkerShared {
+  health::Publisher* publisher = nullptr;
+  // Client connections across all workers: touched on accept and close only.
+  std::atomic<uint32_t> connections{0};
+  // A connect to a backend was refused (any worker thread). Set before start; may be empty.
+  std::function<void(uint64_t backend_set, std::size_t index)> on_refused;
+};
+
+class Worker {
+ public:
+  // `listen_fds` are bound, listening-ready sockets (SO_REUSEPORT) this worker adopts.
+  Worker(unsigned index, WorkerShared& shared, const Settings& settings,
+         std::vector<int> listen_fds, std::shared_ptr<AccessLogSink> access_log);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();  // spawns the thread
+  // Any thread: stop accepting, finish in-flight requests within the grace period, then end
+  // the loop. Idempotent.
+  void drain();
+  void join();
+  // Any thread: new settings (and access log) from a reload, adopted on the loop at once.
+  // Connections read them from their next step on.
+  void update(const Settings& settings, std::shared_ptr<AccessLogSink> access_log);
+  // Any thread (a scrape).
+  const WorkerMetrics& metrics() const { return metrics_; }
+
+  // ---- loop thread only, for connections ----
+  uv_loop_t* loop() { return &loop_; }
+  unsigned index() const { return index_; }
+  const Settings& settings() const { return settings_; }
+  BlockPool& blocks() { return blocks_; }
+  WriteBatch& writes() { return writes_; }
+  ConnPool& pool() { return pool_; }
+  balancer::Balancer& balancer() { return *balancer_; }
+  WorkerShared& shared() { return shared_; }
+  WorkerMetrics& metrics() { return metrics_; }
+  AccessLogBuffer* access_log() { return access_log_.enabled() ? &access_log_ : nullptr; }
+  bool draining() const { return draining_; }
+  // The snapshot to pick from; the caller takes a use and gives it back with release_snapshot.
+  LocalSnapshot* acquire_snapshot();
+  void release_snapshot(LocalSnapshot* snap);
+
+  void client_opened(ClientConn* conn);
+  void client_closed(ClientConn* conn);
+  ExchangePool& exchanges() { return exchanges_; }
+  // Connections between requests hold no exchange and no timer of their own: they wait in a
+  // list per worker, oldest first, swept by one timer. New connections get client_header for
+  // their first byte, connections between requests client_idle. idle_remove is fine for a
+  // connection in no list.
+  enum class IdleKind : uint8_t { New = 1, BetweenRequests = 2 };
+  void idle_add(ClientConn* conn, IdleKind kind);
+  void idle_remove(ClientConn* conn);
+
+  // Any thread (a relaxed read of a counter only this worker writes).
+  uint64_t requests_served() const { return requests_served_.load(std::memory_order_relaxed); }
+  void count_request() {
+    requests_served_.store(requests_served_.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
+  }
+
+ private:
+  static void on_connection(uv_stream_t* server, int status);
+  static void on_snapshot_nudge(uv_async_t* handle);
+  static void on_control_nudge(uv_async_t* handle);
+  static void on_grace_timeout(uv_timer_t* handle);
+  static void on_log_flush(uv_timer_t* handle);
+  static void on_idle_sweep(uv_timer_t* handle);
+  void arm_idle_sweep();
+  void apply_update();
+  void run();
+  void adopt_latest_snapshot();
+  void begin_drain();
+  void maybe_finish_drain();
+  void close_everything();
+
+  unsigned index_;
+  WorkerShared& shared_;
+  Settings settings_;
+  std::vector<int> listen_fds_;
+  uv_loop_t loop_{};
+  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+  uv_async_t snapshot_nudge_{};
+  uv_async_t control_nudge_{};
+  uv_timer_t grace_timer_{};
+  uv_timer_t log_flush_timer_{};
+  uv_timer_t idle_timer_{};
+  uint64_t idle_timer_due_ = 0;  // loop time the idle sweep is armed for; 0 = not armed
+  struct IdleList {
+    ClientConn* head = nullptr;  // the oldest, so the first to expire
+    ClientConn* tail = nullptr;
+  };
+  IdleList idle_lists_[2];  // [New - 1], [BetweenRequests - 1]
+  WorkerMetrics metrics_;
+  AccessLogBuffer access_log_;
+  BlockPool blocks_;
+  WriteBatch writes_;  // before every queue that joins it
+  ExchangePool exchanges_;
+  ConnPool pool_;
+  std::unique_ptr<balancer::Balancer> balancer_;
+  LocalSnapshot* current_ = nullptr;
+  std::list<LocalSnapshot> snapshots_;  // current and retired ones still in use
+  ClientConn* clients_ = nullptr;       // intrusive list head
+  std::size_t client_count_ = 0;
+  std::atomic<uint64_t> requests_served_{0};  // written by this worker only
+  bool draining_ = false;
+  bool finished_ = false;
+  std::atomic<bool> drain_requested_{false};  // written by any thread, read by the loop
+  // A reload's new settings: written by the reloading thread, taken by the loop. Guarded by
+  // update_mutex_, which is taken on reload only.
+  std::mutex update_mutex_;
+  std::optional<std::pair<Settings, std::shared_ptr<AccessLogSink>>> pending_update_;
+  std::thread thread_;
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,196 @@
+#include "proxy/http1/headers.h"
+
+#include <array>
+#include <charconv>
+
+namespace ferry::proxy {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The header names a Connection value lists beyond the usual close/keep-alive/upgrade: those
+// headers are hop-by-hop too. Almost always empty, so the per-header check costs nothing.
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(std::string_view list) {
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      const std::string_view token = trim(list.substr(0, comma));
+      if (!token.empty() && !iequals(token, "close") && !iequals(token, "keep-alive") &&
+          !iequals(token, "upgrade")) {
+        if (count_ < tokens_.size()) tokens_[count_++] = token;
+        else overflow_ = true;
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  // A header listed in Connection (with more than 16 names listed, every unknown header is
+  // treated as listed: dropping is the safe side).
+  bool lists(std::string_view name) const {
+    if (overflow_) return true;
+    for (std::size_t i = 0; i < count_; ++i)
+      if (iequals(tokens_[i], name)) return true;
+    return false;
+  }
+  bool empty() const { return count_ == 0 && !overflow_; }
+
+ private:
+  std::array<std::string_view, 16> tokens_{};
+  std::size_t count_ = 0;
+  bool overflow_ = false;
+};
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ", 2);
+  out.append(value);
+  out.append("\r\n", 2);
+}
+
+void append_number(std::string& out, uint64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  (void)ec;
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+std::string_view reason_for(uint16_t status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    default: return "";
+  }
+}
+
+}  // namespace
+
+void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::string& out) {
+  out.append(llhttp_method_name(static_cast<llhttp_method_t>(req.method)));
+  out.push_back(' ');
+  out.append(req.view(req.url));
+  out.append(" HTTP/1.1\r\n", 11);
+
+  const ConnectionTokens connection(req.find(HeaderName::Connection));
+  std::string_view host;
+  bool has_host = false;
+  std::string_view upgrade;
+  int forwarded_for = 0;
+  for (const HeaderField& f : req.fields) {
+    switch (f.kind) {
+      case HeaderName::Host:
+        host = req.value(f);
+        has_host = true;
+        break;
+      case HeaderName::Upgrade:
+        upgrade = req.value(f);
+        continue;
+      case HeaderName::XForwardedFor:
+        ++forwarded_for;
+        continue;
+      // ferry writes these itself.
+      case HeaderName::ContentLength:
+      case HeaderName::XForwardedProto:
+      case HeaderName::XForwardedHost:
+      case HeaderName::Expect:
+        continue;
+      default:
+        if (is_hop_by_hop(f.kind)) continue;
+        break;
+    }
+    // gunicorn and other WSGI/CGI servers map "Content_Length" onto the same variable as
+    // "Content-Length": a name with an underscore could smuggle framing past ferry. Drop it, as
+    // nginx does by default.
+    if (f.underscore) continue;
+    if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(req.name(f))) continue;
+    out.append(req.name(f));
+    out.append(": ", 2);
+    out.append(req.value(f));
+    out.append("\r\n", 2);
+  }
+  if (!has_host && req.http_major == 1 && req.http_minor == 0) append_header(out, "Host", rw.backend_name);
+
+  out.append("X-Forwarded-For: ");
+  if (forwarded_for > 0) {
+    // Several X-Forwarded-For lines are one list, in order.
+    for (const HeaderField& f : req.fields) {
+      if (f.kind != HeaderName::XForwardedFor) continue;
+      out.append(trim(req.value(f)));
+      out.append(", ", 2);
+    }
+  }
+  out.append(rw.client_ip);
+  out.append("\r\nX-Forwarded-Proto: http\r\n");
+  if (!host.empty()) append_header(out, "X-Forwarded-Host", host);
+
+  if (rw.has_body) {
+    if (rw.body_chunked) {
+      out.append("Transfer-Encoding: chunked\r\n");
+    } else {
+      out.append("Content-Length: ");
+      append_number(out, rw.content_length);
+      out.append("\r\n", 2);
+    }
+  }
+  if (rw.upgrade) {
+    out.append("Connection: upgrade\r\n");
+    append_header(out, "Upgrade", upgrade);
+  }
+  out.append("\r\n", 2);
+}
+
+void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std::string& out) {
+  out.append("HTTP/1.1 ");
+  append_number(out, resp.status);
+  out.push_back(' ');
+  std::string_view reason = resp.view(resp.reason);
+  if (reason.empty()) reason = reason_for(resp.status);
+  out.append(reason);
+  out.append("\r\n", 2);
+
+  const ConnectionTokens connection(resp.find(HeaderName::Connection));
+  std::string_view upgrade;
+  for (const HeaderField& f : resp.fields) {
+    if (f.kind == HeaderName::Upgrade) upgrade = resp.value(f);
+    if (is_hop_by_hop(f.kind)) continue;
+    // ferry writes the framing; a 1xx carries none at all.
+    if (f.kind == HeaderName::ContentLength && (rw.framing != BodyFraming::None || resp.status < 200)) continue;
+    if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(resp.name(f))) continue;
+    out.append(resp.name(f));
+    out.append(": ", 2);
+    out.append(resp.value(f));
+    out.append("\r\n", 2);
+  }
+  switch (rw.framing) {
+    case BodyFraming::ContentLength:
+      out.append("Content-Length: ");
+      append_number(out, resp.content_length);
+      out.append("\r\n", 2);
+      break;
+    case BodyFraming::Chunked:
+      out.append("Transfer-Encoding: chunked\r\n");
+      break;
+    case BodyFraming::None:
+    case BodyFraming::UntilClose:
+      break;
+  }
+  if (rw.upgrade) {
+    out.append("Connection: upgrade\r\n");
+    append_header(out, "Upgrade", upgrade);
+  } else if (!rw.keep_alive) {
+    out.append("Connection: close\r\n");
+  } else if (rw.http10_client) {
+    out.append("Connection: keep-alive\r\n");
+  }
+  out.append("\r\n", 2);
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,142 @@
+// A strict llhttp wrapper for one side of a connection (requests from clients, responses from
+// backends). It runs HeadScanner over head bytes first, accumulates the head (names and values
+// may arrive split across reads) into a reusable arena, streams body bytes to its sink, and
+// pauses after every message so the next one waits its turn. No lenient flag is ever set.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proxy/http1/head_scan.h"
+#include "proxy/http1/header_names.h"
+
+namespace ferry::proxy {
+
+struct Span {
+  uint32_t offset = 0;
+  uint32_t length = 0;
+};
+
+struct HeaderField {
+  Span name;
+  Span value;
+  HeaderName kind = HeaderName::Other;
+  bool underscore = false;  // the name has a '_' (never forwarded: see headers.cc)
+};
+
+// The head of one message. Spans point into `arena`.
+struct MessageHead {
+  std::string arena;
+  std::vector<HeaderField> fields;
+  Span url;     // requests
+  Span reason;  // responses
+  uint8_t method = 0;  // llhttp_method_t
+  uint16_t status = 0;
+  uint8_t http_major = 1;
+  uint8_t http_minor = 1;
+  bool keep_alive = false;  // llhttp's verdict from version and Connection
+  bool upgrade = false;
+  bool chunked = false;
+  bool has_content_length = false;
+  uint64_t content_length = 0;
+
+  std::string_view view(Span s) const { return {arena.data() + s.offset, s.length}; }
+  std::string_view name(const HeaderField& f) const { return view(f.name); }
+  std::string_view value(const HeaderField& f) const { return view(f.value); }
+  // First value of a header (case-insensitive name), or empty.
+  std::string_view find(std::string_view name) const;
+  std::string_view find(HeaderName kind) const;
+  int count(HeaderName kind) const;
+  void clear();
+  // Gives memory back after an unusually large head, so idle connections stay small.
+  void trim();
+};
+
+class HttpParser {
+ public:
+  enum class Kind : uint8_t { Request, Response };
+
+  // Implemented by the connection that owns the parser. Return 0 to go on; a non-zero return
+  // stops parsing with an error the owner has already handled.
+  class Sink {
+   public:
+    virtual int on_head(MessageHead& head) = 0;
+    virtual int on_body(const char* data, std::size_t len) = 0;
+    virtual int on_message_end() = 0;
+
+   protected:
+    ~Sink() = default;
+  };
+
+  enum class Status : uint8_t {
+    Ok,           // every byte consumed; the message goes on
+    MessageDone,  // a message ended; *consumed bytes were used, the rest is the next message's
+    Upgrade,      // a message ended in an upgrade; the rest are tunnel bytes
+    HeadTooLarge,
+    Invalid,      // malformed: error() says why
+    Aborted,      // the sink returned non-zero
+  };
+
+  HttpParser(Kind kind, Sink* sink, std::size_t max_head_bytes);
+  HttpParser(Kind kind, Sink& sink, std::size_t max_head_bytes)
+      : HttpParser(kind, &sink, max_head_bytes) {}
+  HttpParser(const HttpParser&) = delete;
+  HttpParser& operator=(const HttpParser&) = delete;
+
+  Status feed(const char* data, std::size_t len, std::size_t* consumed);
+  // Signals EOF; a response without framing ends here. Ok if the message ended cleanly (or no
+  // message was under way), Invalid otherwise.
+  Status finish();
+  // Prepares for the next message after MessageDone.
+  void next_message();
+  // Back to a fresh state, for a new connection (parsers are recycled with their buffers).
+  void reset();
+  void set_sink(Sink* sink) { sink_ = sink; }
+
+  // For responses: the request was HEAD, so the response has no body whatever it says.
+  void set_head_request(bool is_head) { head_request_ = is_head; }
+  void set_max_head_bytes(std::size_t n) { max_head_bytes_ = n; }
+
+  bool in_head() const { return in_head_; }
+  bool message_started() const { return started_; }
+  const char* error() const { return error_; }
+  MessageHead& head() { return head_; }
+  const MessageHead& head() const { return head_; }
+
+ private:
+  static int on_message_begin(llhttp_t* p);
+  static int on_url(llhttp_t* p, const char* at, std::size_t len);
+  static int on_status(llhttp_t* p, const char* at, std::size_t len);
+  static int on_header_field(llhttp_t* p, const char* at, std::size_t len);
+  static int on_header_value(llhttp_t* p, const char* at, std::size_t len);
+  static int on_header_value_complete(llhttp_t* p);
+  static int on_headers_complete(llhttp_t* p);
+  static int on_body(llhttp_t* p, const char* at, std::size_t len);
+  static int on_message_complete(llhttp_t* p);
+  static int on_chunk_header(llhttp_t* p);
+  static const llhttp_settings_t& settings();
+
+  Status run_llhttp(const char* data, std::size_t len, std::size_t* used);
+
+  llhttp_t parser_{};
+  Sink* sink_;
+  Kind kind_;
+  HeadScanner scanner_;
+  MessageHead head_;
+  std::size_t max_head_bytes_;
+  bool in_head_ = true;
+  bool started_ = false;
+  bool in_value_ = false;  // the last head callback was a value (the next name starts a field)
+  bool head_request_ = false;
+  bool sink_aborted_ = false;
+  bool head_done_ = false;          // header callbacks after this are trailers: never fields
+  bool trailer_pause_ = false;      // llhttp paused at the last chunk so trailers get scanned
+  const char* error_ = nullptr;
+};
+
+}  // namespace ferry::proxy
