@@ -14,7 +14,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-static.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 scripts=(
-  "$REPO/deploy/ferry-aws" "$REPO/deploy/lib/common.sh" "$REPO/deploy/lib/aws.sh"
+  "$REPO/deploy/ferry-aws" "$REPO/deploy/lib/"*.sh
   "$REPO/deploy/userdata/backend.sh.tmpl" "$REPO/deploy/userdata/ferry.sh.tmpl"
   "$TESTS_DIR/run.sh" "$TESTS_DIR/lib.sh" "$TESTS_DIR/cases_static.sh" "$TESTS_DIR/cases_userdata.sh"
   "$TESTS_DIR/cases_moto.sh" "$TESTS_DIR/netns_e2e.sh" "$TESTS_DIR/stub.sh" "$TESTS_DIR/bin/aws-logged"
