@@ -12,6 +12,8 @@
 #include <regex>
 #include <thread>
 
+#include "support/checked.h"
+#include "support/child_process.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
 #include "support/ports.h"
@@ -37,10 +39,10 @@ TEST(Admin, HealthzAnswersOk) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "ok\n");
-  EXPECT_EQ(get(proxy.server().admin_port(), "/nope")->status, 404);
+  EXPECT_EQ(checked(get(proxy.server().admin_port(), "/nope")).status, 404);
   Client c(proxy.server().admin_port());
-  c.send("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
-  EXPECT_EQ(c.read_response()->status, 405);
+  ASSERT_TRUE(c.send("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  EXPECT_EQ(checked(c.read_response()).status, 405);
 }
 
 TEST(Admin, MetricsCountTheTrafficByBackendAndCode) {
@@ -85,7 +87,7 @@ TEST(Admin, BackendsShowStateLoadAndChecks) {
   std::string body;
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline) {
-    body = get(proxy.server().admin_port(), "/backends")->body;
+    body = checked(get(proxy.server().admin_port(), "/backends")).body;
     if (body.find("answered 200") != std::string::npos && body.find("\"requests\": 1") != std::string::npos) break;
     std::this_thread::sleep_for(20ms);
   }
@@ -145,17 +147,12 @@ TEST(Prometheus, ARealServerScrapesTheCountsFerryServed) {
          << proxy.server().admin_port() << "']\n";
   }
   const uint16_t prom_port = free_port();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const std::string config = "--config.file=" + (dir / "prometheus.yml").string();
-    const std::string storage = "--storage.tsdb.path=" + (dir / "data").string();
-    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(prom_port);
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    ::execl(binary, binary, config.c_str(), storage.c_str(), listen.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  // Killed (SIGKILL) and reaped by pid however the test ends.
+  ChildProcess prometheus({binary, "--config.file=" + (dir / "prometheus.yml").string(),
+                           "--storage.tsdb.path=" + (dir / "data").string(),
+                           "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                          "", "");
+  ASSERT_TRUE(prometheus.started());
   std::string total, up;
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -166,8 +163,8 @@ TEST(Prometheus, ARealServerScrapesTheCountsFerryServed) {
   }
   const std::string per_backend =
       query(prom_port, "ferry_requests_total{backend=\"" + b1.address() + "\",code=\"200\"}");
-  ::kill(pid, SIGTERM);
-  ::waitpid(pid, nullptr, 0);
+  prometheus.signal(SIGTERM);
+  prometheus.wait_exit(10s);
   EXPECT_EQ(total, "12");
   EXPECT_EQ(up, "2");
   EXPECT_EQ(per_backend, "6");

@@ -7,49 +7,24 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <tuple>
 
+#include "support/black_hole.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/metrics_text.h"
 #include "support/ports.h"
 #include "support/proxy_fixture.h"
+#include "support/wait.h"
 
 namespace ferry::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A listener whose accept queue is full, so a new connect's SYN goes unanswered.
-class BlackHole {
- public:
-  BlackHole() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    for (int i = 0; i < 3; ++i) {
-      const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-      ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      fillers_.push_back(c);
-    }
-    std::this_thread::sleep_for(50ms);  // let the handshakes land in the queue
-  }
-  ~BlackHole() {
-    for (int c : fillers_) ::close(c);
-    ::close(fd_);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_;
-  uint16_t port_;
-  std::vector<int> fillers_;
-};
 
 TEST(BackendFailure, RefusedConnectIsRetriedOnTheNextBackend) {
   FakeBackend b1("b1");
@@ -78,31 +53,331 @@ TEST(BackendFailure, EveryBackendRefusingGives502) {
   EXPECT_EQ(r->status, 502);
 }
 
-TEST(BackendFailure, RetriesAreBoundedByTheSetting) {
-  auto cfg = test_config({refused_address(), refused_address(), refused_address()});
-  FakeBackend b4("b4");
-  cfg.backends.push_back({b4.address(), 1});
-  cfg.retries = 0;
+config::Config with_admin(config::Config cfg) {
+  cfg.admin = "127.0.0.1:0";
+  return cfg;
+}
+
+// The metrics once the counters have caught up with what the client saw (they are bumped before
+// the response goes out, but the scrape runs on another thread): waits until `family` sums to
+// at least `at_least`, then scrapes once more, so a second bump by the same code path shows too.
+// What a failure message shows of the metrics: the two families these tests count.
+std::string counts(const std::string& m) {
+  return metric_lines(m, "ferry_backend_errors_total") + metric_lines(m, "ferry_requests_total");
+}
+
+std::string settled_metrics(RunningProxy& proxy, const std::string& family, double at_least) {
+  eventually([&] { return metric_sum(scrape_metrics(proxy.server().admin_port()), family) >= at_least; }, 5s);
+  std::this_thread::sleep_for(20ms);
+  return scrape_metrics(proxy.server().admin_port());
+}
+
+double connect_errors(const std::string& metrics, const std::string& backend) {
+  return metric_value(metrics, backend_error_series(backend, "connect")).value_or(0);
+}
+
+// retries: N allows N + 1 attempts in all, each on a backend not tried yet, whatever the way
+// the backends fail before answering (refused connects; connections reset before a response).
+class RetryBound : public ::testing::TestWithParam<std::tuple<uint32_t, bool>> {};
+
+TEST_P(RetryBound, MakesExactlyRetriesPlusOneAttempts) {
+  const auto [retries, refusing] = GetParam();
+  std::vector<std::unique_ptr<FakeBackend>> resetting;
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 4; ++i) {
+    if (refusing) {
+      addresses.push_back(refused_address());
+    } else {
+      resetting.push_back(std::make_unique<FakeBackend>("r" + std::to_string(i)));
+      resetting.back()->set_handler([](BackendConn& c, const Request&) { c.reset_now(); });
+      addresses.push_back(resetting.back()->address());
+    }
+  }
+  auto cfg = with_admin(test_config(addresses));
+  cfg.retries = retries;
   RunningProxy proxy(cfg);
-  ASSERT_TRUE(proxy.started());
-  // With no retries the first pick (a refused backend) decides.
-  auto r = get(proxy.port(), "/");
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const auto r = get(proxy.port(), "/");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(r->status, 502) << "four failing backends, at most three attempts";
+  const std::string m = settled_metrics(proxy, "ferry_backend_errors_total", retries + 1);
+  int attempted = 0;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    // Refused connects leave no trace at the backend: ferry's per-backend counter is the
+    // count of attempts. A resetting backend counts the connections it accepted.
+    const int attempts = refusing ? static_cast<int>(connect_errors(m, addresses[i]))
+                                  : resetting[i]->connections();
+    EXPECT_LE(attempts, 1) << addresses[i] << ": a backend is tried once per request";
+    attempted += attempts;
+  }
+  EXPECT_EQ(attempted, static_cast<int>(retries) + 1) << counts(m);
+  EXPECT_EQ(metric_sum(m, "ferry_backend_errors_total"), retries + 1) << counts(m);
+  EXPECT_EQ(metric_sum(m, "ferry_requests_total"), 1) << "one request, counted once:\n" << counts(m);
+}
+
+INSTANTIATE_TEST_SUITE_P(Retries, RetryBound,
+                         ::testing::Combine(::testing::Values(0u, 1u, 2u), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<uint32_t, bool>>& param_info) {
+                           return "retries" + std::to_string(std::get<0>(param_info.param)) +
+                                  (std::get<1>(param_info.param) ? "Refused" : "Reset");
+                         });
+
+TEST(BackendFailure, EnoughRetriesReachTheOneGoodBackend) {
+  FakeBackend good("good");
+  const std::vector<std::string> refused = {refused_address(), refused_address(), refused_address()};
+  auto cfg = with_admin(test_config({refused[0], refused[1], refused[2], good.address()}));
+  cfg.retries = 3;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const auto r = get(proxy.port(), "/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("X-Backend"), "good");
+  const std::string m = settled_metrics(proxy, "ferry_requests_total", 1);
+  for (const std::string& a : refused) EXPECT_LE(connect_errors(m, a), 1) << a;
+  EXPECT_EQ(metric_value(m, requests_series(good.address(), 200)).value_or(0), 1) << counts(m);
+  EXPECT_EQ(metric_sum(m, "ferry_requests_total"), 1) << counts(m);
 }
 
 TEST(BackendFailure, ConnectTimeoutGives502AfterTryingTheNext) {
-  BlackHole hole;
-  auto cfg = test_config({hole.address()});
+  BlackHole hole1, hole2;
+  auto cfg = with_admin(test_config({hole1.address(), hole2.address()}));
   cfg.timeouts.connect = 200ms;
+  cfg.retries = 1;
   RunningProxy proxy(cfg);
-  ASSERT_TRUE(proxy.started());
+  ASSERT_TRUE(proxy.started()) << proxy.error();
   const auto start = std::chrono::steady_clock::now();
-  auto r = get(proxy.port(), "/");
+  const auto r = get(proxy.port(), "/");
+  const auto took = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 502);
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 190ms);
+  EXPECT_GE(took, 380ms) << "two connect timeouts, one after the other";
+  const std::string m = settled_metrics(proxy, "ferry_backend_errors_total", 2);
+  EXPECT_EQ(connect_errors(m, hole1.address()), 1) << counts(m);
+  EXPECT_EQ(connect_errors(m, hole2.address()), 1) << counts(m);
+  EXPECT_EQ(metric_sum(m, "ferry_requests_total"), 1) << counts(m);
 }
+
+TEST(BackendFailure, ConnectTimeoutIsRetriedOnAHealthyBackend) {
+  BlackHole hole;
+  FakeBackend good("good");
+  auto cfg = with_admin(test_config({hole.address(), good.address()}));
+  cfg.timeouts.connect = 200ms;
+  cfg.retries = 1;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  // Wherever round robin starts, one of two requests picks the hole first.
+  int slow = 0;
+  for (int i = 0; i < 2; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r = get(proxy.port(), "/");
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200) << i;
+    EXPECT_EQ(r->header("X-Backend"), "good") << i;
+    if (took >= 190ms) ++slow;
+  }
+  const std::string m = settled_metrics(proxy, "ferry_requests_total", 2);
+  const double tried_hole = connect_errors(m, hole.address());
+  EXPECT_GE(tried_hole, 1) << "no request tried the hole: " << counts(m);
+  EXPECT_LE(tried_hole, 2) << counts(m);
+  // Each request that tried the hole first waited out the connect timeout.
+  EXPECT_GE(slow, tried_hole);
+  EXPECT_EQ(metric_value(m, requests_series(good.address(), 200)).value_or(0), 2) << counts(m);
+  EXPECT_EQ(good.requests(), 2);
+}
+
+// One backend error of each kind, and the counter says exactly 1: an error counted twice (or
+// under the wrong kind) shows here. The request itself is counted once, under the backend.
+struct ErrorCase {
+  const char* kind;
+  const char* label;
+};
+
+void PrintTo(const ErrorCase& e, std::ostream* os) { *os << e.label << " (kind " << e.kind << ")"; }
+
+class OneBackendError : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(OneBackendError, IsCountedExactlyOnce) {
+  const std::string kind = GetParam().kind;
+  const std::string label = GetParam().label;
+  FakeBackend b1("b1");
+  std::unique_ptr<BlackHole> hole;
+  std::string address = b1.address();
+  int expected_code = 502;
+  auto cfg = with_admin(test_config({}));
+  cfg.retries = 0;
+  if (label == "refused") {
+    address = refused_address();
+  } else if (label == "connect_timeout") {
+    hole = std::make_unique<BlackHole>();
+    address = hole->address();
+    cfg.timeouts.connect = 150ms;
+  } else if (label == "reset_mid_response") {
+    b1.set_handler([](BackendConn& c, const Request&) {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+      std::this_thread::sleep_for(50ms);  // ferry relays the first bytes, then the reset
+      c.reset_now();
+    });
+    expected_code = 200;  // the response had started: counted under its status
+  } else if (label == "reset_before_response") {
+    b1.set_handler([](BackendConn& c, const Request&) { c.reset_now(); });
+  } else if (label == "malformed") {
+    b1.set_handler([](BackendConn& c, const Request&) { c.send("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"); });
+  } else if (label == "timeout") {
+    b1.set_silent(true);
+    cfg.timeouts.backend_response = 150ms;
+    expected_code = 504;
+  }
+  cfg.backends.push_back({address, 1});
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  const std::string answer = c.read_all();  // whole or cut short, up to ferry's close
+  ASSERT_FALSE(answer.empty());
+  EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 " + std::to_string(expected_code)) << answer;
+
+  const std::string m = settled_metrics(proxy, "ferry_backend_errors_total", 1);
+  for (const char* k : {"connect", "timeout", "reset", "malformed"}) {
+    EXPECT_EQ(metric_value(m, backend_error_series(address, k)).value_or(0), k == kind ? 1 : 0)
+        << "kind=" << k << "\n" << counts(m);
+  }
+  EXPECT_EQ(metric_sum(m, "ferry_backend_errors_total"), 1) << counts(m);
+  EXPECT_EQ(metric_value(m, requests_series(address, expected_code)).value_or(0), 1) << counts(m);
+  EXPECT_EQ(metric_sum(m, "ferry_requests_total"), 1) << counts(m);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, OneBackendError,
+                         ::testing::Values(ErrorCase{"connect", "refused"}, ErrorCase{"connect", "connect_timeout"},
+                                           ErrorCase{"reset", "reset_mid_response"},
+                                           ErrorCase{"reset", "reset_before_response"},
+                                           ErrorCase{"malformed", "malformed"}, ErrorCase{"timeout", "timeout"}),
+                         [](const ::testing::TestParamInfo<ErrorCase>& param_info) { return std::string(param_info.param.label); });
+
+// A connect that fails and is retried elsewhere is one error and one request, not two.
+TEST(BackendErrors, ARetriedRequestIsOneErrorAndOneRequest) {
+  FakeBackend good("good");
+  const std::string dead = refused_address();
+  auto cfg = with_admin(test_config({dead, good.address()}));
+  cfg.retries = 1;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  for (int i = 0; i < 2; ++i) {
+    const auto r = get(proxy.port(), "/");
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->header("X-Backend"), "good");
+  }
+  const std::string m = settled_metrics(proxy, "ferry_requests_total", 2);
+  const int refused_first = static_cast<int>(connect_errors(m, dead));
+  EXPECT_GE(refused_first, 1) << "round robin sends one of two requests to the dead backend first";
+  EXPECT_LE(refused_first, 2);
+  EXPECT_EQ(metric_sum(m, "ferry_backend_errors_total"), refused_first) << counts(m);
+  EXPECT_EQ(metric_value(m, requests_series(good.address(), 200)).value_or(0), 2) << counts(m);
+  EXPECT_EQ(metric_sum(m, "ferry_requests_total"), 2) << counts(m);
+}
+
+// A backend whose keep-alive timer fires just as the next request arrives: it answers the first
+// request on each connection, then reads the second one and closes without a byte of answer.
+class ClosesAfterOneAnswer {
+ public:
+  explicit ClosesAfterOneAnswer(FakeBackend& b) {
+    b.set_handler([this, &b](BackendConn& c, const Request& req) {
+      int n;
+      {
+        std::lock_guard lock(mutex_);
+        n = ++answered_[c.fd()];
+        if (n > 1) answered_.erase(c.fd());  // the descriptor's number may come back for another
+      }
+      if (n == 1) {
+        c.send(FakeBackend::default_response(b.name(), req));
+      } else {
+        c.close_now();
+      }
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int, int> answered_;
+};
+
+int count_method(const FakeBackend& b, const std::string& method) {
+  int n = 0;
+  for (const Request& r : b.requests_seen())
+    if (r.method == method) ++n;
+  return n;
+}
+
+// retries 0 with one backend, and retries 1 with a second backend there to retry on: neither
+// ever sees a second copy of the POST.
+class StalePooledConnection : public ::testing::TestWithParam<int> {};
+
+TEST_P(StalePooledConnection, AGetIsSentAgainOnAFreshConnection) {
+  const int backends = GetParam();
+  FakeBackend b1("b1"), b2("b2");
+  ClosesAfterOneAnswer stale1(b1), stale2(b2);
+  auto cfg = test_config(backends == 1 ? std::vector<std::string>{b1.address()}
+                                       : std::vector<std::string>{b1.address(), b2.address()});
+  cfg.retries = backends - 1;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port());
+  // Warm one pooled connection per backend.
+  for (int i = 0; i < backends; ++i) {
+    ASSERT_TRUE(c.send("GET /warm HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->status, 200);
+  }
+  ASSERT_EQ(b1.connections() + b2.connections(), backends);
+  ASSERT_TRUE(c.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << "a stale pooled connection is retried on a fresh one";
+  // The GET went out twice: on the stale connection, then on a fresh one to the same backend.
+  EXPECT_EQ(b1.connections() + b2.connections(), backends + 1);
+  EXPECT_EQ(count_method(b1, "GET") + count_method(b2, "GET"), backends + 2);
+  const FakeBackend& answered = r->header("X-Backend") == "b1" ? b1 : b2;
+  int again = 0;
+  for (const Request& q : answered.requests_seen())
+    if (q.target == "/again") ++again;
+  EXPECT_EQ(again, 2) << "the retry went to the backend whose connection was stale";
+}
+
+TEST_P(StalePooledConnection, APostIsNeverSentTwice) {
+  const int backends = GetParam();
+  FakeBackend b1("b1"), b2("b2");
+  ClosesAfterOneAnswer stale1(b1), stale2(b2);
+  auto cfg = test_config(backends == 1 ? std::vector<std::string>{b1.address()}
+                                       : std::vector<std::string>{b1.address(), b2.address()});
+  cfg.retries = backends - 1;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port());
+  for (int i = 0; i < backends; ++i) {
+    ASSERT_TRUE(c.send("GET /warm HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->status, 200);
+  }
+  ASSERT_EQ(b1.connections() + b2.connections(), backends);
+  // The POST meets a pooled connection whose backend reads it and hangs up: it may have been
+  // acted on, so ferry answers 502 rather than send it again (here or elsewhere).
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
+  const auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 502);
+  EXPECT_EQ(count_method(b1, "POST") + count_method(b2, "POST"), 1) << "the POST reached a backend twice";
+  EXPECT_EQ(b1.connections() + b2.connections(), backends) << "no connection was opened to resend it";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StalePooledConnection, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& param_info) {
+                           return param_info.param == 1 ? std::string("OneBackendNoRetries")
+                                                  : std::string("TwoBackendsOneRetry");
+                         });
 
 TEST(BackendFailure, SilentBackendGives504) {
   FakeBackend b1("b1");

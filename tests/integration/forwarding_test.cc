@@ -1,11 +1,13 @@
 // End-to-end forwarding over real sockets: ferry in-process in front of fake backends.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <future>
 #include <set>
 #include <thread>
 
 #include "proxy/core/buffer.h"
+#include "proxy/http1/header_names.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
 #include "support/proxy_fixture.h"
@@ -115,6 +117,133 @@ TEST(Forwarding, ResponseHopByHopHeadersAreDropped) {
   EXPECT_EQ(r->header("X-Internal"), "");
   EXPECT_EQ(r->header("Keep-Alive"), "");
 }
+
+// Every hop-by-hop header, one at a time, in each direction: RFC 9110 7.6.1 (Connection and
+// the fields it names, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade) and the
+// older RFC 2616 13.5.1 list ferry also drops (Proxy-Authenticate, Proxy-Authorization,
+// Trailer). The credentials in Proxy-Authorization were meant for ferry, not the application.
+struct HopHeader {
+  const char* name;
+  const char* value;
+};
+
+void PrintTo(const HopHeader& h, std::ostream* os) { *os << h.name << ": " << h.value; }
+
+std::string hop_case_name(const ::testing::TestParamInfo<HopHeader>& info) {
+  std::string n;
+  for (const char* p = info.param.name; *p != '\0'; ++p)
+    if (std::isalnum(static_cast<unsigned char>(*p))) n += *p;
+  return n;
+}
+
+int count_header(const std::vector<std::pair<std::string, std::string>>& headers, const std::string& name) {
+  int n = 0;
+  for (const auto& [k, v] : headers)
+    if (proxy::iequals(k, name)) ++n;
+  return n;
+}
+
+const HopHeader kHopByHop[] = {
+    {"Connection", "keep-alive"},
+    {"Keep-Alive", "timeout=5, max=100"},
+    {"Proxy-Connection", "keep-alive"},
+    {"Proxy-Authorization", "Basic Zm9vOmJhcg=="},
+    {"Proxy-Authenticate", "Basic realm=\"proxy\""},
+    {"TE", "trailers"},
+    {"Trailer", "X-Checksum"},
+    {"Upgrade", "h2c"},  // without Connection: upgrade, so not an upgrade
+    {"Transfer-Encoding", "chunked"},
+    {"X-Named-In-Connection", "secret"},  // dropped because Connection names it (below)
+};
+
+class HopByHopRequest : public ::testing::TestWithParam<HopHeader> {};
+
+TEST_P(HopByHopRequest, IsNotForwardedToTheBackend) {
+  const HopHeader h = GetParam();
+  const std::string name = h.name;
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port());
+  std::string request;
+  if (name == "Transfer-Encoding") {
+    // A chunked body: ferry writes its own Transfer-Encoding for the framing, so the client's
+    // must not be passed on beside it.
+    request = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-End-To-End: kept\r\n\r\n"
+              "5\r\nhello\r\n0\r\n\r\n";
+  } else if (name == "X-Named-In-Connection") {
+    request = "GET /h HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, x-named-in-connection, X-Other-Named\r\n"
+              "X-Named-In-Connection: secret\r\nX-Other-Named: 2\r\nX-End-To-End: kept\r\n\r\n";
+  } else {
+    request = "GET /h HTTP/1.1\r\nHost: x\r\n" + name + ": " + h.value + "\r\nX-End-To-End: kept\r\n\r\n";
+  }
+  ASSERT_TRUE(c.send(request));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << name;
+  EXPECT_EQ(r->status, 200);
+  const std::vector<Request> all = b1.requests_seen();
+  ASSERT_EQ(all.size(), 1u);
+  const Request& seen = all[0];
+  EXPECT_EQ(seen.header("X-End-To-End"), "kept") << "the request was forwarded with its other headers";
+  if (name == "Transfer-Encoding") {
+    EXPECT_EQ(count_header(seen.headers, "Transfer-Encoding"), 1) << b1.received();
+    EXPECT_EQ(seen.header("Transfer-Encoding"), "chunked");
+    EXPECT_EQ(seen.body, "hello");
+  } else {
+    EXPECT_EQ(count_header(seen.headers, name), 0) << name << " reached the backend:\n" << b1.received();
+  }
+  if (name == "X-Named-In-Connection") {
+    EXPECT_EQ(count_header(seen.headers, "X-Other-Named"), 0) << b1.received();
+    EXPECT_EQ(count_header(seen.headers, "Connection"), 0) << b1.received();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryName, HopByHopRequest, ::testing::ValuesIn(kHopByHop), hop_case_name);
+
+class HopByHopResponse : public ::testing::TestWithParam<HopHeader> {};
+
+TEST_P(HopByHopResponse, IsNotRelayedToTheClient) {
+  const HopHeader h = GetParam();
+  const std::string name = h.name;
+  FakeBackend b1("b1");
+  b1.set_handler([name, h](BackendConn& c, const Request&) {
+    if (name == "Transfer-Encoding") {
+      c.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-End-To-End: kept\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+    } else if (name == "X-Named-In-Connection") {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Named-In-Connection, x-other-named\r\n"
+             "X-Named-In-Connection: secret\r\nX-Other-Named: 2\r\nX-End-To-End: kept\r\n\r\nhi");
+    } else {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + name + ": " + h.value + "\r\nX-End-To-End: kept\r\n\r\nhi");
+    }
+  });
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  // A keep-alive HTTP/1.1 exchange: ferry then writes no Connection header of its own, so any
+  // Connection the client sees came from the backend.
+  Client c(proxy.port());
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r) << name;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hi");
+  EXPECT_EQ(r->header("X-End-To-End"), "kept");
+  if (name == "Transfer-Encoding") {
+    EXPECT_EQ(r->count("Transfer-Encoding"), 1) << r->head;
+  } else {
+    EXPECT_EQ(r->count(name), 0) << name << " reached the client:\n" << r->head;
+  }
+  if (name == "X-Named-In-Connection") {
+    EXPECT_EQ(r->count("X-Other-Named"), 0) << r->head;
+  }
+  EXPECT_EQ(r->count("Connection"), 0) << r->head;
+  // Still one exchange among several on a working keep-alive connection.
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto again = c.read_response();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryName, HopByHopResponse, ::testing::ValuesIn(kHopByHop), hop_case_name);
 
 class BodyIntegrity : public ::testing::TestWithParam<std::size_t> {};
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "support/checked.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
 #include "support/proxy_fixture.h"
@@ -57,7 +58,7 @@ TEST(Health, FailingBackendLeavesAndReturnsToTheRotation) {
   status1->store(200);
   ASSERT_TRUE(eventually([&] { return healthy(proxy, 0); }));
   std::set<std::string> seen;
-  for (int i = 0; i < 4; ++i) seen.insert(get(proxy.port(), "/")->header("X-Backend"));
+  for (int i = 0; i < 4; ++i) seen.insert(checked(get(proxy.port(), "/")).header("X-Backend"));
   EXPECT_EQ(seen, (std::set<std::string>{"b1", "b2"}));
 }
 
@@ -158,8 +159,10 @@ TEST(Balancing, WeightedRoundRobinFollowsTheWeights) {
   Client c(proxy.port());
   std::map<std::string, int> counts;
   for (int i = 0; i < 40; ++i) {
-    c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    counts[c.read_response()->header("X-Backend")]++;
+    ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    counts[r->header("X-Backend")]++;
   }
   EXPECT_EQ(counts["b1"], 30);
   EXPECT_EQ(counts["b2"], 10);

@@ -19,10 +19,13 @@
 #include <set>
 #include <thread>
 
+#include "support/child_process.h"
+#include "support/checked.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
 #include "support/ports.h"
 #include "support/proxy_fixture.h"
+#include "support/scoped_thread.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -145,64 +148,47 @@ TEST(Dns, ReResolutionAddsAndRemovesBackends) {
   std::string error;
   ASSERT_TRUE(server.start(&error)) << error;
   const uint16_t port = server.listen_ports()[0];
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(get(port, "/")->header("X-Backend"), "a");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(checked(get(port, "/")).header("X-Backend"), "a");
   const void* load_of_a = server.publisher().latest()->backends[0].load.get();
 
   dns.set({"127.0.0.2", "127.0.0.3"});
   ASSERT_TRUE(server.resolve_now(&error)) << error;
   std::this_thread::sleep_for(20ms);
   std::set<std::string> seen;
-  for (int i = 0; i < 4; ++i) seen.insert(get(port, "/")->header("X-Backend"));
+  for (int i = 0; i < 4; ++i) seen.insert(checked(get(port, "/")).header("X-Backend"));
   EXPECT_EQ(seen, (std::set<std::string>{"a", "b"}));
   EXPECT_EQ(server.publisher().latest()->backends[0].load.get(), load_of_a);  // a kept its state
 
   dns.set({"127.0.0.3"});
   ASSERT_TRUE(server.resolve_now(&error)) << error;
   std::this_thread::sleep_for(20ms);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(get(port, "/")->header("X-Backend"), "b");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(checked(get(port, "/")).header("X-Backend"), "b");
 
   dns.set({});
   EXPECT_FALSE(server.resolve_now(&error));  // a failed lookup keeps the last addresses
-  EXPECT_EQ(get(port, "/")->header("X-Backend"), "b");
+  EXPECT_EQ(checked(get(port, "/")).header("X-Backend"), "b");
   server.drain();
   server.wait();
 }
 
 // ---- the real executable, driven by signals ----
 
+// The real executable with a config file, owned by the test: ChildProcess kills (SIGKILL) and
+// reaps it by pid whatever way the test ends, a failed ASSERT included. Its stderr (ferry's log)
+// goes to a file; its stdout to /dev/null, never to ctest's pipe.
 class FerryProcess {
  public:
-  FerryProcess(const std::string& config_path, const std::string& log_path) : log_path_(log_path) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 2);
-      ::execl(FERRY_BINARY, FERRY_BINARY, "-c", config_path.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~FerryProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  int wait_exit() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::string log() const {
-    std::ifstream in(log_path_);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
+  FerryProcess(const std::string& config_path, const std::string& log_path)
+      : log_path_(log_path), child_({FERRY_BINARY, "-c", config_path}, "", log_path) {}
+  bool started() const { return child_.started(); }
+  void signal(int sig) { child_.signal(sig); }
+  // The exit code, or -1 if it did not exit within `limit` (it is killed when this goes).
+  int wait_exit(std::chrono::milliseconds limit = 20s) { return child_.wait_exit(limit).value_or(-1); }
+  std::string log() const { return file_contents(log_path_); }
 
  private:
   std::string log_path_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  ChildProcess child_;
 };
 
 void write_file(const std::string& path, const std::string& text) {
@@ -222,11 +208,14 @@ TEST(ReloadBySignal, EditingTheFileAndSighupChangesTheRotationWithoutFailures) {
                            std::to_string(admin) + "\"\n";
   write_file(conf, head + "backends:\n  - \"" + b1.address() + "\"\n  - \"" + b2.address() + "\"\n");
   FerryProcess ferry(conf, (dir / "ferry.log").string());
-  ASSERT_TRUE(eventually([&] { return get(port, "/").has_value(); }));
+  ASSERT_TRUE(ferry.started());
+  ASSERT_TRUE(eventually([&] { return get(port, "/").has_value(); })) << ferry.log();
 
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0}, served{0};
-  std::thread load([&] {
+  // Stopped and joined on every way out: a joinable std::thread left by a failed ASSERT would
+  // abort the whole binary.
+  ScopedThread load(stop, [&] {
     while (!stop) {
       Client c(port);
       for (int i = 0; i < 20 && !stop; ++i) {
@@ -252,7 +241,6 @@ TEST(ReloadBySignal, EditingTheFileAndSighupChangesTheRotationWithoutFailures) {
   ASSERT_TRUE(eventually([&] { return ferry.log().find("reloaded") != std::string::npos; }));
   const int b1_after_reload = b1.requests();
   ASSERT_TRUE(eventually([&] { return b3.requests() > 50; }));
-  stop = true;
   load.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_LE(b1.requests() - b1_after_reload, 1);  // at most a request already in flight
