@@ -48,6 +48,11 @@ endif()
 add_library(xxhash_dep INTERFACE)
 target_include_directories(xxhash_dep INTERFACE ${XXHASH_INCLUDE_DIR})
 
+find_package(OpenSSL 3 QUIET)
+if(NOT OpenSSL_FOUND)
+  ferry_missing("OpenSSL 3" "libssl-dev")
+endif()
+
 find_package(yaml-cpp QUIET)
 if(NOT yaml-cpp_FOUND)
   ferry_missing("yaml-cpp" "libyaml-cpp-dev")

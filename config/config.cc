@@ -18,6 +18,11 @@ std::string_view balancer_name(BalancerKind kind) {
   return index < kBalancerNames.size() ? kBalancerNames[index] : "unknown";
 }
 
+std::string_view tls_policy_name(TlsPolicy policy) {
+  const auto index = static_cast<std::size_t>(policy);
+  return index < kTlsPolicyNames.size() ? kTlsPolicyNames[index] : "unknown";
+}
+
 std::optional<BalancerKind> balancer_from_name(std::string_view name) {
   for (std::size_t i = 0; i < kBalancerNames.size(); ++i)
     if (kBalancerNames[i] == name) return static_cast<BalancerKind>(i);

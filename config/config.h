@@ -73,9 +73,47 @@ struct Buffers {
   bool operator==(const Buffers&) const = default;
 };
 
+enum class TlsPolicy : uint8_t {
+  Intermediate,  // Mozilla's intermediate: TLS 1.2 (ECDHE + AEAD only) and TLS 1.3
+  Modern,        // TLS 1.3 only
+};
+
+inline constexpr std::array<std::string_view, 2> kTlsPolicyNames{"intermediate", "modern"};
+
+// One certificate of a TLS listener: PEM files, read at load and at every reload.
+struct TlsCertificateFiles {
+  std::string cert;  // leaf, then its chain
+  std::string key;   // RSA or ECDSA
+  int line = 0;      // where the entry is in the file (1-based), for errors found reading it
+  int column = 0;
+
+  bool operator==(const TlsCertificateFiles&) const = default;
+};
+
+struct TlsSettings {
+  std::vector<TlsCertificateFiles> certificates;  // the first is the default (no SNI match)
+  TlsPolicy policy = TlsPolicy::Intermediate;
+  bool session_tickets = true;
+  std::string client_ca;  // non-empty: require and verify client certificates
+
+  bool operator==(const TlsSettings&) const = default;
+};
+
+struct ListenerConfig {
+  std::string address;
+  std::vector<std::string> protocols{"http/1.1"};
+  std::optional<TlsSettings> tls;  // none: plain HTTP
+  Duration hsts{0};                // > 0: Strict-Transport-Security on responses over TLS
+
+  bool operator==(const ListenerConfig&) const = default;
+};
+
 struct Config {
   std::string source = "<built-in>";  // file the config came from, for messages
-  std::vector<std::string> listen{"0.0.0.0:8888"};
+  std::vector<std::string> listen{"0.0.0.0:8888"};  // every listening address, in order
+  // Given as `listeners`: one per address of `listen`, in the same order. Empty when the file
+  // said `listen` (every address plain HTTP/1.1).
+  std::vector<ListenerConfig> listeners;
   uint32_t workers = 0;  // 0 = one per CPU core
   std::string admin = "127.0.0.1:9901";  // empty = no admin listener
   BalancerKind balancer = BalancerKind::RoundRobin;
@@ -97,6 +135,7 @@ struct Config {
 Config seed_default();
 
 std::string_view balancer_name(BalancerKind kind);
+std::string_view tls_policy_name(TlsPolicy policy);
 
 // The kind named `name` as the contract spells it (round_robin, ...), or nullopt.
 std::optional<BalancerKind> balancer_from_name(std::string_view name);

@@ -149,8 +149,9 @@ void section_rule(const Field& field, Config& out, Diagnostics& diag) {
 }
 
 // The top level, in the contract's order (which is also the order of "expected one of").
-constexpr std::array<Rule<Config>, 13> kRootRules{{
+constexpr std::array<Rule<Config>, 14> kRootRules{{
     {"listen", decode_listen},
+    {"listeners", decode_listeners},
     {"workers", integer_rule<&Config::workers, 0, kMaxWorkers>},
     {"admin", decode_admin},
     {"balancer", decode_balancer},
@@ -175,6 +176,10 @@ void decode_config(const YAML::Node& root, Config& out, Diagnostics& diag) {
   const YAML::Mark top = root.IsNull() ? YAML::Mark() : root.Mark();
   const Field file{"", root, top};
   decode_map(file, kRootRules, out, diag);
+  if (const std::optional<Field> listeners = find_child(file, "listeners"); listeners && find_child(file, "listen"))
+    diag.error(listeners->key_mark, "listeners",
+               "a file gives either listen (plain addresses) or listeners, not both; move each listen "
+               "address into listeners as {address: ...}");
   if (root.IsMap() && !find_child(file, "backends"))
     diag.error(top, "backends", "missing; a file must list at least one backend");
   else if (root.IsNull())

@@ -1,6 +1,4 @@
 // The address-valued keys: listen, admin and backends.
-#include <map>
-
 #include "config/address.h"
 #include "config/decode.h"
 #include "config/fields.h"
@@ -11,10 +9,6 @@ namespace ferry::config {
 namespace {
 
 constexpr uint64_t kMaxWeight = 1000;  // the contract's 1..1000
-
-// Where each address was first seen, keyed by its canonical form so "[::1]:80" and
-// "[0::1]:80" count as the same one.
-using SeenAddresses = std::map<std::string, YAML::Mark>;
 
 // Parses the address at `field` (allowing port 0 when `bind`), reporting a bad or repeated
 // one. Returns the text as written.
@@ -59,6 +53,11 @@ constexpr std::array<Rule<BackendDraft>, 2> kBackendRules{{
 }};
 
 }  // namespace
+
+std::optional<std::string> read_bind_address(const Field& field, SeenAddresses* seen,
+                                             Diagnostics& diag) {
+  return read_address(field, true, seen, diag);
+}
 
 void decode_listen(const Field& field, Config& out, Diagnostics& diag) {
   std::vector<Field> items;

@@ -31,7 +31,29 @@ class Writer {
 std::string print(const Config& c) {
   Writer w;
   w.raw("# ferry effective configuration, from " + quote(c.source) + "\n");
-  if (c.listen.size() == 1) {
+  if (!c.listeners.empty()) {
+    w.line(0, "listeners", "");
+    for (const ListenerConfig& l : c.listeners) {
+      w.raw("  - address: " + quote(l.address) + "\n");
+      std::string protocols;
+      for (const std::string& p : l.protocols) protocols += (protocols.empty() ? "" : ", ") + quote(p);
+      w.line(2, "protocols", "[" + protocols + "]");
+      if (l.tls) {
+        w.line(2, "tls", "");
+        w.line(3, "certificates", "");
+        for (const TlsCertificateFiles& f : l.tls->certificates) {
+          w.raw("        - cert: " + quote(f.cert) + "\n");
+          w.line(5, "key", quote(f.key));
+        }
+        w.line(3, "policy", std::string(tls_policy_name(l.tls->policy)));
+        w.line(3, "session_tickets", l.tls->session_tickets ? "true" : "false");
+        w.line(3, "client_ca", quote(l.tls->client_ca));
+      } else {
+        w.line(2, "tls", quote("off"));
+      }
+      w.line(2, "hsts", format_duration(l.hsts));
+    }
+  } else if (c.listen.size() == 1) {
     w.line(0, "listen", quote(c.listen.front()));
   } else {
     w.line(0, "listen", c.listen.empty() ? "[]" : "");

@@ -6,11 +6,11 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config
-  libuv1-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libuv1-dev libssl-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
   # dev backends (the seed's Flask app under gunicorn with a keep-alive worker)
   python3 python3-flask gunicorn python3-gevent
   # tests: real clients and peers
-  curl nginx haproxy prometheus iproute2 procps
+  curl openssl nginx haproxy prometheus iproute2 procps
   # deploy tests
   awscli shellcheck jq
   # bench

@@ -29,6 +29,20 @@ void BackendCounters::record_response(int status, uint64_t duration_ns) {
   bump(duration_sum_ns, duration_ns);
 }
 
+void WorkerMetrics::count_tls_handshake(uint32_t listener, TlsResult result, std::string_view version) {
+  if (listener >= kMaxTlsListeners) return;
+  std::size_t v = kTlsVersions.size() - 1;
+  if (result != TlsResult::Failed) {
+    for (std::size_t i = 0; i + 1 < kTlsVersions.size(); ++i)
+      if (version == kTlsVersions[i]) v = i;
+  }
+  bump(tls_[listener].handshakes[static_cast<std::size_t>(result)][v]);
+}
+
+const TlsCounters* WorkerMetrics::tls(uint32_t listener) const {
+  return listener < kMaxTlsListeners ? &tls_[listener] : nullptr;
+}
+
 WorkerMetrics::~WorkerMetrics() {
   for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -51,6 +52,17 @@ struct BackendCounters {
   void record_error(BackendErrorKind kind) { bump(errors[static_cast<std::size_t>(kind)]); }
 };
 
+// ferry_tls_handshakes_total{result, version}: the label values.
+enum class TlsResult : uint8_t { Full, Resumed, Failed };
+inline constexpr std::array<const char*, 3> kTlsResults = {"full", "resumed", "failed"};
+// The versions ferry's policies allow; a failed handshake has none ("").
+inline constexpr std::array<const char*, 3> kTlsVersions = {"TLSv1.2", "TLSv1.3", ""};
+
+// One listener's TLS handshakes on one worker, by result and version.
+struct TlsCounters {
+  std::array<std::array<std::atomic<uint64_t>, kTlsVersions.size()>, kTlsResults.size()> handshakes{};
+};
+
 // A worker's metrics. Written by its worker, read by the scrape.
 class WorkerMetrics {
  public:
@@ -64,6 +76,11 @@ class WorkerMetrics {
   // Any thread. nullptr if the worker never touched `slot`.
   const BackendCounters* peek(uint32_t slot) const;
 
+  // Worker thread. `version` is "TLSv1.2" or "TLSv1.3" (anything else counts as "").
+  void count_tls_handshake(uint32_t listener, TlsResult result, std::string_view version);
+  // Any thread. nullptr past the listeners this worker counted for.
+  const TlsCounters* tls(uint32_t listener) const;
+
   std::atomic<int64_t> client_connections{0};   // open now (single writer)
   std::atomic<int64_t> backend_connections{0};  // open now (single writer)
 
@@ -74,6 +91,10 @@ class WorkerMetrics {
     std::array<BackendCounters, kChunkSize> slots;
   };
   std::array<std::atomic<Chunk*>, kChunks> chunks_{};
+  // Listeners are fixed for the life of the process (a reload cannot change them), so a
+  // fixed array is enough; past it, handshakes go uncounted rather than racing a resize.
+  static constexpr std::size_t kMaxTlsListeners = 64;
+  std::array<TlsCounters, kMaxTlsListeners> tls_{};
 };
 
 // Metric slots by backend name, process-wide. Slot 0 is "none": responses ferry gave without

@@ -246,6 +246,35 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   reloads.metric.push_back(counter({{"result", "failure"}}, sources_.reloads_failed ? static_cast<double>(load(*sources_.reloads_failed)) : 0));
   out.push_back(std::move(reloads));
 
+  auto handshakes = family("ferry_tls_handshakes_total", "TLS handshakes by listener, result and version.",
+                           MetricType::Counter);
+  for (const auto& [index, name] : sources_.tls_listeners) {
+    for (std::size_t r = 0; r < kTlsResults.size(); ++r) {
+      for (std::size_t v = 0; v < kTlsVersions.size(); ++v) {
+        const bool failed = r == static_cast<std::size_t>(TlsResult::Failed);
+        if (failed != (v + 1 == kTlsVersions.size())) continue;  // failures have no version
+        uint64_t total = 0;
+        for (const WorkerMetrics* w : sources_.workers)
+          if (const TlsCounters* t = w->tls(index)) total += load(t->handshakes[r][v]);
+        handshakes.metric.push_back(counter(
+            {{"listener", name}, {"result", kTlsResults[r]}, {"version", kTlsVersions[v]}}, static_cast<double>(total)));
+      }
+    }
+  }
+  out.push_back(std::move(handshakes));
+  auto expiry = family("ferry_tls_certificate_expiry_timestamp_seconds",
+                       "When each served certificate expires (unix seconds), by its first name.", MetricType::Gauge);
+  if (sources_.certificate_expiry) {
+    std::map<std::string, int64_t> soonest;  // one series per name: the certificate that expires first
+    for (const auto& [name, not_after] : sources_.certificate_expiry()) {
+      auto [it, inserted] = soonest.emplace(name, not_after);
+      if (!inserted) it->second = std::min(it->second, not_after);
+    }
+    for (const auto& [name, not_after] : soonest)
+      expiry.metric.push_back(gauge({{"name", name}}, static_cast<double>(not_after)));
+  }
+  out.push_back(std::move(expiry));
+
   auto build = family("ferry_build_info", "Always 1; the version is a label.", MetricType::Gauge);
   build.metric.push_back(gauge({{"version", FERRY_VERSION}}, 1));
   out.push_back(std::move(build));

@@ -6,6 +6,9 @@
 #include <prometheus/collectable.h>
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,10 @@ struct MetricsSources {
   const std::atomic<uint64_t>* reloads_ok = nullptr;
   const std::atomic<uint64_t>* reloads_failed = nullptr;
   std::string balancer;  // for /backends
+  // TLS listeners: their index (into each worker's TLS counters) and name.
+  std::vector<std::pair<uint32_t, std::string>> tls_listeners;
+  // The certificates served now, (first name, notAfter in unix seconds); any thread.
+  std::function<std::vector<std::pair<std::string, int64_t>>()> certificate_expiry;
 };
 
 class MetricsCollector final : public prometheus::Collectable {

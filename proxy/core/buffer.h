@@ -87,6 +87,19 @@ class OutQueue {
   // would have had without it (no uv_write; closing would cancel it).
   void write_held(uv_stream_t* stream);
 
+  // Hands every queued byte to `sink(data, length)`, in order, and drops it as if written: for
+  // bytes that go through TLS on their way to the socket. Nothing may be in flight.
+  template <typename Sink>
+  void drain_to(Sink&& sink) {
+    for (std::size_t i = in_flight_; i < segments_.size(); ++i) sink(segments_[i].data, segments_[i].len);
+    clear();
+  }
+  // The stream is about to close: what is queued and not in flight gets one try at the socket.
+  void write_now(uv_stream_t* stream) {
+    if (batch_ != nullptr) batch_->remove(this);
+    if (!writing_ && !segments_.empty()) try_write(stream);
+  }
+
   // Bytes queued or in flight.
   std::size_t pending() const { return pending_; }
   bool writing() const { return writing_; }

@@ -75,6 +75,16 @@ void format_peer(const sockaddr_storage& ss, char (&out)[INET6_ADDRSTRLEN]) {
   }
 }
 
+// A request line where a ClientHello should be: an HTTP client on a TLS port. A TLS record
+// starts with its content type (22 for a handshake), never with a letter.
+bool looks_like_plain_http(std::string_view first) {
+  return !first.empty() && first.front() >= 'A' && first.front() <= 'Z';
+}
+
+constexpr std::string_view kPlainHttpToTlsPort =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 49\r\n"
+    "Connection: close\r\n\r\nA plain HTTP request was sent to an HTTPS port.\r\n\r\n";
+
 }  // namespace
 
 ClientConn::ClientConn(Worker& worker) : worker_(worker) {
@@ -84,8 +94,9 @@ ClientConn::ClientConn(Worker& worker) : worker_(worker) {
 
 ClientConn::~ClientConn() = default;
 
-void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
+void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t listener) {
   auto* c = new ClientConn(worker);
+  c->listener_ = static_cast<uint16_t>(listener);
   if (const int rc = uv_accept(server, as_stream(&c->tcp_)); rc != 0) {
     log_error("accept: %s", uv_err_name(rc));
     c->close();
@@ -107,6 +118,15 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server) {
   if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
     format_peer(peer, c->client_ip_);
   }
+  if (const ListenerSettings* l = c->listener(); l != nullptr && l->tls != nullptr) {
+    c->tls_ = tls::Session::server(l->tls);
+    if (c->tls_ == nullptr) {
+      log_error("TLS: out of memory for a new connection");
+      c->close();
+      return;
+    }
+    c->tls_->set_output_sink(&ClientConn::on_tls_output, c);
+  }
   c->phase_ = Phase::Idle;
   // Until its first byte, a new connection waits in the idle list with client_header to go.
   worker.idle_add(c, Worker::IdleKind::New);
@@ -121,7 +141,9 @@ void ClientConn::attach_exchange() {
 
 void ClientConn::maybe_go_idle() {
   if (ex_ == nullptr || closing_ || phase_ != Phase::Idle || close_after_write_) return;
-  if (ex_->out.pending() != 0 || ex_->out.writing() || !ex_->pending_input.empty() ||
+  // A TLS handshake under way keeps its exchange, and with it the client_header deadline.
+  if (tls_ != nullptr && !tls_->handshake_done()) return;
+  if (queued_to_client() != 0 || ex_->out.writing() || ex_->tls_out.writing() || !ex_->pending_input.empty() ||
       ex_->in_input || ex_->upstream != nullptr || ex_->finish_pending) {
     return;
   }
@@ -144,7 +166,16 @@ void ClientConn::close() {
     worker_.client_closed(this);
   }
   if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
-  if (ex_ != nullptr) ex_->out.write_held(as_stream(&tcp_));  // e.g. a response's last good bytes
+  if (ex_ != nullptr) {
+    // A response's last good bytes (or a TLS alert) get the one try at the socket they would
+    // have had without the batch.
+    if (tls_ != nullptr) {
+      encrypt_queued();
+      ex_->tls_out.write_now(as_stream(&tcp_));
+    } else {
+      ex_->out.write_held(as_stream(&tcp_));
+    }
+  }
   uv_close(as_handle(&tcp_), &ClientConn::on_closed);
 }
 
@@ -164,7 +195,7 @@ void ClientConn::drain() {
     return;
   }
   ex_->client_keep_alive = false;
-  if (phase_ == Phase::Idle && ex_->out.pending() == 0) close();
+  if (phase_ == Phase::Idle && queued_to_client() == 0) close();
 }
 
 void ClientConn::start_reading() {
@@ -192,8 +223,13 @@ void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   ClientConn* c = self_of(as_handle(s));
   Worker& worker = c->worker_;  // c may be closing by the end (its memory stays until on_closed)
   if (nread > 0) {
-    c->handle_input(buf->base, static_cast<std::size_t>(nread));
+    if (c->tls_ != nullptr) {
+      c->read_tls(buf->base, static_cast<std::size_t>(nread));
+    } else {
+      c->handle_input(buf->base, static_cast<std::size_t>(nread));
+    }
   } else if (nread < 0) {
+    if (c->tls_ != nullptr) c->tls_->feed_eof();
     c->on_eof();
   }
   if (buf->base != nullptr) worker.blocks().put(buf->base);
@@ -474,6 +510,7 @@ void ClientConn::start_request_on_upstream() {
   rw.body_chunked = ex_->request_chunked;
   rw.content_length = ex_->parser.head().content_length;
   rw.has_body = ex_->request_has_body;
+  rw.tls = tls_ != nullptr;
   ex_->request_head.clear();
   build_request_head(ex_->parser.head(), rw, ex_->request_head);
   ex_->upstream->send_borrowed(ex_->request_head.data(), ex_->request_head.size());
@@ -549,6 +586,7 @@ int ClientConn::response_head(MessageHead& head) {
       ex_->scratch.clear();
       ResponseRewrite rw;
       rw.framing = BodyFraming::None;
+      rw.hsts_line = hsts_line();
       build_response_head(head, rw, ex_->scratch);
       ex_->out.append(ex_->scratch);
       flush();
@@ -579,6 +617,7 @@ int ClientConn::response_head(MessageHead& head) {
   rw.keep_alive = keep;
   rw.http10_client = ex_->http10;
   rw.upgrade = head.status == 101;
+  rw.hsts_line = hsts_line();
   ex_->response_chunked = framing == BodyFraming::Chunked;
   ex_->response_status = head.status;
   ex_->held_keep_alive = keep;
@@ -628,7 +667,7 @@ int ClientConn::response_body(char* block, const char* data, std::size_t len) {
   flush();
   // Read ahead of a slow client up to buffers.response, then hold the backend back.
   if (!ex_->upstream_paused && ex_->upstream != nullptr &&
-      ex_->out.pending() > worker_.settings().response_buffer) {
+      queued_to_client() > worker_.settings().response_buffer) {
     ex_->upstream->pause_reading();
     ex_->upstream_paused = true;
   }
@@ -682,7 +721,7 @@ void ClientConn::tunnel_data(char* block, const char* data, std::size_t len) {
   queue_relayed(block, data, len);
   flush();
   if (!ex_->upstream_paused && ex_->upstream != nullptr &&
-      ex_->out.pending() > worker_.settings().response_buffer) {
+      queued_to_client() > worker_.settings().response_buffer) {
     ex_->upstream->pause_reading();
     ex_->upstream_paused = true;
   }
@@ -697,7 +736,15 @@ void ClientConn::tunnel_closed() {
 
 void ClientConn::close_when_written() {
   close_after_write_ = true;
-  if (ex_->out.pending() == 0) linger();
+  if (tls_ != nullptr && tls_->handshake_done() && !tls_->failed()) {
+    // close_notify after the last byte: the client can tell a complete response from a cut.
+    encrypt_queued();
+    if (closing_) return;
+    tls_->shutdown();
+    flush();
+    if (closing_) return;
+  }
+  if (queued_to_client() == 0) linger();
   // else on_written lingers once the queue is empty
 }
 
@@ -733,7 +780,15 @@ void ClientConn::send_error(int status, bool close_after) {
   close_after = close_after || !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
   clean_end_ = false;
   const std::string_view response = canned_response(status, close_after);
-  ex_->out.append_borrowed(response.data(), response.size());
+  if (const std::string_view hsts = hsts_line(); !hsts.empty()) {
+    // ferry's own answers carry Strict-Transport-Security too, right after the status line.
+    const std::size_t line_end = response.find("\r\n") + 2;
+    ex_->out.append(response.substr(0, line_end));
+    ex_->out.append(hsts);
+    ex_->out.append(response.substr(line_end));
+  } else {
+    ex_->out.append_borrowed(response.data(), response.size());
+  }
   ex_->response_started = true;
   ex_->response_status = status;
   ex_->response_bytes = response.size();
@@ -839,7 +894,107 @@ void ClientConn::log_request() {
 
 void ClientConn::flush() {
   if (closing_) return;
-  if (const int rc = ex_->out.flush(as_stream(&tcp_)); rc != 0) close();
+  if (tls_ == nullptr) {
+    if (const int rc = ex_->out.flush(as_stream(&tcp_)); rc != 0) close();
+    return;
+  }
+  // Plaintext waits for the batch as plain bytes do (out joins it), so what one burst queues
+  // becomes one run of records; when the batch runs (or there is none) it is encrypted, then
+  // written.
+  if (!worker_.writes().holding()) encrypt_queued();
+  if (closing_) return;
+  int rc = ex_->out.flush(as_stream(&tcp_));
+  if (rc == 0) rc = ex_->tls_out.flush(as_stream(&tcp_));
+  if (rc != 0) close();
+}
+
+void ClientConn::encrypt_queued() {
+  if (ex_->out.pending() == 0 || tls_->failed()) return;
+  bool failed = false;
+  ex_->out.drain_to([&](const char* data, std::size_t len) {
+    if (failed) return;
+    if (tls_->write(data, len).status != tls::Session::Status::Ok) failed = true;
+  });
+  if (failed) {
+    log_debug("client %s: TLS write: %s", client_ip_, tls_->error().c_str());
+    close();
+  }
+}
+
+void ClientConn::on_tls_output(void* owner, const char* data, std::size_t len) {
+  auto* c = static_cast<ClientConn*>(owner);
+  c->ex_->tls_out.append(data, len);
+}
+
+void ClientConn::read_tls(const char* data, std::size_t len) {
+  attach_exchange();
+  if (!ex_->handshake_timed) ex_->plain_http_to_tls = looks_like_plain_http({data, len});
+  if (!tls_->handshake_done() && phase_ == Phase::Idle && !ex_->handshake_timed) {
+    // A handshake has client_header to finish, as a request head has: a client that stalls
+    // mid-handshake holds a connection no longer than one that stalls mid-head.
+    ex_->handshake_timed = true;
+    arm_timer(worker_.settings().client_header_ms);
+  }
+  tls_->feed(data, len);
+  // Decrypt everything fed, even when handle_input stops reading (backpressure): bytes left
+  // inside the session would wait for a socket read that may never come. What one read
+  // block held is at most one block of plaintext, so memory stays bounded.
+  char* block = worker_.blocks().get();
+  for (;;) {
+    const bool was_done = tls_->handshake_done();
+    const tls::Session::Result r = tls_->read(block, BlockPool::kBlockSize);
+    if (!was_done && tls_->handshake_done()) handshake_finished();
+    if (r.status == tls::Session::Status::Ok) {
+      handle_input(block, r.bytes);
+      if (closing_) break;
+      continue;
+    }
+    if (r.status == tls::Session::Status::WantMore) break;
+    if (r.status == tls::Session::Status::Closed) {  // close_notify: as a TCP half-close
+      worker_.blocks().put(block);
+      flush();
+      on_eof();
+      return;
+    }
+    tls_failed();
+    break;
+  }
+  worker_.blocks().put(block);
+  if (closing_) return;
+  flush();  // handshake records, session tickets, alerts
+  maybe_go_idle();
+}
+
+std::string_view ClientConn::hsts_line() const {
+  if (tls_ == nullptr) return {};
+  const ListenerSettings* l = listener();
+  return l != nullptr ? std::string_view(l->hsts_line) : std::string_view{};
+}
+
+const ListenerSettings* ClientConn::listener() const {
+  const std::vector<ListenerSettings>& all = worker_.settings().listeners;
+  return listener_ < all.size() ? &all[listener_] : nullptr;
+}
+
+void ClientConn::handshake_finished() {
+  worker_.metrics().count_tls_handshake(listener_, tls_->resumed() ? TlsResult::Resumed : TlsResult::Full,
+                                         tls_->version());
+}
+
+void ClientConn::tls_failed() {
+  if (!tls_->handshake_done()) {
+    worker_.metrics().count_tls_handshake(listener_, TlsResult::Failed, {});
+    worker_.note_tls_failure(client_ip_, tls_->error());
+    if (ex_->plain_http_to_tls) {
+      // nginx's courtesy: a browser that typed http:// for an https:// port learns why.
+      ex_->tls_out.clear();
+      ex_->tls_out.append(kPlainHttpToTlsPort);
+    }
+  } else {
+    log_debug("client %s: TLS: %s", client_ip_, tls_->error().c_str());
+  }
+  flush();
+  close();
 }
 
 void ClientConn::on_written(void* self, int status) {
@@ -849,17 +1004,17 @@ void ClientConn::on_written(void* self, int status) {
     c->close();
     return;
   }
-  if (c->ex_->out.pending() > 0) {
+  if (c->queued_to_client() > 0) {
     c->flush();  // may write everything at once
     if (c->closing_) return;
   }
-  if (c->ex_->out.pending() == 0 && c->close_after_write_ && c->ex_->upstream == nullptr &&
+  if (c->queued_to_client() == 0 && c->close_after_write_ && c->ex_->upstream == nullptr &&
       c->phase_ == Phase::Idle) {
     c->linger();
     return;
   }
   if (c->ex_->upstream_paused && c->ex_->upstream != nullptr &&
-      c->ex_->out.pending() <= c->worker_.settings().response_buffer / 2) {
+      c->queued_to_client() <= c->worker_.settings().response_buffer / 2) {
     c->ex_->upstream_paused = false;
     c->ex_->upstream->resume_reading();
   }
@@ -871,7 +1026,7 @@ void ClientConn::update_timer() {
   if (closing_ || phase_ != Phase::Forwarding) return;
   // While a backend is engaged its own timers govern, unless ferry waits on the client: for
   // more request body, or for it to read the response.
-  const bool waiting_on_client = (ex_->streaming && !ex_->request_complete) || ex_->out.pending() > 0;
+  const bool waiting_on_client = (ex_->streaming && !ex_->request_complete) || queued_to_client() > 0;
   if (waiting_on_client) {
     arm_timer(worker_.settings().client_idle_ms);
   } else {

@@ -13,6 +13,8 @@
 #include "balancer/balancer.h"
 #include "balancer/request.h"
 #include "proxy/admin/metrics.h"
+#include "proxy/core/settings.h"
+#include "proxy/tls/session.h"
 #include "proxy/core/buffer.h"
 #include "proxy/core/deadline.h"
 #include "proxy/core/exchange.h"
@@ -27,8 +29,9 @@ class Worker;
 
 class ClientConn final : private HttpParser::Sink {
  public:
-  // Accepts a pending connection from `server`; closes it at once past max_connections.
-  static void accept_from(Worker& worker, uv_stream_t* server);
+  // Accepts a pending connection from `server`, the worker's listener number `listener`
+  // (an index into Settings::listeners); closes it at once past max_connections.
+  static void accept_from(Worker& worker, uv_stream_t* server, uint32_t listener);
 
   // Idempotent; any callback on this loop may call it. Memory goes in the close callback.
   void close();
@@ -96,6 +99,18 @@ class ClientConn final : private HttpParser::Sink {
   void close_when_written();
   void linger();
   void handle_input(const char* data, std::size_t len);
+  // TLS listeners: ciphertext from the socket in, plaintext to handle_input.
+  void read_tls(const char* data, std::size_t len);
+  void handshake_finished();
+  void tls_failed();
+  // TLS: what waits in `out` goes through the session into `tls_out`.
+  void encrypt_queued();
+  static void on_tls_output(void* owner, const char* data, std::size_t len);
+  // Bytes on their way to the client: plaintext not yet encrypted and ciphertext not yet written.
+  std::size_t queued_to_client() const { return ex_->out.pending() + ex_->tls_out.pending(); }
+  const ListenerSettings* listener() const;
+  // "Strict-Transport-Security: ...\r\n" for a TLS listener with hsts, else empty.
+  std::string_view hsts_line() const;
   // Queues bytes relayed from the backend for the client, sharing `block` when that pays.
   void queue_relayed(char* block, const char* data, std::size_t len);
   // Queues the held response head (see Exchange::head_held); the response has begun.
@@ -121,6 +136,7 @@ class ClientConn final : private HttpParser::Sink {
 
   Worker& worker_;
   uv_tcp_t tcp_{};
+  std::unique_ptr<tls::Session> tls_;  // TLS listeners only
   Exchange* ex_ = nullptr;  // while a request is under way (and until its response is written)
   Phase phase_ = Phase::Idle;
   bool closing_ = false;
@@ -130,6 +146,7 @@ class ClientConn final : private HttpParser::Sink {
   bool listed_ = false;             // in the worker's client list
   bool eof_ = false;                // the client half-closed after a complete request
   bool clean_end_ = false;          // the last request was read whole with nothing after it
+  uint16_t listener_ = 0;           // index into Settings::listeners
   char client_ip_[INET6_ADDRSTRLEN] = {};
 };
 

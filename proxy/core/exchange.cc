@@ -69,6 +69,7 @@ Exchange* ExchangePool::acquire(void* owner, HttpParser::Sink* sink, std::size_t
   ex->parser.set_sink(sink);
   ex->parser.set_max_head_bytes(max_head_bytes);
   ex->out.set_owner(owner);
+  ex->tls_out.set_owner(owner);
   ex->deadline.set_owner(owner);
   return ex;
 }
@@ -76,13 +77,17 @@ Exchange* ExchangePool::acquire(void* owner, HttpParser::Sink* sink, std::size_t
 void ExchangePool::release(Exchange* ex) {
   ex->deadline.clear();
   ex->out.clear();
+  ex->tls_out.clear();
   ex->parser.reset();
   ex->parser.set_sink(nullptr);
   ex->out.set_owner(nullptr);
+  ex->tls_out.set_owner(nullptr);
   ex->deadline.set_owner(nullptr);
   ex->reset_request();
   ex->in_input = false;
   ex->linger_started = false;
+  ex->handshake_timed = false;
+  ex->plain_http_to_tls = false;
   trim(ex->pending_input);
   if (closed_ || free_.size() >= kMaxSpare) {
     ex->deadline.set_owner(ex);

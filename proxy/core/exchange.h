@@ -25,7 +25,9 @@ struct Exchange {
   // `sink`/`owner` are set when attached to a connection.
   Exchange(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
            Deadline::Callback on_expired)
-      : parser(HttpParser::Kind::Request, nullptr, 0), out(blocks, nullptr, on_written, writes) {
+      : parser(HttpParser::Kind::Request, nullptr, 0),
+        out(blocks, nullptr, on_written, writes),
+        tls_out(blocks, nullptr, on_written, writes) {
     deadline.init(loop, nullptr, on_expired);
   }
 
@@ -35,7 +37,8 @@ struct Exchange {
   Deadline deadline;
   uv_shutdown_t shutdown_req{};
   HttpParser parser;
-  OutQueue out;
+  OutQueue out;      // to the client: plaintext (over TLS it is encrypted into tls_out)
+  OutQueue tls_out;  // TLS connections: ciphertext for the socket
   std::string request_head;   // the head for the backend, rebuilt per attempt
   std::string request_body;   // the body read before the backend was engaged (framed)
   std::string pending_input;  // bytes read past the current request (pipelining, tunnel)
@@ -78,6 +81,8 @@ struct Exchange {
   bool logged = false;            // the current request was counted
   bool head_complete = false;
   bool linger_started = false;
+  bool handshake_timed = false;      // TLS: the handshake's client_header deadline is armed
+  bool plain_http_to_tls = false;    // TLS: the first bytes were a request line, not a ClientHello
 };
 
 // A worker's spare exchanges. Loop thread only.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 #include <utility>
 
@@ -105,6 +106,15 @@ bool Server::start(std::string* error) {
     return false;
   }
 
+  // Certificates before any socket: a bad file fails the start with nothing to undo.
+  ticket_keys_ = tls::TicketKeys::create(unix_now());
+  listener_tls_ = build_listener_tls(config_, ticket_keys_, unix_now());
+  for (const std::string& w : listener_tls_.warnings) log_info("%s", w.c_str());
+  if (!listener_tls_.ok()) {
+    *error = join_lines(listener_tls_.errors);
+    return false;
+  }
+
   unsigned workers = config_.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
 
@@ -155,7 +165,7 @@ bool Server::start(std::string* error) {
     }
   }
 
-  const Settings settings = Settings::from(config_);
+  const Settings settings = settings_for(config_, listener_tls_, ticket_keys_);
   for (unsigned w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(w, shared_, settings, std::move(fds[w]), access_log_));
   }
@@ -169,10 +179,36 @@ bool Server::start(std::string* error) {
   sources.reloads_ok = &reloads_ok_;
   sources.reloads_failed = &reloads_failed_;
   sources.balancer = std::string(config::balancer_name(config_.balancer));
+  for (std::size_t i = 0; i < listener_tls_.contexts.size(); ++i) {
+    if (listener_tls_.contexts[i] != nullptr) sources.tls_listeners.emplace_back(static_cast<uint32_t>(i), config_.listen[i]);
+  }
+  sources.certificate_expiry = [this] {
+    std::lock_guard held(mutex_);
+    return listener_tls_.expiry();
+  };
   collector_ = std::make_unique<MetricsCollector>(std::move(sources));
 
   for (auto& w : workers_) w->start();
   return true;
+}
+
+int64_t Server::unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string Server::join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) out += (out.empty() ? "" : "\n") + l;
+  return out;
+}
+
+Settings Server::settings_for(const config::Config& config, const ListenerTls& tls,
+                              const std::shared_ptr<tls::TicketKeys>& ticket_keys) {
+  Settings settings = Settings::from(config);
+  for (std::size_t i = 0; i < settings.listeners.size() && i < tls.contexts.size(); ++i)
+    settings.listeners[i].tls = tls.contexts[i];
+  if (tls.any()) settings.ticket_keys = ticket_keys;
+  return settings;
 }
 
 bool Server::start_checker(const config::HealthCheck& settings) {
@@ -222,6 +258,18 @@ bool Server::reload(const config::Config& next, std::string* error) {
     log = AccessLogSink::open(next.access_log, &why);
     if (!log && !why.empty()) return fail("access_log: " + why);
   }
+  // Certificates are read again on every reload; a bad or missing file rejects the whole
+  // reload, and the old certificates keep serving.
+  ListenerTls tls = build_listener_tls(next, ticket_keys_, unix_now());
+  for (const std::string& w : tls.warnings) log_info("%s", w.c_str());
+  if (!tls.ok()) return fail(join_lines(tls.errors));
+  if (tls.any() != listener_tls_.any() || tls.contexts.size() != listener_tls_.contexts.size()) {
+    return fail("listeners changed between plain and TLS; restart ferry for that (nothing was applied)");
+  }
+  for (std::size_t i = 0; i < tls.contexts.size(); ++i) {
+    if ((tls.contexts[i] == nullptr) != (listener_tls_.contexts[i] == nullptr))
+      return fail("listener " + next.listen[i] + " changed between plain and TLS; restart ferry for that (nothing was applied)");
+  }
   balancer::SnapshotPtr previous = publisher_.latest();
   balancer::Snapshot snap;
   if (!build_snapshot(next, previous.get(), &snap, error)) return fail(*error);
@@ -237,7 +285,8 @@ bool Server::reload(const config::Config& next, std::string* error) {
     // ferry_health_checks_total starts showing after a restart; the checks themselves run now.
     start_checker(next.health_check);
   }
-  const Settings settings = Settings::from(next);
+  listener_tls_ = std::move(tls);
+  const Settings settings = settings_for(next, listener_tls_, ticket_keys_);
   for (auto& w : workers_) w->update(settings, log);
   if (log != access_log_) {
     std::shared_ptr<AccessLogSink> old = std::exchange(access_log_, log);

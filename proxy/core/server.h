@@ -22,7 +22,9 @@
 #include "proxy/admin/admin_listener.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/metrics_collector.h"
+#include "proxy/core/listener_tls.h"
 #include "proxy/core/worker.h"
+#include "proxy/tls/ticket_keys.h"
 
 namespace ferry::proxy {
 
@@ -69,6 +71,11 @@ class Server {
   void reopen_access_log();
 
  private:
+  static int64_t unix_now();
+  static std::string join_lines(const std::vector<std::string>& lines);
+  // The workers' settings for `config`, with the TLS contexts of `tls`.
+  static Settings settings_for(const config::Config& config, const ListenerTls& tls,
+                               const std::shared_ptr<tls::TicketKeys>& ticket_keys);
   bool build_snapshot(const config::Config& config, const balancer::Snapshot* previous,
                       balancer::Snapshot* out, std::string* error);
   void handle_admin(std::string_view path, AdminResponse* response);
@@ -76,6 +83,10 @@ class Server {
 
   mutable std::mutex mutex_;  // guards config_ and access_log_; held through reload
   config::Config config_;
+  // Session-ticket keys: one ring for the process, kept across reloads (a reload would
+  // otherwise end every client's resumption). Rotated by worker 0's timer.
+  std::shared_ptr<tls::TicketKeys> ticket_keys_;
+  ListenerTls listener_tls_;  // the contexts serving now; guarded by mutex_
   Resolver resolver_;
   health::Publisher publisher_;
   WorkerShared shared_;

@@ -3,12 +3,27 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "balancer/pick_key.h"
 #include "balancer/routing/route_table.h"
 #include "config/config.h"
+#include "proxy/tls/server_context.h"
+#include "proxy/tls/ticket_keys.h"
 
 namespace ferry::proxy {
+
+// What a worker needs of one listener. Index = the listener's place in `listen`.
+struct ListenerSettings {
+  std::string name;  // the address as written: the `listener` metric label
+  // "Strict-Transport-Security: max-age=N\r\n" for TLS listeners with hsts; else empty.
+  std::string hsts_line;
+  // The certificates and options of a TLS listener, swapped by a reload (connections already
+  // open keep the one they started with); null for plain HTTP.
+  std::shared_ptr<const tls::ServerContext> tls;
+};
 
 struct Settings {
   uint64_t connect_ms = 3000;
@@ -27,6 +42,9 @@ struct Settings {
   bool health_checks = false;
   balancer::KeySpec hash_key;  // consistent_hash only
   balancer::routing::RouteTable routes;
+  std::vector<ListenerSettings> listeners;  // TLS contexts are set by the server (server.cc)
+  // The process's session-ticket ring when some listener speaks TLS: worker 0 rotates it.
+  std::shared_ptr<tls::TicketKeys> ticket_keys;
 
   static Settings from(const config::Config& c) {
     Settings s;
@@ -46,6 +64,15 @@ struct Settings {
     s.health_checks = c.health_check.enabled;
     if (auto spec = balancer::parse_key_spec(c.hash_key, nullptr)) s.hash_key = *spec;
     s.routes = balancer::routing::RouteTable::from(c);
+    for (std::size_t i = 0; i < c.listen.size(); ++i) {
+      ListenerSettings l;
+      l.name = c.listen[i];
+      if (i < c.listeners.size() && c.listeners[i].tls && c.listeners[i].hsts.count() > 0) {
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(c.listeners[i].hsts).count();
+        l.hsts_line = "Strict-Transport-Security: max-age=" + std::to_string(seconds) + "\r\n";
+      }
+      s.listeners.push_back(std::move(l));
+    }
     return s;
   }
 };

@@ -1,5 +1,7 @@
 #include "proxy/core/worker.h"
 
+#include <chrono>
+
 #include <unistd.h>
 
 #include <unordered_set>
@@ -42,16 +44,23 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   log_flush_timer_.data = this;
   // Access log batches go to the writer at least every 100ms.
   uv_timer_start(&log_flush_timer_, &Worker::on_log_flush, 100, 100);
+  uv_timer_init(&loop_, &ticket_timer_);
+  ticket_timer_.data = this;
+  // One worker rotates the process's session-ticket keys; rotate() is a no-op until due, so a
+  // minute's tick keeps every rotation within a minute of its time.
+  if (index_ == 0) uv_timer_start(&ticket_timer_, &Worker::on_ticket_tick, 60'000, 60'000);
   shared_.publisher->subscribe(&snapshot_nudge_);
   balancer_ = balancer::make_balancer(settings_.balancer, index_, 0x9e3779b97f4a7c15ULL * (index_ + 1));
   for (int fd : listen_fds_) {
-    auto tcp = std::make_unique<uv_tcp_t>();
-    uv_tcp_init(&loop_, tcp.get());
-    tcp->data = this;
-    int rc = uv_tcp_open(tcp.get(), fd);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), kBacklog, &Worker::on_connection);
+    auto listener = std::make_unique<Listener>();
+    listener->worker = this;
+    listener->index = static_cast<uint32_t>(listeners_.size());
+    uv_tcp_init(&loop_, &listener->tcp);
+    listener->tcp.data = listener.get();
+    int rc = uv_tcp_open(&listener->tcp, fd);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), kBacklog, &Worker::on_connection);
     if (rc != 0) log_error("worker %u: listen: %s", index_, uv_err_name(rc));
-    listeners_.push_back(std::move(tcp));
+    listeners_.push_back(std::move(listener));
   }
 }
 
@@ -80,14 +89,15 @@ void Worker::run() {
 }
 
 void Worker::on_connection(uv_stream_t* server, int status) {
-  auto* w = static_cast<Worker*>(server->data);
+  const auto* listener = static_cast<const Listener*>(server->data);
+  Worker* w = listener->worker;
   if (status < 0) {
     // EMFILE and friends: log and go on; the listener stays, and accepting resumes once
     // descriptors free up.
     log_error("worker %u: accept: %s", w->index_, uv_err_name(status));
     return;
   }
-  ClientConn::accept_from(*w, server);
+  ClientConn::accept_from(*w, server, listener->index);
 }
 
 void Worker::on_snapshot_nudge(uv_async_t* handle) {
@@ -238,7 +248,7 @@ void Worker::on_log_flush(uv_timer_t* handle) {
 
 void Worker::begin_drain() {
   if (std::exchange(draining_, true)) return;
-  for (auto& l : listeners_) uv_close(as_handle(l.get()), nullptr);
+  for (auto& l : listeners_) uv_close(as_handle(&l->tcp), nullptr);
   for (UpstreamConn* c : pool_.take_all()) c->close();
   uv_timer_start(&grace_timer_, &Worker::on_grace_timeout, settings_.shutdown_grace_ms, 0);
   // drain() may close a connection, which unlinks it: walk with the next pointer saved.
@@ -263,6 +273,31 @@ void Worker::on_grace_timeout(uv_timer_t* handle) {
   w->maybe_finish_drain();
 }
 
+void Worker::on_ticket_tick(uv_timer_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  if (w->settings_.ticket_keys == nullptr) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  if (w->settings_.ticket_keys->rotate(now) < 0) log_error("TLS: session-ticket key rotation failed (no randomness); the current keys stay");
+}
+
+void Worker::note_tls_failure(const char* client_ip, const std::string& why) {
+  // At most one line per client address per minute: a scanner or a broken client must not
+  // flood the log. The map is bounded; when full it starts over.
+  constexpr uint64_t kQuietMs = 60'000;
+  constexpr std::size_t kMaxAddresses = 4096;
+  const uint64_t now = uv_now(&loop_);
+  auto [it, inserted] = tls_failures_logged_.try_emplace(client_ip, now);
+  if (!inserted) {
+    if (now - it->second < kQuietMs) return;
+    it->second = now;
+  } else if (tls_failures_logged_.size() > kMaxAddresses) {
+    tls_failures_logged_.clear();
+    tls_failures_logged_.emplace(client_ip, now);
+  }
+  log_info("TLS handshake with %s failed: %s", client_ip, why.c_str());
+}
+
 void Worker::maybe_finish_drain() {
   if (!draining_ || client_count_ != 0 || finished_) return;
   finished_ = true;
@@ -276,6 +311,7 @@ void Worker::close_everything() {
   uv_close(as_handle(&grace_timer_), nullptr);
   access_log_.flush();
   uv_close(as_handle(&log_flush_timer_), nullptr);
+  uv_close(as_handle(&ticket_timer_), nullptr);
   uv_close(as_handle(&idle_timer_), nullptr);
   exchanges_.close();
   writes_.close();

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <optional>
 #include <memory>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "balancer/balancer.h"
@@ -64,6 +66,8 @@ class Worker {
   uv_loop_t* loop() { return &loop_; }
   unsigned index() const { return index_; }
   const Settings& settings() const { return settings_; }
+  // A TLS handshake with `client_ip` failed: logged at most once a minute per address.
+  void note_tls_failure(const char* client_ip, const std::string& why);
   BlockPool& blocks() { return blocks_; }
   WriteBatch& writes() { return writes_; }
   ConnPool& pool() { return pool_; }
@@ -100,6 +104,7 @@ class Worker {
   static void on_control_nudge(uv_async_t* handle);
   static void on_grace_timeout(uv_timer_t* handle);
   static void on_log_flush(uv_timer_t* handle);
+  static void on_ticket_tick(uv_timer_t* handle);
   static void on_idle_sweep(uv_timer_t* handle);
   void arm_idle_sweep();
   void apply_update();
@@ -114,11 +119,19 @@ class Worker {
   Settings settings_;
   std::vector<int> listen_fds_;
   uv_loop_t loop_{};
-  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+  // One per listening address, in the order of Settings::listeners.
+  struct Listener {
+    uv_tcp_t tcp{};
+    Worker* worker = nullptr;
+    uint32_t index = 0;  // into Settings::listeners
+  };
+  std::vector<std::unique_ptr<Listener>> listeners_;
   uv_async_t snapshot_nudge_{};
   uv_async_t control_nudge_{};
   uv_timer_t grace_timer_{};
   uv_timer_t log_flush_timer_{};
+  uv_timer_t ticket_timer_{};
+  std::unordered_map<std::string, uint64_t> tls_failures_logged_;  // client address -> loop ms
   uv_timer_t idle_timer_{};
   uint64_t idle_timer_due_ = 0;  // loop time the idle sweep is armed for; 0 = not armed
   struct IdleList {

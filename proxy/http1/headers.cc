@@ -128,7 +128,7 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
     }
   }
   out.append(rw.client_ip);
-  out.append("\r\nX-Forwarded-Proto: http\r\n");
+  out.append(rw.tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
   if (!host.empty()) append_header(out, "X-Forwarded-Host", host);
 
   if (rw.has_body) {
@@ -164,11 +164,16 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
     // ferry writes the framing; a 1xx carries none at all.
     if (f.kind == HeaderName::ContentLength && (rw.framing != BodyFraming::None || resp.status < 200)) continue;
     if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(resp.name(f))) continue;
+    if (!rw.hsts_line.empty() && f.kind == HeaderName::Other &&
+        iequals(resp.name(f), "strict-transport-security")) {
+      continue;
+    }
     out.append(resp.name(f));
     out.append(": ", 2);
     out.append(resp.value(f));
     out.append("\r\n", 2);
   }
+  out.append(rw.hsts_line);
   switch (rw.framing) {
     case BodyFraming::ContentLength:
       out.append("Content-Length: ");

@@ -17,6 +17,7 @@ struct RequestRewrite {
   bool body_chunked = false;      // the body will be sent chunked (else by Content-Length)
   uint64_t content_length = 0;    // when !body_chunked; 0 and no CL header for bodiless requests
   bool has_body = false;
+  bool tls = false;               // the client came over TLS: X-Forwarded-Proto: https
 };
 
 // Appends the head to send the backend (always HTTP/1.1, keep-alive).
@@ -34,6 +35,9 @@ struct ResponseRewrite {
   bool keep_alive = true;     // the client connection stays open after this response
   bool http10_client = false;
   bool upgrade = false;       // a 101 switching protocols
+  // A whole header line (CRLF included) ferry adds, replacing the backend's own header of
+  // that name: the listener's Strict-Transport-Security. Empty: none.
+  std::string_view hsts_line;
 };
 
 // Appends the head to send the client.

@@ -80,6 +80,26 @@ retries: 3
 access_log: stdout
 )";
 
+// The same for a file that gives `listeners` (which excludes `listen`): a TLS listener with every
+// TLS key, and a plain one.
+constexpr std::string_view kEveryListenerKey = R"(listeners:
+  - address: "127.0.0.1:0"
+    protocols: [http/1.1]
+    tls:
+      certificates:
+        - cert: /etc/ferry/tls/site.pem
+          key: /etc/ferry/tls/site.key
+      policy: modern
+      session_tickets: false
+      client_ca: /etc/ferry/tls/clients.pem
+    hsts: 2h
+  - address: "127.0.0.1:1"
+    protocols: [http/1.1]
+    tls: "off"
+    hsts: 0s
+backends: ["10.0.0.1:8000"]
+)";
+
 std::vector<std::string_view> lines_of(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {
@@ -213,16 +233,17 @@ std::string read_doc() {
   return text.str();
 }
 
-Config load_every_key() {
-  const LoadResult r = load_text(kEveryKey, "every-key.yaml");
+Config load_every_key(std::string_view yaml = kEveryKey) {
+  const LoadResult r = load_text(yaml, "every-key.yaml");
   for (const LoadError& e : r.errors) ADD_FAILURE() << e.to_string();
   return r.config;
 }
 
-// Every key --print-config prints: the built-in default's, and those of a file setting every key.
+// Every key --print-config prints: the built-in default's, and those of files setting every key.
 KeySet printed_keys() {
   KeySet keys = key_paths(print(seed_default()));
   keys.merge(key_paths(print(load_every_key())));
+  keys.merge(key_paths(print(load_every_key(kEveryListenerKey))));
   return keys;
 }
 
@@ -264,10 +285,13 @@ TEST(ConfigurationDoc, PrintedKeysIncludeNestedAndListKeys) {
 // up here until it is added there; one written only when set (as health_check's are) has to be
 // added by hand, which is what kEveryKey is for.
 TEST(ConfigurationDoc, FileSettingEveryKeyIsComplete) {
-  const KeySet given = key_paths(kEveryKey);
-  const KeySet printed = key_paths(print(load_every_key()));
+  // kEveryKey sets every key but `listeners`' own: the two files together are all of them.
+  KeySet given = key_paths(kEveryKey);
+  given.merge(key_paths(kEveryListenerKey));
+  KeySet printed = key_paths(print(load_every_key()));
+  printed.merge(key_paths(print(load_every_key(kEveryListenerKey))));
   for (const std::string& key : printed)
-    EXPECT_EQ(given.count(key), 1U) << "kEveryKey in " << __FILE__ << " does not set `" << key << "`";
+    EXPECT_EQ(given.count(key), 1U) << "no file in " << __FILE__ << " sets `" << key << "`";
   EXPECT_EQ(given, printed);
 }
 
@@ -317,11 +341,12 @@ TEST(ConfigurationDoc, AKeyWithoutItsRowIsReported) {
   EXPECT_EQ(undocumented(keys, "# nothing here\n").size(), keys.size());
 }
 
-// The doc's complete example is a file ferry accepts, and it shows every key.
-TEST(ConfigurationDoc, CompleteExampleLoadsAndShowsEveryKey) {
+// The doc's complete examples (one with `listen`, one with `listeners`: a file has one or the
+// other) are files ferry accepts, and together they show every key.
+TEST(ConfigurationDoc, CompleteExamplesLoadAndShowEveryKey) {
   const std::string doc = read_doc();
   ASSERT_FALSE(doc.empty()) << "cannot read " << kDoc << " at " << doc_path();
-  std::string example;
+  std::vector<std::string> examples;
   bool marked = false;
   bool inside = false;
   for (std::string_view line : lines_of(doc)) {
@@ -330,20 +355,28 @@ TEST(ConfigurationDoc, CompleteExampleLoadsAndShowsEveryKey) {
       continue;
     }
     if (!inside) {
-      if (trim(line).starts_with("```yaml")) inside = true;
+      if (trim(line).starts_with("```yaml")) {
+        inside = true;
+        examples.emplace_back();
+      }
       continue;
     }
-    if (trim(line).starts_with("```")) break;
-    example.append(line);
-    example += '\n';
+    if (trim(line).starts_with("```")) {
+      marked = inside = false;
+      continue;
+    }
+    examples.back().append(line);
+    examples.back() += '\n';
   }
-  ASSERT_TRUE(marked) << kDoc << " has no line " << kLoadMarker;
-  ASSERT_FALSE(example.empty()) << "no ```yaml block after " << kLoadMarker << " in " << kDoc;
-  const LoadResult r = load_text(example, std::string(kDoc) + " (complete example)");
-  for (const LoadError& e : r.errors) ADD_FAILURE() << e.to_string();
-  const KeySet shown = key_paths(example);
+  ASSERT_FALSE(examples.empty()) << "no ```yaml block after " << kLoadMarker << " in " << kDoc;
+  KeySet shown;
+  for (const std::string& example : examples) {
+    const LoadResult r = load_text(example, std::string(kDoc) + " (complete example)");
+    for (const LoadError& e : r.errors) ADD_FAILURE() << e.to_string();
+    shown.merge(key_paths(example));
+  }
   for (const std::string& key : printed_keys())
-    EXPECT_EQ(shown.count(key), 1U) << "the complete example in " << kDoc << " does not show `" << key << "`";
+    EXPECT_EQ(shown.count(key), 1U) << "no complete example in " << kDoc << " shows `" << key << "`";
 }
 
 }  // namespace

@@ -1,0 +1,306 @@
+// TLS listeners end to end, with real clients: curl and openssl s_client over loopback, raw
+// sockets for bad input. Certificates are made at test time with the openssl command line.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "proxy/core/server.h"
+#include "support/child_process.h"
+#include "support/client.h"
+#include "support/fake_backend.h"
+#include "support/metrics_text.h"
+#include "support/proxy_fixture.h"
+#include "support/temp_dir.h"
+
+namespace ferry::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs a shell command line; true when it exits 0.
+CommandResult sh(const std::string& command, std::chrono::milliseconds limit = 30s) {
+  return run_command({"/bin/sh", "-c", command}, limit);
+}
+
+// A private CA and leaves signed by it, in `dir`.
+class Pki {
+ public:
+  explicit Pki(const std::string& dir) : dir_(dir) {
+    ok_ = sh("cd " + dir_ +
+             " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key"
+             " -out ca.pem -days 30 -subj /CN=ferry-test-ca 2>/dev/null")
+              .exit_code == 0;
+  }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // A leaf `name`.pem/.key for `dns_names` (the first is the CN); `rsa` for an RSA key;
+  // `days` < 0 makes one that has already expired.
+  bool leaf(const std::string& name, const std::vector<std::string>& dns_names, bool rsa = false,
+            int days = 30) {
+    std::string san = "subjectAltName=";
+    for (std::size_t i = 0; i < dns_names.size(); ++i) san += (i ? ",DNS:" : "DNS:") + dns_names[i];
+    const std::string key = rsa ? "-newkey rsa:2048" : "-newkey ec -pkeyopt ec_paramgen_curve:P-256";
+    const std::string dates = days >= 0 ? "-days " + std::to_string(days)
+                                        : "-not_before 20200101000000Z -not_after 20200201000000Z";
+    const std::string cmd =
+        "cd " + dir_ + " && openssl req -new " + key + " -nodes -keyout " + name + ".key -out " + name +
+        ".csr -subj /CN=" + dns_names.front() + " 2>/dev/null && printf '%s\\n' '" + san + "' > " + name +
+        ".ext && openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial " +
+        dates + " -extfile " + name + ".ext -out " + name + ".pem 2>/dev/null";
+    return sh(cmd).exit_code == 0;
+  }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+config::TlsCertificateFiles files(const Pki& pki, const std::string& name) {
+  return {pki.path(name + ".pem"), pki.path(name + ".key"), 0, 0};
+}
+
+// One TLS listener on 127.0.0.1:0 in front of `backend`.
+config::Config tls_config(const std::string& backend, std::vector<config::TlsCertificateFiles> certs,
+                          config::Duration hsts = config::Duration{0}) {
+  config::Config cfg = test_config({backend});
+  config::ListenerConfig l;
+  l.address = cfg.listen.front();
+  l.tls = config::TlsSettings{};
+  l.tls->certificates = std::move(certs);
+  l.hsts = hsts;
+  cfg.listeners = {l};
+  return cfg;
+}
+
+// curl over TLS to `port`, with `host` resolving to 127.0.0.1 and the test CA trusted.
+CommandResult curl_tls(const Pki& pki, uint16_t port, const std::string& host, const std::string& path = "/",
+                       const std::string& extra = "") {
+  const std::string p = std::to_string(port);
+  return sh("curl -sS -i --max-time 10 --cacert " + pki.path("ca.pem") + " --resolve " + host + ":" + p +
+            ":127.0.0.1 " + extra + " https://" + host + ":" + p + path);
+}
+
+// openssl s_client against `port`; stdin closed so it ends after the handshake.
+CommandResult s_client(uint16_t port, const std::string& args) {
+  return sh("openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " " + args + " </dev/null 2>&1");
+}
+
+class Tls : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    ASSERT_TRUE(pki_.ok());
+    ASSERT_TRUE(pki_.leaf("site", {"site.test", "*.site.test"}));
+  }
+  TempDir dir_{"ferry-tls-test"};
+  Pki pki_{dir_.path()};
+  FakeBackend backend_{"b1"};
+};
+
+TEST_F(Tls, CurlGetsThePageWithHstsAndTheBackendSeesHttps) {
+  RunningProxy proxy(tls_config(backend_.address(), {files(pki_, "site")}, std::chrono::hours(1)));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const CommandResult r = curl_tls(pki_, proxy.port(), "site.test", "/hello");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("HTTP/1.1 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hello from b1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Strict-Transport-Security: max-age=3600\r\n"), std::string::npos) << r.out;
+  const std::vector<Request> seen = backend_.requests_seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].header("X-Forwarded-Proto"), "https");
+  EXPECT_EQ(seen[0].target, "/hello");
+}
+
+TEST_F(Tls, FerrysOwnAnswersOverTlsCarryHstsToo) {
+  RunningProxy proxy(tls_config("127.0.0.1:1", {files(pki_, "site")}, std::chrono::seconds(600)));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const CommandResult r = curl_tls(pki_, proxy.port(), "site.test");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("HTTP/1.1 502"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Strict-Transport-Security: max-age=600\r\n"), std::string::npos) << r.out;
+}
+
+TEST_F(Tls, PlainListenersBesideTlsOnesStayPlainWithoutHsts) {
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")}, std::chrono::hours(1));
+  config::ListenerConfig plain;
+  plain.address = "127.0.0.1:0";
+  cfg.listeners.push_back(plain);
+  cfg.listen.push_back("127.0.0.1:0");
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const std::optional<Response> r = get(proxy.server().listen_ports().at(1), "/x");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Strict-Transport-Security"), "");
+  ASSERT_EQ(backend_.requests_seen().size(), 1u);
+  EXPECT_EQ(backend_.requests_seen()[0].header("X-Forwarded-Proto"), "http");
+}
+
+TEST_F(Tls, SniPicksTheCertificateByNameAndUnknownNamesGetTheDefault) {
+  ASSERT_TRUE(pki_.leaf("other", {"other.test"}));
+  RunningProxy proxy(tls_config(backend_.address(), {files(pki_, "site"), files(pki_, "other")}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  EXPECT_EQ(curl_tls(pki_, proxy.port(), "other.test").exit_code, 0);
+  EXPECT_EQ(curl_tls(pki_, proxy.port(), "www.site.test").exit_code, 0);  // the wildcard
+  const CommandResult unknown = s_client(proxy.port(), "-servername nobody.test");
+  EXPECT_NE(unknown.out.find("CN = site.test"), std::string::npos) << unknown.out;
+  const CommandResult upper = s_client(proxy.port(), "-servername OTHER.TEST");
+  EXPECT_NE(upper.out.find("CN = other.test"), std::string::npos) << upper.out;
+}
+
+TEST_F(Tls, OldProtocolsAndWeakCiphersAreRefused) {
+  RunningProxy proxy(tls_config(backend_.address(), {files(pki_, "site")}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  EXPECT_NE(s_client(proxy.port(), "-tls1_1").out.find("alert protocol version"), std::string::npos);
+  EXPECT_NE(s_client(proxy.port(), "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA").out.find("handshake failure"),
+            std::string::npos);
+  const CommandResult good = s_client(proxy.port(), "-tls1_2 -servername site.test");
+  EXPECT_NE(good.out.find("ECDHE-ECDSA-AES"), std::string::npos) << good.out;
+}
+
+TEST_F(Tls, TheModernPolicyRefusesTls12) {
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
+  cfg.listeners[0].tls->policy = config::TlsPolicy::Modern;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  EXPECT_NE(s_client(proxy.port(), "-tls1_2").out.find("alert protocol version"), std::string::npos);
+  EXPECT_NE(s_client(proxy.port(), "-tls1_3").out.find("TLSv1.3"), std::string::npos);
+}
+
+TEST_F(Tls, SessionsResumeAcrossWorkersWithTickets) {
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
+  cfg.workers = 2;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const std::string sess = dir_.path() + "/session";
+  for (const char* version : {"-tls1_2", "-tls1_3"}) {
+    // stdin open a moment: TLS 1.3 tickets come after the handshake, and s_client saves the
+    // session only if it is still reading when they arrive.
+    ASSERT_EQ(sh("sleep 1 | openssl s_client -connect 127.0.0.1:" + std::to_string(proxy.port()) + " " + version +
+                 " -sess_out " + sess + " >/dev/null 2>&1")
+                  .exit_code,
+              0);
+    // Several connections: SO_REUSEPORT spreads them over both workers, and each resumes.
+    int reused = 0;
+    for (int i = 0; i < 6; ++i)
+      if (s_client(proxy.port(), std::string(version) + " -sess_in " + sess).out.find("Reused,") != std::string::npos)
+        ++reused;
+    EXPECT_EQ(reused, 6) << version;
+  }
+}
+
+TEST_F(Tls, TicketsCanBeTurnedOff) {
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
+  cfg.listeners[0].tls->session_tickets = false;
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  // -reconnect: five more connections offering the first one's session.
+  for (const char* version : {"-tls1_2", "-tls1_3"}) {
+    const CommandResult r = s_client(proxy.port(), std::string(version) + " -reconnect");
+    EXPECT_EQ(r.out.find("Reused,"), std::string::npos) << version << r.out;
+    EXPECT_NE(r.out.find("New,"), std::string::npos) << version << r.out;
+  }
+}
+
+TEST_F(Tls, MutualTlsNeedsAClientCertificateFromTheCa) {
+  ASSERT_TRUE(pki_.leaf("client", {"client-1"}));
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
+  cfg.listeners[0].tls->client_ca = pki_.path("ca.pem");
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  EXPECT_NE(curl_tls(pki_, proxy.port(), "site.test").exit_code, 0);
+  const CommandResult with_cert = curl_tls(pki_, proxy.port(), "site.test", "/",
+                                           "--cert " + pki_.path("client.pem") + " --key " + pki_.path("client.key"));
+  ASSERT_EQ(with_cert.exit_code, 0) << with_cert.err;
+  EXPECT_NE(with_cert.out.find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST_F(Tls, PlainHttpToATlsPortGetsAClearAnswer) {
+  RunningProxy proxy(tls_config(backend_.address(), {files(pki_, "site")}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port(), 5s);
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string all = c.read_all();
+  EXPECT_NE(all.find("400 Bad Request"), std::string::npos) << all;
+  EXPECT_NE(all.find("plain HTTP request was sent to an HTTPS port"), std::string::npos) << all;
+  EXPECT_EQ(backend_.requests(), 0);
+}
+
+TEST_F(Tls, GarbageAndStalledHandshakesAreClosed) {
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
+  cfg.timeouts.client_header = config::Duration{400};
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  {
+    Client garbage(proxy.port(), 5s);
+    ASSERT_TRUE(garbage.send(std::string("\x16\x03\x01\x00\x08garbage!", 13)));
+    const auto start = std::chrono::steady_clock::now();
+    garbage.read_all();  // an alert, then the close
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  }
+  {
+    Client stalled(proxy.port(), 5s);
+    ASSERT_TRUE(stalled.send(std::string("\x16\x03\x01\x02", 4)));  // half a record header
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(stalled.closed_by_peer());
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  }
+  EXPECT_EQ(backend_.requests(), 0);
+}
+
+TEST_F(Tls, AKeyThatDoesNotMatchItsCertificateFailsTheStartNamingTheFiles) {
+  ASSERT_TRUE(pki_.leaf("other", {"other.test"}));
+  RunningProxy proxy(tls_config(backend_.address(), {{pki_.path("site.pem"), pki_.path("other.key"), 7, 11}}));
+  ASSERT_FALSE(proxy.started());
+  EXPECT_NE(proxy.error().find("other.key"), std::string::npos) << proxy.error();
+  EXPECT_NE(proxy.error().find("site.pem"), std::string::npos) << proxy.error();
+  EXPECT_NE(proxy.error().find(":7:11: listeners[0].tls: "), std::string::npos) << proxy.error();
+}
+
+TEST_F(Tls, AReloadSwapsCertificatesAndABadOneKeepsTheOld) {
+  ASSERT_TRUE(pki_.leaf("renewed", {"site.test"}, /*rsa=*/true));
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  EXPECT_NE(s_client(proxy.port(), "-servername site.test").out.find("ECDSA"), std::string::npos);
+
+  config::Config bad = cfg;
+  bad.listeners[0].tls->certificates = {{pki_.path("missing.pem"), pki_.path("missing.key"), 3, 9}};
+  std::string error;
+  EXPECT_FALSE(proxy.server().reload(bad, &error));
+  EXPECT_NE(error.find("missing.pem"), std::string::npos) << error;
+  EXPECT_EQ(curl_tls(pki_, proxy.port(), "site.test").exit_code, 0);  // still serving
+
+  config::Config renewed = cfg;
+  renewed.listeners[0].tls->certificates = {files(pki_, "renewed")};
+  ASSERT_TRUE(proxy.server().reload(renewed, &error)) << error;
+  const CommandResult after = s_client(proxy.port(), "-servername site.test");
+  EXPECT_NE(after.out.find("Peer signature type: RSA"), std::string::npos) << after.out;
+}
+
+TEST_F(Tls, HandshakesAndExpiryAreInTheMetrics) {
+  config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
+  cfg.admin = "127.0.0.1:0";
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  ASSERT_EQ(s_client(proxy.port(), "-tls1_3").exit_code, 0);
+  s_client(proxy.port(), "-tls1_1");
+  const std::string text = scrape_metrics(proxy.server().admin_port());
+  const std::string series = "ferry_tls_handshakes_total{listener=\"" + cfg.listen.front() + "\",";
+  EXPECT_EQ(metric_value(text, series + "result=\"full\",version=\"TLSv1.3\"}"), 1) << text;
+  EXPECT_EQ(metric_value(text, series + "result=\"failed\",version=\"\"}"), 1) << text;
+  const std::optional<double> expiry =
+      metric_value(text, "ferry_tls_certificate_expiry_timestamp_seconds{name=\"site.test\"}");
+  ASSERT_TRUE(expiry) << text;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  EXPECT_GT(*expiry, static_cast<double>(now.count()));
+  EXPECT_LT(*expiry, static_cast<double>((now + std::chrono::hours(24 * 31)).count()));
+}
+
+}  // namespace
+}  // namespace ferry::testing
