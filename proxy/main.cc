@@ -4,12 +4,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <string>
 #include <thread>
 
 #include "config/load.h"
 #include "config/print.h"
 #include "proxy/admin/log.h"
+#include "proxy/core/listener_tls.h"
 #include "proxy/core/server.h"
 
 namespace {
@@ -64,6 +66,11 @@ int parse_args(int argc, char** argv, Options* options) {
     }
   }
   return -1;
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 struct Runtime {
@@ -153,6 +160,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (options.check) {
+    // Certificates too: a file that does not load would fail the start (or the reload).
+    const ferry::proxy::ListenerTls tls = ferry::proxy::build_listener_tls(loaded.config, nullptr, unix_now());
+    for (const std::string& w : tls.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    if (!tls.ok()) {
+      for (const std::string& e : tls.errors) std::fprintf(stderr, "%s\n", e.c_str());
+      return 1;
+    }
     std::printf("config OK\n");
     return 0;
   }

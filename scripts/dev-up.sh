@@ -2,10 +2,21 @@
 # README command 1: ferry on 127.0.0.1:8888 in front of two dev backends (the seed's Flask app
 # under gunicorn on 127.0.0.1:8001 and :8002). Installs and builds what is missing, runs in the
 # foreground; Ctrl-C stops ferry and both backends.
+#   scripts/dev-up.sh           plain HTTP on 127.0.0.1:8888
+#   scripts/dev-up.sh --https   also HTTPS on 127.0.0.1:8443, with a certificate for localhost
+#                               from a dev CA made once in build/dev-tls/ (ca.pem to trust)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+config=deploy/dev/ferry.dev.yaml
+ports=(8001 8002 8888 9901)
+case "${1:-}" in
+  "") ;;
+  --https) config=deploy/dev/ferry.dev-https.yaml; ports+=(8443) ;;
+  *) echo "usage: scripts/dev-up.sh [--https]" >&2; exit 2 ;;
+esac
 
 "$root/scripts/install-deps.sh"
 
@@ -15,7 +26,27 @@ if [[ ! -x build/ferry ]] || [[ -n "$(find proxy config balancer health CMakeLis
   cmake --build build --target ferry -j"$(nproc)"
 fi
 
-for port in 8001 8002 8888 9901; do
+# A dev CA and a localhost certificate it signed (ECDSA P-256, 90 days), made once.
+make_dev_certificate() {
+  local dir=build/dev-tls
+  if [[ -f $dir/localhost.pem && -f $dir/localhost.key ]] &&
+     openssl x509 -checkend 86400 -noout -in "$dir/localhost.pem" >/dev/null; then
+    return
+  fi
+  echo "dev-up: making a dev CA and a certificate for localhost in $dir"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+    -subj "/CN=ferry dev CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    -keyout "$dir/localhost.key" -out "$dir/localhost.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$dir/localhost.ext"
+  openssl x509 -req -in "$dir/localhost.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 90 -extfile "$dir/localhost.ext" -out "$dir/localhost.pem" 2>/dev/null
+  chmod 600 "$dir/ca.key" "$dir/localhost.key"
+}
+[[ $config == deploy/dev/ferry.dev-https.yaml ]] && make_dev_certificate
+
+for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "dev-up: 127.0.0.1:$port is already in use; stop whatever listens there first" >&2
     exit 1
@@ -51,6 +82,9 @@ dev-up: ferry listens on 127.0.0.1:8888; try:
           curl localhost:9901/metrics      (Prometheus)
 dev-up: Ctrl-C stops everything.
 MSG
-build/ferry -c deploy/dev/ferry.dev.yaml &
+if [[ $config == deploy/dev/ferry.dev-https.yaml ]]; then
+  echo "dev-up: and HTTPS on 127.0.0.1:8443:  curl -i --cacert build/dev-tls/ca.pem https://localhost:8443/"
+fi
+build/ferry -c "$config" &
 pids+=($!)
 wait "${pids[-1]}"

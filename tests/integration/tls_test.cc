@@ -282,6 +282,22 @@ TEST_F(Tls, AReloadSwapsCertificatesAndABadOneKeepsTheOld) {
   EXPECT_NE(after.out.find("Peer signature type: RSA"), std::string::npos) << after.out;
 }
 
+TEST_F(Tls, CheckReadsTheCertificateFiles) {
+  const std::string file = dir_.path() + "/ferry.yaml";
+  const std::string yaml = "listeners:\n  - address: \"127.0.0.1:0\"\n    tls:\n      certificates:\n        - cert: " +
+                           pki_.path("site.pem") + "\n          key: " + pki_.path("nope.key") +
+                           "\nbackends: [\"127.0.0.1:1\"]\n";
+  ASSERT_EQ(sh("printf '%s' '" + yaml + "' > " + file).exit_code, 0);
+  const CommandResult bad = run_command({FERRY_BINARY, "--check", "-c", file});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find(file + ":5:11: listeners[0].tls: "), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("nope.key"), std::string::npos) << bad.err;
+  ASSERT_EQ(sh("cp " + pki_.path("site.key") + " " + pki_.path("nope.key")).exit_code, 0);
+  const CommandResult good = run_command({FERRY_BINARY, "--check", "-c", file});
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_EQ(good.out, "config OK\n");
+}
+
 TEST_F(Tls, HandshakesAndExpiryAreInTheMetrics) {
   config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
   cfg.admin = "127.0.0.1:0";
