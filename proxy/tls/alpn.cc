@@ -36,11 +36,12 @@ std::string_view select_alpn(std::string_view ours, std::string_view theirs) {
   if (!each_protocol(theirs, [](std::string_view) { return false; })) return {};
   std::string_view chosen;
   each_protocol(ours, [&](std::string_view mine) {
-    return each_protocol(theirs, [&](std::string_view offered) {
-             if (offered != mine) return false;
-             chosen = offered;
-             return true;
-           }) &&
+    return each_protocol(theirs,
+                         [&](std::string_view offered) {
+                           if (offered != mine) return false;
+                           chosen = offered;
+                           return true;
+                         }) &&
            !chosen.empty();
   });
   return chosen;

@@ -42,7 +42,8 @@ std::vector<std::string> names_of(X509* leaf) {
       const GENERAL_NAME* name = sk_GENERAL_NAME_value(sans.get(), i);
       if (name->type != GEN_DNS) continue;
       const auto* data = reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.dNSName));
-      const std::string_view dns(data, static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
+      const std::string_view dns(data,
+                                 static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName)));
       // An embedded NUL is the classic name-confusion trick; such a name matches nothing.
       if (dns.empty() || dns.find('\0') != std::string_view::npos) continue;
       names.push_back(canonical_certificate_name(dns));
@@ -57,8 +58,11 @@ std::vector<std::string> names_of(X509* leaf) {
   unsigned char* utf8 = nullptr;
   const int length = ASN1_STRING_to_UTF8(&utf8, cn);
   if (length > 0) {
-    const std::string_view value(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
-    if (value.find('\0') == std::string_view::npos) names.push_back(canonical_certificate_name(value));
+    const std::string_view value(reinterpret_cast<const char*>(utf8),
+                                 static_cast<std::size_t>(length));
+    if (value.find('\0') == std::string_view::npos) {
+      names.push_back(canonical_certificate_name(value));
+    }
   }
   OPENSSL_free(utf8);
   return names;
@@ -101,14 +105,17 @@ bool parse(CertificatePem& pem, int64_t now, Certificate& out, std::vector<std::
   BioPtr key_bio(BIO_new_mem_buf(pem.key_pem.data(), static_cast<int>(pem.key_pem.size())));
   bool passphrase_asked = false;
   if (key_bio) {
-    out.key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, &refuse_passphrase, &passphrase_asked));
+    out.key.reset(
+        PEM_read_bio_PrivateKey(key_bio.get(), nullptr, &refuse_passphrase, &passphrase_asked));
   }
   key_bio.reset();
   if (!out.key) {
     if (passphrase_asked) {
-      errors.push_back(key_source + ": the key is protected by a passphrase (ferry reads "
-                                    "unencrypted keys only; keep the file mode 0600)");
-    } else if (queue_says_no_more_pem() || pem.key_pem.find("PRIVATE KEY-----") == std::string::npos) {
+      errors.push_back(key_source +
+                       ": the key is protected by a passphrase (ferry reads "
+                       "unencrypted keys only; keep the file mode 0600)");
+    } else if (queue_says_no_more_pem() ||
+               pem.key_pem.find("PRIVATE KEY-----") == std::string::npos) {
       // OpenSSL 3's decoder reports a file without any key block as "unsupported".
       errors.push_back(key_source + ": no private key found");
     } else {
@@ -163,8 +170,9 @@ bool parse(CertificatePem& pem, int64_t now, Certificate& out, std::vector<std::
                        utc_date(out.not_before) + " (loaded anyway)");
   }
   if (out.names.empty()) {
-    warnings.push_back(cert_source + ": certificate has no DNS name (no subject alternative "
-                                     "name, no common name); it is only served as the default");
+    warnings.push_back(cert_source +
+                       ": certificate has no DNS name (no subject alternative "
+                       "name, no common name); it is only served as the default");
   }
   return true;
 }

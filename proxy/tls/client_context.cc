@@ -28,7 +28,8 @@ ClientContext::Built ClientContext::build(const ClientOptions& options) {
   SSL_CTX_set_read_ahead(ctx.get(), 1);
   // Sessions go to the caller's ClientSessionCache, never OpenSSL's own store: the cache is
   // per worker and keyed by backend, which OpenSSL's is not.
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx.get(), &ClientSessionCache::on_new_session);
 
   if (options.verify) {
@@ -38,7 +39,8 @@ ClientContext::Built ClientContext::build(const ClientOptions& options) {
       if (std::string error = read_pem_file(options.ca_file, pem); !error.empty()) {
         built.errors.push_back(std::move(error));
       } else if (SSL_CTX_load_verify_file(ctx.get(), options.ca_file.c_str()) != 1) {
-        built.errors.push_back(options.ca_file + ": no CA certificate loaded: " + take_openssl_errors());
+        built.errors.push_back(options.ca_file +
+                               ": no CA certificate loaded: " + take_openssl_errors());
       }
     } else if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
       built.errors.push_back("system trust store: " + take_openssl_errors());
@@ -59,14 +61,15 @@ ClientContext::Built ClientContext::build(const ClientOptions& options) {
   if (options.cert_file.empty() != options.key_file.empty()) {
     built.errors.emplace_back("client certificate: give both cert and key, or neither");
   } else if (!options.cert_file.empty()) {
-    CertificateLoad load =
-        CertificateSet::load({{options.cert_file, options.key_file}}, static_cast<int64_t>(std::time(nullptr)));
+    CertificateLoad load = CertificateSet::load({{options.cert_file, options.key_file}},
+                                                static_cast<int64_t>(std::time(nullptr)));
     if (!load.set) {
       for (std::string& e : load.errors) built.errors.push_back(std::move(e));
     } else {
       const Certificate& c = load.set->certificates().front();
       if (SSL_CTX_use_cert_and_key(ctx.get(), c.leaf.get(), c.key.get(), c.chain.get(), 1) != 1) {
-        built.errors.push_back(options.cert_file + ": cannot use this certificate: " + take_openssl_errors());
+        built.errors.push_back(options.cert_file +
+                               ": cannot use this certificate: " + take_openssl_errors());
       }
     }
   }

@@ -13,11 +13,11 @@
 namespace ferry::proxy::tls {
 
 struct ClientOptions {
-  bool verify = true;       // verify the server's chain and name; off only for tests and labs
-  std::string ca_file;      // PEM CAs to trust; "": the system's store (ca-certificates)
+  bool verify = true;             // verify the server's chain and name; off only for tests and labs
+  std::string ca_file;            // PEM CAs to trust; "": the system's store (ca-certificates)
   std::vector<std::string> alpn;  // offered in this order; empty: no ALPN
   // A client certificate for backends that ask for one (mutual TLS); both or neither.
-  std::string cert_file;    // leaf then chain, PEM
+  std::string cert_file;  // leaf then chain, PEM
   std::string key_file;
 };
 

@@ -107,8 +107,8 @@ ClientOffer read_client_offer(SSL* ssl) {
   bool sent = false;
   offer.server_name = parse_server_name(extension(ssl, TLSEXT_TYPE_server_name, sent));
   offer.tls13 = lists_tls13(extension(ssl, TLSEXT_TYPE_supported_versions, sent));
-  offer.signature_schemes =
-      parse_u16_list(extension(ssl, TLSEXT_TYPE_signature_algorithms, offer.signature_schemes_sent));
+  offer.signature_schemes = parse_u16_list(
+      extension(ssl, TLSEXT_TYPE_signature_algorithms, offer.signature_schemes_sent));
   offer.groups = parse_u16_list(extension(ssl, TLSEXT_TYPE_supported_groups, offer.groups_sent));
   const unsigned char* ciphers = nullptr;
   const std::size_t cipher_bytes = SSL_client_hello_get0_ciphers(ssl, &ciphers);

@@ -4,10 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
+
 #include "proxy/tls/alpn.h"
 #include "proxy/tls/pem_file.h"
-
-#include <algorithm>
 
 namespace ferry::proxy::tls {
 namespace {
@@ -50,7 +50,8 @@ bool load_client_ca(const std::string& path, ClientCa& out, std::vector<std::str
     }
   }
   const unsigned long last = ERR_peek_last_error();
-  if (last != 0 && !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
+  if (last != 0 &&
+      !(ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)) {
     errors.push_back(path + ": bad certificate PEM: " + take_openssl_errors());
     return false;
   }
@@ -96,7 +97,8 @@ ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> 
     built.errors.emplace_back("no certificates");
     return built;
   }
-  std::shared_ptr<ServerContext> self(new ServerContext(std::move(certificates), std::move(options)));
+  std::shared_ptr<ServerContext> self(
+      new ServerContext(std::move(certificates), std::move(options)));
   const ServerOptions& opts = self->options_;
 
   if (!alpn_wire(opts.alpn, self->alpn_wire_)) {
@@ -129,7 +131,8 @@ ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> 
     SSL_CTX_set_read_ahead(ctx.get(), 1);
     // No stateful session cache: tickets carry the session (see ServerOptions).
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_session_id_context(ctx.get(), reinterpret_cast<const unsigned char*>(sid_context.data()),
+    SSL_CTX_set_session_id_context(ctx.get(),
+                                   reinterpret_cast<const unsigned char*>(sid_context.data()),
                                    static_cast<unsigned int>(sid_context.size()));
     if (opts.ticket_keys) {
       // The lifetime hint tells clients to drop a ticket before the ring drops its key.
@@ -139,9 +142,10 @@ ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> 
       SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
       SSL_CTX_set_timeout(ctx.get(), kSessionLifetimeWithoutTickets);
     }
-    if (SSL_CTX_use_cert_and_key(ctx.get(), cert.leaf.get(), cert.key.get(), cert.chain.get(), 1) != 1) {
-      built.errors.push_back(cert.cert_source + ": cannot serve this certificate: " +
-                             take_openssl_errors());
+    if (SSL_CTX_use_cert_and_key(ctx.get(), cert.leaf.get(), cert.key.get(), cert.chain.get(), 1) !=
+        1) {
+      built.errors.push_back(cert.cert_source +
+                             ": cannot serve this certificate: " + take_openssl_errors());
       continue;
     }
     SSL_CTX_set_client_hello_cb(ctx.get(), &ServerContext::on_client_hello, self.get());

@@ -220,7 +220,8 @@ void Session::on_handshake_done() {
   // A resumed TLS 1.2 session may carry a renewed ticket, but OpenSSL calls the new-session
   // callback only for full handshakes (and for TLS 1.3 tickets): store it here, or the cache
   // would keep offering the old ticket until the ring drops its key.
-  if (destination_ && SSL_session_reused(ssl_.get()) == 1 && SSL_version(ssl_.get()) < TLS1_3_VERSION) {
+  if (destination_ && SSL_session_reused(ssl_.get()) == 1 &&
+      SSL_version(ssl_.get()) < TLS1_3_VERSION) {
     destination_->cache->store(destination_->key, SslSessionPtr(SSL_get1_session(ssl_.get())));
   }
 }
@@ -237,12 +238,14 @@ Session::Result Session::fail(int ssl_error) {
       reason += X509_verify_cert_error_string(verify);
     }
     // The peer's FIN with nothing left to read: say so plainly, and where it fell.
-    const bool peer_gone = eof_ && pending_input() == 0 &&
-                           (ssl_error == SSL_ERROR_SYSCALL || reason.find("eof") != std::string::npos);
+    const bool peer_gone =
+        eof_ && pending_input() == 0 &&
+        (ssl_error == SSL_ERROR_SYSCALL || reason.find("eof") != std::string::npos);
     if (peer_gone) {
       reason = !handshake_done_ ? "peer closed the connection during the handshake"
-               : SSL_has_pending(ssl_.get()) == 1 ? "peer closed the connection mid-record"
-                                                  : "peer closed the connection without close_notify";
+               : SSL_has_pending(ssl_.get()) == 1
+                   ? "peer closed the connection mid-record"
+                   : "peer closed the connection without close_notify";
     }
   } else {
     reason = "OpenSSL error " + std::to_string(ssl_error) + ": " + take_openssl_errors("no detail");

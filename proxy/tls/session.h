@@ -110,10 +110,10 @@ class Session {
 
   bool handshake_done() const { return handshake_done_; }
   bool failed() const { return failed_; }
-  bool resumed() const;               // the handshake resumed a session (ticket or PSK)
-  std::string_view version() const;   // "TLSv1.3", "TLSv1.2"; "" before the handshake
-  std::string_view cipher() const;    // "TLS_AES_128_GCM_SHA256"; "" before the handshake
-  std::string_view alpn() const;      // the protocol ALPN chose; "" when none
+  bool resumed() const;                  // the handshake resumed a session (ticket or PSK)
+  std::string_view version() const;      // "TLSv1.3", "TLSv1.2"; "" before the handshake
+  std::string_view cipher() const;       // "TLS_AES_128_GCM_SHA256"; "" before the handshake
+  std::string_view alpn() const;         // the protocol ALPN chose; "" when none
   std::string_view server_name() const;  // the SNI name the client sent; "" when none
   // The peer certificate's subject as a one-line RFC 2253 string ("CN=client-1,O=Example"),
   // when the peer presented one and it verified; "" otherwise. Non-ASCII and control bytes
@@ -141,7 +141,7 @@ class Session {
   std::shared_ptr<const void> context_;  // the ServerContext or ClientContext behind ssl_
   std::vector<char> in_;                 // fed, not yet taken by OpenSSL
   std::size_t in_consumed_ = 0;
-  std::vector<char> out_;                // made, not yet consumed by the caller
+  std::vector<char> out_;  // made, not yet consumed by the caller
   std::size_t out_consumed_ = 0;
   OutputFn sink_ = nullptr;
   void* sink_owner_ = nullptr;

@@ -85,8 +85,8 @@ std::shared_ptr<TicketKeys> TicketKeys::create(int64_t now, int64_t period) {
   Ring ring{};
   ring.rotated_at = now;
   ring.period = period;
-  const bool made = fresh_key(1, ring.previous) && fresh_key(2, ring.current) &&
-                    fresh_key(3, ring.next);
+  const bool made =
+      fresh_key(1, ring.previous) && fresh_key(2, ring.current) && fresh_key(3, ring.next);
   std::shared_ptr<TicketKeys> keys;
   if (made) keys.reset(new TicketKeys(ring));
   OPENSSL_cleanse(&ring, sizeof ring);

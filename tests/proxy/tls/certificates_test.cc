@@ -14,7 +14,8 @@ namespace {
 using testing::Pki;
 using testing::unix_now;
 
-CertificateLoad load_one(const std::string& cert, const std::string& key, int64_t now = unix_now()) {
+CertificateLoad load_one(const std::string& cert, const std::string& key,
+                         int64_t now = unix_now()) {
   return CertificateSet::load({{cert, key}}, now);
 }
 
@@ -45,9 +46,9 @@ TEST(CertificateSet, LoadsLeafChainKeyNamesTypeAndExpiry) {
 
 TEST(CertificateSet, ReadsTheEcdsaCurveAndWildcardNames) {
   const Pki& pki = Pki::get();
-  const CertificateLoad load =
-      CertificateSet::load({{pki.site_ecdsa.cert, pki.site_ecdsa.key}, {pki.wildcard.cert, pki.wildcard.key}},
-                           unix_now());
+  const CertificateLoad load = CertificateSet::load(
+      {{pki.site_ecdsa.cert, pki.site_ecdsa.key}, {pki.wildcard.cert, pki.wildcard.key}},
+      unix_now());
   ASSERT_TRUE(load.set);
   const auto& certs = load.set->certificates();
   ASSERT_EQ(certs.size(), 2u);
@@ -69,7 +70,8 @@ TEST(CertificateSet, AKeyThatDoesNotMatchNamesBothFiles) {
   const CertificateLoad load = load_one(pki.mismatched.cert, pki.mismatched.key);
   EXPECT_FALSE(load.set);
   ASSERT_EQ(load.errors.size(), 1u);
-  EXPECT_EQ(load.errors[0], pki.site_ecdsa.key + ": key does not match the certificate in " + pki.site_rsa.cert);
+  EXPECT_EQ(load.errors[0],
+            pki.site_ecdsa.key + ": key does not match the certificate in " + pki.site_rsa.cert);
 }
 
 TEST(CertificateSet, AMissingFileIsReportedWithItsPathAndReason) {
@@ -116,14 +118,17 @@ TEST(CertificateSet, AnEncryptedKeyIsRefusedWithoutPrompting) {
   const EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   BioPtr bio(BIO_new(BIO_s_mem()));
   char pass[] = "secret";
-  ASSERT_EQ(PEM_write_bio_PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(), nullptr, 0, nullptr, pass), 1);
+  ASSERT_EQ(
+      PEM_write_bio_PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(), nullptr, 0, nullptr, pass),
+      1);
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
   const std::string encrypted = pki.path("encrypted.key");
   write(encrypted, std::string(data, static_cast<std::size_t>(n)));
   const CertificateLoad load = load_one(pki.site_ecdsa.cert, encrypted);
   ASSERT_EQ(load.errors.size(), 1u);
-  EXPECT_EQ(load.errors[0].rfind(encrypted + ": the key is protected by a passphrase", 0), 0u) << load.errors[0];
+  EXPECT_EQ(load.errors[0].rfind(encrypted + ": the key is protected by a passphrase", 0), 0u)
+      << load.errors[0];
 }
 
 TEST(CertificateSet, AnExpiredCertificateLoadsWithAWarning) {
@@ -142,7 +147,9 @@ TEST(CertificateSet, ANotYetValidCertificateLoadsWithAWarning) {
   const CertificateLoad load = load_one(pki.expired.cert, pki.expired.key, 1700000000);  // 2023-11
   ASSERT_TRUE(load.set);
   ASSERT_EQ(load.warnings.size(), 1u);
-  EXPECT_EQ(load.warnings[0].rfind(pki.expired.cert + ": certificate is not valid before 2024-01-01", 0), 0u);
+  EXPECT_EQ(
+      load.warnings[0].rfind(pki.expired.cert + ": certificate is not valid before 2024-01-01", 0),
+      0u);
 }
 
 TEST(CertificateSet, EveryErrorIsReportedAtOnceAndNoSetIsMade) {
@@ -154,9 +161,11 @@ TEST(CertificateSet, EveryErrorIsReportedAtOnceAndNoSetIsMade) {
   EXPECT_FALSE(load.set);
   // Both files of the missing pair, and the mismatch found in the pairs that could be read.
   EXPECT_EQ(load.errors.size(), 3u);
-  const CertificateLoad mismatch_only = CertificateSet::load(
-      {{pki.site_rsa.cert, pki.site_rsa.key}, {pki.mismatched.cert, pki.mismatched.key}, {pki.other.cert, pki.site_rsa.key}},
-      unix_now());
+  const CertificateLoad mismatch_only =
+      CertificateSet::load({{pki.site_rsa.cert, pki.site_rsa.key},
+                            {pki.mismatched.cert, pki.mismatched.key},
+                            {pki.other.cert, pki.site_rsa.key}},
+                           unix_now());
   EXPECT_FALSE(mismatch_only.set);
   EXPECT_EQ(mismatch_only.errors.size(), 2u);
 }
@@ -169,13 +178,14 @@ TEST(CertificateSet, AnEmptyListIsAnError) {
 
 TEST(CertificateSet, LoadsFromMemoryAndNamesTheSourcesInErrors) {
   const Pki& pki = Pki::get();
-  CertificateLoad load = CertificateSet::from_pem(
-      {{"acme:example.com", read(pki.site_ecdsa.cert), "acme:example.com.key", read(pki.site_ecdsa.key)}},
-      unix_now());
+  CertificateLoad load =
+      CertificateSet::from_pem({{"acme:example.com", read(pki.site_ecdsa.cert),
+                                 "acme:example.com.key", read(pki.site_ecdsa.key)}},
+                               unix_now());
   ASSERT_TRUE(load.set);
   EXPECT_EQ(load.set->certificates().front().cert_source, "acme:example.com");
-  load = CertificateSet::from_pem({{"acme:a", read(pki.site_ecdsa.cert), "acme:a.key", read(pki.site_rsa.key)}},
-                                  unix_now());
+  load = CertificateSet::from_pem(
+      {{"acme:a", read(pki.site_ecdsa.cert), "acme:a.key", read(pki.site_rsa.key)}}, unix_now());
   ASSERT_EQ(load.errors.size(), 1u);
   EXPECT_EQ(load.errors[0], "acme:a.key: key does not match the certificate in acme:a");
 }

@@ -56,7 +56,8 @@ TEST(ClientHelloParsing, SupportedVersionsListingTls13) {
   EXPECT_FALSE(lists_tls13(std::vector<uint8_t>{0x02, 0x03, 0x03}));
 }
 
-ClientOffer offer_of(bool tls13, const std::vector<uint8_t>& schemes, const std::vector<uint8_t>& suites,
+ClientOffer offer_of(bool tls13, const std::vector<uint8_t>& schemes,
+                     const std::vector<uint8_t>& suites,
                      const std::vector<uint8_t>* groups = nullptr) {
   ClientOffer offer;
   offer.tls13 = tls13;
@@ -78,7 +79,8 @@ TEST(CanUse, Tls13NeedsTheSchemeOfTheKeysCurve) {
   EXPECT_FALSE(can_use(offer, KeyType::Ecdsa, NID_secp384r1));
   EXPECT_TRUE(can_use(offer, KeyType::Rsa, 0));
   const std::vector<uint8_t> pkcs1_only = raw_u16({0x0401});
-  EXPECT_FALSE(can_use(offer_of(true, pkcs1_only, suites), KeyType::Rsa, 0));  // TLS 1.3 signs RSA with PSS
+  EXPECT_FALSE(
+      can_use(offer_of(true, pkcs1_only, suites), KeyType::Rsa, 0));  // TLS 1.3 signs RSA with PSS
 }
 
 TEST(CanUse, Tls12NeedsASuiteForTheKeyAndItsCurveAmongTheGroups) {
@@ -89,10 +91,13 @@ TEST(CanUse, Tls12NeedsASuiteForTheKeyAndItsCurveAmongTheGroups) {
   EXPECT_TRUE(can_use(offer_of(false, schemes, rsa_suites), KeyType::Rsa, 0));
   EXPECT_TRUE(can_use(offer_of(false, schemes, both_suites), KeyType::Ecdsa, NID_X9_62_prime256v1));
   const std::vector<uint8_t> x25519_only = raw_u16({29});
-  EXPECT_FALSE(can_use(offer_of(false, schemes, both_suites, &x25519_only), KeyType::Ecdsa, NID_X9_62_prime256v1));
+  EXPECT_FALSE(can_use(offer_of(false, schemes, both_suites, &x25519_only), KeyType::Ecdsa,
+                       NID_X9_62_prime256v1));
   const std::vector<uint8_t> rsa_schemes = raw_u16({0x0401});
-  EXPECT_FALSE(can_use(offer_of(false, rsa_schemes, both_suites), KeyType::Ecdsa, NID_X9_62_prime256v1));
-  const std::vector<uint8_t> cbc_only = raw_u16({0xC027});  // ECDHE-RSA-AES128-SHA256: not in the policy
+  EXPECT_FALSE(
+      can_use(offer_of(false, rsa_schemes, both_suites), KeyType::Ecdsa, NID_X9_62_prime256v1));
+  const std::vector<uint8_t> cbc_only =
+      raw_u16({0xC027});  // ECDHE-RSA-AES128-SHA256: not in the policy
   EXPECT_FALSE(can_use(offer_of(false, schemes, cbc_only), KeyType::Rsa, 0));
 }
 

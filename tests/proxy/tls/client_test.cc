@@ -21,7 +21,8 @@ TEST(ClientRole, VerifiesTheServerAgainstTheCaFileAndChecksTheName) {
   Connection c = open_connection(trusting(Pki::get().ca), server_context(), "www.example.com");
   ASSERT_TRUE(c.connected) << c.client.error();
   EXPECT_EQ(c.client.session->peer_subject(), "CN=site-ecdsa");
-  Connection wildcard = open_connection(trusting(Pki::get().ca), server_context(), "api.apps.example.com");
+  Connection wildcard =
+      open_connection(trusting(Pki::get().ca), server_context(), "api.apps.example.com");
   ASSERT_TRUE(wildcard.connected) << wildcard.client.error();
 }
 
@@ -36,13 +37,15 @@ TEST(ClientRole, AnUntrustedCaIsRefused) {
   // The server sends its CA along, so OpenSSL words it as an untrusted root in the chain.
   Connection c = open_connection(trusting(Pki::get().other_ca), server_context(), "example.com");
   EXPECT_FALSE(c.connected);
-  EXPECT_EQ(c.client.error(), "handshake: certificate verify failed: self-signed certificate in certificate chain");
+  EXPECT_EQ(c.client.error(),
+            "handshake: certificate verify failed: self-signed certificate in certificate chain");
 }
 
 TEST(ClientRole, TheSystemStoreDoesNotKnowAPrivateCa) {
   Connection c = open_connection(trusting(""), server_context(), "example.com");
   EXPECT_FALSE(c.connected);
-  EXPECT_EQ(c.client.error(), "handshake: certificate verify failed: self-signed certificate in certificate chain");
+  EXPECT_EQ(c.client.error(),
+            "handshake: certificate verify failed: self-signed certificate in certificate chain");
 }
 
 TEST(ClientRole, AnExpiredServerCertificateIsRefused) {
@@ -60,7 +63,8 @@ TEST(ClientRole, WithoutVerificationAnyCertificateIsAccepted) {
 }
 
 TEST(ClientRole, AnAddressIsCheckedButNotSentAsSni) {
-  Connection unverified = open_connection(client_context(no_verify()), server_context(), "127.0.0.1");
+  Connection unverified =
+      open_connection(client_context(no_verify()), server_context(), "127.0.0.1");
   ASSERT_TRUE(unverified.connected);
   EXPECT_EQ(unverified.server.session->server_name(), "");
   Connection verified = open_connection(trusting(Pki::get().ca), server_context(), "127.0.0.1");
@@ -76,14 +80,18 @@ TEST(ClientRole, BuildErrorsNameTheProblem) {
   options.alpn = {""};
   const ClientContext::Built built = ClientContext::build(options);
   EXPECT_FALSE(built.context);
-  EXPECT_EQ(built.errors, (std::vector<std::string>{pki.path("missing-ca.pem") + ": cannot read: No such file or directory",
-                                                    "alpn: every protocol name must be 1 to 255 bytes",
-                                                    "client certificate: give both cert and key, or neither"}));
+  EXPECT_EQ(built.errors,
+            (std::vector<std::string>{
+                pki.path("missing-ca.pem") + ": cannot read: No such file or directory",
+                "alpn: every protocol name must be 1 to 255 bytes",
+                "client certificate: give both cert and key, or neither"}));
   options = {};
   options.cert_file = pki.mismatched.cert;
   options.key_file = pki.mismatched.key;
-  EXPECT_EQ(ClientContext::build(options).errors,
-            std::vector<std::string>{pki.mismatched.key + ": key does not match the certificate in " + pki.mismatched.cert});
+  EXPECT_EQ(
+      ClientContext::build(options).errors,
+      std::vector<std::string>{pki.mismatched.key + ": key does not match the certificate in " +
+                               pki.mismatched.cert});
 }
 
 TEST(ClientSessionCache, KeepsTheLatestSessionPerBackend) {

@@ -15,7 +15,8 @@ std::shared_ptr<const ServerContext> mtls_server() {
   return server_context(options);
 }
 
-std::shared_ptr<const ClientContext> client_with(const Issued* cert, int max_version = TLS1_3_VERSION) {
+std::shared_ptr<const ClientContext> client_with(const Issued* cert,
+                                                 int max_version = TLS1_3_VERSION) {
   ClientOptions options = no_verify();
   if (cert != nullptr) {
     options.cert_file = cert->cert;
@@ -38,7 +39,8 @@ TEST(MutualTls, AClientWithoutACertificateIsRefused) {
 TEST(MutualTls, ACertificateFromAnotherCaIsRefused) {
   Connection c = open_connection(client_with(&Pki::get().stranger), mtls_server());
   EXPECT_FALSE(c.connected);
-  EXPECT_EQ(c.server.error().rfind("handshake: certificate verify failed", 0), 0u) << c.server.error();
+  EXPECT_EQ(c.server.error().rfind("handshake: certificate verify failed", 0), 0u)
+      << c.server.error();
   EXPECT_TRUE(c.client.failed());
   EXPECT_EQ(c.server.session->peer_subject(), "");
 }

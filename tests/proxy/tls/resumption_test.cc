@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "proxy/tls/client_session_cache.h"
 #include "proxy/tls/server_context.h"
@@ -17,7 +19,8 @@ using namespace testing;
 constexpr int64_t kStart = 1'800'000'000;
 constexpr int64_t kPeriod = 3600;
 
-std::shared_ptr<const ServerContext> server_on(std::shared_ptr<TicketKeys> ring, std::string client_ca = "") {
+std::shared_ptr<const ServerContext> server_on(std::shared_ptr<TicketKeys> ring,
+                                               std::string client_ca = "") {
   ServerOptions options;
   options.ticket_keys = std::move(ring);
   options.client_ca = std::move(client_ca);
@@ -152,6 +155,31 @@ TEST_P(Resumption, AResumedMutualTlsSessionStillReportsTheClientSubject) {
   ASSERT_TRUE(second.connected);
   EXPECT_TRUE(second.server.session->resumed());
   EXPECT_EQ(second.server.session->peer_subject(), "O=Ferry Tests,CN=client-1");
+}
+
+TEST_P(Resumption, WorkersOnTwoThreadsResumeWhileTheRingRotates) {
+  // Each "worker" has its own context and cache, as ferry's workers do; the ring is shared
+  // and rotates underneath them. A ticket may miss the ring after two rotations (a full
+  // handshake), never fail one.
+  std::atomic<int> resumed{0};
+  std::atomic<int> failed{0};
+  auto worker = [&] {
+    const auto server = server_on(ring_);
+    const auto client = client_up_to(version());
+    ClientSessionCache cache;
+    for (int i = 0; i < 40; ++i) {
+      Connection c = open_connection(client, server, "example.com", &cache, "backend");
+      if (!c.connected) failed.fetch_add(1);
+      if (c.connected && c.server.session->resumed()) resumed.fetch_add(1);
+    }
+  };
+  std::thread a(worker);
+  std::thread b(worker);
+  for (int64_t i = 1; i <= 200; ++i) ring_->rotate(kStart + i * kPeriod);
+  a.join();
+  b.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(resumed.load(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, Resumption, ::testing::Values(TLS1_3_VERSION, TLS1_2_VERSION),

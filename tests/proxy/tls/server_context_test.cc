@@ -11,7 +11,8 @@ namespace {
 
 using namespace testing;
 
-std::shared_ptr<const ClientContext> client_limited_to(int min_version, int max_version, const char* ciphers = nullptr,
+std::shared_ptr<const ClientContext> client_limited_to(int min_version, int max_version,
+                                                       const char* ciphers = nullptr,
                                                        int security_level = -1) {
   auto ctx = client_context(no_verify());
   SSL_CTX* native = ctx->native();
@@ -27,7 +28,9 @@ std::shared_ptr<const ClientContext> client_limited_to(int min_version, int max_
 std::vector<std::string> cipher_names(SSL_CTX* ctx) {
   std::vector<std::string> names;
   const STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
-  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) names.push_back(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(ciphers, i)));
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    names.push_back(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(ciphers, i)));
+  }
   return names;
 }
 
@@ -35,10 +38,11 @@ TEST(ServerPolicy, IntermediateOffersExactlyMozillas58SuitesInOrder) {
   const auto server = server_context();
   ASSERT_TRUE(server);
   EXPECT_EQ(cipher_names(server->initial_ctx()),
-            (std::vector<std::string>{"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-                                      "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
-                                      "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
-                                      "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"}));
+            (std::vector<std::string>{
+                "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+                "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+                "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+                "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"}));
 }
 
 TEST(ServerPolicy, ContextsRefuseRenegotiationAndCompressionAndReleaseIdleBuffers) {
@@ -50,7 +54,7 @@ TEST(ServerPolicy, ContextsRefuseRenegotiationAndCompressionAndReleaseIdleBuffer
     EXPECT_NE(options & SSL_OP_NO_RENEGOTIATION, 0u);
     EXPECT_NE(options & SSL_OP_NO_COMPRESSION, 0u);
     EXPECT_EQ(options & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);  // the client's order
-    EXPECT_EQ(options & SSL_OP_NO_TICKET, SSL_OP_NO_TICKET);  // no ring given: no tickets
+    EXPECT_EQ(options & SSL_OP_NO_TICKET, SSL_OP_NO_TICKET);   // no ring given: no tickets
     EXPECT_NE(SSL_CTX_get_mode(ctx) & SSL_MODE_RELEASE_BUFFERS, 0u);
     EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
     EXPECT_EQ(SSL_CTX_get_security_level(ctx), 2);
@@ -76,12 +80,14 @@ TEST(ServerPolicy, Tls13HandshakeInTheClientsCipherOrder) {
 }
 
 TEST(ServerPolicy, Tls12HandshakeUnderIntermediate) {
-  Connection c = open_connection(client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION), server_context());
+  Connection c =
+      open_connection(client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION), server_context());
   ASSERT_TRUE(c.connected) << c.server.error() << " / " << c.client.error();
   EXPECT_EQ(c.server.session->version(), "TLSv1.2");
   EXPECT_EQ(c.server.session->cipher(), "ECDHE-ECDSA-AES256-GCM-SHA384");
   Connection chacha = open_connection(
-      client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION, "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"),
+      client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION,
+                        "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"),
       server_context());
   ASSERT_TRUE(chacha.connected);
   EXPECT_EQ(chacha.server.session->cipher(), "ECDHE-ECDSA-CHACHA20-POLY1305");
@@ -89,8 +95,9 @@ TEST(ServerPolicy, Tls12HandshakeUnderIntermediate) {
 
 TEST(ServerPolicy, Tls11IsRefused) {
   // The client is allowed everything (security level 0), so the refusal is the server's.
-  Connection c = open_connection(client_limited_to(TLS1_1_VERSION, TLS1_1_VERSION, "DEFAULT:@SECLEVEL=0", 0),
-                                 server_context());
+  Connection c =
+      open_connection(client_limited_to(TLS1_1_VERSION, TLS1_1_VERSION, "DEFAULT:@SECLEVEL=0", 0),
+                      server_context());
   EXPECT_FALSE(c.connected);
   EXPECT_TRUE(c.server.failed());
   EXPECT_EQ(c.server.error(), "handshake: unsupported protocol");
@@ -100,16 +107,19 @@ TEST(ServerPolicy, Tls11IsRefused) {
 
 TEST(ServerPolicy, CbcSuitesAreRefusedUnderIntermediate) {
   Connection c = open_connection(
-      client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION, "ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA"),
+      client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION,
+                        "ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA"),
       server_context());
   EXPECT_FALSE(c.connected);
   EXPECT_EQ(c.server.error(), "handshake: no shared cipher");
-  EXPECT_NE(c.client.error().find("alert handshake failure"), std::string::npos) << c.client.error();
+  EXPECT_NE(c.client.error().find("alert handshake failure"), std::string::npos)
+      << c.client.error();
 }
 
 TEST(ServerPolicy, RsaKeyExchangeIsRefusedUnderIntermediate) {
-  Connection c = open_connection(client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION, "AES128-GCM-SHA256:AES256-GCM-SHA384"),
-                                 server_context());
+  Connection c = open_connection(
+      client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION, "AES128-GCM-SHA256:AES256-GCM-SHA384"),
+      server_context());
   EXPECT_FALSE(c.connected);
   EXPECT_EQ(c.server.error(), "handshake: no shared cipher");
 }
@@ -166,7 +176,8 @@ TEST(Alpn, NoCommonProtocolFailsTheHandshake) {
   Connection c = open_connection(client_offering({"spdy/3", "h2"}), server_context(options));
   EXPECT_FALSE(c.connected);
   EXPECT_EQ(c.server.error(), "handshake: no application protocol");
-  EXPECT_NE(c.client.error().find("no application protocol"), std::string::npos) << c.client.error();
+  EXPECT_NE(c.client.error().find("no application protocol"), std::string::npos)
+      << c.client.error();
 }
 
 TEST(Alpn, AServerWithoutAlpnIgnoresTheClientsList) {
@@ -182,8 +193,10 @@ TEST(ServerContextBuild, ErrorsNameWhatIsWrong) {
   options.client_ca = pki.path("no-such-ca.pem");
   ServerContext::Built built = ServerContext::build(load_set(standard_files()), options);
   EXPECT_FALSE(built.context);
-  EXPECT_EQ(built.errors, (std::vector<std::string>{"alpn: every protocol name must be 1 to 255 bytes",
-                                                    pki.path("no-such-ca.pem") + ": cannot read: No such file or directory"}));
+  EXPECT_EQ(built.errors,
+            (std::vector<std::string>{
+                "alpn: every protocol name must be 1 to 255 bytes",
+                pki.path("no-such-ca.pem") + ": cannot read: No such file or directory"}));
   options = {};
   options.client_ca = pki.site_rsa.key;  // a file with no certificate in it
   built = ServerContext::build(load_set(standard_files()), options);

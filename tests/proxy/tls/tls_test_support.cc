@@ -55,8 +55,12 @@ X509Ptr make_certificate(const Spec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY
   check(cert != nullptr, "X509_new");
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), ++serial);
-  check(ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) != nullptr, "notBefore");
-  check(ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) != nullptr, "notAfter");
+  check(ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) !=
+            nullptr,
+        "notBefore");
+  check(
+      ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) != nullptr,
+      "notAfter");
   check(X509_set_pubkey(cert.get(), key) == 1, "pubkey");
   X509_NAME* name = X509_get_subject_name(cert.get());
   const auto* cn = reinterpret_cast<const unsigned char*>(spec.common_name.c_str());
@@ -65,7 +69,8 @@ X509Ptr make_certificate(const Spec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY
     const auto* o = reinterpret_cast<const unsigned char*>(spec.organization.c_str());
     check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, o, -1, -1, 0) == 1, "O");
   }
-  check(X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name) == 1,
+  check(X509_set_issuer_name(cert.get(),
+                             issuer != nullptr ? X509_get_subject_name(issuer) : name) == 1,
         "issuer");
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -96,7 +101,8 @@ std::string pem_of(X509* cert) {
 
 std::string pem_of(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1, "PEM key");
+  check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
+        "PEM key");
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(n));
@@ -126,13 +132,15 @@ const Pki& Pki::get() {
       write_file(out.key, pem_of(key));
     };
     const EvpPkeyPtr ca_key = rsa_key();
-    const X509Ptr ca = make_certificate({"Ferry Test CA", "Ferry Tests", {}, now - kDay, now + 3650 * kDay, true},
-                                        ca_key.get(), nullptr, nullptr);
+    const X509Ptr ca =
+        make_certificate({"Ferry Test CA", "Ferry Tests", {}, now - kDay, now + 3650 * kDay, true},
+                         ca_key.get(), nullptr, nullptr);
     p->ca = p->path("ca.pem");
     write_file(p->ca, pem_of(ca.get()));
     const EvpPkeyPtr other_ca_key = ec_key("P-256");
-    const X509Ptr other_ca = make_certificate({"Stranger CA", "Elsewhere", {}, now - kDay, now + 3650 * kDay, true},
-                                              other_ca_key.get(), nullptr, nullptr);
+    const X509Ptr other_ca =
+        make_certificate({"Stranger CA", "Elsewhere", {}, now - kDay, now + 3650 * kDay, true},
+                         other_ca_key.get(), nullptr, nullptr);
     p->other_ca = p->path("other-ca.pem");
     write_file(p->other_ca, pem_of(other_ca.get()));
 
@@ -140,24 +148,26 @@ const Pki& Pki::get() {
     const int64_t until = now + 90 * kDay;
     const EvpPkeyPtr site_rsa = rsa_key();
     const EvpPkeyPtr site_ecdsa = ec_key("P-256");
-    issue("site-rsa", {"site-rsa", "", {"example.com", "www.example.com"}, from, until}, site_rsa.get(),
-          ca.get(), ca_key.get(), p->site_rsa);
+    issue("site-rsa", {"site-rsa", "", {"example.com", "www.example.com"}, from, until},
+          site_rsa.get(), ca.get(), ca_key.get(), p->site_rsa);
     issue("site-ecdsa", {"site-ecdsa", "", {"example.com", "www.example.com"}, from, until + kDay},
           site_ecdsa.get(), ca.get(), ca_key.get(), p->site_ecdsa);
     const EvpPkeyPtr wildcard = ec_key("P-384");
-    issue("wildcard", {"wildcard", "", {"*.apps.example.com"}, from, until}, wildcard.get(), ca.get(),
-          ca_key.get(), p->wildcard);
+    issue("wildcard", {"wildcard", "", {"*.apps.example.com"}, from, until}, wildcard.get(),
+          ca.get(), ca_key.get(), p->wildcard);
     const EvpPkeyPtr other = ec_key("P-256");
-    issue("other", {"other", "", {"other.test", "alias.other.test"}, from, until}, other.get(), ca.get(),
-          ca_key.get(), p->other);
+    issue("other", {"other", "", {"other.test", "alias.other.test"}, from, until}, other.get(),
+          ca.get(), ca_key.get(), p->other);
     const EvpPkeyPtr legacy = ec_key("P-256");
-    issue("legacy", {"legacy.example.net", "", {}, from, until}, legacy.get(), ca.get(), ca_key.get(), p->legacy);
+    issue("legacy", {"legacy.example.net", "", {}, from, until}, legacy.get(), ca.get(),
+          ca_key.get(), p->legacy);
     const EvpPkeyPtr expired = ec_key("P-256");
-    issue("expired", {"expired", "", {"expired.example.com"}, kExpiredNotBefore, kExpiredNotAfter}, expired.get(),
-          ca.get(), ca_key.get(), p->expired);
+    issue("expired", {"expired", "", {"expired.example.com"}, kExpiredNotBefore, kExpiredNotAfter},
+          expired.get(), ca.get(), ca_key.get(), p->expired);
     p->mismatched = {p->site_rsa.cert, p->site_ecdsa.key, p->site_rsa.not_after};
     const EvpPkeyPtr client = ec_key("P-256");
-    issue("client", {"client-1", "Ferry Tests", {}, from, until}, client.get(), ca.get(), ca_key.get(), p->client);
+    issue("client", {"client-1", "Ferry Tests", {}, from, until}, client.get(), ca.get(),
+          ca_key.get(), p->client);
     const EvpPkeyPtr stranger = ec_key("P-256");
     issue("stranger", {"stranger", "Elsewhere", {}, from, until}, stranger.get(), other_ca.get(),
           other_ca_key.get(), p->stranger);
@@ -265,7 +275,8 @@ std::size_t move_output(Peer& from, Peer& to, const Splitter& split) {
 std::size_t exchange(Peer& client, Peer& server, const Splitter& split) {
   std::size_t total = 0;
   for (int round = 0; round < 1000; ++round) {
-    const std::size_t moved = move_output(client, server, split) + move_output(server, client, split);
+    const std::size_t moved =
+        move_output(client, server, split) + move_output(server, client, split);
     total += moved;
     if (moved == 0) break;
   }
@@ -283,7 +294,9 @@ std::string served_common_name(const Session& client) {
   const X509* peer = SSL_get0_peer_certificate(client.native());
   if (peer == nullptr) return "(none)";
   char cn[256] = {};
-  if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn) < 0) return "(no CN)";
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn) < 0) {
+    return "(no CN)";
+  }
   return cn;
 }
 

@@ -51,8 +51,8 @@ struct Pki {
 // The usual listener: site (RSA then ECDSA), wildcard, other, legacy. site_rsa is default.
 std::vector<CertificateFiles> standard_files();
 std::shared_ptr<const CertificateSet> load_set(const std::vector<CertificateFiles>& files);
-std::shared_ptr<const ServerContext> server_context(ServerOptions options = {},
-                                                    const std::vector<CertificateFiles>& files = standard_files());
+std::shared_ptr<const ServerContext> server_context(
+    ServerOptions options = {}, const std::vector<CertificateFiles>& files = standard_files());
 // A client context; verify off unless options say otherwise.
 std::shared_ptr<const ClientContext> client_context(ClientOptions options = {});
 ClientOptions no_verify();
@@ -94,7 +94,9 @@ struct Connection {
   bool connected = false;
 };
 Connection open_connection(std::shared_ptr<const ClientContext> client_ctx,
-                           std::shared_ptr<const ServerContext> server_ctx, std::string_view sni = "example.com",
-                           ClientSessionCache* cache = nullptr, std::string_view cache_key = "backend");
+                           std::shared_ptr<const ServerContext> server_ctx,
+                           std::string_view sni = "example.com",
+                           ClientSessionCache* cache = nullptr,
+                           std::string_view cache_key = "backend");
 
 }  // namespace ferry::proxy::tls::testing
