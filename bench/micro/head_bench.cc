@@ -1,6 +1,7 @@
 // ns per head for the per-request work on heads: parsing a request head as a client sends it
-// (HeadScanner and llhttp, strict), building the head sent to the backend (X-Forwarded-*,
-// hop-by-hop headers out), parsing the backend's response head and building the client's.
+// (HeadScanner and llhttp, strict; the scanner alone too), building the head sent to the
+// backend (X-Forwarded-*, hop-by-hop headers out), parsing the backend's response head and
+// building the client's.
 // The heads are the bench's: wrk's GET and a typical nginx response, plus a browser-sized
 // request with cookies. Parsers and output strings are reused as a worker reuses them, so a
 // run that allocates per head shows up here.
@@ -8,6 +9,7 @@
 
 #include <string>
 
+#include "proxy/http1/head_scan.h"
 #include "proxy/http1/headers.h"
 #include "proxy/http1/http_parser.h"
 
@@ -67,6 +69,22 @@ void BM_ParseRequestHead(benchmark::State& state, const std::string* head) {
 }
 BENCHMARK_CAPTURE(BM_ParseRequestHead, wrk_get, &kWrkRequest);
 BENCHMARK_CAPTURE(BM_ParseRequestHead, browser_get, &kBrowserRequest);
+
+// The scanner alone (ferry's grammar check in front of llhttp): its share of a parse above.
+void BM_ScanHead(benchmark::State& state, const std::string* head, HeadScanner::StartLine kind) {
+  HeadScanner scanner(kind);
+  for (auto _ : state) {
+    std::size_t consumed = 0;
+    if (scanner.scan(head->data(), head->size(), &consumed) != HeadScanner::Result::Complete) {
+      state.SkipWithError("the head did not scan");
+    }
+    scanner.reset();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * head->size()));
+}
+BENCHMARK_CAPTURE(BM_ScanHead, wrk_get, &kWrkRequest, HeadScanner::StartLine::Request);
+BENCHMARK_CAPTURE(BM_ScanHead, browser_get, &kBrowserRequest, HeadScanner::StartLine::Request);
+BENCHMARK_CAPTURE(BM_ScanHead, response, &kResponse, HeadScanner::StartLine::Response);
 
 void BM_BuildRequestHead(benchmark::State& state, const std::string* head) {
   NullSink sink;

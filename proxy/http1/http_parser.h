@@ -119,9 +119,18 @@ class HttpParser {
   static int on_body(llhttp_t* p, const char* at, std::size_t len);
   static int on_message_complete(llhttp_t* p);
   static int on_chunk_header(llhttp_t* p);
+  static int on_chunk_extension_name(llhttp_t* p, const char* at, std::size_t len);
+  static int on_chunk_extension_name_complete(llhttp_t* p);
+  static int on_chunk_extension_value(llhttp_t* p, const char* at, std::size_t len);
+  static int on_chunk_extension_value_complete(llhttp_t* p);
   static const llhttp_settings_t& settings();
 
   Status run_llhttp(const char* data, std::size_t len, std::size_t* used);
+  // For a callback that finds what llhttp let through: stops parsing with `why` as the error.
+  int reject(const char* why) {
+    callback_error_ = why;
+    return -1;
+  }
 
   llhttp_t parser_{};
   Sink* sink_;
@@ -136,6 +145,10 @@ class HttpParser {
   bool sink_aborted_ = false;
   bool head_done_ = false;          // header callbacks after this are trailers: never fields
   bool trailer_pause_ = false;      // llhttp paused at the last chunk so trailers get scanned
+  bool chunk_ext_quoted_ = false;   // the chunk extension value under way began with a quote
+  uint32_t chunk_ext_bytes_ = 0;    // of the chunk extension name or value under way
+  const char* exec_end_ = nullptr;  // the end of the bytes llhttp is running over
+  const char* callback_error_ = nullptr;
   const char* error_ = nullptr;
 };
 

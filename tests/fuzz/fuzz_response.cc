@@ -44,6 +44,9 @@ class Relay final : public HttpParser::Sink {
   std::vector<int> relayed_interim;
 
   int on_head(MessageHead& head) override {
+    const std::string violation = rfc_head_violation(head);
+    FUZZ_CHECK(violation.empty(), "the parser handed on a head RFC 9110 refuses: " + violation);
+    FUZZ_CHECK(head.status >= 100 && head.status <= 599, "status " + std::to_string(head.status));
     interim = head.status >= 100 && head.status < 200 && head.status != 101;
     if (interim) {
       if (!x_.http10_client && head.status != 100) {

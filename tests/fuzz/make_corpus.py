@@ -72,6 +72,20 @@ REQUEST = {
     "upgrade_twice": req("GET /ws HTTP/1.1", H + "Connection: Upgrade\r\nUpgrade: websocket\r\nUpgrade: \r\n"),
     "te_http10": req("POST / HTTP/1.0", "Connection: keep-alive\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n") + req("GET /next HTTP/1.0", ""),
     "trailer_fold": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "0\r\nX: a\r\n b\r\n\r\n"),
+    # RFC 9110/9112's grammar, where llhttp 8.1 alone is looser: ferry must reject each
+    "empty_name": req("GET / HTTP/1.1", H + ": v\r\n"),
+    "name_obs_text": req("GET / HTTP/1.1", H + "X\x80A: v\r\n"),
+    "two_spaces": b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "rtsp_version": req("GET / RTSP/1.0", H),
+    "http2_version": req("GET / HTTP/2.0", H),
+    "fragment": req("GET /a#b HTTP/1.1", H),
+    "asterisk_get": req("GET * HTTP/1.1", H),
+    "asterisk_more": req("OPTIONS *x HTTP/1.1", H),
+    "trailer_empty_name": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "0\r\n: v\r\n\r\n"),
+    "ext_empty_name": req("POST / HTTP/1.1", H + "Transfer-Encoding: chunked\r\n", "5;=x\r\nhello\r\n0\r\n\r\n"),
+    # and their valid edges, which it must take
+    "obs_text_value": req("GET / HTTP/1.1", H + "X-Name: caf\xc3\xa9\r\n"),
+    "all_tchar_name": req("GET / HTTP/1.1", H + "!#$%&'*+-.^`|~09azAZ: v\r\n"),
     "long_header": req("GET / HTTP/1.1", H + "X-Long: " + "a" * 3000 + "\r\n"),
     "many_headers": req("GET / HTTP/1.1", H + "".join("X-%d: v\r\n" % i for i in range(200))),
 }
@@ -119,6 +133,15 @@ RESPONSE = {
     "no_content_with_body": resp(KA, "HTTP/1.1 204 No Content", "Content-Length: 5\r\n", "JUNK!"),
     "not_modified_chunked": resp(KA, "HTTP/1.1 304 Not Modified", "Transfer-Encoding: chunked\r\n"),
     "set_cookie_many": resp(KA, "HTTP/1.1 200 OK", "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n"),
+    # RFC 9110/9112's grammar, where llhttp 8.1 alone is looser: each is a 502
+    "empty_name": resp(KA, "HTTP/1.1 200 OK", ": v\r\nContent-Length: 0\r\n"),
+    "status_two_spaces": resp(KA, "HTTP/1.1  200 OK", "Content-Length: 0\r\n"),
+    "status_two_digits": resp(KA, "HTTP/1.1 20 OK", "Content-Length: 0\r\n"),
+    "status_600": resp(KA, "HTTP/1.1 600 OK", "Content-Length: 0\r\n"),
+    "http2_version": resp(KA, "HTTP/2.0 200 OK", "Content-Length: 0\r\n"),
+    "chunk_ext_empty_value": resp(KA, "HTTP/1.1 200 OK", "Transfer-Encoding: chunked\r\n", "2;x=\r\nok\r\n0\r\n\r\n"),
+    # and valid edges it relays
+    "reason_obs_text": resp(KA, "HTTP/1.1 200 \xc3\x89tat\tOK", "X-Name: caf\xc3\xa9\r\nContent-Length: 0\r\n"),
 }
 
 CHUNKED = {
@@ -148,6 +171,18 @@ CHUNKED = {
     "trailer_fold": b"0\r\nX: a\r\n b\r\n\r\n",
     "trailer_host": b"0\r\nHost: evil\r\nContent-Length: 5\r\n\r\n",
     "incomplete": b"5\r\nhel",
+    # chunk extensions llhttp 8.1 alone takes and ferry refuses (http_parser.cc)
+    "ext_empty_name": b"5;=x\r\nhello\r\n0\r\n\r\n",
+    "ext_empty_value": b"5;x=\r\nhello\r\n0\r\n\r\n",
+    "ext_quote_in_token": b"5;x=a\"b\"\r\nhello\r\n0\r\n\r\n",
+    "ext_del_in_quotes": b"5;x=\"\x7f\"\r\nhello\r\n0\r\n\r\n",
+    "ext_semi_semi": b"0;;=x\r\n\r\n",
+    # found by fuzz_chunked: llhttp ends a token value at ';' and then takes the CR
+    "ext_token_semicolon": b"5;a=b0;\r\nhello\r\n0;last\r\n\r\n",
+    "ext_token_two_semicolons": b"5;a=b;;c=d\r\nhello\r\n0\r\n\r\n",
+    "ext_empty_quotes": b"5;x=\"\"\r\nhello\r\n0\r\n\r\n",
+    "trailer_empty_name": b"0\r\n: v\r\n\r\n",
+    "trailer_bad_name": b"0\r\nX@Y: v\r\n\r\n",
 }
 
 def config_seeds():

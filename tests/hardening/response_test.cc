@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,13 +29,12 @@ void answer_bad_with(FakeBackend& b, const std::string& bad) {
   });
 }
 
-class MalformedAfterGood : public ::testing::TestWithParam<std::string> {};
-
 // A malformed response on a connection that already served one: 502, none of its bytes reach
-// the client, and the connection is not used again.
-TEST_P(MalformedAfterGood, IsNeverRelayedAndItsConnectionIsDropped) {
+// the client (each one carries "LEAK" in its head or body), and the connection is not used
+// again.
+void expect_502_never_relayed(const std::string& bad) {
   FakeBackend b1("b1");
-  answer_bad_with(b1, GetParam());
+  answer_bad_with(b1, bad);
   auto cfg = test_config({b1.address()});
   cfg.retries = 0;
   RunningProxy proxy(cfg);
@@ -58,6 +58,10 @@ TEST_P(MalformedAfterGood, IsNeverRelayedAndItsConnectionIsDropped) {
   EXPECT_EQ(b1.connections(), 2);
 }
 
+class MalformedAfterGood : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MalformedAfterGood, IsNeverRelayedAndItsConnectionIsDropped) { expect_502_never_relayed(GetParam()); }
+
 INSTANTIATE_TEST_SUITE_P(
     Responses, MalformedAfterGood,
     ::testing::Values("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\nX-A: LEAK\r\n\r\n4\r\nLEAK\r\n0\r\n\r\n",
@@ -65,6 +69,94 @@ INSTANTIATE_TEST_SUITE_P(
                       "HTTP/1.1 200 OK\r\nX-A: LEAK\nContent-Length: 4\r\n\r\nLEAK",
                       "HTTP/1.1 200 OK\r\nX-A: LEAK\r\n folded\r\nContent-Length: 4\r\n\r\nLEAK",
                       "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nX B: c\r\nContent-Length: 4\r\n\r\nLEAK"));
+
+// RFC 9110/9112's grammar for a response head, rule by rule (proxy/http1/head_scan.cc has the
+// table of which check enforces each): every one of these is a 502.
+struct BadResponse {
+  const char* name;
+  std::string bytes;
+};
+
+void PrintTo(const BadResponse& b, std::ostream* os) { *os << b.name; }
+
+class BadResponseGrammar : public ::testing::TestWithParam<BadResponse> {};
+
+TEST_P(BadResponseGrammar, Is502AndNeverRelayed) { expect_502_never_relayed(GetParam().bytes); }
+
+const std::string kLeakBody = "Content-Length: 4\r\n\r\nLEAK";
+const std::string kChunkedLeak = "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Grammar, BadResponseGrammar,
+    ::testing::Values(
+        BadResponse{"EmptyFieldName", "HTTP/1.1 200 OK\r\n: LEAK\r\n" + kLeakBody},
+        BadResponse{"EmptyFieldNameNoValue", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\n:\r\n" + kLeakBody},
+        BadResponse{"FieldNameObsText", "HTTP/1.1 200 OK\r\nX\x80" "A: LEAK\r\n" + kLeakBody},
+        BadResponse{"FieldNameWithAt", "HTTP/1.1 200 OK\r\nX@A: LEAK\r\n" + kLeakBody},
+        BadResponse{"FieldLineWithoutColon", "HTTP/1.1 200 OK\r\nX-LEAK\r\n" + kLeakBody},
+        BadResponse{"ValueControlByte", "HTTP/1.1 200 OK\r\nX-A: LE\x01" "AK\r\n" + kLeakBody},
+        BadResponse{"ValueDel", "HTTP/1.1 200 OK\r\nX-A: LE\x7f" "AK\r\n" + kLeakBody},
+        BadResponse{"TwoSpacesBeforeStatus", "HTTP/1.1  200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"TabBeforeStatus", "HTTP/1.1\t200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"WhitespaceBeforeStatusLine", " HTTP/1.1 200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"TwoDigitStatus", "HTTP/1.1 20 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"FourDigitStatus", "HTTP/1.1 2000 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"StatusZero", "HTTP/1.1 000 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"Status099", "HTTP/1.1 099 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"Status600", "HTTP/1.1 600 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"StatusNotFollowedBySpace", "HTTP/1.1 200\tOK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"Http2Version", "HTTP/2.0 200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"Http09Version", "HTTP/0.9 200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"Http12Version", "HTTP/1.2 200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"RtspVersion", "RTSP/1.0 200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"LowercaseHttp", "http/1.1 200 OK\r\nX-A: LEAK\r\n" + kLeakBody},
+        BadResponse{"ReasonControlByte", "HTTP/1.1 200 LE\x01" "AK\r\n" + kLeakBody},
+        BadResponse{"ReasonDel", "HTTP/1.1 200 LE\x7f" "AK\r\n" + kLeakBody},
+        BadResponse{"ReasonBareCr", "HTTP/1.1 200 LE\rAK\r\n" + kLeakBody},
+        BadResponse{"ChunkExtEmptyName", kChunkedLeak + "4;=x\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkExtEmptyValue", kChunkedLeak + "4;x=\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkExtQuoteInsideToken", kChunkedLeak + "4;x=a\"b\"\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkExtTokenThenSemicolon", kChunkedLeak + "4;x=y;\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkExtDelInQuotes", kChunkedLeak + "4;x=\"\x7f\"\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkExtNameNotAToken", kChunkedLeak + "4;x@y\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkSizeHexPrefix", kChunkedLeak + "0x4\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"EmptyBodyTrailerEmptyName", kChunkedLeak + "0\r\n: LEAK\r\n\r\n"},
+        BadResponse{"EmptyBodyTrailerObsFold", kChunkedLeak + "0\r\nX-T: v\r\n LEAK\r\n\r\n"}),
+    [](const ::testing::TestParamInfo<BadResponse>& p) { return std::string(p.param.name); });
+
+// The valid edges of the same rules are relayed: obs-text in a value and a reason, HTAB in a
+// reason, a status line without a reason, a quoted chunk extension (dropped).
+TEST(BackendResponse, ValidEdgesOfTheGrammarAreRelayed) {
+  FakeBackend b1("b1");
+  answer_bad_with(b1, "HTTP/1.1 200\r\nX-Obs: caf\xc3\xa9\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "4;x=\"a b\x80\"\r\ngood\r\n0\r\nX-T: v\r\n\r\n");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 5s);
+  ASSERT_TRUE(c.send(get_path("/bad")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("X-Obs"), "caf\xc3\xa9");
+  EXPECT_EQ(r->body, "good");
+}
+
+// A trailer section broken the same ways, after body bytes went out: the client is cut, never
+// given a body that looks complete, and the trailer's bytes never reach it.
+TEST(BackendResponse, AMalformedTrailerAfterTheBodyCutsTheClient) {
+  FakeBackend b1("b1");
+  answer_bad_with(b1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nGOOD\r\n0\r\n: LEAK\r\n\r\n");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  const int fd = connect_to(proxy.port());
+  ASSERT_TRUE(send_all(fd, get_path("/bad")));
+  bool closed = false;
+  const std::string got = read_until_close(fd, 5s, &closed);
+  ::close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(got.find("LEAK"), std::string::npos) << got;
+  EXPECT_EQ(got.find("0\r\n\r\n"), std::string::npos) << got;
+}
 
 // Malformed framing found after the head went out cannot become a 502: the client is cut
 // (never a body that looks complete), and the next client is served on a fresh connection.
