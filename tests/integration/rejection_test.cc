@@ -12,6 +12,9 @@
 namespace ferry::testing {
 namespace {
 
+// "..."s keeps a NUL inside a literal without counting its bytes by hand.
+using namespace std::string_literals;
+
 struct BadRequest {
   const char* name;
   std::string bytes;
@@ -86,7 +89,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequest{"TabBeforeColon", "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", 400},
         BadRequest{"ObsFold", "GET / HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\r\n\r\n", 400},
         BadRequest{"ObsFoldWithTab", "GET / HTTP/1.1\r\nHost: x\r\nX-A: b\r\n\tc\r\n\r\n", 400},
-        BadRequest{"NulInValue", std::string("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 37), 400},
+        BadRequest{"NulInValue", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n"s, 400},
         BadRequest{"ControlByteInValue", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01" "b\r\n\r\n", 400},
         BadRequest{"DelInValue", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x7f" "b\r\n\r\n", 400},
         BadRequest{"ControlByteInTarget", "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
@@ -131,7 +134,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequest{"FieldNameWithQuote", "GET / HTTP/1.1\r\n" + kHost + "X\"A: v\r\n\r\n", 400},
         BadRequest{"FieldNameWithObsText", "GET / HTTP/1.1\r\n" + kHost + "X\x80" "A: v\r\n\r\n", 400},
         BadRequest{"FieldNameWithDel", "GET / HTTP/1.1\r\n" + kHost + "X\x7f" "A: v\r\n\r\n", 400},
-        BadRequest{"FieldNameWithNul", std::string("GET / HTTP/1.1\r\nHost: x\r\nX\0A: v\r\n\r\n", 37), 400},
+        BadRequest{"FieldNameWithNul", "GET / HTTP/1.1\r\nHost: x\r\nX\0A: v\r\n\r\n"s, 400},
         BadRequest{"FieldLineWithoutColon", "GET / HTTP/1.1\r\n" + kHost + "X-A\r\n\r\n", 400},
         BadRequest{"VerticalTabInValue", "GET / HTTP/1.1\r\n" + kHost + "X-A: a\x0b" "b\r\n\r\n", 400},
         BadRequest{"EscapeInValue", "GET / HTTP/1.1\r\n" + kHost + "X-A: a\x1b" "b\r\n\r\n", 400},
