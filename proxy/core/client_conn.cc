@@ -511,6 +511,7 @@ void ClientConn::start_request_on_upstream() {
   rw.content_length = ex_->parser.head().content_length;
   rw.has_body = ex_->request_has_body;
   rw.tls = tls_ != nullptr;
+  rw.client_subject = client_subject_;
   ex_->request_head.clear();
   build_request_head(ex_->parser.head(), rw, ex_->request_head);
   ex_->upstream->send_borrowed(ex_->request_head.data(), ex_->request_head.size());
@@ -977,6 +978,9 @@ const ListenerSettings* ClientConn::listener() const {
 }
 
 void ClientConn::handshake_finished() {
+  // Once per connection: the subject only exists when client_ca made the client show a
+  // certificate that verified, and it cannot change (no renegotiation).
+  client_subject_ = tls_->peer_subject();
   worker_.metrics().count_tls_handshake(listener_, tls_->resumed() ? TlsResult::Resumed : TlsResult::Full,
                                          tls_->version());
 }

@@ -137,6 +137,7 @@ class ClientConn final : private HttpParser::Sink {
   Worker& worker_;
   uv_tcp_t tcp_{};
   std::unique_ptr<tls::Session> tls_;  // TLS listeners only
+  std::string client_subject_;         // mutual TLS: the verified client certificate's subject
   Exchange* ex_ = nullptr;  // while a request is under way (and until its response is written)
   Phase phase_ = Phase::Idle;
   bool closing_ = false;

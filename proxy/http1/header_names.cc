@@ -50,6 +50,8 @@ HeaderName classify_header(std::string_view n) {
       return iequals(n, "proxy-authenticate") ? HeaderName::ProxyAuthenticate : HeaderName::Other;
     case 19:
       return iequals(n, "proxy-authorization") ? HeaderName::ProxyAuthorization : HeaderName::Other;
+    case 21:
+      return iequals(n, "x-client-cert-subject") ? HeaderName::XClientCertSubject : HeaderName::Other;
     default:
       return HeaderName::Other;
   }

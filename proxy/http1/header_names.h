@@ -25,6 +25,7 @@ enum class HeaderName : uint8_t {
   ProxyAuthenticate,
   ProxyAuthorization,
   Cookie,
+  XClientCertSubject,  // ferry's own: the verified client certificate's subject (mutual TLS)
 };
 
 HeaderName classify_header(std::string_view name);

@@ -100,6 +100,7 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
       case HeaderName::ContentLength:
       case HeaderName::XForwardedProto:
       case HeaderName::XForwardedHost:
+      case HeaderName::XClientCertSubject:
       case HeaderName::Expect:
         continue;
       default:
@@ -130,6 +131,7 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
   out.append(rw.client_ip);
   out.append(rw.tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
   if (!host.empty()) append_header(out, "X-Forwarded-Host", host);
+  if (!rw.client_subject.empty()) append_header(out, "X-Client-Cert-Subject", rw.client_subject);
 
   if (rw.has_body) {
     if (rw.body_chunked) {

@@ -18,6 +18,10 @@ struct RequestRewrite {
   uint64_t content_length = 0;    // when !body_chunked; 0 and no CL header for bodiless requests
   bool has_body = false;
   bool tls = false;               // the client came over TLS: X-Forwarded-Proto: https
+  // The verified client certificate's subject (mutual TLS), sent as X-Client-Cert-Subject;
+  // empty: none. A client's own X-Client-Cert-Subject is always dropped, so a backend can
+  // trust the header when it comes from ferry.
+  std::string_view client_subject;
 };
 
 // Appends the head to send the backend (always HTTP/1.1, keep-alive).

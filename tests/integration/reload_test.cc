@@ -23,6 +23,7 @@
 #include "support/checked.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/ferry_process.h"
 #include "support/ports.h"
 #include "support/proxy_fixture.h"
 #include "support/scoped_thread.h"
@@ -172,29 +173,6 @@ TEST(Dns, ReResolutionAddsAndRemovesBackends) {
 }
 
 // ---- the real executable, driven by signals ----
-
-// The real executable with a config file, owned by the test: ChildProcess kills (SIGKILL) and
-// reaps it by pid whatever way the test ends, a failed ASSERT included. Its stderr (ferry's log)
-// goes to a file; its stdout to /dev/null, never to ctest's pipe.
-class FerryProcess {
- public:
-  FerryProcess(const std::string& config_path, const std::string& log_path)
-      : log_path_(log_path), child_({FERRY_BINARY, "-c", config_path}, "", log_path) {}
-  bool started() const { return child_.started(); }
-  void signal(int sig) { child_.signal(sig); }
-  // The exit code, or -1 if it did not exit within `limit` (it is killed when this goes).
-  int wait_exit(std::chrono::milliseconds limit = 20s) { return child_.wait_exit(limit).value_or(-1); }
-  std::string log() const { return file_contents(log_path_); }
-
- private:
-  std::string log_path_;
-  ChildProcess child_;
-};
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-}
 
 TEST(ReloadBySignal, EditingTheFileAndSighupChangesTheRotationWithoutFailures) {
   FakeBackend b1("b1"), b2("b2"), b3("b3");

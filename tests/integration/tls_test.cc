@@ -2,7 +2,12 @@
 // sockets for bad input. Certificates are made at test time with the openssl command line.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,9 +16,14 @@
 #include "support/child_process.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/ferry_process.h"
 #include "support/metrics_text.h"
+#include "support/ports.h"
 #include "support/proxy_fixture.h"
+#include "support/scoped_thread.h"
 #include "support/temp_dir.h"
+#include "support/tls_client.h"
+#include "support/wait.h"
 
 namespace ferry::testing {
 namespace {
@@ -217,6 +227,27 @@ TEST_F(Tls, MutualTlsNeedsAClientCertificateFromTheCa) {
                                            "--cert " + pki_.path("client.pem") + " --key " + pki_.path("client.key"));
   ASSERT_EQ(with_cert.exit_code, 0) << with_cert.err;
   EXPECT_NE(with_cert.out.find("HTTP/1.1 200"), std::string::npos);
+  // The backend learns who the client is from ferry, never from the client.
+  const CommandResult spoofed = curl_tls(pki_, proxy.port(), "site.test", "/",
+                                         "--cert " + pki_.path("client.pem") + " --key " + pki_.path("client.key") +
+                                             " -H 'X-Client-Cert-Subject: CN=admin'");
+  ASSERT_EQ(spoofed.exit_code, 0) << spoofed.err;
+  const std::vector<Request> seen = backend_.requests_seen();
+  ASSERT_EQ(seen.size(), 2u);
+  for (const Request& r : seen) {
+    EXPECT_EQ(r.header("X-Client-Cert-Subject"), "CN=client-1");
+    EXPECT_EQ(r.count("X-Client-Cert-Subject"), 1);
+  }
+}
+
+TEST_F(Tls, WithoutMutualTlsAClientsOwnCertificateSubjectHeaderIsDropped) {
+  RunningProxy proxy(tls_config(backend_.address(), {files(pki_, "site")}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const CommandResult r =
+      curl_tls(pki_, proxy.port(), "site.test", "/", "-H 'X-Client-Cert-Subject: CN=admin'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(backend_.requests_seen().size(), 1u);
+  EXPECT_EQ(backend_.requests_seen()[0].count("X-Client-Cert-Subject"), 0);
 }
 
 TEST_F(Tls, PlainHttpToATlsPortGetsAClearAnswer) {
@@ -316,6 +347,111 @@ TEST_F(Tls, HandshakesAndExpiryAreInTheMetrics) {
       std::chrono::system_clock::now().time_since_epoch());
   EXPECT_GT(*expiry, static_cast<double>(now.count()));
   EXPECT_LT(*expiry, static_cast<double>((now + std::chrono::hours(24 * 31)).count()));
+}
+
+// The renewal every operator does: new files in place, SIGHUP, under load. New handshakes get
+// the new certificate at once, connections already open keep theirs, and no request fails.
+TEST_F(Tls, ASighupCertificateSwapUnderLoadDropsNoRequest) {
+  ASSERT_TRUE(pki_.leaf("renewed", {"site.test", "*.site.test"}, /*rsa=*/true));
+  namespace fs = std::filesystem;
+  const std::string live_pem = pki_.path("live.pem"), live_key = pki_.path("live.key");
+  // Puts `name`'s pair where the config points, each file replaced whole by a rename.
+  auto install = [&](const std::string& name) {
+    fs::copy_file(pki_.path(name + ".key"), live_key + ".new", fs::copy_options::overwrite_existing);
+    fs::copy_file(pki_.path(name + ".pem"), live_pem + ".new", fs::copy_options::overwrite_existing);
+    fs::rename(live_key + ".new", live_key);
+    fs::rename(live_pem + ".new", live_pem);
+  };
+  install("site");
+  const uint16_t port = free_port(), admin = free_port();
+  const std::string conf = dir_.path() + "/ferry.yaml";
+  write_file(conf, "workers: 2\nadmin: \"127.0.0.1:" + std::to_string(admin) +
+                       "\"\nlisteners:\n  - address: \"127.0.0.1:" + std::to_string(port) +
+                       "\"\n    tls:\n      certificates:\n        - cert: " + live_pem + "\n          key: " +
+                       live_key + "\nbackends: [\"" + backend_.address() + "\"]\n");
+  FerryProcess ferry(conf, dir_.path() + "/ferry.log");
+  ASSERT_TRUE(ferry.started());
+  const std::string ca = pki_.path("ca.pem");
+  ASSERT_TRUE(eventually([&] { return TlsClient(port, ca, "site.test", 1s).connected(); })) << ferry.log();
+  const std::string first_serial = TlsClient(port, ca, "site.test").peer_serial();
+  ASSERT_FALSE(first_serial.empty());
+
+  TlsClient kept(port, ca, "site.test");  // opened before any swap, used after all of them
+  ASSERT_TRUE(kept.connected()) << kept.error();
+  ASSERT_TRUE(kept.send("GET /kept HTTP/1.1\r\nHost: site.test\r\n\r\n"));
+  ASSERT_TRUE(kept.read_response());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, served{0};
+  std::string first_failure;  // written once, by whichever thread fails first
+  std::atomic<bool> failure_noted{false};
+  auto note_failure = [&](const std::string& why) {
+    if (!failure_noted.exchange(true)) first_failure = why;
+    ++failures;
+  };
+  // Two clients that open a new connection (a full handshake) for every request.
+  auto handshaking_load = [&] {
+    while (!stop) {
+      TlsClient c(port, ca, "site.test");
+      if (!c.connected()) {
+        note_failure("handshake: " + c.error());
+        continue;
+      }
+      const std::optional<Response> r =
+          c.send("GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n") ? c.read_response()
+                                                                                    : std::nullopt;
+      if (!r || r->status != 200) note_failure(r ? "status " + std::to_string(r->status) : "no response");
+      ++served;
+    }
+  };
+  ScopedThread load_a(stop, handshaking_load);
+  ScopedThread load_b(stop, handshaking_load);
+
+  const std::string renewed_serial = [&] {
+    install("renewed");
+    ferry.signal(SIGHUP);
+    EXPECT_TRUE(eventually([&] { return ferry.log().find("reloaded") != std::string::npos; })) << ferry.log();
+    return TlsClient(port, ca, "site.test").peer_serial();
+  }();
+  EXPECT_NE(renewed_serial, first_serial) << "the new handshake still got the old certificate";
+  // Back and forth under load: every swap is seen by the next handshake.
+  for (int swap = 0; swap < 4; ++swap) {
+    const int before = served.load();
+    ASSERT_TRUE(eventually([&] { return served.load() > before + 20; }));
+    const bool to_renewed = swap % 2 == 1;
+    install(to_renewed ? "renewed" : "site");
+    ferry.signal(SIGHUP);
+    const std::string want = to_renewed ? renewed_serial : first_serial;
+    EXPECT_TRUE(eventually([&] { return TlsClient(port, ca, "site.test").peer_serial() == want; }))
+        << "swap " << swap;
+  }
+  const int before = served.load();
+  ASSERT_TRUE(eventually([&] { return served.load() > before + 20; }));
+  load_a.join();
+  load_b.join();
+  EXPECT_EQ(failures.load(), 0) << first_failure;
+  EXPECT_GT(served.load(), 100);
+
+  // The connection opened first still works, on the certificate it started with.
+  ASSERT_TRUE(kept.send("GET /kept HTTP/1.1\r\nHost: site.test\r\n\r\n"));
+  const std::optional<Response> still = kept.read_response();
+  ASSERT_TRUE(still);
+  EXPECT_EQ(still->status, 200);
+  EXPECT_EQ(kept.peer_serial(), first_serial);
+
+  const std::optional<Response> metrics = get(admin, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metric_value(metrics->body, "ferry_config_reloads_total{result=\"success\"}").value_or(-1), 5);
+  EXPECT_EQ(metric_value(metrics->body, "ferry_config_reloads_total{result=\"failure\"}").value_or(0), 0);
+  const std::string listener = "listener=\"127.0.0.1:" + std::to_string(port) + "\"";
+  EXPECT_EQ(metric_value(metrics->body, "ferry_tls_handshakes_total{" + listener + ",result=\"failed\",version=\"\"}"),
+            0)
+      << metric_lines(metrics->body, "ferry_tls_handshakes_total");
+  EXPECT_GT(metric_value(metrics->body, "ferry_tls_handshakes_total{" + listener + ",result=\"full\",version=\"TLSv1.3\"}")
+                .value_or(0),
+            100);
+  ferry.signal(SIGTERM);
+  EXPECT_EQ(ferry.wait_exit(), 0);
 }
 
 }  // namespace

@@ -81,6 +81,11 @@ std::string file_contents(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
   CommandResult result;
   const TempDir dir("ferry-cmd");

@@ -48,5 +48,7 @@ CommandResult run_command(const std::vector<std::string>& argv,
 
 // The whole content of a file ("" if it cannot be read).
 std::string file_contents(const std::string& path);
+// Replaces a file's content with `text` (created if missing).
+void write_file(const std::string& path, const std::string& text);
 
 }  // namespace ferry::testing

@@ -38,6 +38,13 @@ std::string Request::header(const std::string& name) const {
   return "";
 }
 
+int Request::count(const std::string& name) const {
+  const std::string wanted = lower(name);
+  int n = 0;
+  for (const auto& [k, v] : headers) n += lower(k) == wanted ? 1 : 0;
+  return n;
+}
+
 bool BackendConn::send(const std::string& bytes) {
   std::size_t off = 0;
   while (off < bytes.size()) {

@@ -26,6 +26,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string header(const std::string& name) const;  // case-insensitive, first, or ""
+  int count(const std::string& name) const;           // how many lines carry this name
 };
 
 class BackendConn {
