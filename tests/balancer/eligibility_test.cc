@@ -119,6 +119,21 @@ TEST(EveryBalancer, UsesEveryBackendWhenFailingOpen) {
   }
 }
 
+TEST(EveryBalancer, FailingOpenStillSkipsUnhealthyBackendsWhileOneIsHealthy) {
+  // fail_open only matters when nothing is healthy; with one healthy backend it changes nothing.
+  const Snapshot snap = snapshot_of({0, 1, 0, 0}, true);
+  for (BalancerKind kind : kAllKinds) {
+    auto balancer = make_balancer(kind, 0, 42);
+    balancer->on_snapshot(snap);
+    for (int i = 0; i < 200; ++i) {
+      auto index = balancer->pick(snap, "key-" + std::to_string(i), {});
+      ASSERT_TRUE(index.has_value()) << name(kind);
+      EXPECT_EQ(*index, 1u) << name(kind) << " picked an unhealthy backend while failing open";
+      balancer->release(*index, Outcome::Success);
+    }
+  }
+}
+
 TEST(EveryBalancer, NeverPicksAnUnhealthyOrTriedBackend) {
   const Snapshot snap = snapshot_of({1, 0, 1, 1, 0, 1}, false);
   TriedSet tried;
