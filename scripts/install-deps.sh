@@ -10,7 +10,7 @@ packages=(
   # dev backends (the seed's Flask app under gunicorn with a keep-alive worker)
   python3 python3-flask gunicorn python3-gevent
   # tests: real clients and peers
-  curl openssl nginx haproxy prometheus iproute2 procps
+  curl openssl testssl.sh nginx haproxy prometheus iproute2 procps
   # deploy tests
   awscli shellcheck jq
   # bench

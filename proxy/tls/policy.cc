@@ -45,8 +45,7 @@ std::string apply_server_policy(SSL_CTX* ctx, Policy policy) {
     return "TLS 1.3 cipher suites: " + take_openssl_errors();
   }
   if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1) return "groups: " + take_openssl_errors();
-  SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_set_options(ctx, kSharedOptions);
+  SSL_CTX_set_options(ctx, kSharedOptions | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   return {};
 }
 

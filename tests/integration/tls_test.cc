@@ -172,6 +172,17 @@ TEST_F(Tls, OldProtocolsAndWeakCiphersAreRefused) {
   EXPECT_NE(good.out.find("ECDHE-ECDSA-AES"), std::string::npos) << good.out;
 }
 
+TEST_F(Tls, FerrysCipherOrderWinsUnlessTheClientPutsChaCha20First) {
+  RunningProxy proxy(tls_config(backend_.address(), {files(pki_, "site")}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const CommandResult aes = s_client(
+      proxy.port(), "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256");
+  EXPECT_NE(aes.out.find("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"), std::string::npos) << aes.out;
+  const CommandResult chacha = s_client(
+      proxy.port(), "-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256");
+  EXPECT_NE(chacha.out.find("Cipher is ECDHE-ECDSA-CHACHA20-POLY1305"), std::string::npos) << chacha.out;
+}
+
 TEST_F(Tls, TheModernPolicyRefusesTls12) {
   config::Config cfg = tls_config(backend_.address(), {files(pki_, "site")});
   cfg.listeners[0].tls->policy = config::TlsPolicy::Modern;

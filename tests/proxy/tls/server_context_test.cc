@@ -53,7 +53,8 @@ TEST(ServerPolicy, ContextsRefuseRenegotiationAndCompressionAndReleaseIdleBuffer
     const uint64_t options = SSL_CTX_get_options(ctx);
     EXPECT_NE(options & SSL_OP_NO_RENEGOTIATION, 0u);
     EXPECT_NE(options & SSL_OP_NO_COMPRESSION, 0u);
-    EXPECT_EQ(options & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);  // the client's order
+    EXPECT_NE(options & SSL_OP_CIPHER_SERVER_PREFERENCE, 0u);  // ferry's order...
+    EXPECT_NE(options & SSL_OP_PRIORITIZE_CHACHA, 0u);         // ...unless the client wants ChaCha20
     EXPECT_EQ(options & SSL_OP_NO_TICKET, SSL_OP_NO_TICKET);   // no ring given: no tickets
     EXPECT_NE(SSL_CTX_get_mode(ctx) & SSL_MODE_RELEASE_BUFFERS, 0u);
     EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
