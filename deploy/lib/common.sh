@@ -148,13 +148,16 @@ ferry_unit_facts() {
   echo "EXEC=$([[ -n $conf ]] && echo keep || echo override)"
 }
 
-# render_proxy_userdata NAME URL SHA256
+# render_proxy_userdata NAME URL SHA256 [CERT_PARAMETER KEY_PARAMETER]: with the two SSM
+# parameter names the instance installs that certificate; without, it makes a self-signed one.
 render_proxy_userdata() {
   local yaml=$FERRY_DEPLOY_DIR/ferry.yaml facts
   embed_check "$yaml" FERRY_EOF_YAML
   facts=$(ferry_unit_facts)
   render "$FERRY_DEPLOY_DIR/userdata/ferry.sh.tmpl" \
     "INSTANCE_NAME=$1" "REGION=$FERRY_REGION" "ARTIFACT_URL=$2" "ARTIFACT_SHA256=$3" \
+    "TLS_CERT=$FERRY_TLS_CERT" "TLS_KEY=$FERRY_TLS_KEY" \
+    "TLS_CERT_PARAMETER=${4:-}" "TLS_KEY_PARAMETER=${5:-}" "TLS_PORT=$FERRY_PROXY_TLS_PORT" \
     "RUNTIME_PACKAGES=$FERRY_RUNTIME_PACKAGES" "PROXY_PORT=$FERRY_PROXY_PORT" \
     "HEALTH_PATH=$FERRY_HEALTH_PATH" "BIN=$(sed -n 's/^BIN=//p' <<<"$facts")" \
     "CONF=$(sed -n 's/^CONF=//p' <<<"$facts")" "SERVICE_USER=$(sed -n 's/^USER=//p' <<<"$facts")" \
@@ -162,11 +165,13 @@ render_proxy_userdata() {
     "FERRY_YAML=$(<"$yaml")" "FERRY_UNIT=$(ferry_unit_text)"
 }
 
-# check_ferry_yaml: deploy/ferry.yaml must name the backends and ports of the settings.
+# check_ferry_yaml: deploy/ferry.yaml must name the backends, ports and certificate files of
+# the settings (the user-data puts the certificate where the settings say).
 check_ferry_yaml() {
   local yaml=$FERRY_DEPLOY_DIR/ferry.yaml want missing=()
   for want in "$FERRY_BACKEND_1_IP:$FERRY_BACKEND_PORT" "$FERRY_BACKEND_2_IP:$FERRY_BACKEND_PORT" \
-    "0.0.0.0:$FERRY_PROXY_PORT" "0.0.0.0:$FERRY_PROXY_EXTRA_PORT" "path: $FERRY_HEALTH_PATH"; do
+    "0.0.0.0:$FERRY_PROXY_PORT" "0.0.0.0:$FERRY_PROXY_EXTRA_PORT" "0.0.0.0:$FERRY_PROXY_TLS_PORT" \
+    "cert: $FERRY_TLS_CERT" "key: $FERRY_TLS_KEY" "path: $FERRY_HEALTH_PATH"; do
     grep -qF -- "$want" "$yaml" || missing+=("$want")
   done
   if ((${#missing[@]})); then

@@ -15,6 +15,7 @@ cmd_down() {
   say "ferry-aws down: region $FERRY_REGION, VPC $FERRY_VPC_NAME ($VPC_ID)$( ((DRY_RUN)) && echo " -- dry run, nothing is changed")"
   fetch_vpc_state
   fetch_elb_state
+  fetch_tls_state
   AWS_EXPECT="NoSuchBucket 404" fetch bucket-objects s3api list-objects-v2 --bucket "$(bucket_name)" --prefix ferry/
   fetch_wait
   resolve_network
@@ -95,7 +96,8 @@ cmd_down() {
     fi
   fi
 
-  # 8. IAM.
+  # 8. The TLS certificate's parameters, then IAM.
+  down_tls_params
   down_iam
   ((DRY_RUN)) || say "done: $FERRY_VPC_NAME and everything ferry-aws did not make are as they were"
 }

@@ -70,16 +70,18 @@ ensure_proxy_sg() {
   if [[ -n $SG_PROXY ]]; then
     step ok "security group $FERRY_SG_PROXY ($SG_PROXY)"
   else
-    act create "security group $FERRY_SG_PROXY (in: tcp/$FERRY_PROXY_PORT, tcp/$FERRY_PROXY_EXTRA_PORT)" \
+    act create "security group $FERRY_SG_PROXY (in: tcp/$FERRY_PROXY_PORT, tcp/$FERRY_PROXY_EXTRA_PORT, tcp/$FERRY_PROXY_TLS_PORT)" \
       aws_cli ec2 create-security-group --vpc-id "$VPC_ID" --group-name "$FERRY_SG_PROXY" \
-      --description "ferry: HTTP on $FERRY_PROXY_PORT and $FERRY_PROXY_EXTRA_PORT from anywhere" \
+      --description "ferry: HTTP on $FERRY_PROXY_PORT and $FERRY_PROXY_EXTRA_PORT, HTTPS on $FERRY_PROXY_TLS_PORT from anywhere" \
       --tag-specifications "$(tag_spec security-group "$FERRY_SG_PROXY")"
     SG_PROXY=$(last '.GroupId // empty')
     [[ -n $SG_PROXY ]] || SG_PROXY="<$FERRY_SG_PROXY>"
   fi
+  # A group made before HTTPS existed gets only the 443 rule added (ensure_rules skips the rest).
   ensure_rules "$SG_PROXY" "$FERRY_SG_PROXY" ingress \
     "$FERRY_PROXY_PORT 0.0.0.0/0 ferry (seed: nginx port)" \
-    "$FERRY_PROXY_EXTRA_PORT 0.0.0.0/0 ferry (seed: ALB listener port)"
+    "$FERRY_PROXY_EXTRA_PORT 0.0.0.0/0 ferry (seed: ALB listener port)" \
+    "$FERRY_PROXY_TLS_PORT 0.0.0.0/0 ferry HTTPS"
   ensure_rules "$SG_PRIVATE" "$FERRY_SG_PRIVATE" ingress \
     "443 $SG_PRIVATE for SSM Session Manager console" \
     "443 $SG_PROXY SSM Session Manager from the ferry instances via the endpoints" \

@@ -2,13 +2,17 @@
 # Readiness through SSM: one run-command asks each new instance whether its service answers.
 
 # ssm_check IDS...: one run-command on all instances, each checking its own service (the
-# backend's Flask app, or ferry on a ferry instance); waits until each passes or fails.
+# backend's Flask app, or ferry on a ferry instance, over HTTP and HTTPS: -k, as the
+# certificate may be self-signed); waits until each passes or fails.
 ssm_check() {
   local script="cloud-init status --wait >/dev/null 2>&1 || true
-port=$FERRY_BACKEND_PORT unit=ferry-app
-if systemctl cat ferry.service >/dev/null 2>&1; then port=$FERRY_PROXY_PORT unit=ferry; fi
+port=$FERRY_BACKEND_PORT unit=ferry-app tls=
+if systemctl cat ferry.service >/dev/null 2>&1; then port=$FERRY_PROXY_PORT unit=ferry tls=$FERRY_PROXY_TLS_PORT; fi
 for i in \$(seq 1 60); do
-  if curl -fsS -o /dev/null http://127.0.0.1:\$port$FERRY_HEALTH_PATH; then echo \"\$unit ready\"; exit 0; fi
+  if curl -fsS -o /dev/null http://127.0.0.1:\$port$FERRY_HEALTH_PATH &&
+    { [ -z \"\$tls\" ] || curl -fsSk -o /dev/null https://127.0.0.1:\$tls$FERRY_HEALTH_PATH; }; then
+    echo \"\$unit ready\"; exit 0
+  fi
   sleep 5
 done
 systemctl status \$unit --no-pager || true

@@ -100,7 +100,7 @@ cmd_status() {
     e=$(eip "$name-eip")
     [[ -n $e ]] || continue
     pub=$(mask "$(cut -f4 <<<"$e")")
-    row ferry "$name" - - - "http://$pub:$FERRY_PROXY_PORT/ http://$pub/"
+    row ferry "$name" - - - "http://$pub:$FERRY_PROXY_PORT/ http://$pub/ https://$pub/"
     any=1
   done
   ((any)) || row ferry "-" - absent - "not deployed"

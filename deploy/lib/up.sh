@@ -1,16 +1,19 @@
 # shellcheck shell=bash
 # ferry-aws up: reads and preflight checks first, then each step in order (IAM, endpoints,
-# groups, Elastic IPs, NAT, instances, load balancer, readiness, NAT closed) and the summary.
+# groups, TLS parameters, Elastic IPs, NAT, instances, load balancer, readiness, NAT closed)
+# and the summary.
 
 cmd_up() {
   require_cli
   command -v jq >/dev/null || die "$EXIT_MISSING" "jq is needed (apt-get install jq)"
   check_ferry_yaml
+  require_tls_files
   require_vpc
   say "ferry-aws up: region $FERRY_REGION, VPC $FERRY_VPC_NAME ($VPC_ID)$( ((HA)) && echo ", HA")$( ((DRY_RUN)) && echo " -- dry run, nothing is changed")"
 
   fetch_vpc_state
   fetch_iam_state
+  fetch_tls_state
   if ((HA)); then fetch_elb_state; fi
   fetch_wait
   require_network
@@ -84,6 +87,7 @@ cmd_up() {
     done
   fi
   if ((${#need_proxies[@]})); then require_binary; fi
+  tls_preflight
   if ((need_nat)); then nat_preflight; fi
   if ((HA)); then
     if [[ -n $LB ]] && ! elb_ours "$LB"; then die "$EXIT_IN_USE" "load balancer $FERRY_NLB_NAME exists but ferry-aws did not make it. Nothing was changed."; fi
@@ -92,10 +96,12 @@ cmd_up() {
     step note "$FERRY_PROXY_2_NAME and the load balancer of --ha are left as they are (up --ha manages them, down removes them)"
   fi
 
-  # 1. Session Manager: role, profile, endpoints, the 443 self rule; ferry's security group.
+  # 1. Session Manager: role, profile, endpoints, the 443 self rule; ferry's security group;
+  # the TLS certificate's parameters (before any ferry instance boots and reads them).
   ensure_iam
   ensure_endpoints
   ensure_proxy_sg
+  ensure_tls_params
 
   # 2. The ferry instances' Elastic IPs (early: an address quota stops the run before any
   # instance starts).
@@ -156,6 +162,7 @@ cmd_up() {
     found=$(inst "$name")
     if [[ -n $found ]]; then
       step ok "instance $name ($(cut -f1 <<<"$found"), $(cut -f5 <<<"$found"), $(cut -f2 <<<"$found"))"
+      tls_note_running "$name"
       if [[ $(cut -f4 <<<"$found") != yes ]]; then unready_proxies+=("$(cut -f1 <<<"$found")"); fi
       if [[ $(cut -f2 <<<"$found") == stopped ]]; then
         act start "instance $name" aws_cli ec2 start-instances --instance-ids "$(cut -f1 <<<"$found")"
@@ -164,8 +171,10 @@ cmd_up() {
       continue
     fi
     ud=$FERRY_TMP/userdata-$name.sh
-    render_proxy_userdata "$name" "${ARTIFACT_URL:-<presigned URL>}" "${ARTIFACT_SHA:-<sha256>}" >"$ud"
-    act launch "instance $name: Debian 12 $AMI_PROXY, $FERRY_PROXY_INSTANCE_TYPE in $(subnet_label "$sub"), $FERRY_SG_PROXY" \
+    local tls_params=()
+    if ((TLS_SOURCE)); then tls_params=("$(tls_param_cert)" "$(tls_param_key)"); fi
+    render_proxy_userdata "$name" "${ARTIFACT_URL:-<presigned URL>}" "${ARTIFACT_SHA:-<sha256>}" "${tls_params[@]}" >"$ud"
+    act launch "instance $name: Debian 12 $AMI_PROXY, $FERRY_PROXY_INSTANCE_TYPE in $(subnet_label "$sub"), $FERRY_SG_PROXY, $( ((TLS_SOURCE)) && echo "certificate from SSM" || echo "self-signed certificate")" \
       launch proxy "$name" "$sub" "$SG_PROXY" "" "$ud"
     if ! ((DRY_RUN)); then
       id=$(last '.Instances[0].InstanceId')
@@ -192,7 +201,7 @@ cmd_up() {
       act associate "Elastic IP $name-eip with $name" \
         aws_cli ec2 associate-address --allocation-id "$alloc" --instance-id "$pid"
     fi
-    PROXY_URLS+=("http://$(cut -f4 <<<"$e"):$FERRY_PROXY_PORT/ and http://$(cut -f4 <<<"$e")/  ($name)")
+    PROXY_URLS+=("http://$(cut -f4 <<<"$e"):$FERRY_PROXY_PORT/ and http://$(cut -f4 <<<"$e")/ and https://$(cut -f4 <<<"$e")/  ($name)")
   done
 
   # 6. --ha: the network load balancer in front of both ferry instances.

@@ -8,6 +8,8 @@ TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$TESTS_DIR/lib.sh"
 # shellcheck source=../../deploy/lib/common.sh
 source "$REPO/deploy/lib/common.sh"
+# shellcheck source=../../deploy/lib/tls.sh
+source "$REPO/deploy/lib/tls.sh"
 load_settings "$REPO/deploy/settings.env"
 
 lane=${1:?ha or single}
@@ -39,6 +41,10 @@ rc_is() { # WANT TAG
   WHY="exit $RC, wanted $1: $(tail_err "$2")"
   return 1
 }
+# ferry_sg_rules DUMP: the inbound ports my-SG-ferry's tagged rules open to the world, sorted.
+ferry_sg_rules() {
+  awk '$1 == "sgr" && $3 == "ours" && $4 == "'"$FERRY_SG_PROXY"'-ingress" && $6 == "in" && $9 == "0.0.0.0/0" {print $8}' "$1" | sort | paste -sd' ' -
+}
 no_changes() { # TAG
   [[ $MUT == 0 ]] && return 0
   WHY="$MUT mutating call(s): $(grep '^mutating' "$LOGS/$1.calls" | tr '\n' '|')"
@@ -60,6 +66,12 @@ lane_ha() {
     out_has ha-dry "would launch   instance my-ferry-02" &&
     out_has ha-dry "would create   network load balancer my-NLB-ferry" &&
     out_has ha-dry "would delete   NAT gateway My-NAT"'
+  WHY="no plan to open 8888, 80 and 443 on $FERRY_SG_PROXY (see $LOGS/ha-dry.out)"
+  check moto.ha.dry-run-plans-the-http-and-https-rules out_has ha-dry \
+    "would add   $FERRY_SG_PROXY ingress tcp/8888 from 0.0.0.0/0, tcp/80 from 0.0.0.0/0, tcp/443 from 0.0.0.0/0"
+  WHY="no self-signed certificate in the launch plan (see $LOGS/ha-dry.out)"
+  check moto.ha.dry-run-without-certificate-plans-self-signed out_has ha-dry \
+    "$FERRY_SG_PROXY, self-signed certificate"
   check moto.ha.dry-run-leaves-account-as-is dump_unchanged "$LOGS/ha-dump0" ha-dry
 
   fa ha-up up --ha
@@ -70,6 +82,12 @@ lane_ha() {
   check moto.ha.instances-as-specified same_as_golden instances-ha.txt "$LOGS/ha-instances.txt"
   fa ha-status status --mask
   check moto.ha.status-equals-golden same_as_golden status-ha.txt "$LOGS/ha-status.out"
+  fixture dump >"$LOGS/ha-up.dump"
+  rules=$(ferry_sg_rules "$LOGS/ha-up.dump")
+  WHY="$FERRY_SG_PROXY opens '$rules' (see $LOGS/ha-up.dump)"
+  check moto.ha.ferry-group-opens-80-443-8888 eval '[[ $rules == "443-443 80-80 8888-8888" ]]'
+  WHY="SSM parameters without --tls-cert: $(grep '^param ' "$LOGS/ha-up.dump" | tr '\n' '|')"
+  check moto.ha.no-certificate-no-parameters eval '! grep -q "^param " "$LOGS/ha-up.dump"'
 
   fa ha-up2 up --ha
   check moto.ha.up-again-exit-0 rc_is 0 ha-up2
@@ -140,15 +158,37 @@ lane_single() {
   check moto.interrupted-run-was-killed eval '[[ $RC == 137 ]] && grep -q "run-instances killed-after" "$LOGS/s-killed.calls"'
   check moto.interrupted-run-leaves-nothing-untagged all_tagged "$LOGS/s-dump0" s-killed
 
-  # Run again: it converges (keeping the NAT this time, for the nat commands below).
-  fa s-converge up --keep-nat
+  # Run again: it converges (keeping the NAT this time, for the nat commands below), now
+  # with a certificate, which the ferry instance is told to read from SSM.
+  local tls=$LOGS/tls
+  mkdir -p "$tls"
+  for k in a b; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj "/CN=$k.example" \
+      -keyout "$tls/$k.key" -out "$tls/$k.pem" 2>/dev/null
+  done
+  fa s-converge up --keep-nat --tls-cert "$tls/a.pem" --tls-key "$tls/a.key"
   check moto.interrupted-up-converges rc_is 0 s-converge
+  fixture dump >"$LOGS/s-converge.dump"
+  WHY="parameters: $(grep '^param ' "$LOGS/s-converge.dump" | tr '\n' '|')"
+  check moto.tls-files-stored-as-tagged-securestrings eval 'grep -qx "param $(tls_param_cert) ours $(tls_param_cert) SecureString ferry-aws: sha256 $(sha256sum "$tls/a.pem" | cut -d" " -f1)" "$LOGS/s-converge.dump" &&
+    grep -qx "param $(tls_param_key) ours $(tls_param_key) SecureString ferry-aws: sha256 $(sha256sum "$tls/a.key" | cut -d" " -f1)" "$LOGS/s-converge.dump"'
+  rules=$(ferry_sg_rules "$LOGS/s-converge.dump")
+  WHY="$FERRY_SG_PROXY opens '$rules'"
+  check moto.ferry-group-opens-80-443-8888 eval '[[ $rules == "443-443 80-80 8888-8888" ]]'
   instances_view >"$LOGS/s-instances.txt"
   check moto.instances-as-specified same_as_golden instances.txt "$LOGS/s-instances.txt"
   fa s-status status --mask
   check moto.status-equals-golden same_as_golden status.txt "$LOGS/s-status.out"
-  fa s-up2 up --keep-nat
+  fa s-up2 up --keep-nat --tls-cert "$tls/a.pem" --tls-key "$tls/a.key"
   check moto.converged-up-makes-no-mutating-call no_changes s-up2
+  # Another certificate: both parameters replaced, nothing else; the running instance is
+  # named as still serving the old one.
+  fa s-tls-new up --keep-nat --tls-cert "$tls/b.pem" --tls-key "$tls/b.key"
+  WHY="exit $RC, mutating: $(grep '^mutating' "$LOGS/s-tls-new.calls" | tr '\n' '|')"
+  check moto.new-certificate-replaces-the-parameters-only eval '[[ $RC == 0 && $MUT == 2 ]] &&
+    [[ $(grep -c "^mutating ssm put-parameter" "$LOGS/s-tls-new.calls") == 2 ]]'
+  WHY="no note about $FERRY_PROXY_1_NAME (see $LOGS/s-tls-new.out)"
+  check moto.new-certificate-names-the-running-instance out_has s-tls-new "$FERRY_PROXY_1_NAME still serves its old certificate"
 
   fa s-natdown nat down
   check moto.nat-down rc_is 0 s-natdown

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Static checks of deploy/: syntax and shellcheck of every script (and of rendered user-data),
 # every AWS call through the one wrapper, ferry.yaml against settings.env, the runtime
-# package list against the built binary. Prints PASS/FAIL/SKIP lines.
+# package list against the built binary, up's --tls-cert/--tls-key refused before any AWS call
+# when wrong. Prints PASS/FAIL/SKIP lines.
 set -uo pipefail
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -23,7 +24,10 @@ scripts=(
 "$REPO/deploy/ferry-aws" render-userdata backend "$FERRY_BACKEND_1_NAME" >"$work/backend-userdata.sh"
 "$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "https://example.invalid/ferry?X-Amz-Signature=0&x=1" \
   0000000000000000000000000000000000000000000000000000000000000000 >"$work/ferry-userdata.sh"
-rendered=("$work/backend-userdata.sh" "$work/ferry-userdata.sh")
+"$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "https://example.invalid/ferry?X-Amz-Signature=0&x=1" \
+  0000000000000000000000000000000000000000000000000000000000000000 /ferry-aws/tls/site.pem /ferry-aws/tls/site.key \
+  >"$work/ferry-userdata-ssm-tls.sh"
+rendered=("$work/backend-userdata.sh" "$work/ferry-userdata.sh" "$work/ferry-userdata-ssm-tls.sh")
 
 bad=()
 for f in "${scripts[@]}" "${rendered[@]}"; do
@@ -68,10 +72,35 @@ sed -n "/<<'FERRY_EOF_APP_PY'/,/^FERRY_EOF_APP_PY/p" "$work/backend-userdata.sh"
 WHY="the app.py embedded in the user-data differs from deploy/app/app.py"
 check static.user-data-embeds-the-app cmp -s "$work/app.py" "$REPO/deploy/app/app.py"
 
+# --tls-cert/--tls-key: a pair of PEM files that belong together, checked before any AWS call
+# (the CLI here leads nowhere: a call would fail with another status).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=a.example \
+  -keyout "$work/a.key" -out "$work/a.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=b.example \
+  -keyout "$work/b.key" -out "$work/b.pem" 2>/dev/null
+# tls_refused TAG MESSAGE ARGS...: up ARGS exits 2 with MESSAGE and no AWS call.
+tls_refused() {
+  local tag=$1 msg=$2 rc=0
+  shift 2
+  FERRY_AWS_CLI=$work/no-aws-call "$REPO/deploy/ferry-aws" up "$@" >"$work/$tag.out" 2>"$work/$tag.err" || rc=$?
+  WHY="exit $rc: $(tr '\n' ' ' <"$work/$tag.err")"
+  [[ $rc == 2 ]] && grep -qF -- "$msg" "$work/$tag.err" && [[ ! -e $work/no-aws-call.called ]]
+}
+printf '#!/bin/sh\ntouch "$0.called"\nexit 1\n' >"$work/no-aws-call"
+chmod +x "$work/no-aws-call"
+check static.tls-cert-without-key-is-refused tls_refused tls-half "--tls-cert and --tls-key go together" --tls-cert "$work/a.pem"
+check static.tls-key-of-another-cert-is-refused tls_refused tls-mismatch "is not the key of" \
+  --tls-cert "$work/a.pem" --tls-key "$work/b.key"
+check static.tls-key-as-cert-is-refused tls_refused tls-notcert "is not a PEM certificate" \
+  --tls-cert "$work/a.key" --tls-key "$work/a.key"
+
 bin=$REPO/build/ferry
 if [[ -x $bin ]]; then
-  WHY="$("$bin" --check -c "$REPO/deploy/ferry.yaml" 2>&1 | head -n 5 | tr '\n' ' ')"
-  checked=$("$bin" --check -c "$REPO/deploy/ferry.yaml" 2>&1)
+  # The certificate files deploy/ferry.yaml names exist only on the instance: a copy names a
+  # throwaway pair instead.
+  sed "s#: $FERRY_TLS_CERT\$#: $work/a.pem#; s#: $FERRY_TLS_KEY\$#: $work/a.key#" "$REPO/deploy/ferry.yaml" >"$work/ferry-check.yaml"
+  WHY="$("$bin" --check -c "$work/ferry-check.yaml" 2>&1 | head -n 5 | tr '\n' ' ')"
+  checked=$("$bin" --check -c "$work/ferry-check.yaml" 2>&1)
   check static.ferry-check-accepts-deploy-ferry-yaml grep -q "config OK" <<<"$checked"
   # Each shared library the binary needs is in FERRY_RUNTIME_PACKAGES or in Debian's base.
   missing=()

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The user-data scripts, run locally: into a scratch root (FERRY_ROOT) with apt-get, systemctl,
-# curl, dpkg and useradd stubbed. The units they write are checked with systemd-analyze verify
-# and the Flask app the backend script installs is started with gunicorn on loopback and asked
-# for / and /health. Prints PASS/FAIL/SKIP lines.
+# curl, dpkg, useradd, chown and aws stubbed. The units they write are checked with
+# systemd-analyze verify, the TLS files the ferry script places are checked for path, mode,
+# owner and content (self-signed, or from the SSM parameters), and the Flask app the backend
+# script installs is started with gunicorn on loopback and asked for / and /health. Prints
+# PASS/FAIL/SKIP lines.
 set -uo pipefail
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$TESTS_DIR/lib.sh"
 # shellcheck source=../../deploy/lib/common.sh
 source "$REPO/deploy/lib/common.sh"
+# shellcheck source=../../deploy/lib/tls.sh
+source "$REPO/deploy/lib/tls.sh"
 load_settings "$REPO/deploy/settings.env"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-userdata.XXXXXX")
@@ -21,7 +25,7 @@ trap cleanup EXIT
 
 stubs=$work/stubs
 mkdir -p "$stubs"
-for s in apt-get systemctl curl dpkg useradd groupadd snap; do ln -s "$TESTS_DIR/stub.sh" "$stubs/$s"; done
+for s in apt-get systemctl curl dpkg useradd groupadd snap chown aws; do ln -s "$TESTS_DIR/stub.sh" "$stubs/$s"; done
 
 # run_userdata NAME SCRIPT: run SCRIPT into $work/NAME-root; stub log in $work/NAME.log
 run_userdata() {
@@ -109,11 +113,58 @@ fi
 url="https://ferry-aws-test.s3.ap-northeast-2.amazonaws.com/ferry/x/ferry?X-Amz-Expires=604800&X-Amz-Signature=abc"
 sha=$(sha256sum "$artifact" | cut -d' ' -f1)
 
-# ferry_case TAG UNIT_FILE(or ""): render with that unit, run, check.
+# The pair `up --tls-cert/--tls-key` would store, as the stubbed `aws ssm get-parameter` hands it out.
+ssm_dir=$work/ssm
+mkdir -p "$ssm_dir"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=given.example \
+  -keyout "$ssm_dir/site.key" -out "$ssm_dir/site.pem" 2>/dev/null
+export FERRY_STUB_SSM_DIR=$ssm_dir
+
+mode_of() { stat -c %a "$1"; }
+# key_matches CERT KEY: the key belongs to the certificate.
+key_matches() {
+  local a b
+  a=$(openssl x509 -in "$1" -noout -pubkey 2>/dev/null) && b=$(openssl pkey -in "$2" -pubout 2>/dev/null) && [[ -n $a && $a == "$b" ]]
+}
+
+# tls_checks TAG ROOT USER GROUP SOURCE(ssm|self-signed): the files deploy/ferry.yaml names,
+# their modes and owners, and where they came from.
+tls_checks() {
+  local tag=$1 r=$2 user=$3 group=$4 source=$5 cert key owner want_mode
+  cert=$r$FERRY_TLS_CERT key=$r$FERRY_TLS_KEY
+  if [[ -n $group ]]; then owner="root:$group" want_mode=640
+  elif [[ -n $user ]]; then owner=$user want_mode=600
+  else owner=root:ferry-tls want_mode=640; fi
+  WHY="cert $(stat -c '%a %n' "$cert" 2>&1), key $(stat -c '%a %n' "$key" 2>&1), wanted 644 and $want_mode"
+  check "userdata.$tag-places-tls-files-with-modes" eval '[[ -f $cert && -f $key && $(mode_of "$cert") == 644 &&
+    $(mode_of "$key") == "$want_mode" && $(mode_of "$(dirname "$cert")") == 755 ]]'
+  WHY="no 'chown $owner $key' in the stub log: $(grep '^chown' "$work/$tag.log" | tr '\n' '|')"
+  check "userdata.$tag-gives-the-key-to-the-service" grep -qx "chown $owner $key" "$work/$tag.log"
+  if [[ -z $user && -z $group ]]; then
+    WHY="the drop-in lacks SupplementaryGroups=ferry-tls or groupadd ferry-tls was not called"
+    check "userdata.$tag-dynamic-user-reads-the-key-through-a-group" eval 'grep -qx "SupplementaryGroups=ferry-tls" \
+      "$r/etc/systemd/system/ferry.service.d/ferry-aws.conf" && grep -qx "groupadd --system ferry-tls" "$work/$tag.log"'
+  fi
+  if [[ $source == ssm ]]; then
+    WHY="files differ from the parameters' or the calls are missing: $(grep -E '^(aws|apt-get install)' "$work/$tag.log" | tr '\n' '|')"
+    check "userdata.$tag-installs-the-certificate-from-ssm" eval 'cmp -s "$cert" "$ssm_dir/site.pem" && cmp -s "$key" "$ssm_dir/site.key" &&
+      grep -q "^aws ssm get-parameter --region $FERRY_REGION --name $(tls_param_cert) --with-decryption" "$work/$tag.log" &&
+      grep -q "^aws ssm get-parameter --region $FERRY_REGION --name $(tls_param_key) --with-decryption" "$work/$tag.log" &&
+      grep -q "^apt-get install .* awscli" "$work/$tag.log"'
+  else
+    WHY="not a self-signed pair for $FERRY_PROXY_1_NAME: $(openssl x509 -in "$cert" -noout -subject -issuer 2>&1 | tr '\n' ' ')"
+    check "userdata.$tag-makes-a-self-signed-certificate" eval 'key_matches "$cert" "$key" &&
+      [[ $(openssl x509 -in "$cert" -noout -subject -nameopt RFC2253) == "subject=CN=$FERRY_PROXY_1_NAME" ]] &&
+      ! grep -q "^aws " "$work/$tag.log" && ! grep -q "^apt-get install .* awscli" "$work/$tag.log"'
+  fi
+}
+
+# ferry_case TAG UNIT_FILE(or "") [ssm]: render with that unit (and the TLS parameters), run, check.
 ferry_case() {
-  local tag=$1 unit_file=$2 r bin conf user group
+  local tag=$1 unit_file=$2 source=${3:-self-signed} r bin conf user group params=()
+  if [[ $source == ssm ]]; then params=("$(tls_param_cert)" "$(tls_param_key)"); fi
   FERRY_SERVICE_UNIT=${unit_file:-/nonexistent} "$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "$url" "$sha" \
-    >"$work/$tag.sh"
+    "${params[@]}" >"$work/$tag.sh"
   # Where this unit wants the binary and the config, and as whom it runs.
   bin=$(sed -n "s/^BIN='\(.*\)'$/\1/p" "$work/$tag.sh")
   conf=$(sed -n "s/^CONF='\(.*\)'$/\1/p" "$work/$tag.sh")
@@ -148,12 +199,15 @@ ferry_case() {
   else
     skip "userdata.$tag-unit-verifies" "systemd-analyze not installed"
   fi
+  tls_checks "$tag" "$r" "$user" "$group" "$source"
 }
 # The inline unit (no deploy/ferry.service): DynamicUser, /usr/local/bin/ferry.
 ferry_case ferry-inline-unit ""
 # The project's own unit, which production user-data embeds when it exists.
 if [[ -r $REPO/deploy/ferry.service ]]; then
   ferry_case ferry-project-unit "$REPO/deploy/ferry.service"
+  # ...with the certificate given to `up --tls-cert/--tls-key` (SSM parameters).
+  ferry_case ferry-project-unit-ssm-tls "$REPO/deploy/ferry.service" ssm
 else
   skip userdata.ferry-project-unit "deploy/ferry.service does not exist (yet): the inline unit is used"
 fi

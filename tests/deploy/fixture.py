@@ -207,6 +207,10 @@ def dump_lines():
         except Exception:  # noqa: BLE001 - untagged bucket
             t = {}
         add("bucket", b["Name"], t)
+    ssm = client("ssm")
+    for p in ssm.describe_parameters().get("Parameters", []):
+        t = {"Tags": ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"])["TagList"]}
+        add("param", p["Name"], t, p["Type"] + " " + p.get("Description", ""))
     elb = client("elbv2")
     arns = []
     for lb in elb.describe_load_balancers().get("LoadBalancers", []):
@@ -265,6 +269,9 @@ def instances():
                 first += "+app.py"
             if "FERRY_EOF_YAML" in ud and "10.20.10.31:8000" in ud:
                 first += "+ferry.yaml"
+            m = re.search(r"^TLS_CERT_PARAMETER='(.*)'$", ud, re.M)
+            if m:
+                first += "+tls:" + ("ssm" if m.group(1) else "self-signed")
             nic_groups = [g for n in i.get("NetworkInterfaces", []) for g in n.get("Groups", [])]
             rows.append(" ".join(str(x) for x in (
                 t.get("Name"), t.get("FerryRole"), i["InstanceType"], i["ImageId"],
