@@ -63,6 +63,7 @@ class ServerContext {
   ServerContext(std::shared_ptr<const CertificateSet> certificates, ServerOptions options);
 
   static int on_client_hello(SSL* ssl, int* alert, void* arg);
+  static int on_server_name(SSL* ssl, int* alert, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length,
                      const unsigned char* in, unsigned int in_length, void* arg);
 

@@ -79,6 +79,17 @@ TEST_P(Resumption, ASecondConnectionResumesWithATicket) {
   EXPECT_TRUE(second.client.session->resumed());
 }
 
+// Found by fuzz_tls: OpenSSL ties a TLS 1.2 session to the SNI name the server accepted, and
+// without a servername callback it accepted none, so a resumed 1.2 connection reported "".
+TEST_P(Resumption, AResumedConnectionStillReportsTheServerName) {
+  const auto server = server_on(ring_);
+  ASSERT_TRUE(connect_to(server).connected);
+  Connection second = connect_to(server);
+  ASSERT_TRUE(second.connected);
+  EXPECT_TRUE(second.server.session->resumed());
+  EXPECT_EQ(second.server.session->server_name(), "example.com");
+}
+
 TEST_P(Resumption, ResumesOnAnotherContextBuiltFromTheSameRing) {
   const auto worker_a = server_on(ring_);
   const auto worker_b = server_on(ring_);
