@@ -258,6 +258,117 @@ access_log: stdout
     })
     return seeds
 
+# fuzz_tls (see its header): mode byte 0 or 1 a conversation, 2 raw bytes to a server, 3 to a
+# client; raw modes: bit 2 EOF at the end, bits 3-7 the piece size (0: all at once).
+def u16(n):
+    return n.to_bytes(2, "big")
+
+
+def tls_ext(kind, body):
+    return u16(kind) + u16(len(body)) + body
+
+
+def client_hello(tls13=True, key_share=True, sni=b"example.com"):
+    exts = b""
+    if sni:
+        entry = b"\x00" + u16(len(sni)) + sni
+        exts += tls_ext(0, u16(len(entry)) + entry)
+    exts += tls_ext(10, u16(4) + b"\x00\x1d\x00\x17")  # X25519, P-256
+    exts += tls_ext(11, b"\x01\x00")  # uncompressed points
+    exts += tls_ext(13, u16(6) + b"\x04\x03\x08\x04\x04\x01")  # ECDSA-SHA256, PSS, RSA
+    exts += tls_ext(16, u16(9) + b"\x08http/1.1")
+    exts += tls_ext(23, b"")  # extended master secret
+    if tls13:
+        exts += tls_ext(43, b"\x04\x03\x04\x03\x03")
+        exts += tls_ext(45, b"\x01\x01")  # psk_dhe_ke
+        share = b"\x00\x1d" + u16(32) + bytes(range(9, 41)) if key_share else b""
+        exts += tls_ext(51, u16(len(share)) + share)  # empty: the server must ask again (HRR)
+    suites = b"\x13\x01\x13\x02\x13\x03\xc0\x2b\xc0\x2c\xcc\xa9"
+    body = (b"\x03\x03" + bytes(range(32)) + b"\x20" + bytes(range(32, 64)) + u16(len(suites)) +
+            suites + b"\x01\x00" + u16(len(exts)) + exts)
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + u16(len(handshake)) + handshake
+
+
+def server_hello(tls13=True):
+    exts = tls_ext(43, b"\x03\x04") + tls_ext(51, b"\x00\x1d" + u16(32) + bytes(range(40, 72))) \
+        if tls13 else tls_ext(23, b"") + tls_ext(0xff01, b"\x00")
+    suite = b"\x13\x01" if tls13 else b"\xc0\x2b"
+    body = (b"\x03\x03" + bytes(range(100, 132)) + b"\x20" + bytes(range(32, 64)) + suite + b"\x00" +
+            u16(len(exts)) + exts)
+    handshake = b"\x02" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x03" + u16(len(handshake)) + handshake
+
+
+def raw(to_server, data, piece=0, eof=False):
+    return bytes([(2 if to_server else 3) | (4 if eof else 0) | piece << 3]) + data
+
+
+# A wire (one direction's mischief): flags (bits 0-2 piece count, 3 flip, 4 cut, 5 inject,
+# 6-7 what to inject: bytes, an alert, a CCS, plain HTTP), piece sizes - 1, then the events.
+def wire(pieces=(), flip=None, cut=None, inject=None, kind=0, junk=b""):
+    flags = len(pieces) | (8 if flip else 0) | (16 if cut is not None else 0)
+    out = b""
+    out += bytes(p - 1 for p in pieces)
+    if flip:
+        out += u16(flip[0]) + bytes([flip[1]])
+    if cut is not None:
+        out += u16(cut)
+    if inject is not None:
+        flags |= 32 | kind << 6
+        out += u16(inject) + (bytes([len(junk)]) + junk if kind == 0 else b"")
+    return bytes([flags]) + out
+
+
+REQ = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
+REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+TLS12, TLS13, NO_SNI, RESUME, CLIENT_SINK, SERVER_SINK, EARLY, KEY_UPDATE = 1, 2, 4, 8, 16, 32, 64, 128
+BIG, SHUT_CLIENT, SHUT_SERVER, SHUT_BOTH, EOF, AGAIN = 1, 2, 4, 6, 8, 16
+
+
+def conv(a=0, b=0, to_server=wire(), to_client=wire(), request=REQ, reply=REPLY):
+    return b"\x00" + bytes([a, b]) + to_server + to_client + u16(len(request)) + request + reply
+
+
+TLS = {
+    "conv_clean": conv(),
+    "conv_tls12": conv(TLS12),
+    "conv_tls13_sinks_no_sni": conv(TLS13 | CLIENT_SINK | SERVER_SINK | NO_SNI),
+    "conv_resume_tls13": conv(TLS13 | RESUME),
+    "conv_resume_tls12": conv(TLS12 | RESUME, SHUT_CLIENT),
+    "conv_early_write": conv(EARLY | CLIENT_SINK),
+    "conv_key_update": conv(TLS13 | KEY_UPDATE, AGAIN | SHUT_BOTH),
+    "conv_big_reply": conv(0, BIG | SHUT_SERVER, to_client=wire(pieces=(200, 7, 1))),
+    "conv_eof_no_close_notify": conv(0, EOF),
+    "conv_close_then_eof": conv(TLS12, SHUT_BOTH | EOF),
+    "conv_pieces": conv(0, SHUT_CLIENT, to_server=wire(pieces=(1, 5, 100)), to_client=wire(pieces=(3,))),
+    "conv_bytewise_tls12": conv(TLS12, 0, to_server=wire(pieces=(1,)), to_client=wire(pieces=(1,))),
+    "conv_flip_client_hello": conv(0, 0, to_server=wire(flip=(100, 1))),
+    "conv_flip_certificate": conv(0, 0, to_client=wire(flip=(400, 0x10))),
+    "conv_flip_app_data": conv(TLS12, 0, to_server=wire(flip=(340, 1))),
+    "conv_cut_mid_record": conv(0, 0, to_client=wire(pieces=(50,), cut=700)),
+    "conv_cut_client_hello": conv(0, 0, to_server=wire(cut=3)),
+    "conv_inject_alert": conv(0, 0, to_server=wire(inject=0, kind=1)),
+    "conv_inject_ccs": conv(TLS13, 0, to_client=wire(inject=127, kind=2)),
+    "conv_inject_http": conv(0, 0, to_server=wire(inject=0, kind=3)),
+    "conv_inject_junk": conv(0, 0, to_client=wire(inject=5, junk=b"\x17\x03\x03\x00\x01x")),
+    "raw_client_hello_13": raw(True, client_hello()),
+    "raw_client_hello_12": raw(True, client_hello(tls13=False)),
+    "raw_client_hello_hrr": raw(True, client_hello(key_share=False)),
+    "raw_client_hello_pieces_eof": raw(True, client_hello(sni=b""), piece=7, eof=True),
+    "raw_client_hello_truncated_eof": raw(True, client_hello()[:60], eof=True),
+    "raw_client_hello_then_data": raw(True, client_hello() + b"\x17\x03\x03\x00\x10" + bytes(16)),
+    "raw_two_client_hellos": raw(True, client_hello() + client_hello(tls13=False)),
+    "raw_alert": raw(True, b"\x15\x03\x01\x00\x02\x02\x28"),
+    "raw_http": raw(True, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    "raw_sslv2_hello": raw(True, b"\x80\x2e\x01\x03\x01\x00\x15\x00\x00\x00\x10" + bytes(37)),
+    "raw_empty_eof": raw(True, b"", eof=True),
+    "raw_server_hello_13": raw(False, server_hello()),
+    "raw_server_hello_12": raw(False, server_hello(tls13=False), piece=9),
+    "raw_server_alert": raw(False, b"\x15\x03\x03\x00\x02\x02\x46", eof=True),
+}
+
+
 def write(target, seeds):
     d = HERE / "corpus" / target
     d.mkdir(parents=True, exist_ok=True)
@@ -269,6 +380,7 @@ def main():
     write("response", RESPONSE)
     write("chunked", CHUNKED)
     write("config", config_seeds())
+    write("tls", TLS)
 
 if __name__ == "__main__":
     main()
