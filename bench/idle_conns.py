@@ -10,6 +10,10 @@ SDK connection pool looks like to a proxy). Then the helper prints
 on stdout and holds every socket until SIGUSR1 or SIGTERM. On SIGUSR1 it first counts the
 connections the proxy has not closed meanwhile and prints `STILL_OPEN <n>`. It exits on its
 own after --hold seconds. Standard library only; one thread, epoll via selectors.
+
+With --tls each connection first completes a TLS handshake (non-blocking; ALPN http/1.1,
+server name "localhost", the certificate not verified: the bench's own self-signed one),
+then sends the GET inside TLS. Every connection makes a full handshake (no session reuse).
 """
 
 import argparse
@@ -18,6 +22,7 @@ import os
 import selectors
 import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -37,7 +42,16 @@ def response_complete(buf):
     return len(buf) >= head_end + 4 + length
 
 
-def open_all(host, port, count, parallel, deadline):
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def open_all(host, port, count, parallel, deadline, ctx=None):
+    """ctx: an SSLContext for TLS connections, or None for plain TCP."""
     sel = selectors.DefaultSelector()
     state = {}  # fd -> [sock, phase, buffer]
     done = []
@@ -63,14 +77,41 @@ def open_all(host, port, count, parallel, deadline):
                     err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if err:
                         raise OSError(err, os.strerror(err))
-                    s.send(REQUEST)  # tiny; fits the empty send buffer
+                    if ctx is not None:
+                        sel.unregister(s)
+                        s = ctx.wrap_socket(s, server_hostname="localhost",
+                                            do_handshake_on_connect=False)
+                        entry[0] = s
+                        entry[1] = "handshake"
+                        sel.register(s, selectors.EVENT_WRITE)
+                        # fall through: start the handshake now
+                    else:
+                        s.send(REQUEST)  # tiny; fits the empty send buffer
+                        entry[1] = "read"
+                        sel.modify(s, selectors.EVENT_READ)
+                        continue
+                if entry[1] == "handshake":
+                    try:
+                        s.do_handshake()
+                    except ssl.SSLWantReadError:
+                        sel.modify(s, selectors.EVENT_READ)
+                        continue
+                    except ssl.SSLWantWriteError:
+                        sel.modify(s, selectors.EVENT_WRITE)
+                        continue
+                    s.send(REQUEST)  # one small record; fits the empty send buffer
                     entry[1] = "read"
                     sel.modify(s, selectors.EVENT_READ)
                     continue
-                chunk = s.recv(65536)
+                try:
+                    chunk = s.recv(65536)
+                except ssl.SSLWantReadError:
+                    continue  # a TLS record without data (a TLS 1.3 session ticket)
                 if not chunk:
                     raise OSError("closed before the response was complete")
                 entry[2] += chunk
+                while ctx is not None and s.pending():
+                    entry[2] += s.recv(65536)
                 if response_complete(entry[2]):
                     if not entry[2].startswith(b"HTTP/1.1 2"):
                         raise OSError("status " + entry[2][:12].decode(errors="replace"))
@@ -91,16 +132,23 @@ def open_all(host, port, count, parallel, deadline):
 
 
 def still_open(socks):
-    """Connections the peer has not closed: not readable, or readable with data (not EOF)."""
+    """Connections the peer has not closed: not readable, or readable with data (not EOF).
+    Over TLS a readable connection is read: a close_notify alert or EOF means closed, a record
+    without data (say a late session ticket) or with data means open."""
     sel = selectors.DefaultSelector()
     for s in socks:
         sel.register(s, selectors.EVENT_READ)
     closed = 0
     for key, _ in sel.select(timeout=0):
         try:
-            if not key.fileobj.recv(1, socket.MSG_PEEK):
+            if isinstance(key.fileobj, ssl.SSLSocket):
+                if not key.fileobj.recv(65536):
+                    closed += 1
+            elif not key.fileobj.recv(1, socket.MSG_PEEK):
                 closed += 1
-        except OSError:
+        except ssl.SSLWantReadError:
+            pass
+        except (OSError, ssl.SSLError):
             closed += 1
     sel.close()
     return len(socks) - closed
@@ -114,6 +162,7 @@ def main():
     ap.add_argument("--parallel", type=int, default=256, help="connections being set up at once")
     ap.add_argument("--open-timeout", type=float, default=60.0)
     ap.add_argument("--hold", type=float, default=120.0, help="exit after this many seconds")
+    ap.add_argument("--tls", action="store_true", help="connect with TLS (HTTPS)")
     args = ap.parse_args()
 
     signals = []
@@ -122,7 +171,7 @@ def main():
 
     t0 = time.monotonic()
     socks, failed = open_all(args.host, args.port, args.count, args.parallel,
-                             t0 + args.open_timeout)
+                             t0 + args.open_timeout, tls_context() if args.tls else None)
     print(f"READY open={len(socks)} failed={failed} seconds={time.monotonic() - t0:.2f}",
           flush=True)
     end = time.monotonic() + args.hold

@@ -9,10 +9,11 @@
 #   bench/profile.sh [--scenarios keepalive,close,64k,post4k] [--targets ferry,nginx,haproxy]
 #                    [--duration S] [--ferry PATH] [--out DIR] [--no-syscalls]
 #
-# Same backend pair, configs and wrk command lines as bench/run.sh (one worker each). Each
-# target is started under the tool, warmed up, its counters zeroed, then loaded for S seconds
-# (default 10); counts are divided by the requests wrk completed in that window. Writes
-# profile.md (and the raw callgrind/strace output) to the folder it names at the end.
+# Scenarios: keepalive close 64k post4k (the default), c1000, tls-keepalive (to each proxy's
+# TLS listener). Same backend pair, configs and wrk command lines as bench/run.sh (one worker
+# each). Each target is started under the tool, warmed up, its counters zeroed, then loaded
+# for S seconds (default 10); counts are divided by the requests wrk completed in that window.
+# Writes profile.md (and the raw callgrind/strace output) to the folder it names at the end.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,7 +60,7 @@ while (($#)); do
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "--duration must be a whole number of seconds"
 for s in "${SCENARIOS[@]}"; do
-  [[ $s =~ ^(keepalive|close|64k|post4k|c1000)$ ]] || die "unknown scenario '$s'"
+  [[ $s =~ ^(keepalive|close|64k|post4k|c1000|tls-keepalive)$ ]] || die "unknown scenario '$s'"
 done
 for t in "${TARGETS[@]}"; do
   [[ $t =~ ^(ferry|nginx|haproxy)$ ]] || die "unknown target '$t'"
@@ -104,7 +105,7 @@ log "backend nginx pair on 127.0.0.1:$PORT_BACKEND_A and :$PORT_BACKEND_B"
 # (callgrind | strace); appends {"scenario","target","tool","requests","files"} to runs.jsonl.
 measure() {
   local scen=$1 target=$2 tool=$3 port args warm pids p
-  port=$(target_port "$target")
+  port=$(scenario_port "$scen" "$target")
   local tag="$scen-$target-$tool"
   rm -f "$OUT/raw/cg.$tag."*  # an earlier profile into the same folder must not be counted too
   mapfile -t args < <(wrk_args "$scen" "$DURATION" "$port")

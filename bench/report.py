@@ -71,8 +71,14 @@ def metrics(rec):
     e = w["errors"]
     m["requests"] = req
     m["rps"] = req / (w["duration_us"] / 1e6)
-    m["p50_ms"] = w["latency_us"]["p50"] / 1000.0
-    m["p99_ms"] = w["latency_us"]["p99"] / 1000.0
+    # the handshake scenarios' client (openssl s_time) measures no latencies
+    lat = w.get("latency_us")
+    m["p50_ms"] = lat["p50"] / 1000.0 if lat else None
+    m["p99_ms"] = lat["p99"] / 1000.0 if lat else None
+    hs = w.get("handshakes")
+    if hs:
+        m["resumed_pct"] = 100.0 * hs["resumed"] / req
+        m["handshakes"] = hs
     m["non2xx"] = e["status"]
     m["socket_errors"] = e["connect"] + e["read"] + e["write"] + e["timeout"]
     m["socket_detail"] = {k: e[k] for k in ("connect", "read", "write", "timeout")}
@@ -106,11 +112,13 @@ def line(rec):
         return (f"open {m['open']} (failed {m['failed']}, still open {m['still_open']})  "
                 f"RSS {m['rss_before_mib']:.1f} -> {m['rss_after_mib']:.1f} MiB  "
                 f"{fmt(m['bytes_per_conn'], '.0f')} B/conn{dead}")
+    resumed = ("" if m.get("resumed_pct") is None
+               else f"  resumed {m['resumed_pct']:.1f}%")
     return (f"{fmt(m['rps'], ',.0f'):>9} req/s  p50 {fmt(m['p50_ms'], '.2f')} ms  "
             f"p99 {fmt(m['p99_ms'], '.2f')} ms  err {m['errors']}  "
             f"cpu {fmt(m['cpu_per_1k'], '.1f')} ms/1k  peak {m['peak_rss_mib']:.1f} MiB  "
             f"be-conns {fmt(m['be_conns_per_1k'], '.2f')}/1k  "
-            f"other load {fmt(m['other_cpu_pct'], '.0f')}%{dead}")
+            f"other load {fmt(m['other_cpu_pct'], '.0f')}%{resumed}{dead}")
 
 
 # --- aggregation -----------------------------------------------------------------------
@@ -129,7 +137,7 @@ def ratio(a, b):
 
 HTTP_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_per_1k", "peak_rss_mib", "be_conns_per_1k",
              "be_req_per_req", "other_cpu_pct", "proxy_cores", "backend_cores", "wrk_cores",
-             "idle_cores")
+             "idle_cores", "resumed_pct")
 IDLE_KEYS = ("bytes_per_conn", "rss_before_mib", "rss_after_mib", "peak_rss_mib", "open",
              "still_open", "open_seconds")
 # metric -> True when higher is better (ratios read "ferry / peer")
@@ -149,7 +157,7 @@ def aggregate(records, meta):
         recs = [r for r in records if r["scenario"] == scen]
         if not recs:
             continue
-        idle = scen == "idle10k"
+        idle = any("idle" in r for r in recs)  # idle10k, tls-idle10k
         keys = IDLE_KEYS if idle else HTTP_KEYS
         targets = [t for t in TARGET_ORDER if any(r["target"] == t for r in recs)]
         rounds = sorted({r["round"] for r in recs})
@@ -220,6 +228,14 @@ TARGETS = [
     ("idle connections: bytes of RSS each", "idle10k", "absolute", "bytes_per_conn", None, 512, False),
     ("keep-alive: new backend connections per 1,000 requests vs nginx's", "keepalive", "compare",
      "be_conns_per_1k", "nginx", None, False),
+    # HTTPS at the edge: the same certificate, suites and OpenSSL for all three
+    ("keep-alive TLS req/s vs nginx", "tls-keepalive", "ratio", "rps", "nginx", 1.10, True),
+    ("keep-alive TLS CPU per request vs nginx", "tls-keepalive", "ratio", "cpu_per_1k", "nginx",
+     0.90, False),
+    ("full TLS handshakes/s vs nginx", "tls-full", "ratio", "rps", "nginx", 1.0, True),
+    ("resumed TLS handshakes/s vs nginx", "tls-resumed", "ratio", "rps", "nginx", 1.0, True),
+    ("idle TLS connections: bytes of RSS each vs nginx", "tls-idle10k", "ratio",
+     "bytes_per_conn", "nginx", 0.80, False),
 ]
 
 
@@ -289,7 +305,8 @@ def render_md(agg, micro):
     o.append(f"Machine: {mach.get('cpus')} CPUs ({mach.get('cpu_model')}), "
              f"kernel {mach.get('kernel')}. Everything on 127.0.0.1.")
     v = meta.get("versions", {})
-    o.append(f"Versions: {v.get('ferry')}; {v.get('nginx')}; {v.get('haproxy')}; {v.get('wrk')}.")
+    o.append(f"Versions: {v.get('ferry')}; {v.get('nginx')}; {v.get('haproxy')}; {v.get('wrk')}"
+             + (f"; {v['openssl']}" if v.get("openssl") else "") + ".")
     o.append("")
 
     scens = agg["scenarios"]
@@ -382,6 +399,14 @@ def render_md(agg, micro):
                                "backend req per req", "cores: proxy / backend / wrk / idle",
                                "other load %"], rows))
         o.append("")
+        resumed = [(t, e["median"].get("resumed_pct")) for t, e in s["targets"].items()
+                   if e["median"].get("resumed_pct") is not None]
+        if resumed:
+            o.append("One TLS handshake per request (req/s = handshakes/s; no latencies: the "
+                     "client is `openssl s_time`, `wrk` is the client column). Handshakes "
+                     "that resumed a session, as s_time counts them: "
+                     + ", ".join(f"{TARGET_LABEL[t]} {v:.1f}%" for t, v in resumed) + ".")
+            o.append("")
         # per-round ratios
         rrows = []
         for peer, by_key in s["ratios"].items():
@@ -433,7 +458,14 @@ def render_md(agg, micro):
         "counts them, summed over rounds. In `close`, wrk also counts as read errors any "
         "connection the server closes before wrk has read a response.\n"
         "- **idle10k**: RSS with the connections open minus RSS before, divided by the "
-        "connections open. Each connection made one GET and then sat idle.\n"
+        "connections open. Each connection made one GET and then sat idle. **tls-idle10k** "
+        "the same over TLS (a full handshake each, then the GET).\n"
+        "- **TLS scenarios** (`tls-*`): each proxy's TLS listener (same process as its plain one), the same "
+        "ECDSA P-256 certificate, TLS 1.2/1.3 suites, groups and OpenSSL for all three, "
+        "session tickets on. `tls-full` and `tls-resumed` make one handshake per request "
+        "with `openssl s_time` (`-new`, `-reuse`), so their req/s is handshakes/s and their "
+        "CPU per 1k requests includes the handshakes; `direct` is not run (the backends are "
+        "plain HTTP).\n"
         "- **cores: proxy / backend / wrk / idle**: where the machine's CPUs went during the "
         "run, in cores (1.00 = one CPU the whole run; with other load and stolen time they "
         "add up to the machine's CPUs). For `direct` the proxy column is the backend itself. "

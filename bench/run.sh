@@ -57,8 +57,9 @@ usage: bench/run.sh [options]
   --ferry PATH      use this ferry binary instead of building build-bench/ferry
   --out DIR         output folder (default bench/results/<timestamp>)
 
-Environment: BENCH_PORT_BASE (default 18400; ports BASE..BASE+5 on 127.0.0.1),
-BACKEND_WORKERS (nginx backend workers, default 1), IDLE_CONNS (default 10000).
+Environment: BENCH_PORT_BASE (default 18400; ports BASE..BASE+8 on 127.0.0.1),
+BACKEND_WORKERS (nginx backend workers, default 1), IDLE_CONNS (default 10000),
+TLS_CLIENTS (openssl s_time processes in tls-full and tls-resumed, default 4).
 EOF
 }
 
@@ -82,10 +83,11 @@ while (($#)); do
   esac
 done
 
-for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS QUIET_WAIT; do
+for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS TLS_CLIENTS QUIET_WAIT; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
 done
-((ROUNDS >= 1 && DURATION >= 1 && WORKERS >= 1)) || die "rounds, duration and workers must be >= 1"
+((ROUNDS >= 1 && DURATION >= 1 && WORKERS >= 1 && TLS_CLIENTS >= 1)) ||
+  die "rounds, duration, workers and TLS_CLIENTS must be >= 1"
 for s in "${SCENARIOS[@]}"; do
   [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
 done
@@ -95,7 +97,7 @@ done
 
 # --- tools -----------------------------------------------------------------------------
 missing=()
-for tool in nginx haproxy wrk gnuplot curl ss pgrep cmake; do
+for tool in nginx haproxy wrk gnuplot curl ss pgrep cmake openssl timeout; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [[ -x $PY ]] || missing+=("$PY")
@@ -163,8 +165,8 @@ git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   printf '{"started":%s,"git":%s,' "$(json_str "$(date -Is)")" "$(json_str "$git_rev")"
   printf '"rounds":%d,"duration_s":%d,"warmup_s":%d,"workers":%d,"backend_workers":%d,' \
     "$ROUNDS" "$DURATION" "$WARMUP" "$WORKERS" "$BACKEND_WORKERS"
-  printf '"idle_conns":%d,"quiet_wait_s":%d,"quiet_pct":%d,"micro":%s,' "$IDLE_CONNS" \
-    "$QUIET_WAIT" "$QUIET_PCT" "$(json_str "$MICRO_STATUS")"
+  printf '"idle_conns":%d,"tls_clients":%d,"quiet_wait_s":%d,"quiet_pct":%d,"micro":%s,' \
+    "$IDLE_CONNS" "$TLS_CLIENTS" "$QUIET_WAIT" "$QUIET_PCT" "$(json_str "$MICRO_STATUS")"
   printf '"scenarios":[%s],' "$(printf '"%s",' "${SCENARIOS[@]}" | sed 's/,$//')"
   printf '"targets":[%s],' "$(printf '"%s",' "${TARGETS[@]}" | sed 's/,$//')"
   printf '"scenario_text":{'
@@ -173,11 +175,12 @@ git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   printf '},"machine":{"cpus":%d,"kernel":%s,"cpu_model":%s},' "$(nproc)" \
     "$(json_str "$(uname -r)")" \
     "$(json_str "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)")"
-  printf '"versions":{"ferry":%s,"nginx":%s,"haproxy":%s,"wrk":%s}}\n' \
+  printf '"versions":{"ferry":%s,"nginx":%s,"haproxy":%s,"wrk":%s,"openssl":%s}}\n' \
     "$(json_str "$("$FERRY_BIN" --version 2>&1 | head -n1)")" \
     "$(json_str "$(nginx -v 2>&1 | head -n1)")" \
     "$(json_str "$(haproxy -v 2>&1 | head -n1)")" \
-    "$(json_str "$(wrk -v 2>&1 | head -n1)")"
+    "$(json_str "$(wrk -v 2>&1 | head -n1)")" \
+    "$(json_str "$(openssl version 2>&1 | head -n1)")"
 } >"$OUT/meta.json"
 
 # --- the rounds ------------------------------------------------------------------------
@@ -192,9 +195,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
     mapfile -t scen_targets < <(scenario_targets "$s")
     for t in "${scen_targets[@]}"; do
       n=$((n + 1))
-      printf -v prefix '[%3d/%d] round %d/%d %-9s %-8s' "$n" "$total" "$round" "$ROUNDS" "$s" "$t"
-      if [[ $s == idle10k ]]; then
-        run_idle "$round" "$t"
+      printf -v prefix '[%3d/%d] round %d/%d %-13s %-8s' "$n" "$total" "$round" "$ROUNDS" "$s" "$t"
+      if is_idle "$s"; then
+        run_idle "$round" "$s" "$t"
       else
         run_http "$round" "$s" "$t"
       fi

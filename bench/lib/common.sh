@@ -13,9 +13,10 @@ port_in_use() {
   ss -Htln "sport = :$1" 2>/dev/null | grep -q .
 }
 
-# http_status URL: prints the status code (000 when nothing answers); never fails.
+# http_status URL: prints the status code (000 when nothing answers); never fails. For https
+# URLs the bench's self-signed certificate is accepted (-k).
 http_status() {
-  curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
+  curl -s -k -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
 # wait_http URL SECONDS: wait until URL answers 200.

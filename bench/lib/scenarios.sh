@@ -4,8 +4,16 @@
 # wrk's own output under $OUT/raw/. Sourced by bench/run.sh (needs common.sh, targets.sh).
 
 # shellcheck disable=SC2034 # used by run.sh
-ALL_SCENARIOS=(keepalive close 64k post4k c1000 idle10k)
+ALL_SCENARIOS=(keepalive close 64k post4k c1000 idle10k tls-keepalive tls-full tls-resumed tls-idle10k)
 IDLE_CONNS=${IDLE_CONNS:-10000}
+# openssl s_time processes run at once in tls-full and tls-resumed (each makes one connection
+# at a time).
+TLS_CLIENTS=${TLS_CLIENTS:-4}
+
+# is_tls SCENARIO: true for the scenarios that go to the proxies' TLS listeners.
+is_tls() { [[ $1 == tls-* ]]; }
+# is_idle SCENARIO: true for the idle-connection (memory) scenarios.
+is_idle() { [[ $1 == idle10k || $1 == tls-idle10k ]]; }
 
 scenario_describe() {
   case $1 in
@@ -15,21 +23,36 @@ scenario_describe() {
     post4k) echo "4 KiB POST bodies: wrk -t1 -c64 -s post4k.lua POST /post" ;;
     c1000) echo "1,000 concurrent connections: wrk -t2 -c1000 GET /" ;;
     idle10k) echo "$IDLE_CONNS idle keep-alive client connections (one GET each, then idle): RSS per connection" ;;
+    tls-keepalive) echo "keep-alive over TLS, small responses: wrk -t1 -c64 GET https://.../ (27 bytes)" ;;
+    tls-full) echo "a full TLS handshake per request: $TLS_CLIENTS x openssl s_time -new (GET / with Connection: close); req/s = handshakes/s" ;;
+    tls-resumed) echo "a resumed TLS handshake per request (session ticket): $TLS_CLIENTS x openssl s_time -reuse (GET / with Connection: close); req/s = handshakes/s" ;;
+    tls-idle10k) echo "$IDLE_CONNS idle keep-alive TLS client connections (handshake, one GET each, then idle): RSS per connection" ;;
   esac
 }
 
-# scenario_targets SCENARIO: which of the selected targets run it (no ceiling for idle10k).
+# scenario_targets SCENARIO: which of the selected targets run it (no ceiling for idle10k,
+# nor for TLS: the backends are plain HTTP).
 scenario_targets() {
   local t
   for t in "${TARGETS[@]}"; do
-    [[ $1 == idle10k && $t == direct ]] && continue
+    { [[ $1 == idle10k ]] || is_tls "$1"; } && [[ $t == direct ]] && continue
     printf '%s\n' "$t"
   done
+}
+
+# scenario_port SCENARIO TARGET: the target's TLS port for TLS scenarios, else its plain one.
+scenario_port() {
+  if is_tls "$1"; then
+    target_tls_port "$2"
+  else
+    target_port "$2"
+  fi
 }
 
 # wrk_args SCENARIO DURATION PORT: the wrk command line (after "wrk").
 wrk_args() {
   local scen=$1 dur=$2 url="http://127.0.0.1:$3"
+  is_tls "$scen" && url="https://127.0.0.1:$3"
   local common=(--latency --timeout 5s -d "${dur}s" -s "$BENCH_DIR/lua/report.lua")
   case $scen in
     keepalive) printf '%s\n' -t1 -c64 "${common[@]}" "$url/" ;;
@@ -40,6 +63,82 @@ wrk_args() {
         -s "$BENCH_DIR/lua/post4k.lua" "$url/post"
       ;;
     c1000) printf '%s\n' -t2 -c1000 "${common[@]}" "$url/" ;;
+    tls-keepalive) printf '%s\n' -t1 -c64 "${common[@]}" "$url/" ;;
+  esac
+}
+
+# The request s_time sends. Its -www PATH goes into "GET PATH HTTP/1.0\r\n\r\n"; a bare
+# HTTP/1.0 request without Host makes nginx send the backend an HTTP/1.1 request without Host
+# (proxy_set_header Host $http_host, empty), which the backend answers 400. This PATH makes
+# it the request wrk sends with "Connection: close" (plus one ignored header):
+#   GET / HTTP/1.1 | Host: localhost | Connection: close | X-Pad: HTTP/1.0
+STIME_PATH=$'/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Pad:'
+
+# tls_status PORT: the status line the TLS listener on PORT answers s_time's request with.
+tls_status() {
+  printf 'GET %s HTTP/1.0\r\n\r\n' "$STIME_PATH" |
+    timeout 5 openssl s_client -quiet -connect "127.0.0.1:$1" 2>/dev/null | head -n 1 | tr -d '\r'
+}
+
+# handshake_load MODE SECONDS PORT: TLS_CLIENTS `openssl s_time` processes at once, each
+# making one connection after another (handshake, GET / as above, read to the close):
+# MODE "new" = a full handshake each time, "reuse" = each resumes the session of its first
+# connection. wrk cannot do either: it resumes its previous session when it reconnects (so
+# `-H "Connection: close"` over https is a resumed handshake per request) and has no
+# full-handshake mode. s_time prints one character per connection it completes ('r' when
+# the session was resumed, '*' when not) and flushes it at once; each process is stopped
+# after SECONDS (s_time's own -time only ends on a whole-second clock tick), so the count is
+# what was done in SECONDS. Prints the s_time output, then a WRKJSON line as report.lua does
+# (no latencies; "handshakes" gives the resumed and full counts; errors.connect counts
+# clients that quit before the time was up: s_time stops at its first failed connection).
+# s_time does not look at the responses: one request made first with s_client must get 200,
+# else every request of the run counts as non-2xx (errors.status).
+handshake_load() {
+  local mode=$1 dur=$2 port=$3 i rc t0 t1 early=0 pids=() dir status
+  dir=$(mktemp -d "$RUN_DIR/s_time.XXXXXX")
+  status=$(tls_status "$port")
+  printf '# status check (s_client, the same request): %s\n' "${status:-no answer}"
+  t0=$(date +%s%N)
+  for ((i = 0; i < TLS_CLIENTS; i++)); do
+    timeout -s TERM "$dur" openssl s_time -connect "127.0.0.1:$port" "-$mode" -www "$STIME_PATH" \
+      -time $((dur + 60)) >"$dir/$i.txt" 2>&1 &
+    pids+=("$!")
+  done
+  for i in "${pids[@]}"; do
+    rc=0
+    wait "$i" || rc=$?
+    ((rc == 124)) || early=$((early + 1))
+  done
+  t1=$(date +%s%N)
+  local resumed full
+  for i in "$dir"/*.txt; do
+    printf '# --- s_time client %s\n' "$(basename "$i" .txt)"
+    cat "$i"
+    printf '\n'
+  done
+  # the progress lines: nothing but r and *. Each file's last line lacks its newline (the
+  # process was stopped), so grep the files one by one rather than concatenated.
+  resumed=$( (grep -hE '^[r*]+$' "$dir"/*.txt || true) | tr -cd 'r' | wc -c)
+  full=$( (grep -hE '^[r*]+$' "$dir"/*.txt || true) | tr -cd '*' | wc -c)
+  rm -rf "$dir"
+  local bad=0
+  [[ $status == "HTTP/1.1 200"* ]] || bad=$((resumed + full))
+  printf 'WRKJSON {"requests":%d,"duration_us":%d,"bytes":0,"errors":{"connect":%d,"read":0,"write":0,"status":%d,"timeout":0},"latency_us":null,"handshakes":{"resumed":%d,"full":%d,"clients":%d}}\n' \
+    $((resumed + full)) $(((t1 - t0) / 1000)) "$early" "$bad" "$resumed" "$full" "$TLS_CLIENTS"
+}
+
+# run_load SCENARIO SECONDS PORT: the scenario's load for SECONDS (wrk, or s_time for the
+# handshake scenarios), its output on stdout.
+run_load() {
+  local scen=$1 dur=$2 port=$3 args
+  case $scen in
+    tls-full) handshake_load new "$dur" "$port" ;;
+    tls-resumed) handshake_load reuse "$dur" "$port" ;;
+    *)
+      mapfile -t args < <(wrk_args "$scen" "$dur" "$port")
+      printf '# wrk %s\n' "${args[*]}"
+      timeout $((dur + 30)) wrk "${args[@]}" 2>&1 || printf '# wrk exit status %s\n' "$?"
+      ;;
   esac
 }
 
@@ -58,18 +157,15 @@ target_alive() {
 
 # run_http ROUND SCENARIO TARGET: one measured wrk run; appends a record to runs.jsonl.
 run_http() {
-  local round=$1 scen=$2 target=$3 port raw args pids
-  port=$(target_port "$target")
+  local round=$1 scen=$2 target=$3 port raw pids
+  port=$(scenario_port "$scen" "$target")
   raw="raw/r${round}-${scen}-${target}.txt"
-  mapfile -t args < <(wrk_args "$scen" "$DURATION" "$port")
 
   local quiet=-1
   ((QUIET_WAIT > 0)) && quiet=$(wait_quiet "$QUIET_WAIT" "$QUIET_PCT")
   start_target "$target"
   if ((WARMUP > 0)); then
-    local warm
-    mapfile -t warm < <(wrk_args "$scen" "$WARMUP" "$port")
-    timeout $((WARMUP + 20)) wrk "${warm[@]}" >/dev/null 2>&1 || true
+    run_load "$scen" "$WARMUP" "$port" >/dev/null 2>&1 || true
   fi
 
   mapfile -t pids < <(target_pids)
@@ -86,10 +182,7 @@ run_http() {
   read -r mb0 mt0 ms0 < <(machine_ticks)
   cpu0=$(cpu_ticks "${pids[@]}")
 
-  {
-    printf '# wrk %s\n' "${args[*]}"
-    timeout $((DURATION + 30)) wrk "${args[@]}" 2>&1 || printf '# wrk exit status %s\n' "$?"
-  } >"$OUT/$raw"
+  run_load "$scen" "$DURATION" "$port" >"$OUT/$raw"
 
   local alive=true hwm=0 rss=0 acc1 req1 chk1
   if target_alive "$target"; then
@@ -129,19 +222,24 @@ run_http() {
     >>"$OUT/runs.jsonl"
 }
 
-# run_idle ROUND TARGET: hold IDLE_CONNS keep-alive connections open through the target and
-# measure the target's RSS before and after; appends a record to runs.jsonl.
+# run_idle ROUND SCENARIO TARGET: hold IDLE_CONNS keep-alive connections (tls-idle10k: over
+# TLS) open through the target and measure the target's RSS before and after; appends a
+# record to runs.jsonl.
 run_idle() {
-  local round=$1 target=$2 port pids helper_out helper_pid
-  port=$(target_port "$target")
-  helper_out="$OUT/raw/r${round}-idle10k-${target}.txt"
+  local round=$1 scen=$2 target=$3 port pids helper_out helper_pid tls_opt=()
+  port=$(scenario_port "$scen" "$target")
+  is_tls "$scen" && tls_opt=(--tls)
+  helper_out="$OUT/raw/r${round}-${scen}-${target}.txt"
 
   local quiet=-1
   ((QUIET_WAIT > 0)) && quiet=$(wait_quiet "$QUIET_WAIT" "$QUIET_PCT")
   start_target "$target"
   if ((WARMUP > 0)); then
     local warm
-    mapfile -t warm < <(wrk_args keepalive "$WARMUP" "$port")
+    # keep-alive load to the same listener (plain or TLS)
+    local warm_scen=keepalive
+    is_tls "$scen" && warm_scen=tls-keepalive
+    mapfile -t warm < <(wrk_args "$warm_scen" "$WARMUP" "$port")
     timeout $((WARMUP + 20)) wrk "${warm[@]}" >/dev/null 2>&1 || true
   fi
   sleep 1
@@ -153,7 +251,7 @@ run_idle() {
   reset_hwm "${pids[@]}"
 
   /usr/bin/python3 "$BENCH_DIR/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" \
-    --open-timeout 60 --hold 120 >"$helper_out" 2>&1 &
+    --open-timeout 60 --hold 120 "${tls_opt[@]}" >"$helper_out" 2>&1 &
   helper_pid=$!
   IDLE_PID=$helper_pid
   local i ready=""
@@ -191,9 +289,9 @@ run_idle() {
   opened=$(sed -n 's/.*open=\([0-9]*\).*/\1/p' <<<"$ready")
   failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$ready")
   secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$ready")
-  printf '{"round":%d,"scenario":"idle10k","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"busy_before_pct":%d,"raw":"raw/r%d-idle10k-%s.txt"}\n' \
-    "$round" "$target" "$alive" "$IDLE_CONNS" "${opened:-0}" "${failed:-$IDLE_CONNS}" \
+  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"busy_before_pct":%d,"raw":"raw/r%d-%s-%s.txt"}\n' \
+    "$round" "$scen" "$target" "$alive" "$IDLE_CONNS" "${opened:-0}" "${failed:-$IDLE_CONNS}" \
     "${secs:-0}" "${still:-0}" "$rss0" "$rss1" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss1" \
-    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$quiet" "$round" "$target" \
+    $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$quiet" "$round" "$scen" "$target" \
     >>"$OUT/runs.jsonl"
 }

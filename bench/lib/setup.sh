@@ -15,7 +15,8 @@ bench_limits() {
   CLK_TCK=$(getconf CLK_TCK)
 }
 
-# bench_ports: PORT_* from PORT_BASE (six consecutive ports), each checked free.
+# bench_ports: PORT_* from PORT_BASE (nine consecutive ports), each checked free. Each proxy
+# has a plain port and, in the same process, a TLS port (PORT_*_TLS).
 bench_ports() {
   PORT_BACKEND_A=$PORT_BASE
   PORT_BACKEND_B=$((PORT_BASE + 1))
@@ -23,8 +24,12 @@ bench_ports() {
   PORT_NGINX=$((PORT_BASE + 3))
   PORT_HAPROXY=$((PORT_BASE + 4))
   PORT_FERRY_ADMIN=$((PORT_BASE + 5))
+  PORT_FERRY_TLS=$((PORT_BASE + 6))
+  PORT_NGINX_TLS=$((PORT_BASE + 7))
+  PORT_HAPROXY_TLS=$((PORT_BASE + 8))
   local p
-  for p in "$PORT_BACKEND_A" "$PORT_BACKEND_B" "$PORT_FERRY" "$PORT_NGINX" "$PORT_HAPROXY" "$PORT_FERRY_ADMIN"; do
+  for p in "$PORT_BACKEND_A" "$PORT_BACKEND_B" "$PORT_FERRY" "$PORT_NGINX" "$PORT_HAPROXY" \
+    "$PORT_FERRY_ADMIN" "$PORT_FERRY_TLS" "$PORT_NGINX_TLS" "$PORT_HAPROXY_TLS"; do
     port_in_use "$p" && die "port $p is in use; set BENCH_PORT_BASE to a free range"
   done
   return 0

@@ -12,7 +12,14 @@ TARGET_PID=""
 TARGET_WRAP=()
 START_WAIT=10
 
-# render TEMPLATE OUTPUT: fill in the @NAME@ placeholders.
+# TLS, the same for all three proxies: Mozilla's intermediate suites for TLS 1.2 (ECDHE with
+# AEAD only, in ferry's order: ferry's intermediate policy, proxy/tls/policy.h) and TLS 1.3's
+# three, the same groups. TLS_DIR holds the certificate render_all makes.
+TLS_CIPHERS="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+TLS_CIPHERSUITES="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+TLS_GROUPS="X25519:prime256v1:secp384r1"
+
+# render TEMPLATE OUTPUT PORT [TLS_PORT]: fill in the @NAME@ placeholders.
 render() {
   local user_directive=""
   # nginx as root would drop its workers to "nobody", who cannot read RUN_DIR.
@@ -28,17 +35,36 @@ render() {
     -e "s|@NGINX_CONNS@|$((NOFILE - 64))|g" \
     -e "s|@MAXCONN@|$MAXCONN|g" \
     -e "s|@PORT@|$3|g" \
+    -e "s|@TLS_PORT@|${4:-}|g" \
+    -e "s|@TLS_DIR@|$RUN_DIR/tls|g" \
+    -e "s|@TLS_CIPHERS@|$TLS_CIPHERS|g" \
+    -e "s|@TLS_CIPHERSUITES@|$TLS_CIPHERSUITES|g" \
+    -e "s|@TLS_GROUPS@|$TLS_GROUPS|g" \
     "$1" >"$2"
+}
+
+# make_cert: one self-signed ECDSA P-256 certificate for localhost and 127.0.0.1 in
+# RUN_DIR/tls, served by all three proxies: cert.pem and key.pem (ferry, nginx), and both in
+# one file, certkey.pem (HAProxy's crt).
+make_cert() {
+  local dir="$RUN_DIR/tls"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 30 \
+    -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" >"$RUN_DIR/openssl-req.log" 2>&1 ||
+    die "openssl could not make the certificate; see $RUN_DIR/openssl-req.log"
+  cat "$dir/cert.pem" "$dir/key.pem" >"$dir/certkey.pem"
 }
 
 render_all() {
   mkdir -p "$RUN_DIR/www"
   printf '<p>This is index page!</p>\n' >"$RUN_DIR/www/index.html"
   head -c 65536 /dev/zero | tr '\0' 'x' >"$RUN_DIR/www/64k"
+  make_cert
   render "$BENCH_DIR/conf/backend-nginx.conf" "$RUN_DIR/backend-nginx.conf" ""
-  render "$BENCH_DIR/conf/proxy-nginx.conf" "$RUN_DIR/nginx-proxy.conf" "$PORT_NGINX"
-  render "$BENCH_DIR/conf/haproxy.cfg" "$RUN_DIR/haproxy.cfg" "$PORT_HAPROXY"
-  render "$BENCH_DIR/conf/ferry.yaml" "$RUN_DIR/ferry.yaml" "$PORT_FERRY"
+  render "$BENCH_DIR/conf/proxy-nginx.conf" "$RUN_DIR/nginx-proxy.conf" "$PORT_NGINX" "$PORT_NGINX_TLS"
+  render "$BENCH_DIR/conf/haproxy.cfg" "$RUN_DIR/haproxy.cfg" "$PORT_HAPROXY" "$PORT_HAPROXY_TLS"
+  render "$BENCH_DIR/conf/ferry.yaml" "$RUN_DIR/ferry.yaml" "$PORT_FERRY" "$PORT_FERRY_TLS"
 
   nginx -t -q -p "$RUN_DIR" -c "$RUN_DIR/backend-nginx.conf" -e "$RUN_DIR/nginx-t.log" ||
     die "backend nginx config rejected (see $RUN_DIR/backend-nginx.conf)"
@@ -95,6 +121,15 @@ target_port() {
   esac
 }
 
+# target_tls_port NAME: the proxy's TLS listener (direct has none: the backends are plain).
+target_tls_port() {
+  case $1 in
+    ferry) echo "$PORT_FERRY_TLS" ;;
+    nginx) echo "$PORT_NGINX_TLS" ;;
+    haproxy) echo "$PORT_HAPROXY_TLS" ;;
+  esac
+}
+
 # target_pids: the processes whose CPU and memory count for the current target.
 target_pids() {
   pid_tree "$TARGET_PID"
@@ -126,6 +161,11 @@ start_target() {
   if ! wait_http "http://127.0.0.1:$(target_port "$name")/" "$START_WAIT"; then
     tail -n 20 "$log" >&2 || true
     die "$name did not answer 200 on port $(target_port "$name") within $START_WAIT s"
+  fi
+  # The TLS listener is in the same process, so it is up too: check that it serves.
+  if [[ $(http_status "https://127.0.0.1:$(target_tls_port "$name")/") != 200 ]]; then
+    tail -n 20 "$log" >&2 || true
+    die "$name did not answer 200 over TLS on port $(target_tls_port "$name")"
   fi
 }
 
