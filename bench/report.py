@@ -164,6 +164,8 @@ def aggregate(records, meta):
         per = {}  # target -> round -> metrics
         for r in recs:
             per.setdefault(r["target"], {})[r["round"]] = metrics(r)
+        # tls-full, tls-resumed: the client (openssl s_time) measures no latencies
+        no_latency = any((r.get("wrk") or {}).get("handshakes") for r in recs)
         s = {"idle": idle, "rounds": rounds, "targets": {}, "ratios": {}}
         for t in targets:
             runs = per[t]
@@ -184,6 +186,8 @@ def aggregate(records, meta):
                 for key in RATIO_METRICS:
                     # direct's CPU and memory are the backend's: only its rate compares
                     if key not in keys or (peer == "direct" and key != "rps"):
+                        continue
+                    if no_latency and key == "p99_ms":
                         continue
                     by_round = {}
                     for rd in rounds:
@@ -402,9 +406,9 @@ def render_md(agg, micro):
         resumed = [(t, e["median"].get("resumed_pct")) for t, e in s["targets"].items()
                    if e["median"].get("resumed_pct") is not None]
         if resumed:
-            o.append("One TLS handshake per request (req/s = handshakes/s; no latencies: the "
-                     "client is `openssl s_time`, `wrk` is the client column). Handshakes "
-                     "that resumed a session, as s_time counts them: "
+            o.append("One TLS handshake per request: req/s = handshakes/s. The client is "
+                     "`openssl s_time` (the `wrk` cores are its processes), which measures no "
+                     "latencies. Handshakes that resumed a session, as s_time counts them: "
                      + ", ".join(f"{TARGET_LABEL[t]} {v:.1f}%" for t, v in resumed) + ".")
             o.append("")
         # per-round ratios
@@ -460,8 +464,8 @@ def render_md(agg, micro):
         "- **idle10k**: RSS with the connections open minus RSS before, divided by the "
         "connections open. Each connection made one GET and then sat idle. **tls-idle10k** "
         "the same over TLS (a full handshake each, then the GET).\n"
-        "- **TLS scenarios** (`tls-*`): each proxy's TLS listener (same process as its plain one), the same "
-        "ECDSA P-256 certificate, TLS 1.2/1.3 suites, groups and OpenSSL for all three, "
+        "- **TLS scenarios** (`tls-*`): each proxy's TLS listener (same process as its plain "
+        "one), the same ECDSA P-256 certificate, TLS 1.2/1.3 suites, groups and OpenSSL for all three, "
         "session tickets on. `tls-full` and `tls-resumed` make one handshake per request "
         "with `openssl s_time` (`-new`, `-reuse`), so their req/s is handshakes/s and their "
         "CPU per 1k requests includes the handshakes; `direct` is not run (the backends are "
