@@ -1,7 +1,8 @@
 # The Debian package: `cd build && cpack -G DEB` makes ferry_<version>_amd64.deb.
 #
 #   /usr/bin/ferry                          the proxy (install(TARGETS) in the top CMakeLists.txt)
-#   /etc/ferry/ferry.yaml                   conffile: deploy/ferry.yaml, the seed layout
+#   /etc/ferry/ferry.yaml                   conffile: deploy/packaging/ferry.yaml, the seed layout
+#                                           over plain HTTP (no certificate on a fresh install)
 #   /etc/logrotate.d/ferry                  conffile: rotates /var/log/ferry/*.log, then SIGUSR1
 #   /lib/systemd/system/ferry.service       the unit, run as the system user ferry
 #   /usr/share/doc/ferry/                   operations guide, Prometheus and Grafana examples
@@ -16,7 +17,7 @@
 
 set(FERRY_PACKAGING_DIR ${CMAKE_SOURCE_DIR}/deploy/packaging)
 
-install(FILES ${CMAKE_SOURCE_DIR}/deploy/ferry.yaml
+install(FILES ${FERRY_PACKAGING_DIR}/ferry.yaml
         DESTINATION /etc/ferry
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${FERRY_PACKAGING_DIR}/ferry.logrotate

@@ -22,6 +22,7 @@ struct AccessRecord {
   std::string_view backend;  // "host:port" as configured; "-" when ferry answered itself
   double upstream_seconds = -1;  // engage to end of response; < 0 when no backend was used
   double total_seconds = 0;      // head arrival to end of response
+  std::string_view request_id;   // X-Request-Id; "-" when the head never completed
 };
 
 class AccessLogSink;

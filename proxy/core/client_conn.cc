@@ -329,6 +329,12 @@ void ClientConn::feed(const char* data, std::size_t len) {
 
 int ClientConn::on_head(MessageHead& head) {
   ex_->head_complete = true;
+  // Before any check, so even ferry's own 4xx answers carry the id the access log shows.
+  if (const std::string_view id = head.find(HeaderName::XRequestId); acceptable_request_id(id)) {
+    ex_->request_id.assign(id);
+  } else {
+    worker_.request_ids().next(ex_->request_id);
+  }
   if (head.http_major != 1 || head.http_minor > 1) {
     send_error(400, true);
     return -1;
@@ -512,6 +518,7 @@ void ClientConn::start_request_on_upstream() {
   rw.has_body = ex_->request_has_body;
   rw.tls = tls_ != nullptr;
   rw.client_subject = client_subject_;
+  rw.request_id = ex_->request_id;
   ex_->request_head.clear();
   build_request_head(ex_->parser.head(), rw, ex_->request_head);
   ex_->upstream->send_borrowed(ex_->request_head.data(), ex_->request_head.size());
@@ -619,6 +626,7 @@ int ClientConn::response_head(MessageHead& head) {
   rw.http10_client = ex_->http10;
   rw.upgrade = head.status == 101;
   rw.hsts_line = hsts_line();
+  rw.request_id = ex_->request_id;
   ex_->response_chunked = framing == BodyFraming::Chunked;
   ex_->response_status = head.status;
   ex_->held_keep_alive = keep;
@@ -781,18 +789,28 @@ void ClientConn::send_error(int status, bool close_after) {
   close_after = close_after || !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
   clean_end_ = false;
   const std::string_view response = canned_response(status, close_after);
-  if (const std::string_view hsts = hsts_line(); !hsts.empty()) {
-    // ferry's own answers carry Strict-Transport-Security too, right after the status line.
+  const std::string_view hsts = hsts_line();
+  std::size_t bytes = response.size();
+  if (!hsts.empty() || !ex_->request_id.empty()) {
+    // ferry's own answers carry Strict-Transport-Security and the request's id too, right
+    // after the status line.
     const std::size_t line_end = response.find("\r\n") + 2;
-    ex_->out.append(response.substr(0, line_end));
-    ex_->out.append(hsts);
-    ex_->out.append(response.substr(line_end));
+    ex_->scratch.assign(response.substr(0, line_end));
+    ex_->scratch.append(hsts);
+    if (!ex_->request_id.empty()) {
+      ex_->scratch.append("X-Request-Id: ");
+      ex_->scratch.append(ex_->request_id);
+      ex_->scratch.append("\r\n");
+    }
+    ex_->scratch.append(response.substr(line_end));
+    ex_->out.append(ex_->scratch);
+    bytes = ex_->scratch.size();
   } else {
     ex_->out.append_borrowed(response.data(), response.size());
   }
   ex_->response_started = true;
   ex_->response_status = status;
-  ex_->response_bytes = response.size();
+  ex_->response_bytes = bytes;
   log_request();
   flush();
   if (close_after) {
@@ -890,6 +908,7 @@ void ClientConn::log_request() {
   r.backend = ex_->backend_name.empty() ? std::string_view("-") : ex_->backend_name;
   r.upstream_seconds = ex_->engage_ns != 0 && !ex_->backend_name.empty() ? static_cast<double>(now - ex_->engage_ns) / 1e9 : -1;
   r.total_seconds = static_cast<double>(total_ns) / 1e9;
+  r.request_id = ex_->request_id.empty() ? std::string_view("-") : std::string_view(ex_->request_id);
   log->record(r);
 }
 

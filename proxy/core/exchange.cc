@@ -17,6 +17,7 @@ void Exchange::reset_request() {
   trim(request_head);
   trim(request_body);
   trim(scratch);
+  request_id.clear();
   upstream = nullptr;
   snapshot = nullptr;
   backend_index = 0;

@@ -43,6 +43,7 @@ struct Exchange {
   std::string request_body;   // the body read before the backend was engaged (framed)
   std::string pending_input;  // bytes read past the current request (pipelining, tunnel)
   std::string scratch;        // response head being built
+  std::string request_id;     // X-Request-Id: the client's own, or one ferry made
   UpstreamConn* upstream = nullptr;
   LocalSnapshot* snapshot = nullptr;
   const balancer::routing::Route* route = nullptr;  // into the worker's Settings; set at first engage

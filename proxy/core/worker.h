@@ -21,6 +21,7 @@
 #include "health/publisher.h"
 #include "proxy/admin/access_log.h"
 #include "proxy/admin/metrics.h"
+#include "proxy/core/request_id.h"
 #include "proxy/core/buffer.h"
 #include "proxy/core/conn_pool.h"
 #include "proxy/core/exchange.h"
@@ -75,6 +76,7 @@ class Worker {
   WorkerShared& shared() { return shared_; }
   WorkerMetrics& metrics() { return metrics_; }
   AccessLogBuffer* access_log() { return access_log_.enabled() ? &access_log_ : nullptr; }
+  RequestIdSource& request_ids() { return request_ids_; }
   bool draining() const { return draining_; }
   // The snapshot to pick from; the caller takes a use and gives it back with release_snapshot.
   LocalSnapshot* acquire_snapshot();
@@ -141,6 +143,7 @@ class Worker {
   IdleList idle_lists_[2];  // [New - 1], [BetweenRequests - 1]
   WorkerMetrics metrics_;
   AccessLogBuffer access_log_;
+  RequestIdSource request_ids_;
   BlockPool blocks_;
   WriteBatch writes_;  // before every queue that joins it
   ExchangePool exchanges_;

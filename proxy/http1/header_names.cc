@@ -34,6 +34,8 @@ HeaderName classify_header(std::string_view n) {
       if (iequals(n, "connection")) return HeaderName::Connection;
       if (iequals(n, "keep-alive")) return HeaderName::KeepAlive;
       return HeaderName::Other;
+    case 12:
+      return iequals(n, "x-request-id") ? HeaderName::XRequestId : HeaderName::Other;
     case 14:
       return iequals(n, "content-length") ? HeaderName::ContentLength : HeaderName::Other;
     case 15:

@@ -26,6 +26,7 @@ enum class HeaderName : uint8_t {
   ProxyAuthorization,
   Cookie,
   XClientCertSubject,  // ferry's own: the verified client certificate's subject (mutual TLS)
+  XRequestId,
 };
 
 HeaderName classify_header(std::string_view name);

@@ -96,6 +96,9 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
       case HeaderName::XForwardedFor:
         ++forwarded_for;
         continue;
+      case HeaderName::XRequestId:
+        if (!rw.request_id.empty()) continue;
+        break;
       // ferry writes these itself.
       case HeaderName::ContentLength:
       case HeaderName::XForwardedProto:
@@ -132,6 +135,7 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
   out.append(rw.tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
   if (!host.empty()) append_header(out, "X-Forwarded-Host", host);
   if (!rw.client_subject.empty()) append_header(out, "X-Client-Cert-Subject", rw.client_subject);
+  if (!rw.request_id.empty()) append_header(out, "X-Request-Id", rw.request_id);
 
   if (rw.has_body) {
     if (rw.body_chunked) {
@@ -166,6 +170,7 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
     // ferry writes the framing; a 1xx carries none at all.
     if (f.kind == HeaderName::ContentLength && (rw.framing != BodyFraming::None || resp.status < 200)) continue;
     if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(resp.name(f))) continue;
+    if (f.kind == HeaderName::XRequestId && !rw.request_id.empty()) continue;
     if (!rw.hsts_line.empty() && f.kind == HeaderName::Other &&
         iequals(resp.name(f), "strict-transport-security")) {
       continue;
@@ -176,6 +181,7 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
     out.append("\r\n", 2);
   }
   out.append(rw.hsts_line);
+  if (!rw.request_id.empty()) append_header(out, "X-Request-Id", rw.request_id);
   switch (rw.framing) {
     case BodyFraming::ContentLength:
       out.append("Content-Length: ");

@@ -22,6 +22,9 @@ struct RequestRewrite {
   // empty: none. A client's own X-Client-Cert-Subject is always dropped, so a backend can
   // trust the header when it comes from ferry.
   std::string_view client_subject;
+  // The request's id, sent as the one X-Request-Id (the client's own lines are dropped); empty:
+  // the client's lines pass as they are.
+  std::string_view request_id;
 };
 
 // Appends the head to send the backend (always HTTP/1.1, keep-alive).
@@ -42,6 +45,9 @@ struct ResponseRewrite {
   // A whole header line (CRLF included) ferry adds, replacing the backend's own header of
   // that name: the listener's Strict-Transport-Security. Empty: none.
   std::string_view hsts_line;
+  // The request's id, returned as the one X-Request-Id (the backend's own lines are dropped,
+  // so an echo is not doubled); empty: none added.
+  std::string_view request_id;
 };
 
 // Appends the head to send the client.

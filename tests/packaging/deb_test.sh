@@ -178,7 +178,7 @@ check "extracted usr/bin/ferry --version prints ferry $version" test "$out" = "f
 out="$(cd "$ex" && usr/bin/ferry --check -c etc/ferry/ferry.yaml 2>&1)"
 check "extracted ferry --check -c etc/ferry/ferry.yaml prints config OK" test "$out" = "config OK"
 [[ $out == "config OK" ]] || echo "#   got: $out"
-check "etc/ferry/ferry.yaml is deploy/ferry.yaml" cmp -s "$ex/etc/ferry/ferry.yaml" "$root/deploy/ferry.yaml"
+check "etc/ferry/ferry.yaml is deploy/packaging/ferry.yaml" cmp -s "$ex/etc/ferry/ferry.yaml" "$root/deploy/packaging/ferry.yaml"
 stripped() { ! file "$ex/usr/bin/ferry" | grep -q "not stripped"; }
 check "the binary is stripped" stripped
 unit="$ex/lib/systemd/system/ferry.service"

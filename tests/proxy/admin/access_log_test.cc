@@ -63,6 +63,7 @@ AccessRecord proxied_record() {
   r.backend = "127.0.0.1:8001";
   r.upstream_seconds = 0.0012;
   r.total_seconds = 0.0015;
+  r.request_id = "req-1";
   return r;
 }
 
@@ -80,16 +81,16 @@ const std::string kQuotedByte = R"((?:[\x21\x23-\x5b\x5d-\x7e]|\\["\\]|\\x[0-9a-
 // The documented format; the method has no space.
 const std::regex kLine(R"(^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z) (\S+) "()" + kQuotedByte +
                        "+) ((?:" + kQuotedByte + "| )+)" +
-                       R"(" (\d{3}) (\d+) (\S+) (-|\d+\.\d{4}) (\d+\.\d{4})$)");
+                       R"(" (\d{3}) (\d+) (\S+) (-|\d+\.\d{4}) (\d+\.\d{4}) (\S+)$)");
 
 struct ParsedLine {
-  std::string time, client, method, target, status, bytes, backend, upstream, total;
+  std::string time, client, method, target, status, bytes, backend, upstream, total, request_id;
 };
 
 std::optional<ParsedLine> parse(const std::string& line) {
   std::smatch m;
   if (!std::regex_match(line, m, kLine)) return std::nullopt;
-  return ParsedLine{m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9]};
+  return ParsedLine{m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10]};
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -110,7 +111,7 @@ TEST(AccessLogLine, ParsesAndMatchesTheRecord) {
   const std::string text = one_line(proxied_record());
   EXPECT_EQ(text,
             "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 200 1234 127.0.0.1:8001 0.0012 "
-            "0.0015\n");
+            "0.0015 req-1\n");
   const auto lines = split_lines(text);
   ASSERT_EQ(lines.size(), 1u);
   const auto p = parse(lines[0]);
@@ -124,6 +125,7 @@ TEST(AccessLogLine, ParsesAndMatchesTheRecord) {
   EXPECT_EQ(p->backend, "127.0.0.1:8001");
   EXPECT_EQ(p->upstream, "0.0012");
   EXPECT_EQ(p->total, "0.0015");
+  EXPECT_EQ(p->request_id, "req-1");
 }
 
 TEST(AccessLogLine, ShowsDashesWhenFerryAnsweredItself) {
@@ -132,10 +134,10 @@ TEST(AccessLogLine, ShowsDashesWhenFerryAnsweredItself) {
   r.backend = "-";
   r.upstream_seconds = -1;
   EXPECT_EQ(one_line(r),
-            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015\n");
+            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015 req-1\n");
   r.backend = "";  // an empty backend reads the same
   EXPECT_EQ(one_line(r),
-            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015\n");
+            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015 req-1\n");
 }
 
 TEST(AccessLogLine, ShowsDashesForAnUnparsedRequest) {
@@ -145,8 +147,9 @@ TEST(AccessLogLine, ShowsDashesForAnUnparsedRequest) {
   r.status = 400;
   r.backend = "-";
   r.upstream_seconds = -1;
+  r.request_id = "";  // the head never completed: no id
   const std::string text = one_line(r);
-  EXPECT_EQ(text, "2026-11-25T20:30:01.123Z 127.0.0.1 \"- -\" 400 1234 - - 0.0015\n");
+  EXPECT_EQ(text, "2026-11-25T20:30:01.123Z 127.0.0.1 \"- -\" 400 1234 - - 0.0015 -\n");
   ASSERT_TRUE(parse(split_lines(text)[0]).has_value());
 }
 
@@ -157,7 +160,7 @@ TEST(AccessLogLine, EscapesQuotesBackslashesAndControlBytes) {
   const std::string text = one_line(r);
   EXPECT_EQ(text,
             "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /a\\\"b\\\\c\\x0ad\\x0de\\x01\\x7f\\xff\\x00z\" "
-            "200 1234 127.0.0.1:8001 0.0012 0.0015\n");
+            "200 1234 127.0.0.1:8001 0.0012 0.0015 req-1\n");
   const auto lines = split_lines(text);
   ASSERT_EQ(lines.size(), 1u);  // a newline in the target never splits the line
   const auto p = parse(lines[0]);
@@ -196,7 +199,7 @@ TEST(AccessLogLine, RoundsSecondsToFourDecimals) {
   AccessRecord r = proxied_record();
   r.upstream_seconds = 0;
   r.total_seconds = 12.345678;
-  EXPECT_NE(one_line(r).find(" 0.0000 12.3457\n"), std::string::npos) << one_line(r);
+  EXPECT_NE(one_line(r).find(" 0.0000 12.3457 req-1\n"), std::string::npos) << one_line(r);
 }
 
 TEST(AccessLogBuffer, HandsOverOnlyWholeBatchesOfAtLeast64KiB) {

@@ -70,13 +70,13 @@ TEST(ServerPolicy, ContextsRefuseRenegotiationAndCompressionAndReleaseIdleBuffer
   EXPECT_EQ(SSL_CTX_get_timeout(modern_server->initial_ctx()), TicketKeys::kDefaultPeriod);
 }
 
-TEST(ServerPolicy, Tls13HandshakeInTheClientsCipherOrder) {
+TEST(ServerPolicy, Tls13HandshakeInFerrysCipherOrder) {
   Connection c = open_connection(client_context(no_verify()), server_context());
   ASSERT_TRUE(c.connected) << c.server.error() << " / " << c.client.error();
   EXPECT_EQ(c.server.session->version(), "TLSv1.3");
   EXPECT_EQ(c.client.session->version(), "TLSv1.3");
-  // The client's order (OpenSSL's client lists AES-256 first), not the server's.
-  EXPECT_EQ(c.server.session->cipher(), "TLS_AES_256_GCM_SHA384");
+  // ferry's order (AES-128 first), not the client's (OpenSSL's client lists AES-256 first).
+  EXPECT_EQ(c.server.session->cipher(), "TLS_AES_128_GCM_SHA256");
   EXPECT_FALSE(c.server.session->resumed());
 }
 
@@ -85,7 +85,8 @@ TEST(ServerPolicy, Tls12HandshakeUnderIntermediate) {
       open_connection(client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION), server_context());
   ASSERT_TRUE(c.connected) << c.server.error() << " / " << c.client.error();
   EXPECT_EQ(c.server.session->version(), "TLSv1.2");
-  EXPECT_EQ(c.server.session->cipher(), "ECDHE-ECDSA-AES256-GCM-SHA384");
+  EXPECT_EQ(c.server.session->cipher(), "ECDHE-ECDSA-AES128-GCM-SHA256");  // ferry's order
+  // ...except that a client putting ChaCha20 first gets it (SSL_OP_PRIORITIZE_CHACHA).
   Connection chacha = open_connection(
       client_limited_to(TLS1_2_VERSION, TLS1_2_VERSION,
                         "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"),

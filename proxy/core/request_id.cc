@@ -1,0 +1,59 @@
+#include "proxy/core/request_id.h"
+
+#include <sys/random.h>
+
+#include <chrono>
+
+namespace ferry::proxy {
+
+namespace {
+
+constexpr std::size_t kMaxClientIdBytes = 200;
+
+// splitmix64's finalizer: a bijection on 64-bit values, so distinct counters stay distinct.
+uint64_t mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+void append_hex(std::string& out, uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[16];
+  for (int i = 15; i >= 0; --i) {
+    buf[i] = kDigits[v & 0xf];
+    v >>= 4;
+  }
+  out.append(buf, sizeof buf);
+}
+
+uint64_t random_prefix() {
+  uint64_t value = 0;
+  if (getrandom(&value, sizeof value, 0) == static_cast<ssize_t>(sizeof value)) return value;
+  // No randomness (a very early boot): the clock still tells restarts apart.
+  return mix(static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+             reinterpret_cast<uintptr_t>(&value));
+}
+
+}  // namespace
+
+RequestIdSource::RequestIdSource() : prefix_(random_prefix()) {}
+
+void RequestIdSource::next(std::string& out) {
+  out.clear();
+  append_hex(out, prefix_);
+  append_hex(out, mix(++counter_));
+}
+
+bool acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxClientIdBytes) return false;
+  for (const char c : id) {
+    if (c <= ' ' || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace ferry::proxy
