@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <chrono>
+#include <cstring>
 
 namespace ferry::proxy {
 
@@ -34,14 +35,12 @@ struct HexPairs {
 };
 constexpr HexPairs kHexPairs;
 
-void append_hex(std::string& out, uint64_t v) {
-  char buf[16];
+void format_hex(uint64_t v, char (&buf)[16]) {
   for (int i = 7; i >= 0; --i) {
     buf[2 * i] = kHexPairs.pairs[v & 0xff][0];
     buf[2 * i + 1] = kHexPairs.pairs[v & 0xff][1];
     v >>= 8;
   }
-  out.append(buf, sizeof buf);
 }
 
 uint64_t random_prefix() {
@@ -54,12 +53,15 @@ uint64_t random_prefix() {
 
 }  // namespace
 
-RequestIdSource::RequestIdSource() : prefix_(random_prefix()) {}
+RequestIdSource::RequestIdSource() { format_hex(random_prefix(), prefix_hex_); }
 
 void RequestIdSource::next(std::string& out) {
-  out.clear();
-  append_hex(out, prefix_);
-  append_hex(out, mix(++counter_));
+  char id[32];
+  std::memcpy(id, prefix_hex_, sizeof prefix_hex_);
+  char counter_hex[16];
+  format_hex(mix(++counter_), counter_hex);
+  std::memcpy(id + 16, counter_hex, sizeof counter_hex);
+  out.assign(id, sizeof id);
 }
 
 bool acceptable_request_id(std::string_view id) {

@@ -20,7 +20,7 @@ class RequestIdSource {
   void next(std::string& out);
 
  private:
-  uint64_t prefix_;
+  char prefix_hex_[16];  // the worker's random prefix, formatted once
   uint64_t counter_ = 0;
 };
 
