@@ -125,6 +125,31 @@ TEST_F(Tls, CurlGetsThePageWithHstsAndTheBackendSeesHttps) {
   EXPECT_EQ(seen[0].target, "/hello");
 }
 
+TEST_F(Tls, PythonsSslModuleGetsThePageOverTls12And13) {
+  // A third TLS stack beside curl's and s_client's use of OpenSSL: Python's ssl module with
+  // certificate and host name verification on, each protocol version pinned in turn.
+  RunningProxy proxy(tls_config(backend_.address(), {files(pki_, "site")}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const std::string script =
+      "import socket, ssl, sys\n"
+      "for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):\n"
+      "    ctx = ssl.create_default_context(cafile=sys.argv[1])\n"
+      "    ctx.minimum_version = ctx.maximum_version = version\n"
+      "    with socket.create_connection(('127.0.0.1', int(sys.argv[2])), timeout=10) as raw:\n"
+      "        with ctx.wrap_socket(raw, server_hostname='www.site.test') as tls:\n"
+      "            tls.sendall(b'GET /py HTTP/1.1\\r\\nHost: www.site.test\\r\\nConnection: close\\r\\n\\r\\n')\n"
+      "            data = b''\n"
+      "            while chunk := tls.recv(65536):\n"
+      "                data += chunk\n"
+      "            print(tls.version(), data.split(b'\\r\\n')[0].decode())\n";
+  const std::string path = dir_.path() + "/client.py";
+  write_file(path, script);
+  const CommandResult r = run_command({"/usr/bin/python3", path, pki_.path("ca.pem"), std::to_string(proxy.port())});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "TLSv1.2 HTTP/1.1 200 OK\nTLSv1.3 HTTP/1.1 200 OK\n");
+  EXPECT_EQ(backend_.requests(), 2);
+}
+
 TEST_F(Tls, FerrysOwnAnswersOverTlsCarryHstsToo) {
   RunningProxy proxy(tls_config("127.0.0.1:1", {files(pki_, "site")}, std::chrono::seconds(600)));
   ASSERT_TRUE(proxy.started()) << proxy.error();
