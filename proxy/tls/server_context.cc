@@ -1,5 +1,7 @@
 #include "proxy/tls/server_context.h"
 
+#include <strings.h>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -7,6 +9,7 @@
 #include <algorithm>
 
 #include "proxy/tls/alpn.h"
+#include "proxy/tls/client_hello.h"
 #include "proxy/tls/pem_file.h"
 
 namespace ferry::proxy::tls {
@@ -138,6 +141,9 @@ ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> 
       // The lifetime hint tells clients to drop a ticket before the ring drops its key.
       SSL_CTX_set_timeout(ctx.get(), static_cast<long>(opts.ticket_keys->period()));
       opts.ticket_keys->install(ctx.get());
+      // A ticket resumes only under the name it was issued for (RFC 6066 3, RFC 8446 4.6.1).
+      SSL_CTX_set_session_ticket_cb(ctx.get(), nullptr, &ServerContext::on_ticket_decrypted,
+                                    nullptr);
     } else {
       SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
       SSL_CTX_set_timeout(ctx.get(), kSessionLifetimeWithoutTickets);
@@ -189,6 +195,39 @@ int ServerContext::on_client_hello(SSL* ssl, int* alert, void* arg) {
 // The name was used already (on_client_hello chose the certificate by it); saying so acks
 // it in the ServerHello (RFC 6066 3) and stores it in the session for TLS 1.2 resumption.
 int ServerContext::on_server_name(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
+
+// OpenSSL 3.0 resumes a session (TLS 1.2 and 1.3 alike) whatever name the client asks for now: a ticket
+// issued on one certificate's name would skip the choice of certificate (and what the name
+// stands for) on another. A session whose name differs is ignored, so a full handshake
+// follows and a new ticket is issued. Every other outcome is OpenSSL's default.
+SSL_TICKET_RETURN ServerContext::on_ticket_decrypted(SSL* ssl, SSL_SESSION* session,
+                                                     const unsigned char*, std::size_t,
+                                                     SSL_TICKET_STATUS status, void*) {
+  switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW: {
+      // OpenSSL has not parsed server_name yet when it decrypts a ticket (SSL_get_servername
+      // is still empty), but the ClientHello is still at hand: read the name from it.
+      const char* issued_for = SSL_SESSION_get0_hostname(session);
+      const unsigned char* extension = nullptr;
+      std::size_t length = 0;
+      const std::string_view b =
+          SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &extension, &length) == 1
+              ? parse_server_name({extension, length})
+              : std::string_view();
+      const std::string_view a = issued_for != nullptr ? issued_for : "";
+      if (a.size() != b.size() || strncasecmp(a.data(), b.data(), a.size()) != 0) {
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+      }
+      return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+    }
+    case SSL_TICKET_FATAL_ERR_MALLOC:
+    case SSL_TICKET_FATAL_ERR_OTHER:
+      return SSL_TICKET_RETURN_ABORT;
+    default:  // no ticket, an empty one, or one no key of the ring decrypts
+      return SSL_TICKET_RETURN_IGNORE_RENEW;
+  }
+}
 
 int ServerContext::on_alpn(SSL*, const unsigned char** out, unsigned char* out_length,
                            const unsigned char* in, unsigned int in_length, void* arg) {

@@ -64,6 +64,9 @@ class ServerContext {
 
   static int on_client_hello(SSL* ssl, int* alert, void* arg);
   static int on_server_name(SSL* ssl, int* alert, void* arg);
+  static SSL_TICKET_RETURN on_ticket_decrypted(SSL* ssl, SSL_SESSION* session,
+                                               const unsigned char* key_name, std::size_t key_name_length,
+                                               SSL_TICKET_STATUS status, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* out_length,
                      const unsigned char* in, unsigned int in_length, void* arg);
 

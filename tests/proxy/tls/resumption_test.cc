@@ -90,6 +90,21 @@ TEST_P(Resumption, AResumedConnectionStillReportsTheServerName) {
   EXPECT_EQ(second.server.session->server_name(), "example.com");
 }
 
+TEST_P(Resumption, ATicketDoesNotResumeUnderAnotherServerName) {
+  // RFC 6066 3 / RFC 8446 4.6.1: a session belongs to the name it was made for. OpenSSL 3.0
+  // alone resumes a TLS 1.2 ticket under any name and reports the old one.
+  const auto server = server_on(ring_);
+  ASSERT_TRUE(connect_to(server).connected);
+  Connection other = open_connection(client_, server, "www.example.com", &cache_, "backend-1");
+  ASSERT_TRUE(other.connected);
+  EXPECT_FALSE(other.server.session->resumed());
+  EXPECT_EQ(other.server.session->server_name(), "www.example.com");
+  // The same name in other letter cases is the same name.
+  Connection same = open_connection(client_, server, "WWW.Example.com", &cache_, "backend-1");
+  ASSERT_TRUE(same.connected);
+  EXPECT_TRUE(same.server.session->resumed());
+}
+
 TEST_P(Resumption, ResumesOnAnotherContextBuiltFromTheSameRing) {
   const auto worker_a = server_on(ring_);
   const auto worker_b = server_on(ring_);
