@@ -1,7 +1,5 @@
 #include "proxy/tls/server_context.h"
 
-#include <strings.h>
-
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -196,6 +194,21 @@ int ServerContext::on_client_hello(SSL* ssl, int* alert, void* arg) {
 // it in the ServerHello (RFC 6066 3) and stores it in the session for TLS 1.2 resumption.
 int ServerContext::on_server_name(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
 
+namespace {
+
+// Host names compare without regard to ASCII case (RFC 4343). Not strncasecmp: an absent
+// name is a view with no data pointer, which it must not be given.
+bool same_host_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 // OpenSSL 3.0 resumes a session (TLS 1.2 and 1.3 alike) whatever name the client asks for now: a ticket
 // issued on one certificate's name would skip the choice of certificate (and what the name
 // stands for) on another. A session whose name differs is ignored, so a full handshake
@@ -216,7 +229,7 @@ SSL_TICKET_RETURN ServerContext::on_ticket_decrypted(SSL* ssl, SSL_SESSION* sess
               ? parse_server_name({extension, length})
               : std::string_view();
       const std::string_view a = issued_for != nullptr ? issued_for : "";
-      if (a.size() != b.size() || strncasecmp(a.data(), b.data(), a.size()) != 0) {
+      if (!same_host_name(a, b)) {
         return SSL_TICKET_RETURN_IGNORE_RENEW;
       }
       return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
