@@ -908,7 +908,7 @@ void ClientConn::log_request() {
   r.backend = ex_->backend_name.empty() ? std::string_view("-") : ex_->backend_name;
   r.upstream_seconds = ex_->engage_ns != 0 && !ex_->backend_name.empty() ? static_cast<double>(now - ex_->engage_ns) / 1e9 : -1;
   r.total_seconds = static_cast<double>(total_ns) / 1e9;
-  r.request_id = ex_->request_id.empty() ? std::string_view("-") : std::string_view(ex_->request_id);
+  r.request_id = ex_->request_id;  // the log writes "-" for none
   log->record(r);
 }
 
