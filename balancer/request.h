@@ -3,7 +3,10 @@
 // benchmarks over a plain list, so both run the same pick_key() and routing code.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string_view>
@@ -27,6 +30,9 @@ struct Request {
   std::string_view target;     // the request-target as sent: path and query
   std::string_view client_ip;  // the TCP peer's address, without the port
   const RequestHeaders& headers;
+  std::string_view host = {};  // the Host header (or :authority) as sent, port included
+  uint32_t listener = 0;       // the listener it came in on: index into config.listen
+  const sockaddr_storage* peer = nullptr;  // the TCP peer (routing's `source`); null: unknown
 };
 
 // ASCII case-insensitive equality, for header names.

@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <cstddef>
+#include <utility>
 
 namespace ferry::config {
 
@@ -11,6 +12,22 @@ Config seed_default() {
   // checks too; a file has to ask for it with a health_check section.
   config.health_check.enabled = true;
   return config;
+}
+
+std::vector<PoolConfig> pools_of(const Config& config) {
+  std::vector<PoolConfig> out;
+  if (!config.backends.empty()) {
+    PoolConfig top;
+    top.name = "default";
+    top.backends = config.backends;
+    top.balancer = config.balancer;
+    top.hash_key = config.hash_key;
+    top.health_check = config.health_check;
+    top.retries = config.retries;
+    out.push_back(std::move(top));
+  }
+  out.insert(out.end(), config.pools.begin(), config.pools.end());
+  return out;
 }
 
 std::string_view balancer_name(BalancerKind kind) {

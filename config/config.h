@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ferry::config {
@@ -108,6 +109,84 @@ struct ListenerConfig {
   bool operator==(const ListenerConfig&) const = default;
 };
 
+// A pool's HTTPS to its backends (`tls:` of a pool).
+struct PoolTls {
+  bool verify = true;        // check the chain against `ca` and the name against `server_name`
+  std::string ca;            // empty: the system trust store
+  std::string server_name;   // empty: the backend's host; also the SNI sent
+
+  bool operator==(const PoolTls&) const = default;
+};
+
+enum class PoolProtocol : uint8_t { Http1, H2c };
+inline constexpr std::array<std::string_view, 2> kPoolProtocolNames{"http/1.1", "h2c"};
+
+// A pool's `stickiness: {cookie: NAME, duration: 1h}`.
+struct Stickiness {
+  std::string cookie;        // the cookie's name (an RFC 6265 token)
+  Duration duration{3600000};
+
+  bool operator==(const Stickiness&) const = default;
+};
+
+// One named group of backends (ALB's target group). The top-level backends, balancer,
+// hash_key, health_check and retries are the pool "default" (see pools_of()).
+struct PoolConfig {
+  std::string name;
+  std::vector<BackendConfig> backends;
+  BalancerKind balancer = BalancerKind::RoundRobin;
+  std::string hash_key = "client_ip";
+  HealthCheck health_check;
+  uint32_t retries = 1;
+  Duration slow_start{0};     // 0 = a backend gets its full share at once
+  Duration drain{30000};      // deregistration delay
+  std::optional<Stickiness> stickiness;  // none = off
+  std::optional<PoolTls> tls;            // none = plain HTTP to the backends
+  PoolProtocol protocol = PoolProtocol::Http1;
+  int line = 0;               // where the pool is defined (1-based; 0 = the top-level keys)
+  int column = 0;
+
+  bool operator==(const PoolConfig&) const = default;
+};
+
+// `match:` of a route. Every condition given must hold; an empty list means "not given".
+struct RouteMatch {
+  std::vector<std::string> host;     // any of; * and ? wildcards; case-insensitive, port ignored
+  std::vector<std::string> path;     // any of; * and ?; case-sensitive; a string is a list of one
+  std::vector<std::string> method;   // any of; case-sensitive
+  std::vector<std::pair<std::string, std::string>> header;  // all must hold; value wildcards
+  std::vector<std::pair<std::string, std::string>> query;   // all must hold; value wildcards
+  std::vector<std::string> source;   // any of; CIDRs ("10.0.0.0/8", "::1/128") or plain addresses
+  std::vector<std::string> listener; // any of; listener addresses exactly as in `listen`
+
+  bool operator==(const RouteMatch&) const = default;
+};
+
+enum class RouteAction : uint8_t { Forward, Redirect, Respond };
+
+struct WeightedPool {
+  std::string pool;
+  uint32_t weight = 1;  // 0..1000; `forward: NAME` is one entry of weight 1
+
+  bool operator==(const WeightedPool&) const = default;
+};
+
+struct RouteConfig {
+  std::string name;  // default "route-N" (1-based position)
+  RouteMatch match;
+  RouteAction action = RouteAction::Forward;
+  std::vector<WeightedPool> forward;  // Forward
+  std::string strip_prefix;           // Forward: removed from the path before forwarding
+  std::string location;               // Redirect: the template with #{...} placeholders
+  uint32_t status = 0;                // Redirect: 301 302 307 308 (default 301); Respond: 100..599
+  std::string content_type = "text/plain";  // Respond
+  std::string body;                         // Respond
+  int line = 0;  // where the route is defined (1-based)
+  int column = 0;
+
+  bool operator==(const RouteConfig&) const = default;
+};
+
 struct Config {
   std::string source = "<built-in>";  // file the config came from, for messages
   std::vector<std::string> listen{"0.0.0.0:8888"};  // every listening address, in order
@@ -126,6 +205,8 @@ struct Config {
   Buffers buffers;
   uint32_t retries = 1;
   std::string access_log = "off";
+  std::vector<PoolConfig> pools;    // as written under `pools`, in file order
+  std::vector<RouteConfig> routes;  // as written under `routes`, in order (first match wins)
 
   bool operator==(const Config&) const = default;
 };
@@ -133,6 +214,11 @@ struct Config {
 // The built-in default: the seed layout (listen :8888, two backends at 10.20.10.31/10.20.20.32,
 // active GET /health checks, admin on 127.0.0.1:9901).
 Config seed_default();
+
+// Every pool the configuration serves, in the order the proxy indexes them: the pool "default"
+// made of the top-level backends, balancer, hash_key, health_check and retries first (when the
+// file lists top-level backends), then `pools` in file order.
+std::vector<PoolConfig> pools_of(const Config& config);
 
 std::string_view balancer_name(BalancerKind kind);
 std::string_view tls_policy_name(TlsPolicy policy);

@@ -2,15 +2,32 @@
 
 namespace ferry::balancer::routing {
 
+struct CompiledMatch {};
+
 RouteTable RouteTable::from(const config::Config&) {
   RouteTable table;
-  table.routes_.push_back(Route{"default", 0});
+  Route route;
+  route.name = "default";
+  route.pools.push_back(PoolShare{0, 1});
+  route.sequence.push_back(0);
+  table.routes_.push_back(std::move(route));
   return table;
 }
 
 const Route* RouteTable::match(const Request&) const {
-  // A route without conditions matches everything; the default route has none.
   return routes_.empty() ? nullptr : &routes_.front();
+}
+
+uint32_t choose_pool(const Route& route, uint64_t counter) {
+  return route.sequence.empty() ? 0 : route.sequence[counter % route.sequence.size()];
+}
+
+void expand_location(std::string_view location, const RedirectParts&, std::string* out) {
+  out->append(location);
+}
+
+void strip_path_prefix(std::string_view target, std::string_view, std::string* out) {
+  out->append(target);
 }
 
 }  // namespace ferry::balancer::routing

@@ -1,14 +1,18 @@
-// Which pool serves a request: the listener rules of an ALB, or nginx's location blocks. The
-// table is built once at load and reload from the configuration, and matching is a pure
-// function of the request head, so every rule is testable without a socket.
+// Which action serves a request: the listener rules of an ALB, or nginx's location blocks. The
+// table is built once at load and reload from the configuration's `routes` (wildcards and
+// CIDRs compiled then, no regex engine per request), and matching is a pure function of the
+// request, so every rule is testable without a socket.
 //
-// Today the configuration has one pool and no rules, so the table holds one route, "default",
-// that matches every request. Routing by host, path, method, header, query and source fills in
-// RouteTable::from() and Route's conditions; the proxy already asks the table for every request.
+// Without `routes` the table holds one route, "default", that forwards every request to the
+// only pool (index 0).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "balancer/request.h"
@@ -16,14 +20,37 @@
 
 namespace ferry::balancer::routing {
 
+enum class Action : uint8_t { Forward, Redirect, Respond };
+
+// One pool of a forward action and its share.
+struct PoolShare {
+  uint32_t pool = 0;    // index into config::pools_of(config)
+  uint32_t weight = 1;  // > 0 (pools of weight 0 are left out of the table)
+};
+
+struct CompiledMatch;  // the conditions, compiled (route_table.cc)
+
 struct Route {
-  std::string name;       // for metrics and the access log
-  uint32_t pool = 0;      // the pool it forwards to: an index into the snapshot's pools
+  std::string name;    // for metrics and the access log
+  uint32_t index = 0;  // position in the table
+  Action action = Action::Forward;
+  // Forward: the pools and their weights; `sequence` spreads them smoothly (90/10 is nine of one
+  // and one of the other in every ten, interleaved), so a per-worker counter splits exactly.
+  std::vector<PoolShare> pools;
+  std::vector<uint32_t> sequence;  // pool indices; choose_pool() walks it
+  std::string strip_prefix;
+  // Redirect (status 301/302/307/308, `location` a template) or Respond (status, type, body).
+  uint32_t status = 0;
+  std::string location;
+  std::string content_type;
+  std::string body;
+  std::shared_ptr<const CompiledMatch> match;  // null: matches everything
 };
 
 class RouteTable {
  public:
-  // The table `config` describes.
+  // The table `config` describes. `config` has passed validation (every pool a route names
+  // exists, every listener too).
   static RouteTable from(const config::Config& config);
 
   // The first route whose conditions all hold for `request`, or nullptr when none does (the
@@ -35,5 +62,26 @@ class RouteTable {
  private:
   std::vector<Route> routes_;
 };
+
+// The pool of forward route `route` for the request numbered `counter` on this worker.
+uint32_t choose_pool(const Route& route, uint64_t counter);
+
+// What a redirect's placeholders stand for: #{protocol} #{host} #{port} #{path} #{query}.
+struct RedirectParts {
+  std::string_view protocol;  // "http" or "https"
+  std::string_view host;      // as the client sent it, without a port
+  std::string_view port;      // the port the request came in on
+  std::string_view path;      // without its leading '/'
+  std::string_view query;     // without the '?'
+};
+
+// Appends `location` with its placeholders filled in to *out; a '?' left with an empty query
+// at the end is dropped. Unknown #{...} stay as written (validation rejects them).
+void expand_location(std::string_view location, const RedirectParts& parts, std::string* out);
+
+// `target` (path and query) with `prefix` removed from the front of its path: "/api/users?x"
+// with "/api" is "/users?x"; a path that becomes empty becomes "/". Appends to *out. A path
+// that does not start with `prefix` is appended unchanged.
+void strip_path_prefix(std::string_view target, std::string_view prefix, std::string* out);
 
 }  // namespace ferry::balancer::routing
