@@ -14,7 +14,7 @@ TEST(RouteTable, AConfigWithoutRoutesSendsEveryRequestToTheOnePool) {
       const Route* route = table.match(Request{method, target, "192.0.2.1", headers});
       ASSERT_NE(route, nullptr) << method << " " << target;
       EXPECT_EQ(route->name, "default");
-      EXPECT_EQ(route->pool, 0u);
+      EXPECT_EQ(choose_pool(*route, 0), 0u);
     }
   }
 }
