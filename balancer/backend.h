@@ -21,6 +21,7 @@ struct Backend {
   std::string name;  // "host:port" as written in the configuration: metric label and log name
   sockaddr_storage address{};
   uint32_t weight = 1;
+  uint32_t pool = 0;          // index into Snapshot::pools (0 when the snapshot has none)
   uint32_t metrics_slot = 0;  // index of this backend's counters in every worker's metrics
   // Shared by every snapshot that keeps this backend, so reloads and health changes keep its
   // in-flight count. Written by any worker thread (relaxed atomics only).

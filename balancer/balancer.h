@@ -46,12 +46,12 @@ class Balancer {
 
   // The worker adopted `snap`. Rebuild anything derived from the backend set (a ring, weights)
   // here, never per pick. Called before the first pick with a new snapshot.
-  virtual void on_snapshot(const Snapshot& snap) = 0;
+  virtual void on_snapshot(const PoolView& snap) = 0;
 
   // Returns an index into snap.backends among the eligible ones not in `tried`, or nullopt when
   // there is none. `key` is the request's hash key (consistent_hash only; others ignore it).
   // Never blocks or allocates.
-  virtual std::optional<std::size_t> pick(const Snapshot& snap, std::string_view key,
+  virtual std::optional<std::size_t> pick(const PoolView& snap, std::string_view key,
                                           const TriedSet& tried) = 0;
 
   // Every pick is released exactly once, with how it went.

@@ -43,11 +43,11 @@ uint64_t backend_identity_hash(const Backend& backend, uint64_t seed) {
   return hash_bytes(address_bytes(backend.address, scratch), hash_bytes(backend.name, seed));
 }
 
-void ConsistentHash::on_snapshot(const Snapshot& snap) {
+void ConsistentHash::on_snapshot(const PoolView& snap) {
   if (!built_ || snap.backend_set != backend_set_ || backends_ != snap.size()) rebuild(snap);
 }
 
-void ConsistentHash::rebuild(const Snapshot& snap) {
+void ConsistentHash::rebuild(const PoolView& snap) {
   built_ = true;
   backend_set_ = snap.backend_set;
   backends_ = snap.size();
@@ -94,7 +94,7 @@ void ConsistentHash::rebuild(const Snapshot& snap) {
   }
 }
 
-std::optional<std::size_t> ConsistentHash::pick(const Snapshot& snap, std::string_view key,
+std::optional<std::size_t> ConsistentHash::pick(const PoolView& snap, std::string_view key,
                                                 const TriedSet& tried) {
   if (!built_ || snap.backend_set != backend_set_ || backends_ != snap.size()) rebuild(snap);
   const std::size_t n = snap.size();

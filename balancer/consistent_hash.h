@@ -18,17 +18,17 @@ class ConsistentHash final : public Balancer {
 
   // Rebuilds the table when the backend set changes (about a millisecond per 100 backends);
   // a health change keeps it, since an ineligible backend is walked past at pick time.
-  void on_snapshot(const Snapshot& snap) override;
+  void on_snapshot(const PoolView& snap) override;
   // hash(key) selects a slot. If that backend is ineligible or tried, the following slots are
   // walked, so an unhealthy backend's keys spread over the others and come back when it does.
-  std::optional<std::size_t> pick(const Snapshot& snap, std::string_view key,
+  std::optional<std::size_t> pick(const PoolView& snap, std::string_view key,
                                   const TriedSet& tried) override;
 
   // The slot-to-backend table, for tests.
   const std::vector<uint32_t>& table() const { return table_; }
 
  private:
-  void rebuild(const Snapshot& snap);
+  void rebuild(const PoolView& snap);
 
   uint64_t backend_set_ = 0;
   bool built_ = false;

@@ -5,7 +5,7 @@
 
 namespace ferry::balancer {
 
-std::optional<std::size_t> LeastOutstanding::pick(const Snapshot& snap, std::string_view /*key*/,
+std::optional<std::size_t> LeastOutstanding::pick(const PoolView& snap, std::string_view /*key*/,
                                                   const TriedSet& tried) {
   const std::size_t n = snap.size();
   if (n == 0) return std::nullopt;

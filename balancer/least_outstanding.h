@@ -11,9 +11,9 @@ class LeastOutstanding final : public Balancer {
  public:
   // Worker i's tie-breaking cursor starts at i, as round robin's does.
   explicit LeastOutstanding(unsigned worker_index) : cursor_(worker_index) {}
-  void on_snapshot(const Snapshot& /*snap*/) override {}
+  void on_snapshot(const PoolView& /*snap*/) override {}
   // O(backends) per pick: one relaxed load per eligible backend.
-  std::optional<std::size_t> pick(const Snapshot& snap, std::string_view key,
+  std::optional<std::size_t> pick(const PoolView& snap, std::string_view key,
                                   const TriedSet& tried) override;
 
  private:

@@ -11,7 +11,7 @@ constexpr int kDrawAttempts = 8;
 
 }  // namespace
 
-std::size_t PowerOfTwo::draw(const Snapshot& snap, const TriedSet& tried, std::size_t other) {
+std::size_t PowerOfTwo::draw(const PoolView& snap, const TriedSet& tried, std::size_t other) {
   const std::size_t n = snap.size();
   const bool exclude = other < n;
   const auto pool = static_cast<uint32_t>(exclude ? n - 1 : n);
@@ -33,7 +33,7 @@ std::size_t PowerOfTwo::draw(const Snapshot& snap, const TriedSet& tried, std::s
   return n;
 }
 
-std::optional<std::size_t> PowerOfTwo::pick(const Snapshot& snap, std::string_view /*key*/,
+std::optional<std::size_t> PowerOfTwo::pick(const PoolView& snap, std::string_view /*key*/,
                                             const TriedSet& tried) {
   const std::size_t n = snap.size();
   const std::size_t first = draw(snap, tried, n);

@@ -14,14 +14,14 @@ class PowerOfTwo final : public Balancer {
  public:
   // `seed` fixes the random draws, so a test's picks are exact.
   explicit PowerOfTwo(uint64_t seed) : rng_(seed) {}
-  void on_snapshot(const Snapshot& /*snap*/) override {}
-  std::optional<std::size_t> pick(const Snapshot& snap, std::string_view key,
+  void on_snapshot(const PoolView& /*snap*/) override {}
+  std::optional<std::size_t> pick(const PoolView& snap, std::string_view key,
                                   const TriedSet& tried) override;
 
  private:
   // A uniformly drawn usable backend other than `other` (pass snap.size() for none), or
   // snap.size() when there is none.
-  std::size_t draw(const Snapshot& snap, const TriedSet& tried, std::size_t other);
+  std::size_t draw(const PoolView& snap, const TriedSet& tried, std::size_t other);
 
   SplitMix64 rng_;
 };

@@ -2,7 +2,7 @@
 
 namespace ferry::balancer {
 
-std::optional<std::size_t> RoundRobin::pick(const Snapshot& snap, std::string_view /*key*/,
+std::optional<std::size_t> RoundRobin::pick(const PoolView& snap, std::string_view /*key*/,
                                             const TriedSet& tried) {
   const std::size_t n = snap.size();
   for (std::size_t step = 0; step < n; ++step) {

@@ -9,8 +9,8 @@ namespace ferry::balancer {
 class RoundRobin final : public Balancer {
  public:
   explicit RoundRobin(unsigned start) : cursor_(start) {}
-  void on_snapshot(const Snapshot& /*snap*/) override {}
-  std::optional<std::size_t> pick(const Snapshot& snap, std::string_view key,
+  void on_snapshot(const PoolView& /*snap*/) override {}
+  std::optional<std::size_t> pick(const PoolView& snap, std::string_view key,
                                   const TriedSet& tried) override;
 
  private:

@@ -30,11 +30,11 @@ std::size_t step(const std::vector<int64_t>& weights, std::vector<int64_t>& curr
 
 }  // namespace
 
-void WeightedRoundRobin::on_snapshot(const Snapshot& snap) {
+void WeightedRoundRobin::on_snapshot(const PoolView& snap) {
   if (!built_ || snap.backend_set != backend_set_ || current_.size() != snap.size()) rebuild(snap);
 }
 
-void WeightedRoundRobin::rebuild(const Snapshot& snap) {
+void WeightedRoundRobin::rebuild(const PoolView& snap) {
   built_ = true;
   backend_set_ = snap.backend_set;
   current_.assign(snap.size(), 0);
@@ -44,19 +44,17 @@ void WeightedRoundRobin::rebuild(const Snapshot& snap) {
     step(weights_, current_, [](std::size_t) { return true; });
 }
 
-std::optional<std::size_t> WeightedRoundRobin::pick(const Snapshot& snap, std::string_view /*key*/,
+std::optional<std::size_t> WeightedRoundRobin::pick(const PoolView& snap, std::string_view /*key*/,
                                                     const TriedSet& tried) {
   // Only a caller that skipped on_snapshot gets here with a new set; resync rather than index
   // out of range. That allocates, but only on a backend-set change.
   if (!built_ || snap.backend_set != backend_set_ || current_.size() != snap.size()) rebuild(snap);
   // Snapshot::eligible spelled out with its fields hoisted: the loop runs once per backend.
-  const bool all_eligible = snap.fail_open && !snap.any_healthy;
-  const uint8_t* healthy = snap.healthy.data();
   const std::size_t best =
-      tried.size() == 0
-          ? step(weights_, current_, [&](std::size_t i) { return all_eligible || healthy[i]; })
+      tried.size() == 0 && snap.draining == nullptr
+          ? step(weights_, current_, [&](std::size_t i) { return snap.all_open || snap.healthy[i]; })
           : step(weights_, current_, [&](std::size_t i) {
-              return (all_eligible || healthy[i]) && !tried.contains(i);
+              return snap.eligible(i) && !tried.contains(i);
             });
   if (best == snap.size()) return std::nullopt;
   return best;

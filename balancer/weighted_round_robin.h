@@ -17,14 +17,14 @@ class WeightedRoundRobin final : public Balancer {
   explicit WeightedRoundRobin(unsigned worker_index) : worker_index_(worker_index) {}
 
   // Resets the scores when the backend set changes; a health change keeps them.
-  void on_snapshot(const Snapshot& snap) override;
+  void on_snapshot(const PoolView& snap) override;
   // Only eligible backends not in `tried` take part in a round, so the others' scores stand
   // still rather than piling up while they are down.
-  std::optional<std::size_t> pick(const Snapshot& snap, std::string_view key,
+  std::optional<std::size_t> pick(const PoolView& snap, std::string_view key,
                                   const TriedSet& tried) override;
 
  private:
-  void rebuild(const Snapshot& snap);
+  void rebuild(const PoolView& snap);
 
   unsigned worker_index_;
   uint64_t backend_set_ = 0;

@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -42,6 +43,20 @@ StatusMatch parse_or_default(const std::string& text) {
   return *StatusMatch::parse("200-399", nullptr);
 }
 
+uint64_t interval_ms(const config::HealthCheck& settings) {
+  return static_cast<uint64_t>(std::max<int64_t>(settings.interval.count(), 1));
+}
+
+// How often service() runs besides after every result: it reconciles published health with
+// the checks, follows new backend sets and ends drains whose backends went quiet.
+constexpr uint64_t kServiceMs = 500;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 std::string format_duration(config::Duration d) {
@@ -54,10 +69,21 @@ std::string format_duration(config::Duration d) {
 // One backend being checked. Lives on the health thread; kept across backend-set changes by
 // target_key, so a backend that stays keeps its HealthState. Freed in its timer's close_cb.
 struct Checker::Target {
-  Target(Checker* o, std::string k, const balancer::Backend& backend, const config::HealthCheck& s)
+  Target(Checker* o, std::string k, const balancer::Backend& backend, std::string pool_name,
+         std::shared_ptr<const config::HealthCheck> s)
       : owner(o), key(std::move(k)), name(backend.name), address(backend.address),
-        state(s.healthy_threshold, s.unhealthy_threshold) {
+        state(s->healthy_threshold, s->unhealthy_threshold) {
     record.name = name;
+    record.pool = std::move(pool_name);
+    adopt(std::move(s));
+  }
+
+  // Takes the pool's (possibly changed) settings; thresholds apply to the next result.
+  void adopt(std::shared_ptr<const config::HealthCheck> s) {
+    settings = std::move(s);
+    expected = parse_or_default(settings->expected_status);
+    timeout_text = format_duration(settings->timeout);
+    state.set_thresholds(settings->healthy_threshold, settings->unhealthy_threshold);
   }
 
   static void on_tick(uv_timer_t* timer) {
@@ -73,6 +99,9 @@ struct Checker::Target {
   sockaddr_storage address;
   std::size_t index = 0;  // in the synced snapshot
   HealthState state;
+  std::shared_ptr<const config::HealthCheck> settings;  // its pool's
+  StatusMatch expected = *StatusMatch::parse("200-399", nullptr);
+  std::string timeout_text;  // settings->timeout for messages: "2s", "40ms"
   uv_timer_t timer{};
   Probe* probe = nullptr;  // the check in flight, if any
   bool closing = false;
@@ -143,7 +172,7 @@ struct Checker::Probe {
       self->close();
       return;
     }
-    self->finish(self->owner->expected_.matches(line.code),
+    self->finish(self->expected.matches(line.code),
                  self->what + " answered " + std::to_string(line.code));
   }
 
@@ -185,6 +214,7 @@ struct Checker::Probe {
   std::string what;          // "GET /health", for messages
   std::string timeout_text;  // "2s"
   std::string request;       // stays alive until the write callback
+  StatusMatch expected = *StatusMatch::parse("200-399", nullptr);  // the target's, when started
   uv_tcp_t tcp{};
   uv_timer_t timer{};
   uv_connect_t connect_req{};
@@ -200,10 +230,10 @@ struct Checker::Probe {
 
 Checker::Checker(Publisher& publisher, config::HealthCheck settings)
     : publisher_(publisher),
-      settings_(std::move(settings)),
-      expected_(parse_or_default(settings_.expected_status)),
-      duration_text_(format_duration(settings_.timeout)),
-      enabled_(settings_.enabled) {}
+      settings_(std::make_shared<const config::HealthCheck>(std::move(settings))),
+      unpooled_settings_(settings_) {
+  parse_or_default(settings_->expected_status);  // logs a bad one once, here
+}
 
 Checker::~Checker() { stop(); }
 
@@ -253,49 +283,69 @@ void Checker::stop() {
 }
 
 void Checker::reconfigure(config::HealthCheck settings) {
-  enabled_ = settings.enabled;
+  auto shared = std::make_shared<const config::HealthCheck>(std::move(settings));
+  {
+    std::lock_guard lock(unpooled_mutex_);
+    unpooled_settings_ = shared;
+  }
   std::lock_guard lock(inbox_mutex_);
-  new_settings_ = std::move(settings);
+  new_settings_ = std::move(shared);
   if (running_)
     if (int rc = uv_async_send(&wake_); rc < 0) log_uv("uv_async_send", rc);
 }
 
+std::shared_ptr<const config::HealthCheck> Checker::settings_for(const balancer::Snapshot& snap,
+                                                                 std::size_t index) const {
+  const uint32_t pool = snap.backends[index].pool;
+  if (!snap.pools.empty() && pool < snap.pools.size()) return snap.pools[pool].health;
+  std::lock_guard lock(unpooled_mutex_);
+  return unpooled_settings_;
+}
+
+std::string Checker::pool_name(const balancer::Snapshot& snap, std::size_t index) {
+  const uint32_t pool = snap.backends[index].pool;
+  return pool < snap.pools.size() ? snap.pools[pool].name : std::string("default");
+}
+
 void Checker::report_refused(uint64_t backend_set, std::size_t index) {
-  if (!enabled_) return;
   const balancer::SnapshotPtr snap = publisher_.latest();
   if (!snap || snap->backend_set != backend_set || index >= snap->size()) return;
+  if (!settings_for(*snap, index)->enabled) return;  // nothing would bring it back
   std::lock_guard lock(inbox_mutex_);
   if (!running_) return;
   // Published here, on the reporting thread, so the very next pick already avoids it.
   publisher_.set_healthy(backend_set, index, false);
-  refused_.push_back(target_key(snap->backends[index]));
+  refused_.push_back(target_key(*snap, index));
   if (int rc = uv_async_send(&wake_); rc < 0) log_uv("uv_async_send", rc);
 }
 
 std::vector<BackendHealth> Checker::status() const {
   std::vector<BackendHealth> out;
-  if (!enabled_) {
-    if (const balancer::SnapshotPtr snap = publisher_.latest()) {
-      for (std::size_t i = 0; i < snap->size(); ++i) {
-        BackendHealth h;
-        h.name = snap->backends[i].name;
-        h.healthy = snap->healthy[i] != 0;
-        out.push_back(std::move(h));
-      }
-    }
-    return out;
-  }
+  const balancer::SnapshotPtr snap = publisher_.latest();
+  if (!snap) return out;
+  out.reserve(snap->size());
   std::lock_guard lock(status_mutex_);
-  out.reserve(order_.size());
-  for (const Target* t : order_) out.push_back(t->record);
+  for (std::size_t i = 0; i < snap->size(); ++i) {
+    // A backend is checked when the health thread has a target for it; one in a pool without
+    // checks (or draining, or not synced yet) shows its snapshot health and no results.
+    if (auto it = status_index_.find(target_key(*snap, i)); it != status_index_.end()) {
+      out.push_back(it->second->record);
+      continue;
+    }
+    BackendHealth h;
+    h.name = snap->backends[i].name;
+    h.pool = pool_name(*snap, i);
+    h.healthy = snap->healthy[i] != 0;
+    h.checked = false;
+    out.push_back(std::move(h));
+  }
   return out;
 }
 
 void Checker::run() {
-  const auto interval = static_cast<uint64_t>(std::max<int64_t>(settings_.interval.count(), 1));
   if (int rc = uv_timer_start(&round_timer_, [](uv_timer_t* t) {
         static_cast<Checker*>(t->data)->service();
-      }, 0, interval);
+      }, 0, kServiceMs);
       rc < 0)
     log_uv("uv_timer_start", rc);
   // Returns only once shutdown() has closed every handle (nothing calls uv_stop).
@@ -328,14 +378,18 @@ void Checker::service() {
   // between reading a snapshot and reconciling against it.
   std::lock_guard lock(inbox_mutex_);
   if (new_settings_) {
-    apply_settings(std::move(*new_settings_));
+    apply_settings(std::move(new_settings_));
     new_settings_.reset();
   }
   std::vector<std::string> refused = std::exchange(refused_, {});
 
+  // Drains end here: a backend a reload removed leaves the set once its last request is done
+  // or its pool's drain time is up.
+  publisher_.end_finished_drains(steady_ms());
   const balancer::SnapshotPtr snap = publisher_.latest();
   if (!snap) return;
-  if (!synced_ || resync_ || snap->backend_set != synced_set_) sync(*snap);
+  if (!synced_ || resync_ || snap->backend_set != synced_set_ || snap->config_generation != synced_config_)
+    sync(*snap);
 
   for (const std::string& key : refused) {
     auto it = targets_.find(key);
@@ -352,11 +406,11 @@ void Checker::service() {
   }
 
   // The checker's HealthState is the truth: a new set from a reload starts from whatever its
-  // publisher filled in, and a refused report flips a flag before the state hears of it.
-  if (!settings_.enabled) {
-    for (std::size_t i = 0; i < snap->size(); ++i)
-      if (snap->healthy[i] == 0) publisher_.set_healthy(snap->backend_set, i, true);
-    return;
+  // publisher filled in, and a refused report flips a flag before the state hears of it. A
+  // backend without checks (its pool has none) is always healthy.
+  for (std::size_t i = 0; i < snap->size(); ++i) {
+    if (snap->healthy[i] == 0 && !snap->is_draining(i) && !settings_for(*snap, i)->enabled)
+      publisher_.set_healthy(snap->backend_set, i, true);
   }
   for (const Target* t : order_) {
     if (t->index < snap->size() && (snap->healthy[t->index] != 0) != t->state.healthy())
@@ -364,27 +418,17 @@ void Checker::service() {
   }
 }
 
-void Checker::apply_settings(config::HealthCheck settings) {
+void Checker::apply_settings(std::shared_ptr<const config::HealthCheck> settings) {
   settings_ = std::move(settings);
-  std::string error;
-  if (auto match = StatusMatch::parse(settings_.expected_status, &error))
-    expected_ = *match;
-  else
-    log_line(error + "; keeping the previous expected_status");
-  duration_text_ = format_duration(settings_.timeout);
-  for (auto& [key, t] : targets_)
-    t->state.set_thresholds(settings_.healthy_threshold, settings_.unhealthy_threshold);
-  resync_ = true;  // reschedules every target with the new interval
-  const auto interval = static_cast<uint64_t>(std::max<int64_t>(settings_.interval.count(), 1));
-  if (int rc = uv_timer_start(&round_timer_, [](uv_timer_t* t) {
-        static_cast<Checker*>(t->data)->service();
-      }, interval, interval);
-      rc < 0)
-    log_uv("uv_timer_start", rc);
+  resync_ = true;  // targets of snapshots without pools take the new settings
 }
 
-std::string Checker::target_key(const balancer::Backend& backend) {
-  std::string key = backend.name;
+std::string Checker::target_key(const balancer::Snapshot& snap, std::size_t index) {
+  const balancer::Backend& backend = snap.backends[index];
+  // One address in two pools is two backends, each checked with its pool's settings.
+  std::string key = pool_name(snap, index);
+  key.push_back('\0');
+  key += backend.name;
   key.push_back('\0');
   const auto* bytes = reinterpret_cast<const char*>(&backend.address);
   if (backend.address.ss_family == AF_INET)
@@ -398,41 +442,50 @@ void Checker::sync(const balancer::Snapshot& snap) {
   const bool reschedule_all = resync_;
   synced_ = true;
   synced_set_ = snap.backend_set;
+  synced_config_ = snap.config_generation;
   resync_ = false;
 
   std::unordered_map<std::string, Target*> next;
   std::vector<Target*> order;
   std::vector<Target*> to_schedule;
-  if (settings_.enabled) {
-    for (std::size_t i = 0; i < snap.size(); ++i) {
-      const balancer::Backend& backend = snap.backends[i];
-      std::string key = target_key(backend);
-      if (next.count(key)) continue;  // listed twice: one target checks it
-      Target* t = nullptr;
-      if (auto it = targets_.find(key); it != targets_.end()) {
-        t = it->second;
-        targets_.erase(it);
-        if (reschedule_all) to_schedule.push_back(t);
-      } else {
-        t = new Target(this, key, backend, settings_);
-        if (int rc = uv_timer_init(&loop_, &t->timer); rc < 0) {
-          log_uv("uv_timer_init", rc);
-          delete t;
-          continue;
-        }
-        t->timer.data = t;
+  for (std::size_t i = 0; i < snap.size(); ++i) {
+    std::shared_ptr<const config::HealthCheck> settings = settings_for(snap, i);
+    // A draining backend gets no new requests, so checking it would only add load to it.
+    if (!settings->enabled || snap.is_draining(i)) continue;
+    const balancer::Backend& backend = snap.backends[i];
+    std::string key = target_key(snap, i);
+    if (next.count(key)) continue;  // listed twice: one target checks it
+    Target* t = nullptr;
+    if (auto it = targets_.find(key); it != targets_.end()) {
+      t = it->second;
+      targets_.erase(it);
+      if (*t->settings != *settings) {
+        t->adopt(std::move(settings));  // the pool's checks changed: new interval from now
+        to_schedule.push_back(t);
+      } else if (reschedule_all) {
         to_schedule.push_back(t);
       }
-      t->index = i;
-      next.emplace(std::move(key), t);
-      order.push_back(t);
+    } else {
+      t = new Target(this, key, backend, pool_name(snap, i), std::move(settings));
+      if (int rc = uv_timer_init(&loop_, &t->timer); rc < 0) {
+        log_uv("uv_timer_init", rc);
+        delete t;
+        continue;
+      }
+      t->timer.data = t;
+      to_schedule.push_back(t);
     }
+    t->index = i;
+    next.emplace(std::move(key), t);
+    order.push_back(t);
   }
   for (auto& [key, t] : targets_) close_target(*t);  // left the set
   targets_ = std::move(next);
   {
     std::lock_guard lock(status_mutex_);
     order_ = std::move(order);
+    status_index_.clear();
+    for (Target* t : order_) status_index_.emplace(t->key, t);
   }
   for (Target* t : to_schedule) {
     update_record(*t);
@@ -441,7 +494,7 @@ void Checker::sync(const balancer::Snapshot& snap) {
 }
 
 void Checker::schedule(Target& target, std::size_t position, std::size_t count) {
-  const auto interval = static_cast<uint64_t>(std::max<int64_t>(settings_.interval.count(), 1));
+  const uint64_t interval = interval_ms(*target.settings);
   // Spread the first checks over one interval rather than connecting to everything at once.
   const uint64_t delay = count == 0 ? 0 : interval * position / count;
   if (int rc = uv_timer_start(&target.timer, &Target::on_tick, delay, interval); rc < 0)
@@ -458,10 +511,12 @@ void Checker::start_probe(Target& target) {
   auto* p = new Probe;
   p->owner = this;
   p->target = &target;
-  p->what = "GET " + settings_.path;
-  p->timeout_text = duration_text_;
-  p->request = "GET " + settings_.path + " HTTP/1.1\r\nHost: " +
-               (settings_.host.empty() ? target.name : settings_.host) +
+  const config::HealthCheck& settings = *target.settings;
+  p->what = "GET " + settings.path;
+  p->timeout_text = target.timeout_text;
+  p->expected = target.expected;
+  p->request = "GET " + settings.path + " HTTP/1.1\r\nHost: " +
+               (settings.host.empty() ? target.name : settings.host) +
                "\r\nUser-Agent: ferry-health\r\nConnection: close\r\n\r\n";
   if (int rc = uv_tcp_init(&loop_, &p->tcp); rc < 0) {
     log_uv("uv_tcp_init", rc);
@@ -482,7 +537,7 @@ void Checker::start_probe(Target& target) {
   p->timer.data = p;
   p->timer_open = true;
   ++p->open_handles;
-  const auto timeout = static_cast<uint64_t>(std::max<int64_t>(settings_.timeout.count(), 1));
+  const auto timeout = static_cast<uint64_t>(std::max<int64_t>(settings.timeout.count(), 1));
   if (int rc = uv_timer_start(&p->timer, &Probe::on_timeout, timeout, 0); rc < 0) {
     log_uv("uv_timer_start", rc);
     p->finish(false, std::string("could not start a timer: ") + uv_err_name(rc));
@@ -533,6 +588,7 @@ void Checker::shutdown() {
   {
     std::lock_guard lock(status_mutex_);
     order_.clear();
+    status_index_.clear();
   }
   for (Probe* p : probes_) p->close();  // draining ones no target owns
   uv_close(as_handle(&round_timer_), nullptr);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,7 +29,9 @@ namespace ferry::health {
 // One backend's health as the checker last saw it: for /backends, metrics and logs.
 struct BackendHealth {
   std::string name;             // Backend::name ("host:port" as configured)
+  std::string pool = "default";
   bool healthy = true;
+  bool checked = true;          // false: its pool has no health checks (or it is draining)
   std::string last_result;      // "GET /health answered 200", "connect refused", ...; empty before
                                 // the first check
   std::chrono::system_clock::time_point last_check{};  // epoch before the first check
@@ -40,7 +43,8 @@ struct BackendHealth {
 
 class Checker {
  public:
-  // `publisher` must outlive the Checker. Nothing runs until start(). An invalid
+  // `publisher` must outlive the Checker. `settings` apply to snapshots without pools (tests
+  // and tools); a snapshot's pools carry their own. Nothing runs until start(). An invalid
   // expected_status (config validation should have caught it) falls back to 200-399, logged.
   Checker(Publisher& publisher, config::HealthCheck settings);
   ~Checker();  // stop()
@@ -81,25 +85,28 @@ class Checker {
   void run();
   void on_wake();
   void service();  // drain the inbox, follow a new backend set, reconcile published health
-  void apply_settings(config::HealthCheck settings);
+  void apply_settings(std::shared_ptr<const config::HealthCheck> settings);
   void sync(const balancer::Snapshot& snap);
+  // Backend `index`'s pool's checks (any thread).
+  std::shared_ptr<const config::HealthCheck> settings_for(const balancer::Snapshot& snap,
+                                                          std::size_t index) const;
+  static std::string pool_name(const balancer::Snapshot& snap, std::size_t index);
   void schedule(Target& target, std::size_t position, std::size_t count);
   void close_target(Target& target);
   void start_probe(Target& target);
   void on_result(Target& target, bool ok, std::string text);
   void update_record(Target& target);
   void shutdown();
-  static std::string target_key(const balancer::Backend& backend);
+  static std::string target_key(const balancer::Snapshot& snap, std::size_t index);
 
   Publisher& publisher_;
 
   // Health thread only (before start(): the constructing thread).
-  config::HealthCheck settings_;
-  StatusMatch expected_;
-  std::string duration_text_;  // settings_.timeout for messages: "2s", "40ms"
+  std::shared_ptr<const config::HealthCheck> settings_;  // for snapshots without pools
   uv_loop_t loop_{};
   uv_timer_t round_timer_{};
   uint64_t synced_set_ = 0;
+  uint64_t synced_config_ = 0;
   bool synced_ = false;
   bool resync_ = false;  // settings changed: rebuild targets even if the set did not
   std::unordered_map<std::string, Target*> targets_;  // by target_key; freed in close_cb
@@ -117,16 +124,18 @@ class Checker {
   uv_async_t wake_{};
   bool running_ = false;          // wake_ is valid to send to
   bool stop_requested_ = false;
-  std::optional<config::HealthCheck> new_settings_;
+  std::shared_ptr<const config::HealthCheck> new_settings_;
   std::vector<std::string> refused_;  // target keys a worker reported refused
 
-  // Read by any thread: report_refused and status() look at it without the inbox.
-  std::atomic<bool> enabled_;
+  // settings_ as any thread reads it (report_refused, status()); guarded by unpooled_mutex_.
+  mutable std::mutex unpooled_mutex_;
+  std::shared_ptr<const config::HealthCheck> unpooled_settings_;
 
   // status_mutex_ guards order_ and every Target's record; written by the health thread,
   // read by status() on any thread.
   mutable std::mutex status_mutex_;
   std::vector<Target*> order_;  // targets in snapshot order
+  std::unordered_map<std::string, Target*> status_index_;  // order_ by target key
 };
 
 // "2s", "250ms", "2m": a duration as the configuration writes it. For messages.

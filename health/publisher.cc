@@ -42,4 +42,49 @@ bool Publisher::set_healthy(uint64_t backend_set, std::size_t index, bool health
   return true;
 }
 
+uint64_t Publisher::new_backend_set() {
+  std::lock_guard lock(mutex_);
+  return ++backend_sets_;
+}
+
+bool Publisher::end_finished_drains(int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  if (!current_ || current_->draining.empty()) return false;
+  const balancer::Snapshot& now = *current_;
+  auto finished = [&](std::size_t i) {
+    // drain_until 0 marks a backend drained by hand, which stays until it is made ready.
+    if (now.draining[i] == 0 || now.drain_until_ms[i] == 0) return false;
+    return now_ms >= now.drain_until_ms[i] ||
+           now.backends[i].load->outstanding.load(std::memory_order_relaxed) == 0;
+  };
+  bool any = false;
+  for (std::size_t i = 0; i < now.size() && !any; ++i) any = finished(i);
+  if (!any) return false;
+
+  balancer::Snapshot next;
+  next.config_generation = now.config_generation;
+  next.fail_open = now.fail_open;
+  next.pools = now.pools;
+  for (balancer::PoolSlice& pool : next.pools) {
+    const uint32_t first = pool.first;
+    const uint32_t count = pool.count;
+    pool.first = static_cast<uint32_t>(next.backends.size());
+    for (uint32_t i = first; i < first + count; ++i) {
+      if (finished(i)) continue;
+      next.backends.push_back(now.backends[i]);
+      next.healthy.push_back(now.healthy[i]);
+      next.draining.push_back(now.draining[i]);
+      next.drain_until_ms.push_back(now.drain_until_ms[i]);
+      next.ramp_since_ms.push_back(i < now.ramp_since_ms.size() ? now.ramp_since_ms[i] : 0);
+    }
+    pool.count = static_cast<uint32_t>(next.backends.size()) - pool.first;
+  }
+  next.backend_set = ++backend_sets_;
+  next.generation = ++generation_;
+  next.finish();
+  current_ = std::make_shared<const balancer::Snapshot>(std::move(next));
+  for (uv_async_t* nudge : subscribers_) uv_async_send(nudge);
+  return true;
+}
+
 }  // namespace ferry::health

@@ -30,11 +30,20 @@ class Publisher {
   // backend set `backend_set` and its state differs. Returns true when something was published.
   bool set_healthy(uint64_t backend_set, std::size_t index, bool healthy);
 
+  // Any thread. A fresh backend-set number, for a snapshot whose backend list changed.
+  uint64_t new_backend_set();
+
+  // Any thread (the health thread, periodically). Takes out of the set every draining backend
+  // whose last request finished or whose drain time is up (`now_ms`, steady clock), in one new
+  // snapshot. Returns true when something was published.
+  bool end_finished_drains(int64_t now_ms);
+
  private:
   // Guards every field below. Taken on publish and on a worker's nudge, never per request.
   mutable std::mutex mutex_;
   balancer::SnapshotPtr current_;
   uint64_t generation_ = 0;
+  uint64_t backend_sets_ = 0;
   std::vector<uv_async_t*> subscribers_;
 };
 

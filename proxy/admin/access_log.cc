@@ -314,6 +314,10 @@ void AccessLogBuffer::record(const AccessRecord& r) {
   append_seconds(pending_, r.total_seconds < 0 ? 0 : r.total_seconds);
   pending_ += ' ';
   append_field(pending_, r.request_id.empty() ? std::string_view("-") : r.request_id);
+  pending_ += ' ';
+  append_field(pending_, r.route.empty() ? std::string_view("-") : r.route);
+  pending_ += ' ';
+  append_field(pending_, r.pool.empty() ? std::string_view("-") : r.pool);
   pending_ += '\n';
   if (pending_.size() >= kBatchBytes) flush();
 }

@@ -23,6 +23,8 @@ struct AccessRecord {
   double upstream_seconds = -1;  // engage to end of response; < 0 when no backend was used
   double total_seconds = 0;      // head arrival to end of response
   std::string_view request_id;   // X-Request-Id; "-" when the head never completed
+  std::string_view route;        // the route that matched; "-" for none
+  std::string_view pool;         // the pool a forward route chose; "-" for none
 };
 
 class AccessLogSink;

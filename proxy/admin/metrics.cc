@@ -45,42 +45,62 @@ const TlsCounters* WorkerMetrics::tls(uint32_t listener) const {
 
 WorkerMetrics::~WorkerMetrics() {
   for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
+  for (auto& c : route_chunks_) delete c.load(std::memory_order_relaxed);
 }
 
-BackendCounters* WorkerMetrics::backend(uint32_t slot) {
+BackendCounters* WorkerMetrics::backend(uint32_t slot) { return counters(chunks_, slot); }
+
+const BackendCounters* WorkerMetrics::peek(uint32_t slot) const { return peek_counters(chunks_, slot); }
+
+BackendCounters* WorkerMetrics::counters(Chunks& chunks, uint32_t slot) {
   const std::size_t chunk = slot / kChunkSize;
   if (chunk >= kChunks) return nullptr;
-  Chunk* c = chunks_[chunk].load(std::memory_order_relaxed);
+  Chunk* c = chunks[chunk].load(std::memory_order_relaxed);
   if (c == nullptr) {
     c = new Chunk();
-    chunks_[chunk].store(c, std::memory_order_release);
+    chunks[chunk].store(c, std::memory_order_release);
   }
   return &c->slots[slot % kChunkSize];
 }
 
-const BackendCounters* WorkerMetrics::peek(uint32_t slot) const {
+const BackendCounters* WorkerMetrics::peek_counters(const Chunks& chunks, uint32_t slot) {
   const std::size_t chunk = slot / kChunkSize;
   if (chunk >= kChunks) return nullptr;
-  const Chunk* c = chunks_[chunk].load(std::memory_order_acquire);
+  const Chunk* c = chunks[chunk].load(std::memory_order_acquire);
   return c == nullptr ? nullptr : &c->slots[slot % kChunkSize];
 }
 
 MetricSlots::MetricSlots() {
-  slots_.emplace("none", kNoBackendSlot);
-  names_.push_back("none");
+  slots_.emplace(std::string("\0none", 5), kNoBackendSlot);
+  labels_.push_back(BackendLabel{"", "none", kNoBackendSlot});
 }
 
-uint32_t MetricSlots::slot_for(const std::string& name) {
+uint32_t MetricSlots::slot_for(const std::string& pool, const std::string& name) {
+  std::string key = pool;
+  key.push_back('\0');
+  key += name;
   std::lock_guard lock(mutex_);
-  auto [it, inserted] = slots_.emplace(name, static_cast<uint32_t>(names_.size()));
-  if (inserted) names_.push_back(name);
+  auto [it, inserted] = slots_.emplace(std::move(key), static_cast<uint32_t>(labels_.size()));
+  if (inserted) labels_.push_back(BackendLabel{pool, name, it->second});
   return it->second;
 }
 
-std::vector<std::pair<std::string, uint32_t>> MetricSlots::all() const {
+std::vector<BackendLabel> MetricSlots::all() const {
+  std::lock_guard lock(mutex_);
+  return labels_;
+}
+
+uint32_t RouteSlots::slot_for(const std::string& route) {
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = slots_.emplace(route, static_cast<uint32_t>(names_.size()));
+  if (inserted) names_.push_back(route);
+  return it->second;
+}
+
+std::vector<std::pair<std::string, uint32_t>> RouteSlots::all() const {
   std::lock_guard lock(mutex_);
   std::vector<std::pair<std::string, uint32_t>> out;
-  for (uint32_t i = 0; i < names_.size(); ++i) out.emplace_back(names_[i], i);
+  for (uint32_t i = 1; i < names_.size(); ++i) out.emplace_back(names_[i], i);
   return out;
 }
 

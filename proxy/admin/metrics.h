@@ -76,6 +76,12 @@ class WorkerMetrics {
   // Any thread. nullptr if the worker never touched `slot`.
   const BackendCounters* peek(uint32_t slot) const;
 
+  // Worker thread. A route's counters (ferry_route_requests_total: codes only), by route slot;
+  // nullptr past the slot limit.
+  BackendCounters* route(uint32_t slot) { return counters(route_chunks_, slot); }
+  // Any thread. nullptr if the worker never counted for that route.
+  const BackendCounters* peek_route(uint32_t slot) const { return peek_counters(route_chunks_, slot); }
+
   // Worker thread. `version` is "TLSv1.2" or "TLSv1.3" (anything else counts as "").
   void count_tls_handshake(uint32_t listener, TlsResult result, std::string_view version);
   // Any thread. nullptr past the listeners this worker counted for.
@@ -90,26 +96,49 @@ class WorkerMetrics {
   struct Chunk {
     std::array<BackendCounters, kChunkSize> slots;
   };
-  std::array<std::atomic<Chunk*>, kChunks> chunks_{};
+  using Chunks = std::array<std::atomic<Chunk*>, kChunks>;
+  static BackendCounters* counters(Chunks& chunks, uint32_t slot);
+  static const BackendCounters* peek_counters(const Chunks& chunks, uint32_t slot);
+  Chunks chunks_{};
+  Chunks route_chunks_{};
   // Listeners are fixed for the life of the process (a reload cannot change them), so a
   // fixed array is enough; past it, handshakes go uncounted rather than racing a resize.
   static constexpr std::size_t kMaxTlsListeners = 64;
   std::array<TlsCounters, kMaxTlsListeners> tls_{};
 };
 
-// Metric slots by backend name, process-wide. Slot 0 is "none": responses ferry gave without
-// a backend (400, 408, 413, 431, 503). A name keeps its slot for the life of the process, so
-// counters survive reloads.
+// One backend's metric labels: its pool and its address as written.
+struct BackendLabel {
+  std::string pool;
+  std::string backend;
+  uint32_t slot = 0;
+};
+
+// Metric slots by (pool, backend name), process-wide. Slot 0 is "none" (pool ""): responses
+// ferry gave without a backend (400, 404, 408, 413, 431, 503). A backend keeps its slot for the
+// life of the process, so counters survive reloads; one address in two pools has two slots.
 class MetricSlots {
  public:
   MetricSlots();
-  uint32_t slot_for(const std::string& name);  // any thread (mutex; at load/reload only)
+  uint32_t slot_for(const std::string& pool, const std::string& name);  // any thread (mutex; load/reload)
+  std::vector<BackendLabel> all() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, uint32_t> slots_;  // "pool\0name"
+  std::vector<BackendLabel> labels_;
+};
+
+// Metric slots by route name, process-wide, as MetricSlots (slot 0 unused).
+class RouteSlots {
+ public:
+  uint32_t slot_for(const std::string& route);  // any thread (mutex; load/reload)
   std::vector<std::pair<std::string, uint32_t>> all() const;
 
  private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, uint32_t> slots_;
-  std::vector<std::string> names_;
+  std::vector<std::string> names_{""};
 };
 
 inline constexpr uint32_t kNoBackendSlot = 0;

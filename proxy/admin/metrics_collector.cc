@@ -50,6 +50,12 @@ ClientMetric gauge(std::vector<ClientMetric::Label> labels, double value) {
 
 uint64_t load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
 
+// The pool of backend `i`: its name, or "default" in a snapshot without pools.
+std::string pool_of(const balancer::Snapshot& snap, std::size_t i) {
+  const uint32_t pool = snap.backends[i].pool;
+  return pool < snap.pools.size() ? snap.pools[pool].name : std::string("default");
+}
+
 // Per backend name: the counters summed over every worker.
 struct Totals {
   std::map<uint32_t, uint64_t> codes;  // status code -> count (0 = other)
@@ -168,22 +174,33 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                           "Time from the request head's first byte to the end of the response.",
                           MetricType::Histogram);
   auto errors = family("ferry_backend_errors_total", "Backend failures by kind.", MetricType::Counter);
-  std::map<std::string, bool> current;  // backends in the current set
+  // Labels of one backend: {pool, backend}; ferry's own answers ("none") have no pool.
+  auto labels_of = [](const std::string& pool, const std::string& name) {
+    std::vector<ClientMetric::Label> labels;
+    if (!pool.empty()) labels.push_back({"pool", pool});
+    labels.push_back({"backend", name});
+    return labels;
+  };
+  auto with = [](std::vector<ClientMetric::Label> labels, const char* key, std::string value) {
+    labels.push_back({key, std::move(value)});
+    return labels;
+  };
+  std::map<std::pair<std::string, std::string>, bool> current;  // (pool, backend) in the current set
   if (snap) {
-    for (const auto& b : snap->backends) current[b.name] = true;
+    for (std::size_t i = 0; i < snap->size(); ++i) current[{pool_of(*snap, i), snap->backends[i].name}] = true;
   }
-  for (const auto& [name, slot] : slots) {
-    const Totals t = sum(sources_, slot);
-    const bool is_current = current.count(name) != 0;
+  for (const BackendLabel& label : slots) {
+    const Totals t = sum(sources_, label.slot);
+    const bool is_current = current.count({label.pool, label.backend}) != 0;
     if (!t.seen && !is_current) continue;
+    const std::vector<ClientMetric::Label> base = labels_of(label.pool, label.backend);
     for (const auto& [code, count] : t.codes) {
       requests.metric.push_back(
-          counter({{"backend", name}, {"code", code == 0 ? "other" : std::to_string(code)}},
-                  static_cast<double>(count)));
+          counter(with(base, "code", code == 0 ? "other" : std::to_string(code)), static_cast<double>(count)));
     }
     if (t.count > 0 || is_current) {
       ClientMetric h;
-      h.label = {{"backend", name}};
+      h.label = base;
       h.histogram.sample_count = t.count;
       h.histogram.sample_sum = static_cast<double>(t.sum_ns) / 1e9;
       uint64_t cumulative = 0;
@@ -195,10 +212,9 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
       h.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
       durations.metric.push_back(std::move(h));
     }
-    if (slot != kNoBackendSlot) {
+    if (label.slot != kNoBackendSlot) {
       for (std::size_t k = 0; k < kBackendErrorKinds.size(); ++k) {
-        errors.metric.push_back(
-            counter({{"backend", name}, {"kind", kBackendErrorKinds[k]}}, static_cast<double>(t.errors[k])));
+        errors.metric.push_back(counter(with(base, "kind", kBackendErrorKinds[k]), static_cast<double>(t.errors[k])));
       }
     }
   }
@@ -206,26 +222,51 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   out.push_back(std::move(durations));
   out.push_back(std::move(errors));
 
+  auto routes = family("ferry_route_requests_total", "Requests answered, by route and status code.",
+                       MetricType::Counter);
+  if (sources_.routes != nullptr) {
+    for (const auto& [name, slot] : sources_.routes->all()) {
+      std::map<uint32_t, uint64_t> codes;
+      for (const WorkerMetrics* w : sources_.workers) {
+        const BackendCounters* c = w->peek_route(slot);
+        if (c == nullptr) continue;
+        for (const auto& cc : c->codes) {
+          const uint32_t code = cc.code.load(std::memory_order_acquire);
+          if (code != 0) codes[code] += load(cc.count);
+        }
+        if (const uint64_t other = load(c->other_codes); other != 0) codes[0] += other;
+      }
+      for (const auto& [code, count] : codes) {
+        routes.metric.push_back(counter({{"route", name}, {"code", code == 0 ? "other" : std::to_string(code)}},
+                                        static_cast<double>(count)));
+      }
+    }
+  }
+  out.push_back(std::move(routes));
+
   auto up = family("ferry_backend_up", "1 if the backend is eligible (healthy), else 0.", MetricType::Gauge);
   if (snap) {
-    std::map<std::string, bool> healthy;  // a name resolving to several addresses is up if any is
+    // A name resolving to several addresses is up if any is; a draining backend is not up.
+    std::map<std::pair<std::string, std::string>, bool> healthy;
     for (std::size_t i = 0; i < snap->size(); ++i) {
-      healthy[snap->backends[i].name] = healthy[snap->backends[i].name] || snap->healthy[i] != 0;
+      bool& is_up = healthy[{pool_of(*snap, i), snap->backends[i].name}];
+      is_up = is_up || (snap->healthy[i] != 0 && !snap->is_draining(i));
     }
-    for (const auto& [name, is_up] : healthy) up.metric.push_back(gauge({{"backend", name}}, is_up ? 1 : 0));
+    for (const auto& [key, is_up] : healthy) up.metric.push_back(gauge(labels_of(key.first, key.second), is_up ? 1 : 0));
   }
   out.push_back(std::move(up));
 
   auto checks = family("ferry_health_checks_total", "Active health checks by result.", MetricType::Counter);
   if (sources_.checker != nullptr) {
-    std::map<std::string, std::pair<uint64_t, uint64_t>> by_name;
+    std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> by_name;
     for (const health::BackendHealth& h : sources_.checker->status()) {
-      by_name[h.name].first += h.checks_ok;
-      by_name[h.name].second += h.checks_failed;
+      if (!h.checked) continue;
+      by_name[{h.pool, h.name}].first += h.checks_ok;
+      by_name[{h.pool, h.name}].second += h.checks_failed;
     }
-    for (const auto& [name, counts] : by_name) {
-      checks.metric.push_back(counter({{"backend", name}, {"result", "success"}}, static_cast<double>(counts.first)));
-      checks.metric.push_back(counter({{"backend", name}, {"result", "failure"}}, static_cast<double>(counts.second)));
+    for (const auto& [key, counts] : by_name) {
+      checks.metric.push_back(counter(with(labels_of(key.first, key.second), "result", "success"), static_cast<double>(counts.first)));
+      checks.metric.push_back(counter(with(labels_of(key.first, key.second), "result", "failure"), static_cast<double>(counts.second)));
     }
   }
   out.push_back(std::move(checks));
@@ -291,33 +332,72 @@ std::string MetricsCollector::render_backends_json() const {
   const balancer::SnapshotPtr snap = sources_.publisher->latest();
   std::vector<health::BackendHealth> health;
   if (sources_.checker != nullptr) health = sources_.checker->status();
+  bool any_checks = false;
+  for (const health::BackendHealth& h : health) any_checks = any_checks || h.checked;
+  // One backend's entry; `i` indexes the snapshot.
+  auto backend_json = [&](std::ostringstream& o, std::size_t i, const char* indent) {
+    const balancer::Backend& b = snap->backends[i];
+    const Totals t = sum(sources_, b.metrics_slot);
+    uint64_t served = 0;
+    for (const auto& [code, count] : t.codes) served += count;
+    const char* state = snap->is_draining(i) ? "draining" : snap->healthy[i] ? "healthy" : "unhealthy";
+    o << indent << "{\"address\": \"" << json_escape(b.name) << "\", ";
+    o << "\"pool\": \"" << json_escape(pool_of(*snap, i)) << "\", ";
+    o << "\"resolved\": \"" << json_escape(config::to_string(b.address)) << "\", ";
+    o << "\"state\": \"" << state << "\", ";
+    const bool eligible = snap->pools.empty() ? snap->eligible(i)
+                                              : snap->pool(b.pool).eligible(i - snap->pools[b.pool].first);
+    o << "\"eligible\": " << (eligible ? "true" : "false") << ", ";
+    o << "\"weight\": " << b.weight << ", ";
+    o << "\"in_flight\": " << b.load->outstanding.load(std::memory_order_relaxed) << ", ";
+    o << "\"requests\": " << served;
+    const health::BackendHealth* h = nullptr;
+    if (i < health.size() && health[i].name == b.name && health[i].checked) h = &health[i];
+    if (h != nullptr) {
+      o << ", \"last_check\": {\"result\": \"" << json_escape(h->last_result) << "\", \"time\": \""
+        << iso_time(h->last_check) << "\", \"consecutive_passes\": " << h->consecutive_passes
+        << ", \"consecutive_failures\": " << h->consecutive_failures << "}";
+    }
+    o << "}";
+  };
   std::ostringstream o;
-  o << "{\n  \"balancer\": \"" << json_escape(sources_.balancer) << "\",\n";
+  const std::string first_balancer = snap && !snap->pools.empty()
+                                         ? std::string(config::balancer_name(snap->pools.front().balancer))
+                                         : sources_.balancer;
+  o << "{\n  \"balancer\": \"" << json_escape(first_balancer) << "\",\n";
   o << "  \"generation\": " << (snap ? snap->generation : 0) << ",\n";
   o << "  \"fail_open\": " << (snap && snap->fail_open ? "true" : "false") << ",\n";
-  o << "  \"health_checks\": " << (sources_.checker != nullptr ? "true" : "false") << ",\n";
+  o << "  \"health_checks\": " << (any_checks ? "true" : "false") << ",\n";
+  // Every backend of every pool in one list (each names its pool), then the same grouped.
   o << "  \"backends\": [";
   if (snap) {
     for (std::size_t i = 0; i < snap->size(); ++i) {
-      const balancer::Backend& b = snap->backends[i];
-      const Totals t = sum(sources_, b.metrics_slot);
-      uint64_t served = 0;
-      for (const auto& [code, count] : t.codes) served += count;
-      o << (i == 0 ? "\n" : ",\n") << "    {\"address\": \"" << json_escape(b.name) << "\", ";
-      o << "\"resolved\": \"" << json_escape(config::to_string(b.address)) << "\", ";
-      o << "\"state\": \"" << (snap->healthy[i] ? "healthy" : "unhealthy") << "\", ";
-      o << "\"eligible\": " << (snap->eligible(i) ? "true" : "false") << ", ";
-      o << "\"weight\": " << b.weight << ", ";
-      o << "\"in_flight\": " << b.load->outstanding.load(std::memory_order_relaxed) << ", ";
-      o << "\"requests\": " << served;
-      const health::BackendHealth* h = nullptr;
-      if (i < health.size() && health[i].name == b.name) h = &health[i];
-      if (h != nullptr) {
-        o << ", \"last_check\": {\"result\": \"" << json_escape(h->last_result) << "\", \"time\": \""
-          << iso_time(h->last_check) << "\", \"consecutive_passes\": " << h->consecutive_passes
-          << ", \"consecutive_failures\": " << h->consecutive_failures << "}";
+      o << (i == 0 ? "\n" : ",\n");
+      backend_json(o, i, "    ");
+    }
+  }
+  o << "\n  ],\n  \"pools\": [";
+  if (snap) {
+    for (std::size_t p = 0; p < snap->pools.size(); ++p) {
+      const balancer::PoolSlice& pool = snap->pools[p];
+      uint32_t draining = 0;
+      uint64_t draining_in_flight = 0;
+      for (uint32_t i = pool.first; i < pool.first + pool.count; ++i) {
+        if (!snap->is_draining(i)) continue;
+        ++draining;
+        draining_in_flight += snap->backends[i].load->outstanding.load(std::memory_order_relaxed);
       }
-      o << "}";
+      o << (p == 0 ? "\n" : ",\n") << "    {\"name\": \"" << json_escape(pool.name) << "\", ";
+      o << "\"balancer\": \"" << config::balancer_name(pool.balancer) << "\", ";
+      o << "\"health_checks\": " << (pool.health->enabled ? "true" : "false") << ", ";
+      o << "\"fail_open\": " << (pool.fail_open ? "true" : "false") << ", ";
+      o << "\"draining\": " << draining << ", \"draining_in_flight\": " << draining_in_flight << ", ";
+      o << "\"backends\": [";
+      for (uint32_t i = pool.first; i < pool.first + pool.count; ++i) {
+        o << (i == pool.first ? "\n" : ",\n");
+        backend_json(o, i, "      ");
+      }
+      o << "\n    ]}";
     }
   }
   o << "\n  ]\n}\n";

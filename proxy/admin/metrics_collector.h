@@ -22,6 +22,7 @@ class Worker;
 
 struct MetricsSources {
   const MetricSlots* slots = nullptr;
+  const RouteSlots* routes = nullptr;  // may be null (no route counters)
   std::vector<const WorkerMetrics*> workers;
   const health::Publisher* publisher = nullptr;
   const health::Checker* checker = nullptr;  // null without health checks

@@ -472,25 +472,38 @@ void ClientConn::engage_backend() {
   const balancer::Snapshot& snap = ex_->snapshot->get();
   if (ex_->engage_ns == 0) ex_->engage_ns = uv_hrtime();
   const HeadHeaders headers(ex_->parser.head());
-  const balancer::Request request = request_view(headers);
+  balancer::Request request = request_view(headers);
   if (ex_->route == nullptr) {
-    // The one route of today's table matches everything, so there is no 404 yet; the snapshot
-    // carries the one pool its route forwards to.
-    ex_->route = worker_.settings().routes.match(request);
+    const Routing& routing = ex_->snapshot->routes();
+    sockaddr_storage peer{};
+    int peer_len = sizeof peer;
+    // The peer address costs a system call, so only tables that route by source ask for it.
+    if (routing.routes_by_source &&
+        uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+      request.peer = &peer;
+    ex_->route = routing.routes.match(request);
+    request.peer = nullptr;
+    if (ex_->route == nullptr) {
+      send_error(404, !ex_->request_complete);
+      return;
+    }
+    ex_->route_slot = routing.route_slots[ex_->route->index];
+    if (ex_->route->action != balancer::routing::Action::Forward) {
+      send_route_response(request);
+      return;
+    }
+    ex_->pool = balancer::routing::choose_pool(*ex_->route, worker_.next_split(ex_->route->index));
+    if (ex_->pool < routing.pools.size()) ex_->pool_name = routing.pools[ex_->pool].name;
   }
-  const Settings& settings = worker_.settings();
-  const std::string_view hash_key = settings.balancer == config::BalancerKind::ConsistentHash
-                                        ? balancer::pick_key(settings.hash_key, request)
-                                        : request.client_ip;
-  const std::optional<std::size_t> pick = worker_.balancer().pick(snap, hash_key, ex_->tried);
+  const std::optional<std::size_t> pick = pick_backend(request);
   if (!pick) {
     // Nothing left to try: 503 when nothing was eligible at all, else the last failure's 502.
     send_error(ex_->tried.size() == 0 ? 503 : 502, !ex_->request_complete);
     return;
   }
-  ex_->backend_index = *pick;
+  ex_->backend_index = snap.pools.empty() ? *pick : snap.pools[ex_->pool].first + *pick;
   ex_->picked = true;
-  ex_->tried.add(ex_->backend_index);
+  ex_->tried.add(*pick);
   ++ex_->attempts;
   const balancer::Backend& backend = snap.backends[ex_->backend_index];
   backend.load->outstanding.fetch_add(1, std::memory_order_relaxed);
@@ -507,6 +520,56 @@ void ClientConn::engage_backend() {
   if (ex_->upstream == nullptr) upstream_failed(UpstreamError::Refused);
 }
 
+std::optional<std::size_t> ClientConn::pick_backend(const balancer::Request& request) {
+  const balancer::Snapshot& snap = ex_->snapshot->get();
+  const Routing& routing = ex_->snapshot->routes();
+  if (ex_->pool >= routing.pools.size() || (ex_->pool >= snap.pools.size() && !snap.pools.empty()))
+    return std::nullopt;
+  const PoolSettings& pool = routing.pools[ex_->pool];
+  const balancer::PoolView view = snap.pools.empty() ? balancer::PoolView(snap) : snap.pool(ex_->pool);
+  const std::string_view hash_key = pool.balancer == config::BalancerKind::ConsistentHash
+                                        ? balancer::pick_key(pool.hash_key, request)
+                                        : request.client_ip;
+  return worker_.balancer(ex_->pool).pick(view, hash_key, ex_->tried);
+}
+
+void ClientConn::send_route_response(const balancer::Request& request) {
+  const balancer::routing::Route& route = *ex_->route;
+  const bool close_after = !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
+  OwnResponse r;
+  r.status = static_cast<int>(route.status);
+  r.close = close_after;
+  r.head_request = ex_->request_is_head;
+  std::string& location = ex_->scratch;
+  location.clear();
+  if (route.action == balancer::routing::Action::Redirect) {
+    const std::string_view target = request.target;
+    const std::size_t question = target.find('?');
+    std::string_view path = target.substr(0, question);
+    if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    std::string_view host = request.host;
+    // The host without its port: "[::1]:8080" keeps its brackets, "a.example:80" loses ":80".
+    if (const std::size_t colon = host.rfind(':');
+        colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+      host = host.substr(0, colon);
+    const std::string_view listener = worker_.settings().listeners[listener_].name;
+    balancer::routing::RedirectParts parts;
+    parts.protocol = tls_ != nullptr ? "https" : "http";
+    parts.host = host;
+    parts.port = listener.substr(listener.rfind(':') + 1);
+    parts.path = path;
+    parts.query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    balancer::routing::expand_location(route.location, parts, &location);
+    r.location = location;
+  } else {
+    r.content_type = route.content_type;
+    r.body = route.body;
+  }
+  ex_->request_head.clear();
+  build_own_response(r, ex_->request_head);
+  send_own(r.status, ex_->request_head, close_after, false);
+}
+
 void ClientConn::start_request_on_upstream() {
   const balancer::Snapshot& snap = ex_->snapshot->get();
   RequestRewrite rw;
@@ -519,6 +582,12 @@ void ClientConn::start_request_on_upstream() {
   rw.tls = tls_ != nullptr;
   rw.client_subject = client_subject_;
   rw.request_id = ex_->request_id;
+  if (ex_->route != nullptr && !ex_->route->strip_prefix.empty()) {
+    ex_->scratch.clear();
+    balancer::routing::strip_path_prefix(ex_->parser.head().view(ex_->parser.head().url),
+                                         ex_->route->strip_prefix, &ex_->scratch);
+    rw.target = ex_->scratch;
+  }
   ex_->request_head.clear();
   build_request_head(ex_->parser.head(), rw, ex_->request_head);
   ex_->upstream->send_borrowed(ex_->request_head.data(), ex_->request_head.size());
@@ -536,7 +605,8 @@ void ClientConn::upstream_connected() { start_request_on_upstream(); }
 
 bool ClientConn::can_retry(UpstreamError error) const {
   if (ex_->response_started || ex_->body_streamed || closing_) return false;
-  if (ex_->attempts > worker_.settings().retries) return false;
+  const Routing& routing = ex_->snapshot->routes();
+  if (ex_->pool >= routing.pools.size() || ex_->attempts > routing.pools[ex_->pool].retries) return false;
   if (!info(error).retry_before_first_byte) return false;
   // Once a request may have reached a backend, only an idempotent one is sent again.
   if (error == UpstreamError::Reset && !ex_->request_idempotent) return false;
@@ -569,7 +639,9 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
     const balancer::Snapshot& snap = ex_->snapshot->get();
     log_debug("backend %s: %s", snap.backends[ex_->backend_index].name.c_str(),
               std::string(info(error).text).c_str());
-    if (refused && worker_.settings().health_checks && worker_.shared().on_refused) {
+    const Routing& routing = ex_->snapshot->routes();
+    const bool checked = ex_->pool < routing.pools.size() && routing.pools[ex_->pool].health_checks;
+    if (refused && checked && worker_.shared().on_refused) {
       worker_.shared().on_refused(snap.backend_set, ex_->backend_index);
     }
   }
@@ -787,8 +859,11 @@ void ClientConn::send_error(int status, bool close_after) {
     return;
   }
   close_after = close_after || !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
+  send_own(status, canned_response(status, close_after), close_after, true);
+}
+
+void ClientConn::send_own(int status, std::string_view response, bool close_after, bool static_text) {
   clean_end_ = false;
-  const std::string_view response = canned_response(status, close_after);
   const std::string_view hsts = hsts_line();
   std::size_t bytes = response.size();
   if (!hsts.empty() || !ex_->request_id.empty()) {
@@ -805,8 +880,10 @@ void ClientConn::send_error(int status, bool close_after) {
     ex_->scratch.append(response.substr(line_end));
     ex_->out.append(ex_->scratch);
     bytes = ex_->scratch.size();
-  } else {
+  } else if (static_text) {
     ex_->out.append_borrowed(response.data(), response.size());
+  } else {
+    ex_->out.append(response);
   }
   ex_->response_started = true;
   ex_->response_status = status;
@@ -872,9 +949,12 @@ void ClientConn::reset_request_state() {
 
 void ClientConn::release_backend(balancer::Outcome outcome) {
   if (!std::exchange(ex_->picked, false)) return;
-  const balancer::Backend& backend = ex_->snapshot->get().backends[ex_->backend_index];
+  const balancer::Snapshot& snap = ex_->snapshot->get();
+  const balancer::Backend& backend = snap.backends[ex_->backend_index];
   backend.load->outstanding.fetch_sub(1, std::memory_order_relaxed);
-  worker_.balancer().release(ex_->backend_index, outcome);
+  // A request that started before a reload has no balancer to tell (its pool's may be gone).
+  if (worker_.is_current(ex_->snapshot) && ex_->pool < snap.pools.size())
+    worker_.balancer(ex_->pool).release(ex_->backend_index - snap.pools[ex_->pool].first, outcome);
 }
 
 BackendCounters* ClientConn::backend_counters() {
@@ -883,8 +963,11 @@ BackendCounters* ClientConn::backend_counters() {
 
 balancer::Request ClientConn::request_view(const balancer::RequestHeaders& headers) const {
   const MessageHead& head = ex_->parser.head();
-  return balancer::Request{llhttp_method_name(static_cast<llhttp_method_t>(head.method)),
-                           head.view(head.url), client_ip_, headers};
+  balancer::Request request{llhttp_method_name(static_cast<llhttp_method_t>(head.method)),
+                            head.view(head.url), client_ip_, headers};
+  if (const std::optional<std::string_view> host = headers.nth("host", 0)) request.host = *host;
+  request.listener = listener_;
+  return request;
 }
 
 void ClientConn::log_request() {
@@ -893,6 +976,8 @@ void ClientConn::log_request() {
   const uint64_t now = uv_hrtime();
   const uint64_t total_ns = now - ex_->request_start_ns;
   if (BackendCounters* counters = backend_counters()) counters->record_response(ex_->response_status, total_ns);
+  if (ex_->route_slot != 0)
+    if (BackendCounters* route = worker_.metrics().route(ex_->route_slot)) route->record_response(ex_->response_status, total_ns);
   AccessLogBuffer* log = worker_.access_log();
   if (log == nullptr) return;
   const MessageHead& head = ex_->parser.head();
@@ -909,6 +994,8 @@ void ClientConn::log_request() {
   r.upstream_seconds = ex_->engage_ns != 0 && !ex_->backend_name.empty() ? static_cast<double>(now - ex_->engage_ns) / 1e9 : -1;
   r.total_seconds = static_cast<double>(total_ns) / 1e9;
   r.request_id = ex_->request_id;  // the log writes "-" for none
+  if (ex_->route != nullptr) r.route = ex_->route->name;
+  r.pool = ex_->pool_name;
   log->record(r);
 }
 

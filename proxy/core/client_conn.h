@@ -120,6 +120,13 @@ class ClientConn final : private HttpParser::Sink {
   void engage_backend();
   void start_request_on_upstream();
   void send_error(int status, bool close_after);
+  // Sends `response` (a whole response ferry made, status `status`): the shared tail of
+  // send_error and a route's redirect or fixed response.
+  void send_own(int status, std::string_view response, bool close_after, bool static_text);
+  // A route's redirect or fixed response, built in the exchange's request_head (unused then).
+  void send_route_response(const balancer::Request& request);
+  // The forward route's pick among its pool's eligible backends, or nullopt.
+  std::optional<std::size_t> pick_backend(const balancer::Request& request);
   void finish_exchange();
   bool finish_exchange_now();
   void reset_request_state();

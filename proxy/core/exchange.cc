@@ -20,6 +20,10 @@ void Exchange::reset_request() {
   request_id.clear();
   upstream = nullptr;
   snapshot = nullptr;
+  route = nullptr;
+  route_slot = 0;
+  pool = 0;
+  pool_name = {};
   backend_index = 0;
   tried.clear();
   attempts = 0;

@@ -46,8 +46,12 @@ struct Exchange {
   std::string request_id;     // X-Request-Id: the client's own, or one ferry made
   UpstreamConn* upstream = nullptr;
   LocalSnapshot* snapshot = nullptr;
-  const balancer::routing::Route* route = nullptr;  // into the worker's Settings; set at first engage
-  std::size_t backend_index = 0;
+  // Into the routing `snapshot` holds; set at first engage, kept through retries.
+  const balancer::routing::Route* route = nullptr;
+  uint32_t route_slot = 0;  // ferry_route_requests_total's counters; 0 = no route
+  uint32_t pool = 0;        // the forward route's pool for this request
+  std::string_view pool_name;  // into the routing, for the access log; empty: none
+  std::size_t backend_index = 0;  // into the snapshot's whole backend list
   balancer::TriedSet tried;
   uint32_t attempts = 0;
   uint64_t body_received = 0;

@@ -19,7 +19,10 @@ bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
 }
 
 bool same_backend_set(const balancer::Snapshot& a, const balancer::Snapshot& b) {
-  if (a.size() != b.size()) return false;
+  if (a.size() != b.size() || a.pools.size() != b.pools.size() || a.draining != b.draining) return false;
+  for (std::size_t p = 0; p < a.pools.size(); ++p) {
+    if (a.pools[p].name != b.pools[p].name || a.pools[p].count != b.pools[p].count) return false;
+  }
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a.backends[i].name != b.backends[i].name ||
         !same_address(a.backends[i].address, b.backends[i].address) ||
@@ -28,6 +31,12 @@ bool same_backend_set(const balancer::Snapshot& a, const balancer::Snapshot& b) 
     }
   }
   return true;
+}
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -53,44 +62,106 @@ config::Config Server::config() const {
 
 bool Server::build_snapshot(const config::Config& config, const balancer::Snapshot* previous,
                             balancer::Snapshot* out, std::string* error) {
-  out->backends.clear();
-  out->healthy.clear();
-  for (const config::BackendConfig& bc : config.backends) {
-    std::string why;
-    const std::optional<config::HostPort> hp = config::parse_host_port(bc.address, &why);
-    if (!hp) {
-      *error = "backend " + bc.address + ": " + why;
-      return false;
+  *out = balancer::Snapshot{};
+  const int64_t now = steady_ms();
+  // A backend of `previous` that is in the same pool with the same name and address: it keeps
+  // its health, load (so its in-flight count and pooled connections) and slow-start ramp.
+  auto find_previous = [&](const std::string& pool, const std::string& name, const sockaddr_storage& addr) -> int64_t {
+    if (previous == nullptr) return -1;
+    for (std::size_t i = 0; i < previous->size(); ++i) {
+      const balancer::Backend& old = previous->backends[i];
+      const uint32_t old_pool = old.pool;
+      const std::string& old_pool_name =
+          old_pool < previous->pools.size() ? previous->pools[old_pool].name : std::string();
+      if (old_pool_name == pool && old.name == name && same_address(old.address, addr)) return static_cast<int64_t>(i);
     }
-    const std::vector<sockaddr_storage> addresses = resolver_(*hp, &why);
-    if (addresses.empty()) {
-      *error = "backend " + bc.address + ": " + why;
-      return false;
-    }
-    for (const sockaddr_storage& addr : addresses) {
-      balancer::Backend b;
-      b.name = bc.address;
-      b.address = addr;
-      b.weight = bc.weight;
-      b.metrics_slot = slots_.slot_for(bc.address);
-      uint8_t healthy = 1;  // a backend starts healthy
-      if (previous != nullptr) {
-        for (std::size_t i = 0; i < previous->size(); ++i) {
-          const balancer::Backend& old = previous->backends[i];
-          if (old.name == b.name && same_address(old.address, addr)) {
-            b.load = old.load;  // keeps its in-flight count and its pooled connections
-            healthy = previous->healthy[i];
-            break;
-          }
-        }
+    return -1;
+  };
+  std::vector<bool> kept(previous != nullptr ? previous->size() : 0, false);
+  const std::vector<config::PoolConfig> pools = config::pools_of(config);
+  for (std::size_t p = 0; p < pools.size(); ++p) {
+    const config::PoolConfig& pc = pools[p];
+    balancer::PoolSlice slice;
+    slice.name = pc.name;
+    slice.balancer = pc.balancer;
+    slice.first = static_cast<uint32_t>(out->backends.size());
+    slice.fail_open = pc.health_check.fail_open;
+    slice.slow_start_ms = pc.slow_start.count();
+    slice.drain_ms = pc.drain.count();
+    slice.health = std::make_shared<const config::HealthCheck>(pc.health_check);
+    // Slow start applies to a backend that turns healthy or joins while the pool already serves
+    // from others at full weight, never to a whole pool starting up (it would ramp from 0).
+    bool pool_serving = false;
+    for (const config::BackendConfig& bc : pc.backends) {
+      std::string why;
+      const std::optional<config::HostPort> hp = config::parse_host_port(bc.address, &why);
+      if (!hp) {
+        *error = "pool " + pc.name + ": backend " + bc.address + ": " + why;
+        return false;
       }
-      out->backends.push_back(std::move(b));
-      out->healthy.push_back(healthy);
+      const std::vector<sockaddr_storage> addresses = resolver_(*hp, &why);
+      if (addresses.empty()) {
+        *error = "pool " + pc.name + ": backend " + bc.address + ": " + why;
+        return false;
+      }
+      for (const sockaddr_storage& addr : addresses) {
+        balancer::Backend b;
+        b.name = bc.address;
+        b.address = addr;
+        b.weight = bc.weight;
+        b.pool = static_cast<uint32_t>(p);
+        b.metrics_slot = slots_.slot_for(pc.name, bc.address);
+        uint8_t healthy = 1;  // a backend starts healthy
+        int64_t ramp_since = -1;  // -1: joined now
+        if (const int64_t old = find_previous(pc.name, bc.address, addr); old >= 0) {
+          const auto i = static_cast<std::size_t>(old);
+          kept[i] = true;
+          b.load = previous->backends[i].load;
+          healthy = previous->healthy[i];
+          ramp_since = i < previous->ramp_since_ms.size() ? previous->ramp_since_ms[i] : 0;
+          pool_serving = pool_serving || (healthy != 0 && ramp_since == 0 && !previous->is_draining(i));
+        }
+        if (!pc.health_check.enabled) healthy = 1;  // without checks every backend is eligible
+        out->backends.push_back(std::move(b));
+        out->healthy.push_back(healthy);
+        out->ramp_since_ms.push_back(ramp_since);
+      }
     }
+    // Backends this reload removed from the pool drain: no new requests, in-flight ones finish,
+    // gone once idle or after the pool's drain time (the health thread ends drains).
+    if (previous != nullptr && slice.drain_ms > 0) {
+      for (std::size_t i = 0; i < previous->size(); ++i) {
+        const balancer::Backend& old = previous->backends[i];
+        if (kept[i] || old.pool >= previous->pools.size() || previous->pools[old.pool].name != pc.name) continue;
+        if (old.load->outstanding.load(std::memory_order_relaxed) == 0) continue;  // nothing to finish
+        const bool already = previous->is_draining(i) && i < previous->drain_until_ms.size();
+        balancer::Backend b = old;
+        b.pool = static_cast<uint32_t>(p);
+        out->backends.push_back(std::move(b));
+        out->healthy.push_back(previous->healthy[i]);
+        out->ramp_since_ms.push_back(0);
+        out->draining.resize(out->backends.size(), 0);
+        out->drain_until_ms.resize(out->backends.size(), 0);
+        out->draining.back() = 1;
+        out->drain_until_ms.back() = already ? previous->drain_until_ms[i] : now + slice.drain_ms;
+      }
+    }
+    slice.count = static_cast<uint32_t>(out->backends.size()) - slice.first;
+    for (uint32_t i = slice.first; i < slice.first + slice.count; ++i) {
+      int64_t& since = out->ramp_since_ms[i];
+      if (since == -1) since = slice.slow_start_ms > 0 && pool_serving ? now : 0;
+      if (since != 0 && now - since >= slice.slow_start_ms) since = 0;  // ramp done
+    }
+    out->pools.push_back(std::move(slice));
   }
-  out->fail_open = config.health_check.fail_open;
+  if (!out->draining.empty()) {
+    out->draining.resize(out->backends.size(), 0);
+    out->drain_until_ms.resize(out->backends.size(), 0);
+  }
+  out->fail_open = !pools.empty() && pools.front().health_check.fail_open;
+  out->config_generation = config_generation_;
   out->backend_set = previous != nullptr && same_backend_set(*previous, *out) ? previous->backend_set
-                                                                             : ++backend_set_;
+                                                                             : publisher_.new_backend_set();
   return true;
 }
 
@@ -169,10 +240,12 @@ bool Server::start(std::string* error) {
   for (unsigned w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(w, shared_, settings, std::move(fds[w]), access_log_));
   }
-  if (config_.health_check.enabled) start_checker(config_.health_check);
+  // Always running: besides the checks of pools that have them, the health thread ends drains.
+  start_checker(config_.health_check);
 
   MetricsSources sources;
   sources.slots = &slots_;
+  sources.routes = &route_slots_;
   for (const auto& w : workers_) sources.workers.push_back(&w->metrics());
   sources.publisher = &publisher_;
   sources.checker = checker_.get();
@@ -205,6 +278,11 @@ std::string Server::join_lines(const std::vector<std::string>& lines) {
 Settings Server::settings_for(const config::Config& config, const ListenerTls& tls,
                               const std::shared_ptr<tls::TicketKeys>& ticket_keys) {
   Settings settings = Settings::from(config);
+  Routing routing = Routing::from(config);
+  routing.config_generation = config_generation_;
+  for (const balancer::routing::Route& route : routing.routes.routes())
+    routing.route_slots[route.index] = route_slots_.slot_for(route.name);
+  settings.routing = std::make_shared<const Routing>(std::move(routing));
   for (std::size_t i = 0; i < settings.listeners.size() && i < tls.contexts.size(); ++i)
     settings.listeners[i].tls = tls.contexts[i];
   if (tls.any()) settings.ticket_keys = ticket_keys;
@@ -272,19 +350,15 @@ bool Server::reload(const config::Config& next, std::string* error) {
   }
   balancer::SnapshotPtr previous = publisher_.latest();
   balancer::Snapshot snap;
-  if (!build_snapshot(next, previous.get(), &snap, error)) return fail(*error);
-  if (!next.health_check.enabled) {
-    std::fill(snap.healthy.begin(), snap.healthy.end(), 1);  // without checks every backend is eligible
+  ++config_generation_;
+  if (!build_snapshot(next, previous.get(), &snap, error)) {
+    --config_generation_;
+    return fail(*error);
   }
+  // Workers adopt this snapshot together with the settings of the same generation (its pools
+  // and routes), so a request never sees routes of one file with pools of another.
   publisher_.publish(std::move(snap));
-
-  if (checker_ != nullptr) {
-    checker_->reconfigure(next.health_check);
-  } else if (next.health_check.enabled) {
-    // Health checks switched on by this reload. The collector was built without a checker, so
-    // ferry_health_checks_total starts showing after a restart; the checks themselves run now.
-    start_checker(next.health_check);
-  }
+  if (checker_ != nullptr) checker_->reconfigure(next.health_check);  // wakes it for the new pools
   listener_tls_ = std::move(tls);
   const Settings settings = settings_for(next, listener_tls_, ticket_keys_);
   for (auto& w : workers_) w->update(settings, log);
@@ -306,7 +380,6 @@ bool Server::resolve_now(std::string* error) {
   balancer::Snapshot snap;
   if (!build_snapshot(config_, previous.get(), &snap, error)) return false;
   if (previous && snap.backend_set == previous->backend_set) return true;  // nothing moved
-  if (!config_.health_check.enabled) std::fill(snap.healthy.begin(), snap.healthy.end(), 1);
   log_info("backends re-resolved: %zu addresses", snap.size());
   publisher_.publish(std::move(snap));
   return true;

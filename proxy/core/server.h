@@ -74,7 +74,7 @@ class Server {
   static int64_t unix_now();
   static std::string join_lines(const std::vector<std::string>& lines);
   // The workers' settings for `config`, with the TLS contexts of `tls`.
-  static Settings settings_for(const config::Config& config, const ListenerTls& tls,
+  Settings settings_for(const config::Config& config, const ListenerTls& tls,
                                const std::shared_ptr<tls::TicketKeys>& ticket_keys);
   bool build_snapshot(const config::Config& config, const balancer::Snapshot* previous,
                       balancer::Snapshot* out, std::string* error);
@@ -90,7 +90,8 @@ class Server {
   Resolver resolver_;
   health::Publisher publisher_;
   WorkerShared shared_;
-  MetricSlots slots_;
+  MetricSlots slots_;        // per backend (pool and address)
+  RouteSlots route_slots_;  // per route name
   std::shared_ptr<AccessLogSink> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<uint16_t> listen_ports_;
@@ -100,7 +101,8 @@ class Server {
   std::unique_ptr<AdminServer> admin_;
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};
-  uint64_t backend_set_ = 0;
+  // Bumped by every applied reload; snapshots and workers' settings carry it (guarded by mutex_).
+  uint64_t config_generation_ = 1;
   bool stopped_ = false;
 };
 

@@ -25,6 +25,46 @@ struct ListenerSettings {
   std::shared_ptr<const tls::ServerContext> tls;
 };
 
+// What a worker needs of one pool (its backends and health travel in the snapshot).
+struct PoolSettings {
+  std::string name;
+  config::BalancerKind balancer = config::BalancerKind::RoundRobin;
+  balancer::KeySpec hash_key;  // consistent_hash only
+  uint32_t retries = 1;
+  bool health_checks = false;  // a refused connect is reported to the checker
+  int64_t slow_start_ms = 0;
+};
+
+// The routes and the pools they forward to, as one value: built at load and every reload, and
+// adopted by a worker together with the snapshot of the same `config_generation`, so pool
+// indices in routes always mean the pools of the snapshot in use. Requests in flight keep the
+// one they started with (a worker holds it with its snapshot, local_snapshot.h).
+struct Routing {
+  uint64_t config_generation = 0;
+  balancer::routing::RouteTable routes;
+  std::vector<uint32_t> route_slots;  // by Route::index: ferry_route_requests_total's counters
+  std::vector<PoolSettings> pools;    // by pool index, as config::pools_of() orders them
+  bool routes_by_source = false;      // some route has a `source` condition: match needs the peer
+
+  static Routing from(const config::Config& c) {
+    Routing r;
+    r.routes = balancer::routing::RouteTable::from(c);
+    r.route_slots.assign(r.routes.routes().size(), 0);
+    for (const config::RouteConfig& route : c.routes) r.routes_by_source = r.routes_by_source || !route.match.source.empty();
+    for (const config::PoolConfig& pc : config::pools_of(c)) {
+      PoolSettings p;
+      p.name = pc.name;
+      p.balancer = pc.balancer;
+      if (auto spec = balancer::parse_key_spec(pc.hash_key, nullptr)) p.hash_key = *spec;
+      p.retries = pc.retries;
+      p.health_checks = pc.health_check.enabled;
+      p.slow_start_ms = pc.slow_start.count();
+      r.pools.push_back(std::move(p));
+    }
+    return r;
+  }
+};
+
 struct Settings {
   uint64_t connect_ms = 3000;
   uint64_t client_header_ms = 10000;
@@ -37,11 +77,8 @@ struct Settings {
   uint64_t max_body_bytes = 0;
   uint64_t request_buffer = 64 * 1024;
   uint64_t response_buffer = 256 * 1024;
-  uint32_t retries = 1;
-  config::BalancerKind balancer = config::BalancerKind::RoundRobin;
-  bool health_checks = false;
-  balancer::KeySpec hash_key;  // consistent_hash only
-  balancer::routing::RouteTable routes;
+  // Never null; shared by every worker (read-only), replaced by a reload.
+  std::shared_ptr<const Routing> routing = std::make_shared<const Routing>();
   std::vector<ListenerSettings> listeners;  // TLS contexts are set by the server (server.cc)
   // The process's session-ticket ring when some listener speaks TLS: worker 0 rotates it.
   std::shared_ptr<tls::TicketKeys> ticket_keys;
@@ -59,11 +96,7 @@ struct Settings {
     s.max_body_bytes = c.limits.max_body_bytes;
     s.request_buffer = c.buffers.request;
     s.response_buffer = c.buffers.response;
-    s.retries = c.retries;
-    s.balancer = c.balancer;
-    s.health_checks = c.health_check.enabled;
-    if (auto spec = balancer::parse_key_spec(c.hash_key, nullptr)) s.hash_key = *spec;
-    s.routes = balancer::routing::RouteTable::from(c);
+    s.routing = std::make_shared<const Routing>(Routing::from(c));
     for (std::size_t i = 0; i < c.listen.size(); ++i) {
       ListenerSettings l;
       l.name = c.listen[i];

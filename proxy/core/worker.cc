@@ -50,7 +50,6 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   // minute's tick keeps every rotation within a minute of its time.
   if (index_ == 0) uv_timer_start(&ticket_timer_, &Worker::on_ticket_tick, 60'000, 60'000);
   shared_.publisher->subscribe(&snapshot_nudge_);
-  balancer_ = balancer::make_balancer(settings_.balancer, index_, 0x9e3779b97f4a7c15ULL * (index_ + 1));
   for (int fd : listen_fds_) {
     auto listener = std::make_unique<Listener>();
     listener->worker = this;
@@ -104,22 +103,52 @@ void Worker::on_snapshot_nudge(uv_async_t* handle) {
   static_cast<Worker*>(handle->data)->adopt_latest_snapshot();
 }
 
+void Worker::rebuild_balancers() {
+  const Routing& routing = *settings_.routing;
+  std::vector<std::unique_ptr<balancer::Balancer>> next;
+  for (const PoolSettings& pool : routing.pools) {
+    std::unique_ptr<balancer::Balancer> kept;
+    // A pool that stays with the same algorithm keeps its balancer (cursor, weights, ring).
+    if (balancers_routing_ != nullptr) {
+      const std::vector<PoolSettings>& old = balancers_routing_->pools;
+      for (std::size_t i = 0; i < old.size() && i < balancers_.size(); ++i) {
+        if (old[i].name == pool.name && old[i].balancer == pool.balancer && balancers_[i] != nullptr) {
+          kept = std::move(balancers_[i]);
+          break;
+        }
+      }
+    }
+    if (kept == nullptr) kept = balancer::make_balancer(pool.balancer, index_, 0x9e3779b97f4a7c15ULL * (index_ + 1));
+    next.push_back(std::move(kept));
+  }
+  balancers_ = std::move(next);
+  balancers_routing_ = settings_.routing;
+  route_splits_.assign(routing.routes.routes().size(), index_);  // workers start apart in the split
+}
+
 void Worker::adopt_latest_snapshot() {
   balancer::SnapshotPtr latest = shared_.publisher->latest();
-  if (!latest || (current_ != nullptr && current_->snapshot == latest)) return;
+  if (!latest || (current_ != nullptr && current_->snapshot == latest && current_->routing == settings_.routing))
+    return;
+  // A reload publishes its snapshot before the workers get its routes: until both have
+  // arrived, keep serving from the pair in use.
+  if (latest->config_generation != settings_.routing->config_generation) return;
   const bool backends_changed =
       current_ == nullptr || current_->snapshot->backend_set != latest->backend_set;
   if (current_ != nullptr) {
     current_->retired = true;
     if (current_->users == 0) release_snapshot(current_);
   }
-  snapshots_.push_back(LocalSnapshot{latest, 0, false});
+  if (balancers_routing_ != settings_.routing) rebuild_balancers();
+  snapshots_.push_back(LocalSnapshot{latest, settings_.routing, 0, false});
   current_ = &snapshots_.back();
-  balancer_->on_snapshot(*latest);
+  for (std::size_t p = 0; p < latest->pools.size() && p < balancers_.size(); ++p)
+    balancers_[p]->on_snapshot(latest->pool(p));
   if (backends_changed) {
-    // Pooled connections to backends that left the set close now.
+    // Pooled connections to backends that left the set, or are draining, close now.
     std::unordered_set<const void*> keep;
-    for (const balancer::Backend& b : latest->backends) keep.insert(b.load.get());
+    for (std::size_t i = 0; i < latest->size(); ++i)
+      if (!latest->is_draining(i)) keep.insert(latest->backends[i].load.get());
     for (UpstreamConn* c : pool_.take_all()) {
       if (keep.count(c->pool_key()) != 0) {
         pool_.put(c->pool_key(), c);
@@ -183,14 +212,9 @@ void Worker::apply_update() {
     update.swap(pending_update_);
   }
   if (!update) return;
-  const bool balancer_changed = update->first.balancer != settings_.balancer;
   settings_ = update->first;
-  if (balancer_changed) {
-    balancer_ = balancer::make_balancer(settings_.balancer, index_,
-                                        0x9e3779b97f4a7c15ULL * (index_ + 1));
-    if (current_ != nullptr) balancer_->on_snapshot(*current_->snapshot);
-  }
   access_log_.reset(std::move(update->second));
+  adopt_latest_snapshot();  // the snapshot of this generation may be waiting for these routes
 }
 
 void Worker::idle_add(ClientConn* conn, IdleKind kind) {

@@ -72,7 +72,13 @@ class Worker {
   BlockPool& blocks() { return blocks_; }
   WriteBatch& writes() { return writes_; }
   ConnPool& pool() { return pool_; }
-  balancer::Balancer& balancer() { return *balancer_; }
+  // The balancer of pool `pool` of the routing in use (current_'s).
+  balancer::Balancer& balancer(uint32_t pool) { return *balancers_[pool]; }
+  // Whether `snap` is the one in use: a request that started on an older one releases its pick
+  // to nothing (its pool's balancer may be gone).
+  bool is_current(const LocalSnapshot* snap) const { return snap == current_; }
+  // The number of the next request forward route `route` splits (a per-worker counter).
+  uint64_t next_split(uint32_t route) { return route < route_splits_.size() ? route_splits_[route]++ : 0; }
   WorkerShared& shared() { return shared_; }
   WorkerMetrics& metrics() { return metrics_; }
   AccessLogBuffer* access_log() { return access_log_.enabled() ? &access_log_ : nullptr; }
@@ -148,7 +154,10 @@ class Worker {
   WriteBatch writes_;  // before every queue that joins it
   ExchangePool exchanges_;
   ConnPool pool_;
-  std::unique_ptr<balancer::Balancer> balancer_;
+  std::vector<std::unique_ptr<balancer::Balancer>> balancers_;  // by pool of current_'s routing
+  std::shared_ptr<const Routing> balancers_routing_;  // the routing balancers_ were made for
+  std::vector<uint64_t> route_splits_;  // by route index
+  void rebuild_balancers();
   LocalSnapshot* current_ = nullptr;
   std::list<LocalSnapshot> snapshots_;  // current and retired ones still in use
   ClientConn* clients_ = nullptr;       // intrusive list head

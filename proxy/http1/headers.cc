@@ -1,5 +1,7 @@
 #include "proxy/http1/headers.h"
 
+#include "proxy/http1/responses.h"
+
 #include <array>
 #include <charconv>
 
@@ -60,23 +62,13 @@ void append_number(std::string& out, uint64_t n) {
   out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
-std::string_view reason_for(uint16_t status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    default: return "";
-  }
-}
 
 }  // namespace
 
 void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::string& out) {
   out.append(llhttp_method_name(static_cast<llhttp_method_t>(req.method)));
   out.push_back(' ');
-  out.append(req.view(req.url));
+  out.append(rw.target.empty() ? req.view(req.url) : rw.target);
   out.append(" HTTP/1.1\r\n", 11);
 
   const ConnectionTokens connection(req.find(HeaderName::Connection));
@@ -158,7 +150,7 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
   append_number(out, resp.status);
   out.push_back(' ');
   std::string_view reason = resp.view(resp.reason);
-  if (reason.empty()) reason = reason_for(resp.status);
+  if (reason.empty()) reason = reason_phrase(resp.status);
   out.append(reason);
   out.append("\r\n", 2);
 

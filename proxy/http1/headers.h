@@ -25,6 +25,8 @@ struct RequestRewrite {
   // The request's id, sent as the one X-Request-Id (the client's own lines are dropped); empty:
   // the client's lines pass as they are.
   std::string_view request_id;
+  // The request-target to send instead of the client's (a route's strip_prefix); empty: as sent.
+  std::string_view target;
 };
 
 // Appends the head to send the backend (always HTTP/1.1, keep-alive).

@@ -2,12 +2,29 @@
 // cannot continue. Static strings, so sending one allocates nothing.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace ferry::proxy {
 
 // `close` selects the variant with Connection: close.
 std::string_view canned_response(int status, bool close);
+
+// "Not Found" for 404; "" for a code without a well-known phrase (allowed by RFC 9112).
+std::string_view reason_phrase(int status);
+
+// A response ferry makes from configuration: a route's redirect or fixed response.
+struct OwnResponse {
+  int status = 200;
+  std::string_view location;      // non-empty: a Location header
+  std::string_view content_type;  // sent when non-empty or with a body
+  std::string_view body;
+  bool close = false;             // Connection: close
+  bool head_request = false;      // HEAD: Content-Length of the body, but no body
+};
+
+// Appends the whole response (head and body) to `out`.
+void build_own_response(const OwnResponse& response, std::string& out);
 
 inline constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 

@@ -208,7 +208,7 @@ check e2e.no-failed-request-after-the-kill eval '((bad == 0))'
 
 metrics=$(ip netns exec "$NS_FERRY" curl -s --noproxy '*' --max-time 3 "http://127.0.0.1:9901/metrics")
 WHY="$(grep ferry_backend_up <<<"$metrics" | tr '\n' ' ')"
-check e2e.metrics-show-the-killed-backend-down eval 'grep -qE "^ferry_backend_up\{backend=\"$IP2:$PORT\"\} 0" <<<"$metrics" &&
-  grep -qE "^ferry_backend_up\{backend=\"$IP1:$PORT\"\} 1" <<<"$metrics"'
+check e2e.metrics-show-the-killed-backend-down eval 'grep -qE "^ferry_backend_up\{pool=\"default\",backend=\"$IP2:$PORT\"\} 0" <<<"$metrics" &&
+  grep -qE "^ferry_backend_up\{pool=\"default\",backend=\"$IP1:$PORT\"\} 1" <<<"$metrics"'
 
 kill -0 "$b1_pid" 2>/dev/null || fail e2e.backend-1-alive "my-service-01 died"

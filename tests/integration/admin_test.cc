@@ -64,12 +64,12 @@ TEST(Admin, MetricsCountTheTrafficByBackendAndCode) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   const std::string& m = r->body;
-  EXPECT_NE(m.find("ferry_requests_total{backend=\"" + b1.address() + "\",code=\"200\"} 5"), std::string::npos) << m;
-  EXPECT_NE(m.find("ferry_requests_total{backend=\"" + b2.address() + "\",code=\"404\"} 5"), std::string::npos);
+  EXPECT_NE(m.find("ferry_requests_total{pool=\"default\",backend=\"" + b1.address() + "\",code=\"200\"} 5"), std::string::npos) << m;
+  EXPECT_NE(m.find("ferry_requests_total{pool=\"default\",backend=\"" + b2.address() + "\",code=\"404\"} 5"), std::string::npos);
   EXPECT_NE(m.find("ferry_requests_total{backend=\"none\",code=\"400\"} 1"), std::string::npos);
-  EXPECT_NE(m.find("ferry_request_duration_seconds_count{backend=\"" + b1.address() + "\"} 5"), std::string::npos);
-  EXPECT_NE(m.find("ferry_backend_up{backend=\"" + b1.address() + "\"} 1"), std::string::npos);
-  EXPECT_NE(m.find("ferry_backend_errors_total{backend=\"" + b1.address() + "\",kind=\"connect\"} 0"), std::string::npos);
+  EXPECT_NE(m.find("ferry_request_duration_seconds_count{pool=\"default\",backend=\"" + b1.address() + "\"} 5"), std::string::npos);
+  EXPECT_NE(m.find("ferry_backend_up{pool=\"default\",backend=\"" + b1.address() + "\"} 1"), std::string::npos);
+  EXPECT_NE(m.find("ferry_backend_errors_total{pool=\"default\",backend=\"" + b1.address() + "\",kind=\"connect\"} 0"), std::string::npos);
   EXPECT_NE(m.find("ferry_active_connections{side=\"client\"} 2"), std::string::npos);  // `c` and `bad` are open
   EXPECT_NE(m.find("ferry_active_connections{side=\"backend\"}"), std::string::npos);
   EXPECT_NE(m.find("ferry_config_reloads_total{result=\"success\"} 0"), std::string::npos);

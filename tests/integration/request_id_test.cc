@@ -113,7 +113,7 @@ TEST(RequestId, TraceparentPassesUntouched) {
   EXPECT_EQ(b.requests_seen()[0].header("tracestate"), "a=1");
 }
 
-TEST(RequestId, TheAccessLogEndsEachLineWithTheId) {
+TEST(RequestId, TheAccessLogCarriesTheIdThenRouteAndPool) {
   FakeBackend b("b");
   const TempDir dir("ferry-request-id");
   ASSERT_FALSE(dir.path().empty());
@@ -128,7 +128,8 @@ TEST(RequestId, TheAccessLogEndsEachLineWithTheId) {
   ASSERT_TRUE(eventually([&] { return file_contents(cfg.access_log).find("\n") != std::string::npos; }));
   const std::string line = file_contents(cfg.access_log);
   EXPECT_NE(line.find("\"GET /r\" 200 "), std::string::npos) << line;
-  EXPECT_EQ(line.substr(line.size() - id.size() - 2), " " + id + "\n") << line;
+  const std::string tail = " " + id + " default default\n";  // the implicit route and pool
+  EXPECT_EQ(line.substr(line.size() - tail.size()), tail) << line;
 }
 
 }  // namespace

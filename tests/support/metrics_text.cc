@@ -56,12 +56,13 @@ std::string metric_lines(const std::string& text, const std::string& family) {
   return out;
 }
 
-std::string backend_error_series(const std::string& backend, const std::string& kind) {
-  return "ferry_backend_errors_total{backend=\"" + backend + "\",kind=\"" + kind + "\"}";
+std::string backend_error_series(const std::string& backend, const std::string& kind, const std::string& pool) {
+  return "ferry_backend_errors_total{pool=\"" + pool + "\",backend=\"" + backend + "\",kind=\"" + kind + "\"}";
 }
 
-std::string requests_series(const std::string& backend, int code) {
-  return "ferry_requests_total{backend=\"" + backend + "\",code=\"" + std::to_string(code) + "\"}";
+std::string requests_series(const std::string& backend, int code, const std::string& pool) {
+  if (pool.empty()) return "ferry_requests_total{backend=\"" + backend + "\",code=\"" + std::to_string(code) + "\"}";
+  return "ferry_requests_total{pool=\"" + pool + "\",backend=\"" + backend + "\",code=\"" + std::to_string(code) + "\"}";
 }
 
 }  // namespace ferry::testing

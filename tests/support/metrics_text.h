@@ -22,9 +22,11 @@ double metric_sum(const std::string& text, const std::string& family);
 // The sample lines of `family` only, for failure messages.
 std::string metric_lines(const std::string& text, const std::string& family);
 
-// `ferry_backend_errors_total{backend="B",kind="K"}` as ferry names it.
-std::string backend_error_series(const std::string& backend, const std::string& kind);
-// `ferry_requests_total{backend="B",code="C"}`.
-std::string requests_series(const std::string& backend, int code);
+// `ferry_backend_errors_total{pool="P",backend="B",kind="K"}` as ferry names it.
+std::string backend_error_series(const std::string& backend, const std::string& kind,
+                                 const std::string& pool = "default");
+// `ferry_requests_total{pool="P",backend="B",code="C"}`; ferry's own answers (backend "none")
+// have no pool: pass pool "".
+std::string requests_series(const std::string& backend, int code, const std::string& pool = "default");
 
 }  // namespace ferry::testing

@@ -88,16 +88,40 @@ TEST(WorkerMetrics, HandsOutOneCounterSetPerSlotAndPeeksAtIt) {
   EXPECT_NE(m.backend(64 + 5), five);  // the next chunk
 }
 
-TEST(MetricSlots, KeepsANamesSlotAndReservesSlotZeroForNoBackend) {
+TEST(MetricSlots, KeepsABackendsSlotAndReservesSlotZeroForNoBackend) {
   MetricSlots slots;
-  const uint32_t a = slots.slot_for("10.0.0.1:80");
-  const uint32_t b = slots.slot_for("10.0.0.2:80");
+  const uint32_t a = slots.slot_for("default", "10.0.0.1:80");
+  const uint32_t b = slots.slot_for("default", "10.0.0.2:80");
   EXPECT_NE(a, kNoBackendSlot);
   EXPECT_NE(a, b);
-  EXPECT_EQ(slots.slot_for("10.0.0.1:80"), a);
+  EXPECT_EQ(slots.slot_for("default", "10.0.0.1:80"), a);
   const auto all = slots.all();
   ASSERT_EQ(all.size(), 3u);
-  EXPECT_EQ(all[0], (std::pair<std::string, uint32_t>{"none", kNoBackendSlot}));
+  EXPECT_EQ(all[0].backend, "none");
+  EXPECT_EQ(all[0].pool, "");
+  EXPECT_EQ(all[0].slot, kNoBackendSlot);
+}
+
+TEST(MetricSlots, OneAddressInTwoPoolsIsTwoBackends) {
+  MetricSlots slots;
+  const uint32_t web = slots.slot_for("web", "127.0.0.1:8000");
+  const uint32_t api = slots.slot_for("api", "127.0.0.1:8000");
+  EXPECT_NE(web, api);
+  const auto all = slots.all();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[1].pool, "web");
+  EXPECT_EQ(all[2].pool, "api");
+  EXPECT_EQ(all[2].backend, "127.0.0.1:8000");
+}
+
+TEST(RouteSlots, KeepsARoutesSlotAcrossCalls) {
+  RouteSlots slots;
+  const uint32_t api = slots.slot_for("api");
+  EXPECT_NE(api, 0u);
+  EXPECT_EQ(slots.slot_for("api"), api);
+  EXPECT_NE(slots.slot_for("static"), api);
+  ASSERT_EQ(slots.all().size(), 2u);
+  EXPECT_EQ(slots.all()[0].first, "api");
 }
 
 }  // namespace
