@@ -22,7 +22,8 @@ struct Backend {
   sockaddr_storage address{};
   uint32_t weight = 1;
   uint32_t pool = 0;          // index into Snapshot::pools (0 when the snapshot has none)
-  uint32_t metrics_slot = 0;  // index of this backend's counters in every worker's metrics
+  uint32_t metrics_slot = 0;
+  std::string sticky_id;  // its pool's stickiness cookie value; empty without stickiness  // index of this backend's counters in every worker's metrics
   // Shared by every snapshot that keeps this backend, so reloads and health changes keep its
   // in-flight count. Written by any worker thread (relaxed atomics only).
   std::shared_ptr<Load> load = std::make_shared<Load>();

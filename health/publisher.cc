@@ -1,9 +1,42 @@
 #include "health/publisher.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 namespace ferry::health {
+
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Slow start (balancer/slow_start.h), as an ALB's: a backend that turns healthy ramps up when
+// its pool has slow_start and another backend already serves at full weight (a pool coming up
+// as a whole would otherwise ramp from nothing); one that turns unhealthy leaves its ramp and
+// starts a new one when it recovers.
+void start_or_end_ramp(balancer::Snapshot& snap, std::size_t index, bool healthy, int64_t now) {
+  const uint32_t pool = snap.backends[index].pool;
+  if (pool >= snap.pools.size() || snap.pools[pool].slow_start_ms <= 0) return;
+  const balancer::PoolSlice& slice = snap.pools[pool];
+  snap.ramp_since_ms.resize(snap.size(), 0);
+  if (!healthy) {
+    snap.ramp_since_ms[index] = 0;
+    return;
+  }
+  bool others_serve = false;
+  for (uint32_t i = slice.first; i < slice.first + slice.count; ++i) {
+    if (i == index || snap.healthy[i] == 0 || snap.is_draining(i)) continue;
+    const int64_t since = snap.ramp_since_ms[i];
+    others_serve = others_serve || since == 0 || now - since >= slice.slow_start_ms;
+  }
+  snap.ramp_since_ms[index] = others_serve ? now : 0;
+}
+
+}  // namespace
 
 void Publisher::subscribe(uv_async_t* nudge) {
   std::lock_guard lock(mutex_);
@@ -35,6 +68,7 @@ bool Publisher::set_healthy(uint64_t backend_set, std::size_t index, bool health
   if ((current_->healthy[index] != 0) == healthy) return false;
   balancer::Snapshot next = *current_;
   next.healthy[index] = healthy ? 1 : 0;
+  start_or_end_ramp(next, index, healthy, steady_ms());
   next.generation = ++generation_;
   next.finish();
   current_ = std::make_shared<const balancer::Snapshot>(std::move(next));

@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <utility>
 
+#include "balancer/hash.h"
 #include "balancer/pick_key.h"
+#include "balancer/slow_start.h"
+#include "proxy/core/sticky_cookie.h"
 #include "proxy/admin/log.h"
 #include "proxy/core/upstream_conn.h"
 #include "proxy/core/worker.h"
@@ -503,6 +506,13 @@ void ClientConn::engage_backend() {
   }
   ex_->backend_index = snap.pools.empty() ? *pick : snap.pools[ex_->pool].first + *pick;
   ex_->picked = true;
+  if (const Routing& routing = ex_->snapshot->routes();
+      ex_->pool < routing.pools.size() && !routing.pools[ex_->pool].sticky_cookie.empty()) {
+    const PoolSettings& pool = routing.pools[ex_->pool];
+    ex_->set_cookie.clear();
+    append_sticky_cookie(ex_->set_cookie, pool.sticky_cookie, snap.backends[ex_->backend_index].sticky_id,
+                         pool.sticky_max_age_s, tls_ != nullptr);
+  }
   ex_->tried.add(*pick);
   ++ex_->attempts;
   const balancer::Backend& backend = snap.backends[ex_->backend_index];
@@ -527,10 +537,35 @@ std::optional<std::size_t> ClientConn::pick_backend(const balancer::Request& req
     return std::nullopt;
   const PoolSettings& pool = routing.pools[ex_->pool];
   const balancer::PoolView view = snap.pools.empty() ? balancer::PoolView(snap) : snap.pool(ex_->pool);
-  const std::string_view hash_key = pool.balancer == config::BalancerKind::ConsistentHash
-                                        ? balancer::pick_key(pool.hash_key, request)
-                                        : request.client_ip;
-  return worker_.balancer(ex_->pool).pick(view, hash_key, ex_->tried);
+  const bool hashing = pool.balancer == config::BalancerKind::ConsistentHash;
+  const std::string_view hash_key = hashing ? balancer::pick_key(pool.hash_key, request) : request.client_ip;
+  balancer::Balancer& algorithm = worker_.balancer(ex_->pool);
+  if (!pool.sticky_cookie.empty() && ex_->tried.size() == 0) {
+    // The cookie's backend while it is eligible; a missing, forged or stale value, or one
+    // naming a backend that is unhealthy, draining or gone, is a fresh pick (and cookie).
+    const HeadHeaders headers(ex_->parser.head());
+    for (std::size_t n = 0;; ++n) {
+      const std::optional<std::string_view> line = headers.nth("cookie", n);
+      if (!line) break;
+      const std::optional<std::string_view> id = balancer::cookie_value(*line, pool.sticky_cookie);
+      if (!id) continue;
+      for (std::size_t i = 0; i < view.size(); ++i)
+        if (view.backends[i].sticky_id == *id && view.eligible(i)) return i;
+      break;
+    }
+  }
+  std::optional<std::size_t> pick = algorithm.pick(view, hash_key, ex_->tried);
+  if (!pick || pool.slow_start_ms == 0 || snap.ramp_since_ms.empty()) return pick;
+  // Slow start (balancer/slow_start.h): a ramping backend's pick stands with its share.
+  const uint32_t first = snap.pools.empty() ? 0 : snap.pools[ex_->pool].first;
+  const auto now = static_cast<int64_t>(uv_now(worker_.loop()));
+  const double share = balancer::ramp_share(snap.ramp_since_ms[first + *pick], now, pool.slow_start_ms);
+  const uint64_t draw = hashing ? balancer::hash_bytes(hash_key, 0x5105'7a27) : worker_.random().next();
+  if (balancer::pick_stands(share, draw)) return pick;
+  balancer::TriedSet without = ex_->tried;
+  without.add(*pick);
+  const std::optional<std::size_t> other = algorithm.pick(view, hash_key, without);
+  return other ? other : pick;  // nothing else eligible: the ramping one it is
 }
 
 void ClientConn::send_route_response(const balancer::Request& request) {
@@ -699,6 +734,7 @@ int ClientConn::response_head(MessageHead& head) {
   rw.upgrade = head.status == 101;
   rw.hsts_line = hsts_line();
   rw.request_id = ex_->request_id;
+  rw.extra_lines = ex_->set_cookie;
   ex_->response_chunked = framing == BodyFraming::Chunked;
   ex_->response_status = head.status;
   ex_->held_keep_alive = keep;
@@ -955,6 +991,10 @@ void ClientConn::release_backend(balancer::Outcome outcome) {
   // A request that started before a reload has no balancer to tell (its pool's may be gone).
   if (worker_.is_current(ex_->snapshot) && ex_->pool < snap.pools.size())
     worker_.balancer(ex_->pool).release(ex_->backend_index - snap.pools[ex_->pool].first, outcome);
+}
+
+const void* ClientConn::backend_in_use() const {
+  return ex_ != nullptr && ex_->upstream != nullptr ? ex_->upstream->pool_key() : nullptr;
 }
 
 BackendCounters* ClientConn::backend_counters() {

@@ -39,6 +39,8 @@ class ClientConn final : private HttpParser::Sink {
   void drain();
   // The worker's idle sweep found this connection past its deadline (no exchange attached).
   void idle_expired() { close(); }
+  // The backend connection this client's request is using (its pool key), or null.
+  const void* backend_in_use() const;
 
   // ---- called by the UpstreamConn serving this client (loop thread) ----
   void upstream_connected();

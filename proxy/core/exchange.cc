@@ -18,6 +18,7 @@ void Exchange::reset_request() {
   trim(request_body);
   trim(scratch);
   request_id.clear();
+  set_cookie.clear();
   upstream = nullptr;
   snapshot = nullptr;
   route = nullptr;

@@ -44,6 +44,7 @@ struct Exchange {
   std::string pending_input;  // bytes read past the current request (pipelining, tunnel)
   std::string scratch;        // response head being built
   std::string request_id;     // X-Request-Id: the client's own, or one ferry made
+  std::string set_cookie;     // a sticky pool's Set-Cookie line for the response; empty: none
   UpstreamConn* upstream = nullptr;
   LocalSnapshot* snapshot = nullptr;
   // Into the routing `snapshot` holds; set at first engage, kept through retries.

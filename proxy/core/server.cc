@@ -111,6 +111,7 @@ bool Server::build_snapshot(const config::Config& config, const balancer::Snapsh
         b.weight = bc.weight;
         b.pool = static_cast<uint32_t>(p);
         b.metrics_slot = slots_.slot_for(pc.name, bc.address);
+        if (pc.stickiness) b.sticky_id = sticky_id(sticky_key_, pc.name, bc.address, addr);
         uint8_t healthy = 1;  // a backend starts healthy
         int64_t ramp_since = -1;  // -1: joined now
         if (const int64_t old = find_previous(pc.name, bc.address, addr); old >= 0) {

@@ -23,6 +23,7 @@
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/metrics_collector.h"
 #include "proxy/core/listener_tls.h"
+#include "proxy/core/sticky_cookie.h"
 #include "proxy/core/worker.h"
 #include "proxy/tls/ticket_keys.h"
 
@@ -86,7 +87,8 @@ class Server {
   // Session-ticket keys: one ring for the process, kept across reloads (a reload would
   // otherwise end every client's resumption). Rotated by worker 0's timer.
   std::shared_ptr<tls::TicketKeys> ticket_keys_;
-  ListenerTls listener_tls_;  // the contexts serving now; guarded by mutex_
+  ListenerTls listener_tls_;
+  const StickyKey sticky_key_ = make_sticky_key();  // for every pool's stickiness cookie  // the contexts serving now; guarded by mutex_
   Resolver resolver_;
   health::Publisher publisher_;
   WorkerShared shared_;

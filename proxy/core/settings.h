@@ -2,6 +2,7 @@
 // one by value (copied on reload), so reading a setting is a plain load.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +34,8 @@ struct PoolSettings {
   uint32_t retries = 1;
   bool health_checks = false;  // a refused connect is reported to the checker
   int64_t slow_start_ms = 0;
+  std::string sticky_cookie;      // the stickiness cookie's name; empty: no stickiness
+  uint64_t sticky_max_age_s = 0;
 };
 
 // The routes and the pools they forward to, as one value: built at load and every reload, and
@@ -59,6 +62,11 @@ struct Routing {
       p.retries = pc.retries;
       p.health_checks = pc.health_check.enabled;
       p.slow_start_ms = pc.slow_start.count();
+      if (pc.stickiness) {
+        p.sticky_cookie = pc.stickiness->cookie;
+        p.sticky_max_age_s = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(pc.stickiness->duration).count());
+      }
       r.pools.push_back(std::move(p));
     }
     return r;

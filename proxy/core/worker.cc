@@ -49,6 +49,7 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   // One worker rotates the process's session-ticket keys; rotate() is a no-op until due, so a
   // minute's tick keeps every rotation within a minute of its time.
   if (index_ == 0) uv_timer_start(&ticket_timer_, &Worker::on_ticket_tick, 60'000, 60'000);
+  random_ = balancer::SplitMix64(0x2545F4914F6CDD1DULL * (index_ + 1));
   shared_.publisher->subscribe(&snapshot_nudge_);
   for (int fd : listen_fds_) {
     auto listener = std::make_unique<Listener>();
@@ -156,6 +157,16 @@ void Worker::adopt_latest_snapshot() {
         c->close();
       }
     }
+    // A backend out of the set altogether (its drain ended, or it was removed with drain 0)
+    // takes the requests and WebSockets still on it along: their clients are closed.
+    std::unordered_set<const void*> present;
+    for (const balancer::Backend& b : latest->backends) present.insert(b.load.get());
+    std::vector<ClientConn*> cut;
+    for (ClientConn* c = clients_; c != nullptr; c = c->next_) {
+      const void* key = c->backend_in_use();
+      if (key != nullptr && present.count(key) == 0) cut.push_back(c);
+    }
+    for (ClientConn* c : cut) c->close();
   }
 }
 

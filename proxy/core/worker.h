@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "balancer/balancer.h"
+#include "balancer/random.h"
 #include "health/publisher.h"
 #include "proxy/admin/access_log.h"
 #include "proxy/admin/metrics.h"
@@ -83,6 +84,7 @@ class Worker {
   WorkerMetrics& metrics() { return metrics_; }
   AccessLogBuffer* access_log() { return access_log_.enabled() ? &access_log_ : nullptr; }
   RequestIdSource& request_ids() { return request_ids_; }
+  balancer::SplitMix64& random() { return random_; }  // per-worker draws (slow start)
   bool draining() const { return draining_; }
   // The snapshot to pick from; the caller takes a use and gives it back with release_snapshot.
   LocalSnapshot* acquire_snapshot();
@@ -150,6 +152,7 @@ class Worker {
   WorkerMetrics metrics_;
   AccessLogBuffer access_log_;
   RequestIdSource request_ids_;
+  balancer::SplitMix64 random_{0x2545F4914F6CDD1DULL};
   BlockPool blocks_;
   WriteBatch writes_;  // before every queue that joins it
   ExchangePool exchanges_;

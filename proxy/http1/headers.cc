@@ -173,6 +173,7 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
     out.append("\r\n", 2);
   }
   out.append(rw.hsts_line);
+  out.append(rw.extra_lines);
   if (!rw.request_id.empty()) append_header(out, "X-Request-Id", rw.request_id);
   switch (rw.framing) {
     case BodyFraming::ContentLength:

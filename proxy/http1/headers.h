@@ -50,6 +50,8 @@ struct ResponseRewrite {
   // The request's id, returned as the one X-Request-Id (the backend's own lines are dropped,
   // so an echo is not doubled); empty: none added.
   std::string_view request_id;
+  // Whole header lines (CRLF included) ferry adds as they are: a sticky pool's Set-Cookie.
+  std::string_view extra_lines;
 };
 
 // Appends the head to send the client.
