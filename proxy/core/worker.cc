@@ -136,6 +136,21 @@ void Worker::adopt_latest_snapshot() {
   if (latest->config_generation != settings_.routing->config_generation) return;
   const bool backends_changed =
       current_ == nullptr || current_->snapshot->backend_set != latest->backend_set;
+  // Backends whose drain time ran out: the requests and WebSockets still on them are cut. (A
+  // drain that ended because its last request finished has nothing left to cut; a request that
+  // picked a removed backend from an older snapshot, in the moment before this worker saw the
+  // reload, is not cut either.)
+  std::unordered_set<const void*> drain_over;
+  if (backends_changed && current_ != nullptr) {
+    const balancer::Snapshot& before = *current_->snapshot;
+    uv_update_time(&loop_);
+    const auto now = static_cast<int64_t>(uv_now(&loop_));
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      if (before.is_draining(i) && before.drain_until_ms[i] != 0 && now >= before.drain_until_ms[i])
+        drain_over.insert(before.backends[i].load.get());
+    }
+    for (const balancer::Backend& b : latest->backends) drain_over.erase(b.load.get());
+  }
   if (current_ != nullptr) {
     current_->retired = true;
     if (current_->users == 0) release_snapshot(current_);
@@ -157,14 +172,10 @@ void Worker::adopt_latest_snapshot() {
         c->close();
       }
     }
-    // A backend out of the set altogether (its drain ended, or it was removed with drain 0)
-    // takes the requests and WebSockets still on it along: their clients are closed.
-    std::unordered_set<const void*> present;
-    for (const balancer::Backend& b : latest->backends) present.insert(b.load.get());
     std::vector<ClientConn*> cut;
-    for (ClientConn* c = clients_; c != nullptr; c = c->next_) {
+    for (ClientConn* c = clients_; c != nullptr && !drain_over.empty(); c = c->next_) {
       const void* key = c->backend_in_use();
-      if (key != nullptr && present.count(key) == 0) cut.push_back(c);
+      if (key != nullptr && drain_over.count(key) != 0) cut.push_back(c);
     }
     for (ClientConn* c : cut) c->close();
   }
