@@ -75,8 +75,11 @@ struct RedirectParts {
   std::string_view query;     // without the '?'
 };
 
-// Appends `location` with its placeholders filled in to *out; a '?' left with an empty query
-// at the end is dropped. Unknown #{...} stay as written (validation rejects them).
+// Appends `location` with its placeholders filled in to *out. A '?' left with an empty query
+// is dropped: the first '?' of the result goes when nothing follows it or a fragment '#' does
+// ("https://h/#{path}?#{query}" with no query is "https://h/p"). Only the '?' goes: a template
+// with more after the query ("?#{query}&src=x") keeps what it wrote ("?&src=x"). Unknown #{...}
+// stay as written (validation rejects them). Values are inserted as given, not encoded.
 void expand_location(std::string_view location, const RedirectParts& parts, std::string* out);
 
 // `target` (path and query) with `prefix` removed from the front of its path: "/api/users?x"
