@@ -22,8 +22,4 @@ uint32_t choose_pool(const Route& route, uint64_t counter) {
   return route.sequence.empty() ? 0 : route.sequence[counter % route.sequence.size()];
 }
 
-void strip_path_prefix(std::string_view target, std::string_view, std::string* out) {
-  out->append(target);
-}
-
 }  // namespace ferry::balancer::routing

@@ -83,8 +83,13 @@ struct RedirectParts {
 void expand_location(std::string_view location, const RedirectParts& parts, std::string* out);
 
 // `target` (path and query) with `prefix` removed from the front of its path: "/api/users?x"
-// with "/api" is "/users?x"; a path that becomes empty becomes "/". Appends to *out. A path
-// that does not start with `prefix` is appended unchanged.
+// with "/api" is "/users?x"; a path that becomes empty becomes "/" ("/api?x" is "/?x").
+// Appends to *out. The prefix is removed only at a segment boundary, where what is left is
+// empty or starts with '/': "/apiary" keeps its path with "/api" (nginx's location semantics,
+// not a byte prefix). A trailing '/' of `prefix` is ignored ("/api/" strips as "/api"), and an
+// empty prefix or "/" strips nothing. Compared raw and case-sensitively, like `path`. A path
+// that does not start with `prefix` is appended unchanged; an absolute-form target keeps its
+// "http://host" and has only its path rewritten.
 void strip_path_prefix(std::string_view target, std::string_view prefix, std::string* out);
 
 }  // namespace ferry::balancer::routing
