@@ -16,6 +16,16 @@ bool is_scheme(std::string_view s) {
   return true;
 }
 
+// The first position at or after `from` holding one of `stops`, or s.size(). A plain loop:
+// string_view::find_first_of calls memchr once per byte of `s`, several times slower here.
+template <std::size_t N>
+std::size_t first_of(std::string_view s, const char (&stops)[N], std::size_t from = 0) {
+  for (std::size_t i = from; i < s.size(); ++i)
+    for (std::size_t k = 0; k + 1 < N; ++k)
+      if (s[i] == stops[k]) return i;
+  return s.size();
+}
+
 }  // namespace
 
 TargetParts split_target(std::string_view target) {
@@ -25,14 +35,13 @@ TargetParts split_target(std::string_view target) {
     const std::size_t colon = target.find("://");
     if (colon != std::string_view::npos && is_scheme(target.substr(0, colon))) {
       const std::size_t authority_at = colon + 3;
-      const std::size_t path_at =
-          std::min(target.find_first_of("/?#", authority_at), target.size());
+      const std::size_t path_at = first_of(target, "/?#", authority_at);
       parts.scheme_and_authority = target.substr(0, path_at);
       parts.authority = target.substr(authority_at, path_at - authority_at);
       rest = target.substr(path_at);
     }
   }
-  const std::size_t path_end = std::min(rest.find_first_of("?#"), rest.size());
+  const std::size_t path_end = first_of(rest, "?#");
   parts.path = rest.substr(0, path_end);
   parts.after_path = rest.substr(path_end);
   if (parts.after_path.starts_with('?')) {
