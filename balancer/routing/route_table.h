@@ -10,12 +10,13 @@
 // the contract leaves open are marked *):
 //   host      the Host header without its port ("[::1]:80" is "[::1]") and *without one
 //             trailing dot ("example.com." is "example.com"), ASCII case-insensitive;
-//             "*.example.com" needs at least a '.' before "example.com", so it never matches
-//             "example.com". *An absolute-form target ("GET http://h/p", RFC 9112 §3.2.2) is
+//             "*.example.com" asks for a host ending in ".example.com", so "example.com"
+//             itself never matches it. *An absolute-form target ("GET http://h/p", RFC 9112 §3.2.2) is
 //             read for both: its authority is the host and its path is the path. *With no
 //             Host at all the host is empty, which only "*" matches.
 //   path      the target up to '?' or '#', case-sensitive, *raw: no percent-decoding or dot
-//             segment removal, so "/%61pi" is not "/api" (a route is not an access control).
+//             segment removal, so "/%61pi" is not "/api" (a client can spell a path to miss a
+//             rule, so a route alone is no access control).
 //             "OPTIONS *" has the path "*".
 //   method    exact, case-sensitive.
 //   header    every pair must hold; the name ignores case; the value is a case-insensitive
