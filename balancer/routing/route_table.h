@@ -5,6 +5,35 @@
 //
 // Without `routes` the table holds one route, "default", that forwards every request to the
 // only pool (index 0).
+//
+// How conditions read a request (ALB's semantics, CONTRACT.md "Pools and routes"; the choices
+// the contract leaves open are marked *):
+//   host      the Host header without its port ("[::1]:80" is "[::1]") and *without one
+//             trailing dot ("example.com." is "example.com"), ASCII case-insensitive;
+//             "*.example.com" asks for a host ending in ".example.com", so "example.com"
+//             itself never matches it. *An absolute-form target ("GET http://h/p", RFC 9112 §3.2.2) is
+//             read for both: its authority is the host and its path is the path. *With no
+//             Host at all the host is empty, which only "*" matches.
+//   path      the target up to '?' or '#', case-sensitive, *raw: no percent-decoding or dot
+//             segment removal, so "/%61pi" is not "/api" (a client can spell a path to miss a
+//             rule, so a route alone is no access control).
+//             "OPTIONS *" has the path "*".
+//   method    exact, case-sensitive.
+//   header    every pair must hold; the name ignores case; the value is a case-insensitive
+//             pattern against each value sent under that name, trimmed of spaces and tabs, and
+//             holds when any one fits (a comma-joined value is one value). An absent header
+//             never holds, even for "*".
+//   query     every pair must hold; key and value are case-insensitive patterns; "a=1&b=2"
+//             splits at '&' then the first '='; "a" and "a=" are both key "a" with value "";
+//             empty pieces ("&&") are skipped; a repeated key holds when any occurrence fits;
+//             *nothing is percent-decoded ("%20" and '+' stay as sent); *an empty key matches
+//             any key (ALB's value-only pair).
+//   source    any CIDR holds for the TCP peer (IPv4-mapped IPv6 peers match IPv4 CIDRs);
+//             an unknown (null) peer never holds.
+//   listener  any of the listener indices.
+// Patterns: `*` any run of bytes, `?` one byte, *`\*` `\?` `\\` literal (wildcard.h).
+// *A condition whose alternatives all fail to compile (a listener not in `listen`, a CIDR that
+// does not parse; validation rejects both) makes its route match nothing, never everything.
 #pragma once
 
 #include <sys/socket.h>
@@ -36,6 +65,8 @@ struct Route {
   Action action = Action::Forward;
   // Forward: the pools and their weights; `sequence` spreads them smoothly (90/10 is nine of one
   // and one of the other in every ten, interleaved), so a per-worker counter splits exactly.
+  // A forward action left with no pool of weight above 0 becomes Respond 503 (no pool may take
+  // the request, and 503 says so), so a Forward route always has a sequence.
   std::vector<PoolShare> pools;
   std::vector<uint32_t> sequence;  // pool indices; choose_pool() walks it
   std::string strip_prefix;
@@ -75,13 +106,21 @@ struct RedirectParts {
   std::string_view query;     // without the '?'
 };
 
-// Appends `location` with its placeholders filled in to *out; a '?' left with an empty query
-// at the end is dropped. Unknown #{...} stay as written (validation rejects them).
+// Appends `location` with its placeholders filled in to *out. A '?' left with an empty query
+// is dropped: the first '?' of the result goes when nothing follows it or a fragment '#' does
+// ("https://h/#{path}?#{query}" with no query is "https://h/p"). Only the '?' goes: a template
+// with more after the query ("?#{query}&src=x") keeps what it wrote ("?&src=x"). Unknown #{...}
+// stay as written (validation rejects them). Values are inserted as given, not encoded.
 void expand_location(std::string_view location, const RedirectParts& parts, std::string* out);
 
 // `target` (path and query) with `prefix` removed from the front of its path: "/api/users?x"
-// with "/api" is "/users?x"; a path that becomes empty becomes "/". Appends to *out. A path
-// that does not start with `prefix` is appended unchanged.
+// with "/api" is "/users?x"; a path that becomes empty becomes "/" ("/api?x" is "/?x").
+// Appends to *out. The prefix is removed only at a segment boundary, where what is left is
+// empty or starts with '/': "/apiary" keeps its path with "/api" (nginx's location semantics,
+// not a byte prefix). A trailing '/' of `prefix` is ignored ("/api/" strips as "/api"), and an
+// empty prefix or "/" strips nothing. Compared raw and case-sensitively, like `path`. A path
+// that does not start with `prefix` is appended unchanged; an absolute-form target keeps its
+// "http://host" and has only its path rewritten.
 void strip_path_prefix(std::string_view target, std::string_view prefix, std::string* out);
 
 }  // namespace ferry::balancer::routing
