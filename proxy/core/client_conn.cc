@@ -8,6 +8,7 @@
 
 #include "balancer/hash.h"
 #include "balancer/pick_key.h"
+#include "balancer/routing/request_target.h"
 #include "balancer/slow_start.h"
 #include "proxy/core/sticky_cookie.h"
 #include "proxy/admin/log.h"
@@ -582,11 +583,16 @@ void ClientConn::send_route_response(const balancer::Request& request) {
     const std::size_t question = target.find('?');
     std::string_view path = target.substr(0, question);
     if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-    std::string_view host = request.host;
-    // The host without its port: "[::1]:8080" keeps its brackets, "a.example:80" loses ":80".
-    if (const std::size_t colon = host.rfind(':');
-        colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
-      host = host.substr(0, colon);
+    const std::string_view host = balancer::routing::host_without_port(request.host);
+    // The host goes into Location as sent, so it must be a host and nothing more: a name, an
+    // IPv4 address or a bracketed IPv6 literal. "evil.example/x" would shape the redirect.
+    const bool plain_host = !host.empty() && request.host.find('@') == std::string_view::npos &&
+                            host.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_[]:") == std::string_view::npos;
+    if (!plain_host) {
+      send_error(400, !ex_->request_complete);
+      return;
+    }
     const std::string_view listener = worker_.settings().listeners[listener_].name;
     balancer::routing::RedirectParts parts;
     parts.protocol = tls_ != nullptr ? "https" : "http";

@@ -119,6 +119,11 @@ TEST(Routing, RedirectFillsThePlaceholders) {
   EXPECT_EQ(r.header("Content-Length"), "0");
   r = request(proxy.port(), "GET /plain HTTP/1.1\r\nHost: shop.example.com\r\n\r\n");
   EXPECT_EQ(r.header("Location"), "https://shop.example.com:443/plain");  // no dangling '?'
+  r = request(proxy.port(), "GET /v6 HTTP/1.1\r\nHost: [::1]:8888\r\n\r\n");
+  EXPECT_EQ(r.header("Location"), "https://[::1]:443/v6");
+  // A Host that is more than a host never shapes a Location.
+  EXPECT_EQ(request(proxy.port(), "GET / HTTP/1.1\r\nHost: evil.example/x?\r\n\r\n").status, 400);
+  EXPECT_EQ(request(proxy.port(), "GET / HTTP/1.1\r\nHost: a@evil.example\r\n\r\n").status, 400);
   EXPECT_EQ(web.requests(), 0);
 }
 
