@@ -5,6 +5,8 @@
 #   scripts/dev-up.sh           plain HTTP on 127.0.0.1:8888
 #   scripts/dev-up.sh --https   also HTTPS on 127.0.0.1:8443, with a certificate for localhost
 #                               from a dev CA made once in build/dev-tls/ (ca.pem to trust)
+#   scripts/dev-up.sh --routes  two apps by host and path, a 90/10 canary, a redirect and a
+#                               fixed response (deploy/dev/ferry.dev-routes.yaml)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +17,8 @@ ports=(8001 8002 8888 9901)
 case "${1:-}" in
   "") ;;
   --https) config=deploy/dev/ferry.dev-https.yaml; ports+=(8443) ;;
-  *) echo "usage: scripts/dev-up.sh [--https]" >&2; exit 2 ;;
+  --routes) config=deploy/dev/ferry.dev-routes.yaml ;;
+  *) echo "usage: scripts/dev-up.sh [--https | --routes]" >&2; exit 2 ;;
 esac
 
 "$root/scripts/install-deps.sh"
@@ -82,6 +85,10 @@ dev-up: ferry listens on 127.0.0.1:8888; try:
           curl localhost:9901/metrics      (Prometheus)
 dev-up: Ctrl-C stops everything.
 MSG
+if [[ $config == deploy/dev/ferry.dev-routes.yaml ]]; then
+  echo "dev-up: routes: curl -H 'Host: api.localhost' localhost:8888/ ; curl localhost:8888/api/health ;"
+  echo "dev-up:         curl localhost:8888/canary ; curl -i localhost:8888/home ; curl -i localhost:8888/maintenance"
+fi
 if [[ $config == deploy/dev/ferry.dev-https.yaml ]]; then
   echo "dev-up: and HTTPS on 127.0.0.1:8443:  curl -i --cacert build/dev-tls/ca.pem https://localhost:8443/"
 fi
