@@ -105,7 +105,7 @@ void section_rule(const Field& field, Config& out, Diagnostics& diag) {
 }
 
 // The top level, in the contract's order (which is also the order of "expected one of").
-constexpr std::array<Rule<Config>, 14> kRootRules{{
+constexpr std::array<Rule<Config>, 15> kRootRules{{
     {"listen", decode_listen},
     {"listeners", decode_listeners},
     {"workers", integer_rule<&Config::workers, 0, kMaxWorkers>},
@@ -123,6 +123,7 @@ constexpr std::array<Rule<Config>, 14> kRootRules{{
      [](const Field& f, Config& c, Diagnostics& d) {
        decode_checked(f, c.access_log, is_access_log, "\"off\", \"stdout\" or a file path", d);
      }},
+    {"pools", decode_pools},
 }};
 
 }  // namespace
@@ -136,10 +137,13 @@ void decode_config(const YAML::Node& root, Config& out, Diagnostics& diag) {
     diag.error(listeners->key_mark, "listeners",
                "a file gives either listen (plain addresses) or listeners, not both; move each listen "
                "address into listeners as {address: ...}");
-  if (root.IsMap() && !find_child(file, "backends"))
-    diag.error(top, "backends", "missing; a file must list at least one backend");
-  else if (root.IsNull())
-    diag.error(top, "backends", "missing; a file must list at least one backend (the file is empty)");
+  check_pool_layout(file, out, diag);
+  if (root.IsMap() && !find_child(file, "backends") && !find_child(file, "pools")) {
+    diag.error(top, "backends", "missing; a file must list at least one backend, or pools");
+  } else if (root.IsNull()) {
+    diag.error(top, "backends",
+               "missing; a file must list at least one backend, or pools (the file is empty)");
+  }
 }
 
 }  // namespace ferry::config

@@ -44,6 +44,15 @@ void decode_hash_key(const Field& field, std::string& out, Diagnostics& diag);
 void decode_health_check(const Field& field, HealthCheck& out, Diagnostics& diag);
 void decode_retries(const Field& field, uint32_t& out, Diagnostics& diag);
 
+// `pools`: a map of name -> {backends, balancer, hash_key, health_check, retries, slow_start,
+// drain, stickiness, tls, protocol}, appended to out.pools in file order.
+void decode_pools(const Field& field, Config& out, Diagnostics& diag);
+// The rules between `pools` and the top level, once every key is read: a pool "default" under
+// pools excludes the top-level backends, balancer, hash_key, health_check and retries (which
+// are that pool too), those keys mean nothing without top-level backends, and more than one
+// pool needs routes.
+void check_pool_layout(const Field& file, const Config& config, Diagnostics& diag);
+
 // A table entry that hands `Decode` the member `Member` of the table's type:
 // {"balancer", member_rule<decode_balancer, &PoolConfig::balancer>}.
 template <auto Decode, auto Member, typename T>
