@@ -105,7 +105,7 @@ void section_rule(const Field& field, Config& out, Diagnostics& diag) {
 }
 
 // The top level, in the contract's order (which is also the order of "expected one of").
-constexpr std::array<Rule<Config>, 15> kRootRules{{
+constexpr std::array<Rule<Config>, 16> kRootRules{{
     {"listen", decode_listen},
     {"listeners", decode_listeners},
     {"workers", integer_rule<&Config::workers, 0, kMaxWorkers>},
@@ -124,7 +124,19 @@ constexpr std::array<Rule<Config>, 15> kRootRules{{
        decode_checked(f, c.access_log, is_access_log, "\"off\", \"stdout\" or a file path", d);
      }},
     {"pools", decode_pools},
+    // Read by decode_config once the rest is known: a route names pools and listeners.
+    {"routes", [](const Field&, Config&, Diagnostics&) {}},
 }};
+
+// The pools a route may forward to: those under `pools`, and "default" when the file has
+// top-level backends (even ones with errors, so a route naming it gets no second, false error).
+std::vector<std::string> routable_pools(const Field& file, const Config& config) {
+  std::vector<std::string> names;
+  if (find_child(file, "backends")) names.emplace_back("default");
+  for (const PoolConfig& pool : config.pools)
+    if (pool.name != "default" || names.empty()) names.push_back(pool.name);
+  return names;
+}
 
 }  // namespace
 
@@ -138,8 +150,15 @@ void decode_config(const YAML::Node& root, Config& out, Diagnostics& diag) {
                "a file gives either listen (plain addresses) or listeners, not both; move each listen "
                "address into listeners as {address: ...}");
   check_pool_layout(file, out, diag);
-  if (root.IsMap() && !find_child(file, "backends") && !find_child(file, "pools")) {
-    diag.error(top, "backends", "missing; a file must list at least one backend, or pools");
+  const std::optional<Field> routes = find_child(file, "routes");
+  if (routes) decode_routes(*routes, routable_pools(file, out), out, diag);
+  const bool has_pools = find_child(file, "pools").has_value();
+  if (root.IsMap() && !find_child(file, "backends") && !has_pools) {
+    if (routes)
+      diag.error(routes->key_mark, "routes",
+                 "no pool to forward to: give pools, or backends at the top level (the pool \"default\")");
+    else
+      diag.error(top, "backends", "missing; a file must list at least one backend, or pools");
   } else if (root.IsNull()) {
     diag.error(top, "backends",
                "missing; a file must list at least one backend, or pools (the file is empty)");

@@ -53,6 +53,14 @@ void decode_pools(const Field& field, Config& out, Diagnostics& diag);
 // pool needs routes.
 void check_pool_layout(const Field& file, const Config& config, Diagnostics& diag);
 
+// `routes`: a list of {name, match, forward | redirect | respond, strip_prefix}, into out.routes.
+// Runs after every other key is read: `pools` are the names a route may forward to, and
+// out.listen holds the addresses `match.listener` may name.
+void decode_routes(const Field& field, const std::vector<std::string>& pools, Config& out, Diagnostics& diag);
+// A route's `match`; `listen` is the listening addresses as written.
+void decode_route_match(const Field& field, const std::vector<std::string>& listen, RouteMatch& out,
+                        Diagnostics& diag);
+
 // A table entry that hands `Decode` the member `Member` of the table's type:
 // {"balancer", member_rule<decode_balancer, &PoolConfig::balancer>}.
 template <auto Decode, auto Member, typename T>

@@ -91,6 +91,28 @@ TEST(Pools, KeysLeftOutTakeTheContractsDefaults) {
   EXPECT_FALSE(expected.health_check.enabled);
 }
 
+TEST(Pools, TheTopLevelBackendsAreThePoolDefaultAndComeFirst) {
+  const Config c = load_ok(R"(balancer: least_outstanding
+backends: ["10.0.0.1:80"]
+retries: 3
+pools:
+  api:
+    backends: ["10.0.0.1:80"]   # the same address in another pool: a backend of its own
+routes:
+  - match: {host: api.example.com}
+    forward: api
+  - forward: default
+)");
+  const std::vector<PoolConfig> pools = pools_of(c);
+  ASSERT_EQ(pools.size(), 2u);
+  EXPECT_EQ(pools[0].name, "default");
+  EXPECT_EQ(pools[0].balancer, BalancerKind::LeastOutstanding);
+  EXPECT_EQ(pools[0].retries, 3u);
+  EXPECT_EQ(pools[1].name, "api");
+  EXPECT_EQ(pools[1].balancer, BalancerKind::RoundRobin);  // the top level is no default for pools
+  EXPECT_EQ(pools[1].retries, 1u);
+}
+
 TEST(Pools, APoolNamedDefaultReplacesTheTopLevelKeys) {
   const Config c = load_ok(R"(pools:
   default:
@@ -194,6 +216,38 @@ TEST(Pools, SharedKeysAreCheckedAsAtTheTopLevelWithTheirPoolsPath) {
       }));
 }
 
+TEST(Pools, EveryPoolNeedsANameAMapAndBackends) {
+  EXPECT_EQ(errors_of(R"(pools:
+  "web app":
+    backends: ["10.0.0.1:80"]
+  api:
+    balancer: round_robin
+  x: "10.0.0.1:80"
+  y:
+  web:
+    backends: []
+routes:
+  - forward: api
+)"),
+            (Messages{
+                "f.yaml:2:3: pools: expected a pool name of 1 to 64 letters, digits, '-' or '_', found \"web app\"",
+                "f.yaml:4:3: pools.api: missing key \"backends\" (a pool needs at least one backend)",
+                "f.yaml:6:6: pools.x: expected a map with backends (and balancer, hash_key, health_check, "
+                "retries, slow_start, drain, stickiness, tls, protocol), found \"10.0.0.1:80\"",
+                "f.yaml:7:3: pools.y: expected a map with backends (and balancer, hash_key, health_check, "
+                "retries, slow_start, drain, stickiness, tls, protocol), found nothing",
+                "f.yaml:9:15: pools.web.backends: expected a list of at least one backend, found an empty list",
+            }));
+  EXPECT_EQ(errors_of("pools: {}\n"),
+            Messages{"f.yaml:1:8: pools: expected a map of pools, each NAME: {backends: [...], ...}, found an "
+                     "empty map"});
+  EXPECT_EQ(errors_of("pools:\n  - web\n"),
+            Messages{"f.yaml:2:3: pools: expected a map of pools, each NAME: {backends: [...], ...}, found a "
+                     "list"});
+  EXPECT_EQ(errors_of("pools:\n  web:\n    backends: [\"10.0.0.1:80\"]\n  web:\n    backends: [\"10.0.0.2:80\"]\n"),
+            Messages{"f.yaml:4:3: pools.web: duplicate key, first given at line 2"});
+}
+
 TEST(Pools, APoolDefaultAndTheTopLevelKeysAreOneTooMany) {
   EXPECT_EQ(errors_of(R"(balancer: least_outstanding
 backends: ["10.0.0.1:80"]
@@ -244,6 +298,9 @@ TEST(Pools, MoreThanOnePoolNeedsRoutes) {
 TEST(Pools, AFileNeedsBackendsOrPools) {
   EXPECT_EQ(errors_of("workers: 2\n"),
             Messages{"f.yaml:1:1: backends: missing; a file must list at least one backend, or pools"});
+  EXPECT_EQ(errors_of("workers: 2\nroutes:\n  - respond: {status: 200}\n"),
+            Messages{"f.yaml:2:1: routes: no pool to forward to: give pools, or backends at the top level (the "
+                     "pool \"default\")"});
 }
 
 }  // namespace
