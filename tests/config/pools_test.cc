@@ -133,9 +133,10 @@ TEST(Pools, SlowStartIsOffOrOneSecondToAnHour) {
   EXPECT_EQ(errors_of(one_pool("    slow_start: 61m\n")),
             Messages{"f.yaml:4:17: pools.web.slow_start: expected 0 (off) or a duration from 1s to 1h, found "
                      "\"61m\""});
-  EXPECT_EQ(errors_of(one_pool("    slow_start: 30\n")),
-            Messages{"f.yaml:4:17: pools.web.slow_start: expected a duration with a unit (250ms, 5s, 2m), found "
-                     "\"30\""});
+  EXPECT_EQ(
+      errors_of(one_pool("    slow_start: 30\n")),
+      Messages{"f.yaml:4:17: pools.web.slow_start: expected a duration with a unit (250ms, 5s, 2m), found "
+               "\"30\""});
 }
 
 TEST(Pools, DrainIsZeroToAnHour) {
@@ -150,17 +151,20 @@ TEST(Pools, StickinessIsOffOrACookieWithADuration) {
   const Config c = load_ok(one_pool("    stickiness: {cookie: srv}\n"));
   ASSERT_TRUE(c.pools[0].stickiness);
   EXPECT_EQ(*c.pools[0].stickiness, (Stickiness{"srv", std::chrono::hours(1)}));
-  EXPECT_EQ(errors_of(one_pool("    stickiness: on\n")),
-            Messages{"f.yaml:4:17: pools.web.stickiness: expected \"off\" or a map {cookie: NAME, duration: 1h}, "
-                     "found \"on\""});
-  EXPECT_EQ(errors_of(one_pool("    stickiness: {duration: 2h}\n")),
-            Messages{"f.yaml:4:17: pools.web.stickiness: missing key \"cookie\" (the name of the cookie ferry "
-                     "sets, e.g. cookie: srv)"});
-  EXPECT_EQ(errors_of(one_pool("    stickiness: {cookie: \"my cookie\", duration: 0s}\n")),
-            (Messages{"f.yaml:4:26: pools.web.stickiness.cookie: expected a cookie name (an HTTP token: letters, "
-                      "digits and !#$%&'*+-.^_`|~), found \"my cookie\"",
-                      "f.yaml:4:49: pools.web.stickiness.duration: expected a duration from 1s to 168h, found "
-                      "\"0s\""}));
+  EXPECT_EQ(
+      errors_of(one_pool("    stickiness: on\n")),
+      Messages{"f.yaml:4:17: pools.web.stickiness: expected \"off\" or a map {cookie: NAME, duration: 1h}, "
+               "found \"on\""});
+  EXPECT_EQ(
+      errors_of(one_pool("    stickiness: {duration: 2h}\n")),
+      Messages{"f.yaml:4:17: pools.web.stickiness: missing key \"cookie\" (the name of the cookie ferry "
+               "sets, e.g. cookie: srv)"});
+  EXPECT_EQ(
+      errors_of(one_pool("    stickiness: {cookie: \"my cookie\", duration: 0s}\n")),
+      (Messages{"f.yaml:4:26: pools.web.stickiness.cookie: expected a cookie name (an HTTP token: letters, "
+                "digits and !#$%&'*+-.^_`|~), found \"my cookie\"",
+                "f.yaml:4:49: pools.web.stickiness.duration: expected a duration from 1s to 168h, found "
+                "\"0s\""}));
   EXPECT_EQ(errors_of(one_pool("    stickiness: {cookie: srv, durtion: 2h}\n")),
             Messages{"f.yaml:4:31: pools.web.stickiness.durtion: unknown key; did you mean \"duration\"?"});
 }
@@ -171,25 +175,29 @@ TEST(Pools, TlsIsOffOrAMapWhoseKeysAllHaveDefaults) {
   ASSERT_TRUE(c.pools[0].tls);
   EXPECT_EQ(*c.pools[0].tls, PoolTls{});
   EXPECT_TRUE(c.pools[0].tls->verify);
-  EXPECT_EQ(errors_of(one_pool("    tls:\n")),
-            Messages{"f.yaml:4:5: pools.web.tls: expected \"off\" or a map {verify, ca, server_name} ({} for HTTPS "
-                     "with every default), found nothing"});
+  EXPECT_EQ(
+      errors_of(one_pool("    tls:\n")),
+      Messages{"f.yaml:4:5: pools.web.tls: expected \"off\" or a map {verify, ca, server_name} ({} for HTTPS "
+               "with every default), found nothing"});
   EXPECT_EQ(
       errors_of(one_pool("    tls: {verify: yes, server_name: \"app.internal:443\", sni: x}\n")),
-      (Messages{"f.yaml:4:19: pools.web.tls.verify: expected true or false, found \"yes\"",
-                "f.yaml:4:37: pools.web.tls.server_name: expected a host name (letters, digits, '-', '_' and '.'; "
-                "no port), or \"\" for each backend's own host, found \"app.internal:443\"",
-                "f.yaml:4:57: pools.web.tls.sni: unknown key; expected one of verify, ca, server_name"}));
+      (Messages{
+          "f.yaml:4:19: pools.web.tls.verify: expected true or false, found \"yes\"",
+          "f.yaml:4:37: pools.web.tls.server_name: expected a host name (letters, digits, '-', '_' and '.'; "
+          "no port), or \"\" for each backend's own host, found \"app.internal:443\"",
+          "f.yaml:4:57: pools.web.tls.sni: unknown key; expected one of verify, ca, server_name"}));
 }
 
 TEST(Pools, H2cIsRejectedUntilHttp2Arrives) {
   EXPECT_EQ(load_ok(one_pool("    protocol: http/1.1\n")).pools[0].protocol, PoolProtocol::Http1);
-  EXPECT_EQ(errors_of(one_pool("    protocol: h2c\n")),
-            Messages{"f.yaml:4:15: pools.web.protocol: h2c pools come with HTTP/2 support, which this version of "
-                     "ferry does not have yet; use http/1.1 for now"});
-  EXPECT_EQ(errors_of(one_pool("    protocol: http/1\n")),
-            Messages{"f.yaml:4:15: pools.web.protocol: expected http/1.1 or h2c, found \"http/1\"; did you mean "
-                     "\"http/1.1\"?"});
+  EXPECT_EQ(
+      errors_of(one_pool("    protocol: h2c\n")),
+      Messages{"f.yaml:4:15: pools.web.protocol: h2c pools come with HTTP/2 support, which this version of "
+               "ferry does not have yet; use http/1.1 for now"});
+  EXPECT_EQ(
+      errors_of(one_pool("    protocol: http/1\n")),
+      Messages{"f.yaml:4:15: pools.web.protocol: expected http/1.1 or h2c, found \"http/1\"; did you mean "
+               "\"http/1.1\"?"});
 }
 
 TEST(Pools, SharedKeysAreCheckedAsAtTheTopLevelWithTheirPoolsPath) {
@@ -205,7 +213,8 @@ TEST(Pools, SharedKeysAreCheckedAsAtTheTopLevelWithTheirPoolsPath) {
 )"),
       (Messages{
           "f.yaml:3:31: pools.web.backends[1]: duplicate address \"10.0.0.1:80\", first listed at line 3",
-          "f.yaml:4:15: pools.web.balancer: expected one of round_robin, weighted_round_robin, least_outstanding, "
+          "f.yaml:4:15: pools.web.balancer: expected one of round_robin, weighted_round_robin, "
+          "least_outstanding, "
           "power_of_two, consistent_hash, found \"round_robn\"; did you mean \"round_robin\"?",
           "f.yaml:5:15: pools.web.hash_key: expected client_ip, header:NAME or cookie:NAME, found "
           "\"headr:X-User\"; did you mean \"header:X-User\"?",
@@ -217,7 +226,8 @@ TEST(Pools, SharedKeysAreCheckedAsAtTheTopLevelWithTheirPoolsPath) {
 }
 
 TEST(Pools, EveryPoolNeedsANameAMapAndBackends) {
-  EXPECT_EQ(errors_of(R"(pools:
+  EXPECT_EQ(
+      errors_of(R"(pools:
   "web app":
     backends: ["10.0.0.1:80"]
   api:
@@ -229,23 +239,25 @@ TEST(Pools, EveryPoolNeedsANameAMapAndBackends) {
 routes:
   - forward: api
 )"),
-            (Messages{
-                "f.yaml:2:3: pools: expected a pool name of 1 to 64 letters, digits, '-' or '_', found \"web app\"",
-                "f.yaml:4:3: pools.api: missing key \"backends\" (a pool needs at least one backend)",
-                "f.yaml:6:6: pools.x: expected a map with backends (and balancer, hash_key, health_check, "
-                "retries, slow_start, drain, stickiness, tls, protocol), found \"10.0.0.1:80\"",
-                "f.yaml:7:3: pools.y: expected a map with backends (and balancer, hash_key, health_check, "
-                "retries, slow_start, drain, stickiness, tls, protocol), found nothing",
-                "f.yaml:9:15: pools.web.backends: expected a list of at least one backend, found an empty list",
-            }));
-  EXPECT_EQ(errors_of("pools: {}\n"),
-            Messages{"f.yaml:1:8: pools: expected a map of pools, each NAME: {backends: [...], ...}, found an "
-                     "empty map"});
+      (Messages{
+          "f.yaml:2:3: pools: expected a pool name of 1 to 64 letters, digits, '-' or '_', found \"web app\"",
+          "f.yaml:4:3: pools.api: missing key \"backends\" (a pool needs at least one backend)",
+          "f.yaml:6:6: pools.x: expected a map with backends (and balancer, hash_key, health_check, "
+          "retries, slow_start, drain, stickiness, tls, protocol), found \"10.0.0.1:80\"",
+          "f.yaml:7:3: pools.y: expected a map with backends (and balancer, hash_key, health_check, "
+          "retries, slow_start, drain, stickiness, tls, protocol), found nothing",
+          "f.yaml:9:15: pools.web.backends: expected a list of at least one backend, found an empty list",
+      }));
+  EXPECT_EQ(
+      errors_of("pools: {}\n"),
+      Messages{"f.yaml:1:8: pools: expected a map of pools, each NAME: {backends: [...], ...}, found an "
+               "empty map"});
   EXPECT_EQ(errors_of("pools:\n  - web\n"),
             Messages{"f.yaml:2:3: pools: expected a map of pools, each NAME: {backends: [...], ...}, found a "
                      "list"});
-  EXPECT_EQ(errors_of("pools:\n  web:\n    backends: [\"10.0.0.1:80\"]\n  web:\n    backends: [\"10.0.0.2:80\"]\n"),
-            Messages{"f.yaml:4:3: pools.web: duplicate key, first given at line 2"});
+  EXPECT_EQ(
+      errors_of("pools:\n  web:\n    backends: [\"10.0.0.1:80\"]\n  web:\n    backends: [\"10.0.0.2:80\"]\n"),
+      Messages{"f.yaml:4:3: pools.web: duplicate key, first given at line 2"});
 }
 
 TEST(Pools, APoolDefaultAndTheTopLevelKeysAreOneTooMany) {
@@ -266,30 +278,33 @@ pools:
 }
 
 TEST(Pools, TopLevelPoolKeysNeedTopLevelBackends) {
-  EXPECT_EQ(errors_of(R"(hash_key: "cookie:sid"
+  EXPECT_EQ(
+      errors_of(R"(hash_key: "cookie:sid"
 health_check: {}
 retries: 2
 pools:
   web:
     backends: ["10.0.0.1:80"]
 )"),
-            (Messages{
-                "f.yaml:1:1: hash_key: sets the pool \"default\" (the top-level backends), which this file does "
-                "not have; move hash_key into each pool under pools that should use it",
-                "f.yaml:2:1: health_check: sets the pool \"default\" (the top-level backends), which this file "
-                "does not have; move health_check into each pool under pools that should use it",
-                "f.yaml:3:1: retries: sets the pool \"default\" (the top-level backends), which this file does "
-                "not have; move retries into each pool under pools that should use it",
-            }));
+      (Messages{
+          "f.yaml:1:1: hash_key: sets the pool \"default\" (the top-level backends), which this file does "
+          "not have; move hash_key into each pool under pools that should use it",
+          "f.yaml:2:1: health_check: sets the pool \"default\" (the top-level backends), which this file "
+          "does not have; move health_check into each pool under pools that should use it",
+          "f.yaml:3:1: retries: sets the pool \"default\" (the top-level backends), which this file does "
+          "not have; move retries into each pool under pools that should use it",
+      }));
 }
 
 TEST(Pools, MoreThanOnePoolNeedsRoutes) {
-  EXPECT_EQ(errors_of("backends: [\"10.0.0.1:80\"]\npools:\n  web:\n    backends: [\"10.0.0.2:80\"]\n"),
-            Messages{"f.yaml:2:1: pools: 2 pools (the top-level backends are the pool \"default\") and no routes: "
-                     "add routes that forward to them (without routes every request goes to the only pool)"});
-  EXPECT_EQ(errors_of("pools:\n  a:\n    backends: [\"10.0.0.1:80\"]\n  b:\n    backends: [\"10.0.0.2:80\"]\n"),
-            Messages{"f.yaml:1:1: pools: 2 pools and no routes: add routes that forward to them (without routes "
-                     "every request goes to the only pool)"});
+  EXPECT_EQ(
+      errors_of("backends: [\"10.0.0.1:80\"]\npools:\n  web:\n    backends: [\"10.0.0.2:80\"]\n"),
+      Messages{"f.yaml:2:1: pools: 2 pools (the top-level backends are the pool \"default\") and no routes: "
+               "add routes that forward to them (without routes every request goes to the only pool)"});
+  EXPECT_EQ(
+      errors_of("pools:\n  a:\n    backends: [\"10.0.0.1:80\"]\n  b:\n    backends: [\"10.0.0.2:80\"]\n"),
+      Messages{"f.yaml:1:1: pools: 2 pools and no routes: add routes that forward to them (without routes "
+               "every request goes to the only pool)"});
   // One pool, under either name, needs none.
   EXPECT_EQ(errors_of(one_pool("")), Messages{});
   EXPECT_EQ(errors_of("backends: [\"10.0.0.1:80\"]\n"), Messages{});
@@ -298,9 +313,10 @@ TEST(Pools, MoreThanOnePoolNeedsRoutes) {
 TEST(Pools, AFileNeedsBackendsOrPools) {
   EXPECT_EQ(errors_of("workers: 2\n"),
             Messages{"f.yaml:1:1: backends: missing; a file must list at least one backend, or pools"});
-  EXPECT_EQ(errors_of("workers: 2\nroutes:\n  - respond: {status: 200}\n"),
-            Messages{"f.yaml:2:1: routes: no pool to forward to: give pools, or backends at the top level (the "
-                     "pool \"default\")"});
+  EXPECT_EQ(
+      errors_of("workers: 2\nroutes:\n  - respond: {status: 200}\n"),
+      Messages{"f.yaml:2:1: routes: no pool to forward to: give pools, or backends at the top level (the "
+               "pool \"default\")"});
 }
 
 }  // namespace

@@ -100,9 +100,10 @@ TEST(Check, ARouteThatCanNeverMatchIsAWarningAndTheFileStillPasses) {
   ASSERT_TRUE(r.exit_code.has_value()) << "--check did not return";
   EXPECT_EQ(*r.exit_code, 0) << "stdout:\n" << r.out << "stderr:\n" << r.err;
   EXPECT_EQ(r.out, "config OK\n");
-  EXPECT_EQ(r.err, "warning: " + file +
-                       ":5:5: routes[1]: can never match: routes[0] (\"route-1\", line 4) has no match conditions "
-                       "and takes every request first; move this route above it\n");
+  EXPECT_EQ(r.err,
+            "warning: " + file +
+                ":5:5: routes[1]: can never match: routes[0] (\"route-1\", line 4) has no match conditions "
+                "and takes every request first; move this route above it\n");
 }
 
 TEST(Check, AMissingFileExits1AndSaysWhichFile) {
