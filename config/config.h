@@ -157,7 +157,7 @@ struct RouteMatch {
   std::vector<std::pair<std::string, std::string>> header;  // all must hold; value wildcards
   std::vector<std::pair<std::string, std::string>> query;   // all must hold; value wildcards
   std::vector<std::string> source;   // any of; CIDRs ("10.0.0.0/8", "::1/128") or plain addresses
-  std::vector<std::string> listener; // any of; listener addresses exactly as in `listen`
+  std::vector<std::string> listener; // any of; listener addresses spelt exactly as in `listen`
 
   bool operator==(const RouteMatch&) const = default;
 };
@@ -166,7 +166,7 @@ enum class RouteAction : uint8_t { Forward, Redirect, Respond };
 
 struct WeightedPool {
   std::string pool;
-  uint32_t weight = 1;  // 0..1000; `forward: NAME` is one entry of weight 1
+  uint32_t weight = 1;  // 0..999 (ALB's); `forward: NAME` is one entry of weight 1
 
   bool operator==(const WeightedPool&) const = default;
 };
@@ -178,9 +178,9 @@ struct RouteConfig {
   std::vector<WeightedPool> forward;  // Forward
   std::string strip_prefix;           // Forward: removed from the path before forwarding
   std::string location;               // Redirect: the template with #{...} placeholders
-  uint32_t status = 0;                // Redirect: 301 302 307 308 (default 301); Respond: 100..599
+  uint32_t status = 0;                // Redirect: 301 302 307 308 (default 301); Respond: 2xx 4xx 5xx
   std::string content_type = "text/plain";  // Respond
-  std::string body;                         // Respond
+  std::string body;                         // Respond: at most 4096 bytes
   int line = 0;  // where the route is defined (1-based)
   int column = 0;
 

@@ -2,10 +2,8 @@
 
 #include <limits>
 
-#include "config/did_you_mean.h"
 #include "config/duration.h"
 #include "config/fields.h"
-#include "config/quote.h"
 #include "config/validate.h"
 
 namespace ferry::config {
@@ -17,59 +15,12 @@ namespace {
 constexpr uint64_t kMaxWorkers = 1024;                   // 0 = one per core
 constexpr uint64_t kMaxThreshold = 100;                  // health passes/failures in a row; 0 never flips
 constexpr uint64_t kMaxConnections = 10'000'000;         // 0 would refuse every client
-constexpr uint64_t kMaxRetries = 10;                     // each retry is another backend tried
 constexpr uint64_t kMinBuffer = 512;                     // below this a read can't hold a request line
 constexpr uint64_t kMaxBuffer = 1ULL << 30;              // 1GiB per connection is already absurd
 constexpr uint64_t kMinHeaderBytes = 1ULL << 10;         // 1KiB: a modest browser request head
 constexpr uint64_t kMaxHeaderBytes = 1ULL << 20;         // 1MiB: no legitimate head is bigger
 constexpr Duration::rep kMinTimeoutMs = 1;               // 0 would expire at once; "no timeout" isn't offered
 constexpr Duration::rep kMaxDurationMs = 24 * 3600'000;  // 24h: timer arithmetic never nears overflow
-
-constexpr std::string_view kExpectedHashKey = "client_ip, header:NAME or cookie:NAME";
-
-void decode_balancer(const Field& f, Config& out, Diagnostics& d) {
-  std::string expected = "one of ";
-  for (std::size_t i = 0; i < kBalancerNames.size(); ++i)
-    expected += (i ? ", " : "") + std::string(kBalancerNames[i]);
-  const std::optional<std::string> name = read_scalar(f, expected, d);
-  if (!name) return;
-  if (const std::optional<BalancerKind> kind = balancer_from_name(*name)) {
-    out.balancer = *kind;
-    return;
-  }
-  std::string message = "expected " + expected + ", found " + describe(f.value);
-  if (const std::optional<std::string_view> hint = closest_name(*name, kBalancerNames))
-    message += "; did you mean " + quote(*hint) + "?";
-  d.error(f.mark(), f.path, message);
-}
-
-// A likely intended hash key for a wrong one: "header:X-User" for "headr:X-User".
-std::optional<std::string> hash_key_hint(const std::string& text) {
-  const std::size_t colon = text.find(':');
-  if (colon == std::string::npos) {
-    static constexpr std::array<std::string_view, 1> kPlain{"client_ip"};
-    if (const std::optional<std::string_view> hint = closest_name(text, kPlain)) return std::string(*hint);
-    return std::nullopt;
-  }
-  static constexpr std::array<std::string_view, 2> kPrefixes{"header", "cookie"};
-  const std::string name = text.substr(colon + 1);
-  const std::optional<std::string_view> prefix = closest_name(text.substr(0, colon), kPrefixes);
-  if (!prefix || !is_token(name)) return std::nullopt;
-  return std::string(*prefix) + ":" + name;
-}
-
-void decode_hash_key(const Field& f, Config& out, Diagnostics& d) {
-  const std::optional<std::string> text = read_scalar(f, std::string(kExpectedHashKey), d);
-  if (!text) return;
-  if (is_hash_key(*text)) {
-    out.hash_key = *text;
-    return;
-  }
-  std::string message = "expected " + std::string(kExpectedHashKey) + ", found " + describe(f.value);
-  if (const std::optional<std::string> hint = hash_key_hint(*text))
-    message += "; did you mean " + quote(*hint) + "?";
-  d.error(f.mark(), f.path, message);
-}
 
 // Reads a string that `valid` must accept, else reports "expected `what`".
 void decode_checked(const Field& f, std::string& target, bool (*valid)(std::string_view),
@@ -106,23 +57,6 @@ constexpr std::array<Rule<HealthCheck>, 8> kHealthRules{{
     {"fail_open", bool_rule<&HealthCheck::fail_open>},
 }};
 
-void decode_health_check(const Field& f, Config& out, Diagnostics& d) {
-  // The section's presence is the switch: "health_check:" alone checks with every default.
-  out.health_check.enabled = true;
-  const std::size_t errors_before = d.count();
-  decode_map(f, kHealthRules, out.health_check, d);
-  // Compare only values that were read cleanly, so one typo doesn't also produce a second,
-  // confusing error against a default the user never wrote.
-  const HealthCheck& h = out.health_check;
-  if (d.count() != errors_before || h.timeout < h.interval) return;
-  if (const std::optional<Field> timeout = find_child(f, "timeout")) {
-    d.expected(*timeout,
-               "a duration shorter than health_check.interval (" + format_duration(h.interval) + ")");
-  } else if (const std::optional<Field> interval = find_child(f, "interval")) {
-    d.expected(*interval, "a duration longer than health_check.timeout (" + format_duration(h.timeout) + ")");
-  }
-}
-
 constexpr std::array<Rule<Timeouts>, 6> kTimeoutRules{{
     {"connect", duration_rule<&Timeouts::connect, kMinTimeoutMs, kMaxDurationMs>},
     {"client_header", duration_rule<&Timeouts::client_header, kMinTimeoutMs, kMaxDurationMs>},
@@ -143,31 +77,66 @@ constexpr std::array<Rule<Buffers>, 2> kBufferRules{{
     {"response", size_rule<&Buffers::response, kMinBuffer, kMaxBuffer>},
 }};
 
+}  // namespace
+
+void decode_health_check(const Field& f, HealthCheck& h, Diagnostics& d) {
+  // The section's presence is the switch: "health_check:" alone checks with every default.
+  h.enabled = true;
+  const std::size_t errors_before = d.count();
+  decode_map(f, kHealthRules, h, d);
+  // Compare only values that were read cleanly, so one typo doesn't also produce a second,
+  // confusing error against a default the user never wrote. f.path names the section, at the
+  // top level or in a pool.
+  if (d.count() != errors_before || h.timeout < h.interval) return;
+  if (const std::optional<Field> timeout = find_child(f, "timeout")) {
+    d.expected(*timeout,
+               "a duration shorter than " + f.path + ".interval (" + format_duration(h.interval) + ")");
+  } else if (const std::optional<Field> interval = find_child(f, "interval")) {
+    d.expected(*interval,
+               "a duration longer than " + f.path + ".timeout (" + format_duration(h.timeout) + ")");
+  }
+}
+
+namespace {
+
 template <auto Member, const auto& Rules>
 void section_rule(const Field& field, Config& out, Diagnostics& diag) {
   decode_map(field, Rules, out.*Member, diag);
 }
 
 // The top level, in the contract's order (which is also the order of "expected one of").
-constexpr std::array<Rule<Config>, 14> kRootRules{{
+constexpr std::array<Rule<Config>, 16> kRootRules{{
     {"listen", decode_listen},
     {"listeners", decode_listeners},
     {"workers", integer_rule<&Config::workers, 0, kMaxWorkers>},
     {"admin", decode_admin},
-    {"balancer", decode_balancer},
-    {"hash_key", decode_hash_key},
+    {"balancer", member_rule<decode_balancer, &Config::balancer>},
+    {"hash_key", member_rule<decode_hash_key, &Config::hash_key>},
     {"resolve_interval", duration_rule<&Config::resolve_interval, 0, kMaxDurationMs>},
-    {"backends", decode_backends},
-    {"health_check", decode_health_check},
+    {"backends", member_rule<decode_backends, &Config::backends>},
+    {"health_check", member_rule<decode_health_check, &Config::health_check>},
     {"timeouts", section_rule<&Config::timeouts, kTimeoutRules>},
     {"limits", section_rule<&Config::limits, kLimitRules>},
     {"buffers", section_rule<&Config::buffers, kBufferRules>},
-    {"retries", integer_rule<&Config::retries, 0, kMaxRetries>},
+    {"retries", member_rule<decode_retries, &Config::retries>},
     {"access_log",
      [](const Field& f, Config& c, Diagnostics& d) {
        decode_checked(f, c.access_log, is_access_log, "\"off\", \"stdout\" or a file path", d);
      }},
+    {"pools", decode_pools},
+    // Read by decode_config once the rest is known: a route names pools and listeners.
+    {"routes", [](const Field&, Config&, Diagnostics&) {}},
 }};
+
+// The pools a route may forward to: those under `pools`, and "default" when the file has
+// top-level backends (even ones with errors, so a route naming it gets no second, false error).
+std::vector<std::string> routable_pools(const Field& file, const Config& config) {
+  std::vector<std::string> names;
+  if (find_child(file, "backends")) names.emplace_back("default");
+  for (const PoolConfig& pool : config.pools)
+    if (pool.name != "default" || names.empty()) names.push_back(pool.name);
+  return names;
+}
 
 }  // namespace
 
@@ -180,10 +149,20 @@ void decode_config(const YAML::Node& root, Config& out, Diagnostics& diag) {
     diag.error(listeners->key_mark, "listeners",
                "a file gives either listen (plain addresses) or listeners, not both; move each listen "
                "address into listeners as {address: ...}");
-  if (root.IsMap() && !find_child(file, "backends"))
-    diag.error(top, "backends", "missing; a file must list at least one backend");
-  else if (root.IsNull())
-    diag.error(top, "backends", "missing; a file must list at least one backend (the file is empty)");
+  check_pool_layout(file, out, diag);
+  const std::optional<Field> routes = find_child(file, "routes");
+  if (routes) decode_routes(*routes, routable_pools(file, out), out, diag);
+  const bool has_pools = find_child(file, "pools").has_value();
+  if (root.IsMap() && !find_child(file, "backends") && !has_pools) {
+    if (routes)
+      diag.error(routes->key_mark, "routes",
+                 "no pool to forward to: give pools, or backends at the top level (the pool \"default\")");
+    else
+      diag.error(top, "backends", "missing; a file must list at least one backend, or pools");
+  } else if (root.IsNull()) {
+    diag.error(top, "backends",
+               "missing; a file must list at least one backend, or pools (the file is empty)");
+  }
 }
 
 }  // namespace ferry::config

@@ -4,9 +4,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "config/diagnostics.h"
@@ -31,7 +33,39 @@ void decode_listen(const Field& field, Config& out, Diagnostics& diag);
 void decode_listeners(const Field& field, Config& out, Diagnostics& diag);
 // `admin`: an address, or "off"/"" for none.
 void decode_admin(const Field& field, Config& out, Diagnostics& diag);
+
+// The keys a pool shares with the top level (where they describe the pool "default"). Each
+// fills the one field it is about, so a Config and a PoolConfig decode them alike.
 // `backends`: a non-empty list of "host:port" or {address, weight}, no address twice.
-void decode_backends(const Field& field, Config& out, Diagnostics& diag);
+void decode_backends(const Field& field, std::vector<BackendConfig>& out, Diagnostics& diag);
+void decode_balancer(const Field& field, BalancerKind& out, Diagnostics& diag);
+void decode_hash_key(const Field& field, std::string& out, Diagnostics& diag);
+// The section's presence turns checks on; `timeout` must be shorter than `interval`.
+void decode_health_check(const Field& field, HealthCheck& out, Diagnostics& diag);
+void decode_retries(const Field& field, uint32_t& out, Diagnostics& diag);
+
+// `pools`: a map of name -> {backends, balancer, hash_key, health_check, retries, slow_start,
+// drain, stickiness, tls, protocol}, appended to out.pools in file order.
+void decode_pools(const Field& field, Config& out, Diagnostics& diag);
+// The rules between `pools` and the top level, once every key is read: a pool "default" under
+// pools excludes the top-level backends, balancer, hash_key, health_check and retries (which
+// are that pool too), those keys mean nothing without top-level backends, and more than one
+// pool needs routes.
+void check_pool_layout(const Field& file, const Config& config, Diagnostics& diag);
+
+// `routes`: a list of {name, match, forward | redirect | respond, strip_prefix}, into out.routes.
+// Runs after every other key is read: `pools` are the names a route may forward to, and
+// out.listen holds the addresses `match.listener` may name.
+void decode_routes(const Field& field, const std::vector<std::string>& pools, Config& out, Diagnostics& diag);
+// A route's `match`; `listen` is the listening addresses as written.
+void decode_route_match(const Field& field, const std::vector<std::string>& listen, RouteMatch& out,
+                        Diagnostics& diag);
+
+// A table entry that hands `Decode` the member `Member` of the table's type:
+// {"balancer", member_rule<decode_balancer, &PoolConfig::balancer>}.
+template <auto Decode, auto Member, typename T>
+void member_rule(const Field& field, T& out, Diagnostics& diag) {
+  Decode(field, out.*Member, diag);
+}
 
 }  // namespace ferry::config

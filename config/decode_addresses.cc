@@ -88,7 +88,7 @@ void decode_admin(const Field& field, Config& out, Diagnostics& diag) {
   assign(out.admin, read_address(field, true, nullptr, diag));
 }
 
-void decode_backends(const Field& field, Config& out, Diagnostics& diag) {
+void decode_backends(const Field& field, std::vector<BackendConfig>& out, Diagnostics& diag) {
   if (!field.value.IsSequence() || field.value.size() == 0) {
     diag.expected(field, "a list of at least one backend");
     return;
@@ -113,7 +113,7 @@ void decode_backends(const Field& field, Config& out, Diagnostics& diag) {
       diag.expected(item, "\"host:port\" or a map {address, weight}");
     }
   }
-  out.backends = std::move(backends);
+  out = std::move(backends);
 }
 
 }  // namespace ferry::config

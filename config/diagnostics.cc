@@ -37,16 +37,37 @@ std::string describe(const YAML::Node& node) {
   return "nothing";
 }
 
-void Diagnostics::error(const YAML::Mark& at, const std::string& path, const std::string& message) {
+namespace {
+
+LoadError positioned(const std::string& file, const YAML::Mark& at, const std::string& path,
+                     const std::string& message) {
   LoadError e;
-  e.file = file_;
+  e.file = file;
   // yaml-cpp counts from 0 and marks "no position" with -1; users count from 1.
   if (at.line >= 0) {
     e.line = at.line + 1;
     e.column = at.column + 1;
   }
   e.message = path.empty() ? message : path + ": " + message;
-  errors_.push_back(std::move(e));
+  return e;
+}
+
+// File order (line, then column), then the order they were found.
+std::vector<LoadError> sorted(std::vector<LoadError> list) {
+  std::stable_sort(list.begin(), list.end(), [](const LoadError& a, const LoadError& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  return list;
+}
+
+}  // namespace
+
+void Diagnostics::error(const YAML::Mark& at, const std::string& path, const std::string& message) {
+  errors_.push_back(positioned(file_, at, path, message));
+}
+
+void Diagnostics::warning(const YAML::Mark& at, const std::string& path, const std::string& message) {
+  warnings_.push_back(positioned(file_, at, path, message));
 }
 
 void Diagnostics::expected(const Field& field, const std::string& what) {
@@ -57,11 +78,8 @@ void Diagnostics::expected_sentence(const Field& field, const std::string& sente
   error(field.mark(), field.path, sentence + ", found " + describe(field.value));
 }
 
-std::vector<LoadError> Diagnostics::take() {
-  std::stable_sort(errors_.begin(), errors_.end(), [](const LoadError& a, const LoadError& b) {
-    return a.line != b.line ? a.line < b.line : a.column < b.column;
-  });
-  return std::move(errors_);
-}
+std::vector<LoadError> Diagnostics::take() { return sorted(std::move(errors_)); }
+
+std::vector<LoadError> Diagnostics::take_warnings() { return sorted(std::move(warnings_)); }
 
 }  // namespace ferry::config

@@ -1,5 +1,7 @@
 // Where loading errors are collected: every error the loader finds, with its position, so a
-// user fixes a file in one pass instead of one error per run.
+// user fixes a file in one pass instead of one error per run. Warnings (a file that loads but
+// holds something that can't be meant, such as a route no request can reach) are kept apart:
+// they never fail a load.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -43,14 +45,20 @@ class Diagnostics {
   // "expected" (parse_host_port's errors).
   void expected_sentence(const Field& field, const std::string& sentence);
 
-  std::size_t count() const { return errors_.size(); }
+  // Records "PATH: message" at `at` as a warning.
+  void warning(const YAML::Mark& at, const std::string& path, const std::string& message);
+
+  std::size_t count() const { return errors_.size(); }  // errors only
 
   // The errors in file order (line, then column), then in the order they were found.
   std::vector<LoadError> take();
+  // The warnings, in the same order.
+  std::vector<LoadError> take_warnings();
 
  private:
   std::string file_;
   std::vector<LoadError> errors_;
+  std::vector<LoadError> warnings_;
 };
 
 }  // namespace ferry::config

@@ -90,12 +90,11 @@ std::optional<Field> find_child(const Field& map, std::string_view key) {
   return std::nullopt;
 }
 
-std::vector<Entry> known_entries(const Field& map, std::span<const std::string_view> names,
-                                 Diagnostics& diag) {
-  std::vector<Entry> entries;
+std::vector<NamedEntry> named_entries(const Field& map, const std::string& what, Diagnostics& diag) {
+  std::vector<NamedEntry> entries;
   if (!map.value.IsDefined() || map.value.IsNull()) return entries;
   if (!map.value.IsMap()) {
-    diag.expected(map, map.path.empty() ? "a map of settings at the top level" : "a map of settings");
+    diag.expected(map, what);
     return entries;
   }
   std::unordered_map<std::string, YAML::Mark> seen;
@@ -108,29 +107,38 @@ std::vector<Entry> known_entries(const Field& map, std::span<const std::string_v
       diag.expected(where, "a key name");
       continue;
     }
-    const std::string& name = key.Scalar();
     Field field = map.child(key, value);
     // yaml-cpp keeps both entries of a repeated key and lookups see only the first, so the
     // second would be silently ignored; say so instead.
-    if (auto [first, inserted] = seen.emplace(name, key.Mark()); !inserted) {
+    if (auto [first, inserted] = seen.emplace(key.Scalar(), key.Mark()); !inserted) {
       diag.error(key.Mark(), field.path,
                  "duplicate key, first given at line " + std::to_string(first->second.line + 1));
       continue;
     }
+    entries.push_back(NamedEntry{key.Scalar(), std::move(field)});
+  }
+  return entries;
+}
+
+std::vector<Entry> known_entries(const Field& map, std::span<const std::string_view> names,
+                                 Diagnostics& diag) {
+  std::vector<Entry> entries;
+  const std::string what = map.path.empty() ? "a map of settings at the top level" : "a map of settings";
+  for (NamedEntry& named : named_entries(map, what, diag)) {
     std::size_t index = 0;
-    while (index < names.size() && names[index] != name) ++index;
+    while (index < names.size() && names[index] != named.name) ++index;
     if (index == names.size()) {
       std::string message = "unknown key";
-      if (const std::optional<std::string_view> hint = closest_name(name, names)) {
+      if (const std::optional<std::string_view> hint = closest_name(named.name, names)) {
         message += "; did you mean " + quote(*hint) + "?";
       } else {
         message += "; expected one of ";
         for (std::size_t i = 0; i < names.size(); ++i) message += (i ? ", " : "") + std::string(names[i]);
       }
-      diag.error(key.Mark(), field.path, message);
+      diag.error(named.field.key_mark, named.field.path, message);
       continue;
     }
-    entries.push_back(Entry{index, std::move(field)});
+    entries.push_back(Entry{index, std::move(named.field)});
   }
   return entries;
 }

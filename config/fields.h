@@ -27,6 +27,17 @@ std::optional<Duration> read_duration(const Field& field, Duration min, Duration
 // A size (plain bytes or a KiB/MiB/GiB suffix) within [min, max].
 std::optional<uint64_t> read_size(const Field& field, uint64_t min, uint64_t max, Diagnostics& diag);
 
+// An entry of a map whose keys are names the file chooses (pools, header names).
+struct NamedEntry {
+  std::string name;
+  Field field;  // its key_mark is where the name is
+};
+
+// The entries of `map`, in file order. Reports a value that is not a map ("expected `what`"),
+// keys that are not plain strings and duplicate keys (those entries are left out). An empty
+// value has no entries and no error: the caller decides whether that is fine.
+std::vector<NamedEntry> named_entries(const Field& map, const std::string& what, Diagnostics& diag);
+
 // An entry of a map whose key is one of the known names.
 struct Entry {
   std::size_t index;  // into the known names

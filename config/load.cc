@@ -147,6 +147,7 @@ LoadResult load_text(std::string_view yaml, const std::string& file_name) {
     diag.error(YAML::Mark::null_mark(), "", "cannot load: unknown error");
   }
   result.errors = diag.take();
+  result.warnings = diag.take_warnings();
   return result;
 }
 

@@ -21,6 +21,9 @@ struct LoadError {
 struct LoadResult {
   Config config;  // partly filled when !ok(): use it only when ok()
   std::vector<LoadError> errors;
+  // Things that load but can't be meant (a route after a catch-all can never match). They
+  // never fail the load; `ferry --check` prints them, a start or reload logs them.
+  std::vector<LoadError> warnings;
   bool ok() const { return errors.empty(); }
 };
 

@@ -68,6 +68,37 @@ bool is_host_header(std::string_view text) {
   return true;
 }
 
+bool is_name(std::string_view text) {
+  if (text.empty() || text.size() > 64) return false;
+  for (char c : text) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+bool is_server_name(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  for (char c : text) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+bool is_content_type(std::string_view text) {
+  if (text.size() > 256) return false;
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos || !is_token(text.substr(0, slash))) return false;
+  const std::size_t end = text.find(';', slash);
+  std::string_view subtype = text.substr(slash + 1, end == std::string_view::npos ? end : end - slash - 1);
+  while (!subtype.empty() && subtype.back() == ' ') subtype.remove_suffix(1);  // "text/html ; q=1"
+  if (!is_token(subtype)) return false;
+  for (char c : text)
+    if (c < 0x20 || c > 0x7e) return false;
+  return true;
+}
+
 bool is_access_log(std::string_view text) {
   if (text.empty()) return false;
   for (char c : text) {

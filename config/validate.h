@@ -27,4 +27,17 @@ bool is_host_header(std::string_view text);
 // "off", "stdout" or a non-empty file path without control bytes.
 bool is_access_log(std::string_view text);
 
+// A pool or route name: 1 to 64 letters, digits, '-' or '_', so it reads the same in a metric
+// label, a log line and a YAML key without quoting.
+bool is_name(std::string_view text);
+
+// A name to send as SNI and check a backend's certificate against: 1 to 253 letters, digits,
+// '-', '_' and '.' (no port).
+bool is_server_name(std::string_view text);
+
+// A media type for a response ferry writes itself: "type/subtype", both tokens, then optional
+// parameters ("; charset=utf-8") in printable ASCII; at most 256 bytes. Nothing that could end
+// the header line.
+bool is_content_type(std::string_view text);
+
 }  // namespace ferry::config

@@ -113,6 +113,7 @@ void on_hup(uv_signal_t* handle, int) {
     ferry::proxy::log_error("reload rejected: %s; the previous configuration keeps serving", error.c_str());
     return;
   }
+  for (const auto& w : next.warnings) ferry::proxy::log_info("reload: warning: %s", w.to_string().c_str());
   ferry::proxy::log_info("reloaded %s: %zu backends, balancer %s", next.config.source.c_str(),
                          next.config.backends.size(),
                          std::string(ferry::config::balancer_name(next.config.balancer)).c_str());
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (options.check) {
+    for (const auto& w : loaded.warnings) std::fprintf(stderr, "warning: %s\n", w.to_string().c_str());
     // Certificates too: a file that does not load would fail the start (or the reload).
     const ferry::proxy::ListenerTls tls = ferry::proxy::build_listener_tls(loaded.config, nullptr, unix_now());
     for (const std::string& w : tls.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -176,6 +178,7 @@ int main(int argc, char** argv) {
   }
 
   std::signal(SIGPIPE, SIG_IGN);
+  for (const auto& w : loaded.warnings) ferry::proxy::log_info("warning: %s", w.to_string().c_str());
   ferry::proxy::Server server(loaded.config);
   std::string error;
   if (!server.start(&error)) {

@@ -8,7 +8,10 @@
 //   | `health_check.interval` | duration ... |
 //   | `backends[].weight` | integer ... |
 //
-// Nested keys are joined with '.', and a list's entries with "[]".
+// Nested keys are joined with '.', a list's entries with "[]", and the names a file chooses as
+// keys (pools) with "NAME":
+//
+//   | `pools.NAME.slow_start` | duration ... |
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -100,6 +103,69 @@ constexpr std::string_view kEveryListenerKey = R"(listeners:
 backends: ["10.0.0.1:8000"]
 )";
 
+// The same for pools and routes: every key of a pool (health_check included), both forms of
+// forward, and each kind of action.
+constexpr std::string_view kEveryPoolKey = R"(listeners:
+  - address: "127.0.0.1:0"
+  - address: "127.0.0.1:1"
+backends: ["10.0.0.1:8000"]
+pools:
+  web:
+    backends:
+      - address: "10.0.0.2:8000"
+        weight: 3
+    balancer: consistent_hash
+    hash_key: "cookie:session"
+    health_check:
+      path: /ready
+      interval: 3s
+      timeout: 1s
+      healthy_threshold: 3
+      unhealthy_threshold: 4
+      expected_status: "200,204"
+      host: app.internal
+      fail_open: true
+    retries: 2
+    slow_start: 30s
+    drain: 1m
+    stickiness:
+      cookie: srv
+      duration: 2h
+    tls:
+      verify: true
+      ca: /etc/ferry/tls/backends.pem
+      server_name: app.internal
+    protocol: http/1.1
+routes:
+  - name: api
+    match:
+      host: [api.example.com]
+      path: ["/api/*"]
+      method: [GET, POST]
+      header: {X-Canary: "1"}
+      query: {version: "2"}
+      source: ["10.0.0.0/8"]
+      listener: ["127.0.0.1:0"]
+    forward:
+      weights: {web: 90, default: 10}
+    strip_prefix: /api
+  - name: moved
+    redirect:
+      location: "https://#{host}/#{path}?#{query}"
+      status: 308
+  - name: down
+    respond:
+      status: 503
+      content_type: text/plain
+      body: "back soon"
+  - name: rest
+    forward: default
+    strip_prefix: ""
+)";
+
+// Maps whose keys are names the file chooses; their keys appear in paths as "NAME".
+bool is_named_map(std::string_view path) { return path == "pools"; }
+
 std::vector<std::string_view> lines_of(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {
@@ -153,9 +219,12 @@ KeySet key_paths(std::string_view yaml) {
     const std::size_t colon = rest.find(':');
     if (colon == std::string_view::npos) continue;
     const std::string_view key = rest.substr(0, colon);
-    // "key:" or "key: value"; anything else (a quoted address, "a:b") is a value.
-    if (!is_key_name(key) || (colon + 1 < rest.size() && rest[colon + 1] != ' ')) continue;
-    std::string path = parents.empty() ? std::string(key) : parents.back().path + "." + std::string(key);
+    // "key:" or "key: value"; anything else (a quoted address, "a:b") is a value. A named map's
+    // keys may be anything, quoted or not.
+    const bool named = !parents.empty() && is_named_map(parents.back().path);
+    if ((!named && !is_key_name(key)) || (colon + 1 < rest.size() && rest[colon + 1] != ' ')) continue;
+    const std::string_view shown = named ? std::string_view("NAME") : key;
+    std::string path = parents.empty() ? std::string(shown) : parents.back().path + "." + std::string(shown);
     keys.insert(path);
     parents.push_back(Parent{key_column, std::move(path)});
   }
@@ -244,6 +313,7 @@ KeySet printed_keys() {
   KeySet keys = key_paths(print(seed_default()));
   keys.merge(key_paths(print(load_every_key())));
   keys.merge(key_paths(print(load_every_key(kEveryListenerKey))));
+  keys.merge(key_paths(print(load_every_key(kEveryPoolKey))));
   return keys;
 }
 
@@ -269,6 +339,9 @@ TEST(ConfigurationDoc, KeyPathsFollowNestingAndLists) {
   // Items in the same column as their list's key.
   EXPECT_EQ(key_paths("items:\n- address: a\n  weight: 1\n- b\n- address: c\nafter: 1\n"),
             (KeySet{"items", "items[].address", "items[].weight", "after"}));
+  // A pool's name, quoted or not, is "NAME".
+  EXPECT_EQ(key_paths("pools:\n  web:\n    drain: 1s\n  \"api-2\":\n    tls:\n      verify: true\n"),
+            (KeySet{"pools", "pools.NAME", "pools.NAME.drain", "pools.NAME.tls", "pools.NAME.tls.verify"}));
 }
 
 TEST(ConfigurationDoc, PrintedKeysIncludeNestedAndListKeys) {
@@ -276,7 +349,9 @@ TEST(ConfigurationDoc, PrintedKeysIncludeNestedAndListKeys) {
   ASSERT_GE(keys.size(), kMinKeys) << "only " << keys.size() << " keys extracted from --print-config";
   for (const char* key : {"listen", "backends[].address", "backends[].weight", "health_check.interval",
                           "health_check.fail_open", "timeouts.connect", "limits.max_body_bytes",
-                          "buffers.response", "access_log"}) {
+                          "buffers.response", "access_log", "pools.NAME.backends[].weight",
+                          "pools.NAME.stickiness.cookie", "routes[].match.header", "routes[].forward.weights",
+                          "routes[].respond.body"}) {
     EXPECT_EQ(keys.count(key), 1U) << key;
   }
 }
@@ -285,11 +360,14 @@ TEST(ConfigurationDoc, PrintedKeysIncludeNestedAndListKeys) {
 // up here until it is added there; one written only when set (as health_check's are) has to be
 // added by hand, which is what kEveryKey is for.
 TEST(ConfigurationDoc, FileSettingEveryKeyIsComplete) {
-  // kEveryKey sets every key but `listeners`' own: the two files together are all of them.
+  // kEveryKey sets every key but `listeners`', pools' and routes' own: the three files together
+  // are all of them.
   KeySet given = key_paths(kEveryKey);
   given.merge(key_paths(kEveryListenerKey));
+  given.merge(key_paths(kEveryPoolKey));
   KeySet printed = key_paths(print(load_every_key()));
   printed.merge(key_paths(print(load_every_key(kEveryListenerKey))));
+  printed.merge(key_paths(print(load_every_key(kEveryPoolKey))));
   for (const std::string& key : printed)
     EXPECT_EQ(given.count(key), 1U) << "no file in " << __FILE__ << " sets `" << key << "`";
   EXPECT_EQ(given, printed);

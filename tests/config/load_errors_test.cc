@@ -218,14 +218,15 @@ TEST(ConfigLoad, UnparsableSizeNamesTheAcceptedSuffixes) {
 
 TEST(ConfigLoad, MissingBackendsIsAnErrorInAFile) {
   EXPECT_EQ(errors_of("# just a comment\nworkers: 2\n"),
-            Messages{"ferry.yaml:2:1: backends: missing; a file must list at least one backend"});
+            Messages{"ferry.yaml:2:1: backends: missing; a file must list at least one backend, or pools"});
 }
 
 TEST(ConfigLoad, EmptyFileIsMissingItsBackends) {
   EXPECT_EQ(
       errors_of(""),
       Messages{
-          "ferry.yaml:1:1: backends: missing; a file must list at least one backend (the file is empty)"});
+          "ferry.yaml:1:1: backends: missing; a file must list at least one backend, or pools (the file is "
+          "empty)"});
 }
 
 TEST(ConfigLoad, EmptyBackendsListIsRejected) {

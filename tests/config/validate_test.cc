@@ -41,5 +41,31 @@ TEST(IsAccessLog, TakesOffStdoutOrAPath) {
   for (std::string_view bad : {"", "a\nb"}) EXPECT_FALSE(is_access_log(bad)) << bad;
 }
 
+TEST(IsName, TakesOneToSixtyFourLettersDigitsDashesAndUnderscores) {
+  const std::string longest(64, 'a');
+  for (std::string_view ok : {"web", "web-canary", "api_v2", "A", "0"}) EXPECT_TRUE(is_name(ok)) << ok;
+  EXPECT_TRUE(is_name(longest));
+  for (std::string_view bad : {"", "web app", "web.canary", "web/1", "caf\xc3\xa9", "#1"})
+    EXPECT_FALSE(is_name(bad)) << bad;
+  EXPECT_FALSE(is_name(longest + "a"));
+}
+
+TEST(IsServerName, TakesHostNamesWithoutPorts) {
+  for (std::string_view ok :
+       {"app.internal", "backend-1.example.com", "localhost", "my_host.lan", "10.0.0.1"})
+    EXPECT_TRUE(is_server_name(ok)) << ok;
+  for (std::string_view bad : {"", "app.internal:443", "[::1]", "a b", "app\r\n"})
+    EXPECT_FALSE(is_server_name(bad)) << bad;
+}
+
+TEST(IsContentType, TakesTypeSlashSubtypeAndParameters) {
+  for (std::string_view ok : {"text/plain", "application/json", "text/html; charset=utf-8",
+                              "text/html;charset=\"utf-8\"", "application/vnd.api+json"})
+    EXPECT_TRUE(is_content_type(ok)) << ok;
+  for (std::string_view bad : {"", "text", "/plain", "text/", "text plain", "text/plain\r\nX-Evil: 1",
+                               "text/pl ain", "t\xc3\xa9xt/plain"})
+    EXPECT_FALSE(is_content_type(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace ferry::config

@@ -115,7 +115,7 @@ TEST_P(ConfigTypo, LoadsWithErrorsAndReturnsPromptly) {
   }
 }
 
-const char* const kMissingBackends = "backends: missing; a file must list at least one backend";
+const char* const kMissingBackends = "backends: missing; a file must list at least one backend, or pools";
 
 INSTANTIATE_TEST_SUITE_P(
     Files, ConfigTypo,

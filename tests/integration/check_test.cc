@@ -85,6 +85,27 @@ TEST(Check, AGoodFilePrintsConfigOkAndExits0) {
   EXPECT_EQ(r.err, "");
 }
 
+TEST(Check, ARouteThatCanNeverMatchIsAWarningAndTheFileStillPasses) {
+  const TempDir temp("ferry-check");
+  ASSERT_FALSE(temp.path().empty());
+  const std::string file = temp.path() + "/shadowed.yaml";
+  write_file(file,
+             "listen: \"127.0.0.1:18888\"\n"
+             "backends: [\"127.0.0.1:8000\"]\n"
+             "routes:\n"
+             "  - forward: default\n"
+             "  - match: {path: /late}\n"
+             "    respond: {status: 404}\n");
+  const CommandResult r = run_command({FERRY_BINARY, "--check", "-c", file});
+  ASSERT_TRUE(r.exit_code.has_value()) << "--check did not return";
+  EXPECT_EQ(*r.exit_code, 0) << "stdout:\n" << r.out << "stderr:\n" << r.err;
+  EXPECT_EQ(r.out, "config OK\n");
+  EXPECT_EQ(r.err,
+            "warning: " + file +
+                ":5:5: routes[1]: can never match: routes[0] (\"route-1\", line 4) has no match conditions "
+                "and takes every request first; move this route above it\n");
+}
+
 TEST(Check, AMissingFileExits1AndSaysWhichFile) {
   const TempDir temp("ferry-check");
   ASSERT_FALSE(temp.path().empty());
