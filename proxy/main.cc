@@ -16,6 +16,14 @@
 
 namespace {
 
+// Every pool's backends (as written; a name resolving to several addresses counts once).
+std::size_t backend_count(const ferry::config::Config& config) {
+  std::size_t n = 0;
+  for (const ferry::config::PoolConfig& pool : ferry::config::pools_of(config)) n += pool.backends.size();
+  return n;
+}
+
+
 constexpr const char* kUsage =
     "usage: ferry [-c FILE] [--check] [--print-config] [--version] [--help]\n"
     "\n"
@@ -114,9 +122,9 @@ void on_hup(uv_signal_t* handle, int) {
     return;
   }
   for (const auto& w : next.warnings) ferry::proxy::log_info("reload: warning: %s", w.to_string().c_str());
-  ferry::proxy::log_info("reloaded %s: %zu backends, balancer %s", next.config.source.c_str(),
-                         next.config.backends.size(),
-                         std::string(ferry::config::balancer_name(next.config.balancer)).c_str());
+  ferry::proxy::log_info("reloaded %s: %zu pools, %zu backends, %zu routes", next.config.source.c_str(),
+                         ferry::config::pools_of(next.config).size(), backend_count(next.config),
+                         next.config.routes.size());
 }
 
 void on_usr1(uv_signal_t* handle, int) {
@@ -192,7 +200,7 @@ int main(int argc, char** argv) {
     listening += running.listen[i];
   }
   ferry::proxy::log_info("listening on %s with %u workers, %zu backends, admin %s (%s)",
-                         listening.c_str(), server.worker_count(), running.backends.size(),
+                         listening.c_str(), server.worker_count(), backend_count(running),
                          running.admin.empty() ? "off" : running.admin.c_str(), running.source.c_str());
 
   uv_loop_t loop;
