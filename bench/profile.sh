@@ -10,9 +10,11 @@
 #                    [--duration S] [--ferry PATH] [--out DIR] [--no-syscalls]
 #
 # Scenarios: keepalive close 64k post4k (the default), c1000, tls-keepalive (to each proxy's
-# TLS listener). Same backend pair, configs and wrk command lines as bench/run.sh (one worker
-# each). Each target is started under the tool, warmed up, its counters zeroed, then loaded
-# for S seconds (default 10); counts are divided by the requests wrk completed in that window.
+# TLS listener); ferry only: routes100 (keepalive through 100 routes, the last one matching)
+# and keepalive-noroutes (keepalive on ferry's config without routes). Same backend pair,
+# configs and wrk command lines as bench/run.sh (one worker each). Each target is started
+# under the tool, warmed up, its counters zeroed, then loaded for S seconds (default 10);
+# counts are divided by the requests wrk completed in that window.
 # Writes profile.md (and the raw callgrind/strace output) to the folder it names at the end.
 set -euo pipefail
 
@@ -41,7 +43,7 @@ BUILD_DIR="$ROOT/build-bench"
 IDLE_CONNS=0
 
 usage() {
-  sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 split_list() { tr ',' '\n' <<<"$1" | sed '/^$/d'; }
@@ -60,7 +62,8 @@ while (($#)); do
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "--duration must be a whole number of seconds"
 for s in "${SCENARIOS[@]}"; do
-  [[ $s =~ ^(keepalive|close|64k|post4k|c1000|tls-keepalive)$ ]] || die "unknown scenario '$s'"
+  [[ $s =~ ^(keepalive|close|64k|post4k|c1000|tls-keepalive|routes100|keepalive-noroutes)$ ]] ||
+    die "unknown scenario '$s'"
 done
 for t in "${TARGETS[@]}"; do
   [[ $t =~ ^(ferry|nginx|haproxy)$ ]] || die "unknown target '$t'"
@@ -119,9 +122,13 @@ measure() {
     TARGET_WRAP=()
     START_WAIT=10
   fi
+  set_ferry_conf "$scen"
   start_target "$target"
   timeout 40 wrk "${warm[@]}" >/dev/null 2>&1 || true
   sleep 1
+  # ferry: requests per route in the window (which route served wrk's requests)
+  local routes0=null routes1=null
+  [[ $target == ferry ]] && routes0=$(ferry_route_counts)
   mapfile -t pids < <(target_pids)
   local before=(0 0) after=(0 0)
   case $tool in
@@ -143,12 +150,14 @@ measure() {
       ;;
     cpu) read -r -a after < <(cpu_ticks_split "${pids[@]}") ;;
   esac
+  [[ $target == ferry ]] && routes1=$(ferry_route_counts)
   stop_target "$target"
   local requests
   requests=$(sed -n 's/^WRKJSON .*"requests":\([0-9]*\).*/\1/p' "$OUT/raw/wrk.$tag.txt")
-  printf '{"scenario":"%s","target":"%s","tool":"%s","requests":%d,"tag":"%s","user_ticks":%d,"sys_ticks":%d,"clk_tck":%d}\n' \
+  printf '{"scenario":"%s","target":"%s","tool":"%s","requests":%d,"tag":"%s","user_ticks":%d,"sys_ticks":%d,"clk_tck":%d,"route_requests":{"before":%s,"after":%s}}\n' \
     "$scen" "$target" "$tool" "${requests:-0}" "$tag" $((after[0] - before[0])) \
-    $((after[1] - before[1])) "$(getconf CLK_TCK)" >>"$OUT/runs.jsonl"
+    $((after[1] - before[1])) "$(getconf CLK_TCK)" "${routes0:-null}" "${routes1:-null}" \
+    >>"$OUT/runs.jsonl"
   log "$(printf '%-9s %-8s %-9s %6d requests' "$scen" "$target" "$tool" "${requests:-0}")"
 }
 
@@ -156,6 +165,7 @@ tools=(callgrind cpu)
 $SYSCALLS && tools+=(strace)
 for s in "${SCENARIOS[@]}"; do
   for t in "${TARGETS[@]}"; do
+    is_ferry_only "$s" && [[ $t != ferry ]] && continue
     for tool in "${tools[@]}"; do
       measure "$s" "$t" "$tool"
     done

@@ -22,6 +22,8 @@ def component(obj, fn, ferry_binary):
     if obj == ferry_binary or base == os.path.basename(ferry_binary):
         if fn.startswith("llhttp"):
             return "llhttp (HTTP parser)"
+        if fn.startswith("ferry::balancer::routing::"):
+            return "ferry's routing (route table match)"
         return "ferry's own code"
     if base.startswith("libuv"):
         return "libuv (event loop)"
@@ -90,6 +92,26 @@ def parse_callgrind(path):
     return self_cost, total
 
 
+# ferry's configs in the routes scenarios: scenario -> (what its config is, the route expected to
+# serve the window's requests), in the order the table shows them.
+ROUTE_SCENARIOS = {
+    "keepalive-noroutes": ("no routes (the config before routes100)", "default"),
+    "keepalive": ("100 routes; the first matches (one listener condition)", "bench-listeners"),
+    "routes100": ("100 routes; the 100th matches (every route tried)", "last"),
+}
+
+
+def route_share(run, expected):
+    """Share of the window's requests ferry_route_requests_total counted on route `expected`."""
+    routes = run.get("route_requests") or {}
+    before, after = routes.get("before"), routes.get("after")
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return None
+    delta = {r: after[r] - before.get(r, 0) for r in after}
+    total = sum(v for v in delta.values() if v > 0)
+    return delta.get(expected, 0) / total if total else None
+
+
 def parse_strace(path):
     calls = collections.Counter()
     if not os.path.exists(path):
@@ -113,6 +135,7 @@ def main():
     top = {}           # scenario -> [(function, Ir per request)]
     syscalls = {}      # (scenario, target) -> (total per request, Counter per request)
     cpu = {}           # (scenario, target) -> (user, kernel) microseconds per request
+    shares = {}        # scenario -> share of the callgrind window's requests on the expected route
     for r in runs:
         n = r["requests"]
         if n <= 0:
@@ -128,6 +151,8 @@ def main():
                 merged.update(costs)
                 total += t or sum(costs.values())
             ir[key] = total / n
+            if r["target"] == "ferry" and r["scenario"] in ROUTE_SCENARIOS:
+                shares[r["scenario"]] = route_share(r, ROUTE_SCENARIOS[r["scenario"]][1])
             if r["target"] == "ferry":
                 comp = collections.Counter()
                 for (obj, fn), cost in merged.items():
@@ -164,6 +189,37 @@ def main():
             else:
                 row.append("-")
         lines.append("| " + " | ".join(row) + " |")
+    routed = [s for s in ROUTE_SCENARIOS if (s, "ferry") in ir]
+    if len(routed) >= 2 or "routes100" in routed:
+        lines += ["", "## ferry: the cost of routes", ""]
+        lines.append("ferry's config in `keepalive` has 100 routes: the first matches the plain "
+                     "and TLS listeners, 98 have host and path conditions no bench request fits, "
+                     "the last has none. `routes100` is the same load on a third listener, so its "
+                     "requests try all 100 routes; `keepalive-noroutes` is `keepalive` on the "
+                     "config without routes. Each ratio is against the row above it.")
+        lines.append("")
+        lines.append("| scenario | ferry's config | Ir/request | ratio to the row above | "
+                     "difference | of which routing | served by the expected route |")
+        lines.append("|---|---|---|---|---|---|---|")
+        prev = None
+        for s in routed:
+            what, expected = ROUTE_SCENARIOS[s]
+            value = ir[(s, "ferry")]
+            routing = breakdown.get(s, {}).get("ferry's routing (route table match)", 0)
+            share = shares.get(s)
+            lines.append("| {} | {} | {:,.0f} | {} | {} | {:,.0f} | {} |".format(
+                s, what, value,
+                "-" if prev is None else "{:.3f}".format(value / prev),
+                "-" if prev is None else "{:+,.0f}".format(value - prev),
+                routing,
+                "-" if share is None else "{}: {:.1%}".format(expected, share)))
+            prev = value
+        lines.append("")
+        lines.append("`of which routing`: self cost of ferry's `ferry::balancer::routing::` "
+                     "functions (RouteTable::match, the compiled conditions, wildcards) per "
+                     "request; what routes add elsewhere (the per-route request counter, the "
+                     "pool lookup) is in the difference but not in this column.")
+
     def per_target_table(values, cell):
         """A scenario x target table of cell(values[(scenario, target)]), "-" where missing."""
         out = ["| scenario | " + " | ".join(targets) + " |", "|" + "---|" * (1 + len(targets))]

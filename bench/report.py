@@ -21,6 +21,14 @@ TARGET_LABEL = {
     "haproxy": "HAProxy",
     "direct": "direct (ceiling)",
 }
+# Scenarios only ferry runs (nginx and HAProxy have no equivalent config in the bench), each
+# compared with ferry in another scenario of the same run, round by round:
+# scenario -> (baseline scenario, the route expected to serve the scenario's requests).
+FERRY_ONLY = {"routes100": ("keepalive", "last")}
+# The route expected to serve the requests of a baseline scenario (ferry.yaml's first route).
+BASELINE_ROUTE = {"keepalive": "bench-listeners"}
+# ferry-only scenario vs its baseline: metric -> True when higher is better
+VS_BASELINE_METRICS = {"rps": True, "cpu_per_1k": False, "p99_ms": False}
 
 
 # --- per-run metrics -------------------------------------------------------------------
@@ -33,6 +41,18 @@ def metrics(rec):
     m["cpu_ms"] = cpu_ms
     m["peak_rss_mib"] = rec["peak_rss_kb"] / 1024.0
     m["other_cpu_pct"] = rec.get("other_cpu_pct")
+    # ferry: which route served the run's requests (ferry_route_requests_total, before and
+    # after the measured run); runs from before the bench recorded it have none.
+    routes = rec.get("route_requests") or {}
+    before, after = routes.get("before"), routes.get("after")
+    if isinstance(before, dict) and isinstance(after, dict):
+        delta = {r: after[r] - before.get(r, 0) for r in after if after[r] - before.get(r, 0) > 0}
+        total = sum(delta.values())
+        if total:
+            top = max(delta, key=delta.get)
+            m["route_requests"] = delta
+            m["top_route"] = top
+            m["top_route_share"] = delta[top] / total
     m["steal_pct"] = rec.get("steal_pct")
     m["busy_before_pct"] = rec.get("busy_before_pct")
     # Where the machine's CPUs went during the run, in cores (1.00 = one CPU all the time):
@@ -108,6 +128,8 @@ def cpu_split(m):
 def line(rec):
     m = metrics(rec)
     dead = "" if m["alive"] else "  TARGET DIED"
+    if m.get("top_route") and (rec["scenario"] in FERRY_ONLY or rec["scenario"] in BASELINE_ROUTE):
+        dead = f"  route {m['top_route']} {100 * m['top_route_share']:.1f}%" + dead
     if "idle" in rec:
         return (f"open {m['open']} (failed {m['failed']}, still open {m['still_open']})  "
                 f"RSS {m['rss_before_mib']:.1f} -> {m['rss_after_mib']:.1f} MiB  "
@@ -198,6 +220,22 @@ def aggregate(records, meta):
                         "per_round": by_round,
                         "median": median(by_round.values()),
                     }
+        # a ferry-only scenario against ferry in its baseline scenario of the same run, round
+        # by round (both ran in the same round, a few seconds apart), then the median
+        base = FERRY_ONLY.get(scen, (None,))[0]
+        base_recs = [r for r in records if r["scenario"] == base and r["target"] == "ferry"]
+        if "ferry" in per and base_recs:
+            base_per = {r["round"]: metrics(r) for r in base_recs}
+            s["baseline"] = base
+            s["baseline_median"] = {k: median(base_per[rd].get(k) for rd in base_per)
+                                    for k in HTTP_KEYS}
+            s["baseline_per_round"] = {str(rd): base_per[rd] for rd in sorted(base_per)}
+            s["vs_baseline"] = {}
+            for key in VS_BASELINE_METRICS:
+                by_round = {str(rd): ratio(per["ferry"][rd].get(key), base_per[rd].get(key))
+                            for rd in rounds if rd in per["ferry"] and rd in base_per}
+                s["vs_baseline"][key] = {"per_round": by_round,
+                                         "median": median(by_round.values())}
         # every target's throughput relative to nginx, per round then median (the chart)
         if not idle and "nginx" in per:
             s["vs_nginx"] = {}
@@ -240,6 +278,9 @@ TARGETS = [
     ("resumed TLS handshakes/s vs nginx", "tls-resumed", "ratio", "rps", "nginx", 1.0, True),
     ("idle TLS connections: bytes of RSS each vs nginx", "tls-idle10k", "ratio",
      "bytes_per_conn", "nginx", 0.80, False),
+    # ferry alone: 100 routes, the last one matching, against keep-alive in the same run
+    ("100 routes, the last one matching: CPU per request vs keep-alive (ferry, same run)",
+     "routes100", "baseline", "cpu_per_1k", "keepalive", 1.05, False),
 ]
 
 
@@ -252,6 +293,10 @@ def target_rows(scens):
         ferry = s["targets"]["ferry"]
         if kind == "ratio":
             measured = s["ratios"].get(peer, {}).get(key, {}).get("median")
+            wanted = ("≥ " if higher else "≤ ") + f"{limit:.2f}"
+        elif kind == "baseline":  # ferry ÷ ferry in another scenario of the run (peer)
+            measured = (s.get("vs_baseline", {}).get(key, {}).get("median")
+                        if s.get("baseline") == peer else None)
             wanted = ("≥ " if higher else "≤ ") + f"{limit:.2f}"
         elif kind == "best":
             # per round, ferry against whichever peer did better in that round
@@ -296,6 +341,74 @@ def fr(v):
     return "–" if v is None else f"{v:.2f}"
 
 
+def spread(values):
+    vals = [v for v in values if v is not None]
+    return f"{min(vals):.2f}–{max(vals):.2f}" if vals else "–"
+
+
+def served_by(per_round, expected):
+    """'last: 100.0% (every round)': the share of requests the expected route served."""
+    shares = [m.get("route_requests", {}).get(expected, 0) / sum(m["route_requests"].values())
+              for m in per_round.values() if m.get("route_requests")]
+    if not shares:
+        return "–"
+    return f"{expected}: {100 * min(shares):.1f}%" + (" (lowest round)" if len(shares) > 1 else "")
+
+
+def baseline_section(name, s):
+    """routes100 beside ferry's keepalive from the same run: medians, per-round ratios, target."""
+    o = []
+    base = s.get("baseline")
+    expected = FERRY_ONLY[name][1]
+    o.append(f"## {name}: 100 routes, the last one matching (ferry only)")
+    o.append("")
+    o.append(f"ferry in `{name}` (keepalive's load on ferry's third listener, whose requests "
+             "fail the first route's listener condition and 98 routes' host and path "
+             "conditions, and match the 100th, which has none) beside ferry in "
+             f"`{base or 'keepalive'}` (whose requests match the first route) from the same "
+             "run. nginx and HAProxy are not run: the bench has no equivalent routes config "
+             "for them. Ratios are computed per round, then the median.")
+    o.append("")
+    if not base or "ferry" not in s["targets"]:
+        o.append(f"Not computed: this run has no ferry `{FERRY_ONLY[name][0]}` runs to compare "
+                 f"with (run `--scenarios {FERRY_ONLY[name][0]},{name}`).")
+        o.append("")
+        return o
+    mine = s["targets"]["ferry"]["median"]
+    theirs = s["baseline_median"]
+    vs = s["vs_baseline"]
+    base_route = BASELINE_ROUTE.get(base, "?")
+    rows = [
+        [f"{base} (the first route matches)", fmt(theirs["rps"], ",.0f"),
+         fmt(theirs["cpu_per_1k"], ".1f"), fmt(theirs["p99_ms"], ".2f"),
+         served_by(s["baseline_per_round"], base_route), fmt(theirs["other_cpu_pct"], ".0f")],
+        [f"{name} (the 100th route matches)", fmt(mine["rps"], ",.0f"),
+         fmt(mine["cpu_per_1k"], ".1f"), fmt(mine["p99_ms"], ".2f"),
+         served_by(s["targets"]["ferry"]["per_round"], expected),
+         fmt(mine["other_cpu_pct"], ".0f")],
+        [f"{name} ÷ {base} (median of per-round ratios)", fr(vs["rps"]["median"]),
+         fr(vs["cpu_per_1k"]["median"]), fr(vs["p99_ms"]["median"]), "", ""],
+    ]
+    o.append(md_table(["ferry", "req/s", "CPU ms per 1k req", "p99 ms",
+                       "requests served by the expected route", "other load %"], rows))
+    o.append("")
+    label = {"rps": "req/s", "cpu_per_1k": "CPU per request", "p99_ms": "p99"}
+    rrows = [[f"{label[k]} {name} ÷ {base}"]
+             + [fr(d["per_round"].get(str(rd))) for rd in s["rounds"]]
+             + [fr(d["median"]), spread(d["per_round"].values())]
+             for k, d in vs.items()]
+    o.append(md_table(["ratio"] + [f"round {rd}" for rd in s["rounds"]] + ["median", "spread"],
+                      rrows))
+    o.append("")
+    measured = vs["cpu_per_1k"]["median"]
+    if measured is not None:
+        met = measured <= 1.05
+        o.append(f"Target: CPU per request within 5% of {base}'s (routes100 ÷ {base} ≤ 1.05): "
+                 f"{measured:.2f}, " + ("met." if met else "**not met**."))
+        o.append("")
+    return o
+
+
 def render_md(agg, micro):
     meta = agg["meta"]
     o = []
@@ -334,6 +447,8 @@ def render_md(agg, micro):
     o.append("")
     rows = []
     for name, s in scens.items():
+        if name in FERRY_ONLY:  # no peer ran it: see its own section
+            continue
         r = s["ratios"]
         if s["idle"]:
             rows.append([name, "–", "–", "–", "–", "–", "–",
@@ -365,6 +480,9 @@ def render_md(agg, micro):
         o.append(md_table(["target", "wanted", "measured", "met"], targets,
                           ["l", "l", "r", "l"]))
         o.append("")
+    for name, s in scens.items():
+        if name in FERRY_ONLY:
+            o += baseline_section(name, s)
 
     # details
     o.append("## Results per scenario (medians over rounds)")
@@ -483,6 +601,14 @@ def render_md(agg, micro):
         "high other load are noisy; compare their per-round ratios with the rest.\n"
         "- On a small shared machine wrk, the backend and the proxy compete for the same cores: "
         "absolute numbers are low and noisy; the ratios are what this measures.")
+    if any(name in FERRY_ONLY for name in scens):
+        o.append(
+            "- **routes100**: ferry's config has 100 routes, all forwarding to the one pool: the "
+            "first matches the plain and TLS listeners every other scenario uses (so their "
+            "requests pay for one listener condition), 98 have host and path conditions no "
+            "request of the bench fits, and the last has none. routes100's requests, on a third "
+            "listener, walk all 100. **requests served by the expected route** is from ferry's "
+            "`ferry_route_requests_total` before and after each measured run.")
     o.append("")
     return "\n".join(o)
 

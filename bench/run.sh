@@ -57,7 +57,7 @@ usage: bench/run.sh [options]
   --ferry PATH      use this ferry binary instead of building build-bench/ferry
   --out DIR         output folder (default bench/results/<timestamp>)
 
-Environment: BENCH_PORT_BASE (default 18400; ports BASE..BASE+8 on 127.0.0.1),
+Environment: BENCH_PORT_BASE (default 18400; ports BASE..BASE+9 on 127.0.0.1),
 BACKEND_WORKERS (nginx backend workers, default 1), IDLE_CONNS (default 10000),
 TLS_CLIENTS (openssl s_time processes in tls-full and tls-resumed, default 4).
 EOF

@@ -4,7 +4,12 @@
 # wrk's own output under $OUT/raw/. Sourced by bench/run.sh (needs common.sh, targets.sh).
 
 # shellcheck disable=SC2034 # used by run.sh
-ALL_SCENARIOS=(keepalive close 64k post4k c1000 idle10k tls-keepalive tls-full tls-resumed tls-idle10k)
+ALL_SCENARIOS=(keepalive routes100 close 64k post4k c1000 idle10k tls-keepalive tls-full tls-resumed
+  tls-idle10k)
+# ferry only: nginx and HAProxy have no routes config in the bench. routes100 is keepalive's load
+# on ferry's third listener, whose requests walk all 100 routes (the last one matches);
+# keepalive-noroutes (bench/profile.sh only) is keepalive on ferry without routes at all.
+FERRY_ONLY_SCENARIOS=(routes100 keepalive-noroutes)
 IDLE_CONNS=${IDLE_CONNS:-10000}
 # openssl s_time processes run at once in tls-full and tls-resumed (each makes one connection
 # at a time).
@@ -14,10 +19,14 @@ TLS_CLIENTS=${TLS_CLIENTS:-4}
 is_tls() { [[ $1 == tls-* ]]; }
 # is_idle SCENARIO: true for the idle-connection (memory) scenarios.
 is_idle() { [[ $1 == idle10k || $1 == tls-idle10k ]]; }
+# is_ferry_only SCENARIO: true for the scenarios only ferry runs.
+is_ferry_only() { [[ " ${FERRY_ONLY_SCENARIOS[*]} " == *" $1 "* ]]; }
 
 scenario_describe() {
   case $1 in
     keepalive) echo "keep-alive, small responses: wrk -t1 -c64 GET / (27 bytes)" ;;
+    routes100) echo "keep-alive, small responses, through 100 routes where the last one matches (ferry only): wrk -t1 -c64 GET / (27 bytes) to ferry's routes100 listener" ;;
+    keepalive-noroutes) echo "keep-alive, small responses, ferry without routes (the config before routes100): wrk -t1 -c64 GET / (27 bytes)" ;;
     close) echo "new connection per request: wrk -t1 -c64 -H 'Connection: close' GET /" ;;
     64k) echo "64 KiB responses: wrk -t1 -c64 GET /64k" ;;
     post4k) echo "4 KiB POST bodies: wrk -t1 -c64 -s post4k.lua POST /post" ;;
@@ -31,10 +40,11 @@ scenario_describe() {
 }
 
 # scenario_targets SCENARIO: which of the selected targets run it (no ceiling for idle10k,
-# nor for TLS: the backends are plain HTTP).
+# nor for TLS: the backends are plain HTTP; ferry alone for routes100 and keepalive-noroutes).
 scenario_targets() {
   local t
   for t in "${TARGETS[@]}"; do
+    is_ferry_only "$1" && [[ $t != ferry ]] && continue
     { [[ $1 == idle10k ]] || is_tls "$1"; } && [[ $t == direct ]] && continue
     printf '%s\n' "$t"
   done
@@ -42,7 +52,9 @@ scenario_targets() {
 
 # scenario_port SCENARIO TARGET: the target's TLS port for TLS scenarios, else its plain one.
 scenario_port() {
-  if is_tls "$1"; then
+  if [[ $1 == routes100 && $2 == ferry ]]; then
+    echo "$PORT_FERRY_ROUTES"
+  elif is_tls "$1"; then
     target_tls_port "$2"
   else
     target_port "$2"
@@ -55,7 +67,7 @@ wrk_args() {
   is_tls "$scen" && url="https://127.0.0.1:$3"
   local common=(--latency --timeout 5s -d "${dur}s" -s "$BENCH_DIR/lua/report.lua")
   case $scen in
-    keepalive) printf '%s\n' -t1 -c64 "${common[@]}" "$url/" ;;
+    keepalive | routes100 | keepalive-noroutes) printf '%s\n' -t1 -c64 "${common[@]}" "$url/" ;;
     close) printf '%s\n' -t1 -c64 -H "Connection: close" "${common[@]}" "$url/" ;;
     64k) printf '%s\n' -t1 -c64 "${common[@]}" "$url/64k" ;;
     post4k)
@@ -163,11 +175,16 @@ run_http() {
 
   local quiet=-1
   ((QUIET_WAIT > 0)) && quiet=$(wait_quiet "$QUIET_WAIT" "$QUIET_PCT")
+  set_ferry_conf "$scen"
   start_target "$target"
   if ((WARMUP > 0)); then
     run_load "$scen" "$WARMUP" "$port" >/dev/null 2>&1 || true
   fi
 
+  # ferry: requests per route over the measured run (which route served wrk's requests),
+  # read outside the CPU and memory window.
+  local routes0=null routes1=null
+  [[ $target == ferry ]] && routes0=$(ferry_route_counts)
   mapfile -t pids < <(target_pids)
   local acc0 req0 chk0
   read -r acc0 req0 chk0 < <(backend_counters)
@@ -193,6 +210,7 @@ run_http() {
     ((${#bpids[@]})) && be1=$(cpu_ticks "${bpids[@]}")
     hwm=$(status_kb VmHWM "${pids[@]}")
     rss=$(status_kb VmRSS "${pids[@]}")
+    [[ $target == ferry ]] && routes1=$(ferry_route_counts)
   else
     alive=false
     cpu1=$cpu0
@@ -215,10 +233,10 @@ run_http() {
   local wrkjson
   wrkjson=$(sed -n 's/^WRKJSON //p' "$OUT/$raw" | tail -n 1)
   [[ -n $wrkjson ]] || wrkjson=null
-  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"cpus":%d,"machine_ticks":%d,"idle_ticks":%d,"backend_cpu_ticks":%d,"wrk_cpu_ticks":%d,"raw":"%s"}\n' \
+  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"cpus":%d,"machine_ticks":%d,"idle_ticks":%d,"backend_cpu_ticks":%d,"wrk_cpu_ticks":%d,"route_requests":{"before":%s,"after":%s},"raw":"%s"}\n' \
     "$round" "$scen" "$target" "$alive" "$wrkjson" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss" \
     $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$other_pct" "$steal_pct" "$quiet" \
-    "$(nproc)" "$span" "$idle" $((be1 - be0)) $((k1 - k0)) "$raw" \
+    "$(nproc)" "$span" "$idle" $((be1 - be0)) $((k1 - k0)) "${routes0:-null}" "${routes1:-null}" "$raw" \
     >>"$OUT/runs.jsonl"
 }
 
@@ -235,6 +253,7 @@ run_idle() {
 
   local quiet=-1
   ((QUIET_WAIT > 0)) && quiet=$(wait_quiet "$QUIET_WAIT" "$QUIET_PCT")
+  set_ferry_conf "$scen"
   start_target "$target"
   if ((WARMUP > 0)); then
     local warm

@@ -15,8 +15,9 @@ bench_limits() {
   CLK_TCK=$(getconf CLK_TCK)
 }
 
-# bench_ports: PORT_* from PORT_BASE (nine consecutive ports), each checked free. Each proxy
-# has a plain port and, in the same process, a TLS port (PORT_*_TLS).
+# bench_ports: PORT_* from PORT_BASE (ten consecutive ports), each checked free. Each proxy
+# has a plain port and, in the same process, a TLS port (PORT_*_TLS); ferry has a third, plain
+# one for routes100 (PORT_FERRY_ROUTES), whose requests walk all its routes.
 bench_ports() {
   PORT_BACKEND_A=$PORT_BASE
   PORT_BACKEND_B=$((PORT_BASE + 1))
@@ -27,9 +28,11 @@ bench_ports() {
   PORT_FERRY_TLS=$((PORT_BASE + 6))
   PORT_NGINX_TLS=$((PORT_BASE + 7))
   PORT_HAPROXY_TLS=$((PORT_BASE + 8))
+  PORT_FERRY_ROUTES=$((PORT_BASE + 9))
   local p
   for p in "$PORT_BACKEND_A" "$PORT_BACKEND_B" "$PORT_FERRY" "$PORT_NGINX" "$PORT_HAPROXY" \
-    "$PORT_FERRY_ADMIN" "$PORT_FERRY_TLS" "$PORT_NGINX_TLS" "$PORT_HAPROXY_TLS"; do
+    "$PORT_FERRY_ADMIN" "$PORT_FERRY_TLS" "$PORT_NGINX_TLS" "$PORT_HAPROXY_TLS" \
+    "$PORT_FERRY_ROUTES"; do
     port_in_use "$p" && die "port $p is in use; set BENCH_PORT_BASE to a free range"
   done
   return 0

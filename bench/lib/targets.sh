@@ -7,6 +7,12 @@
 
 BACKEND_PID=""
 TARGET_PID=""
+# The config ferry runs with: ferry.yaml (with routes), or ferry-noroutes.yaml (profile.sh's
+# keepalive-noroutes); render_all writes both. set_ferry_conf SCENARIO picks it.
+FERRY_CONF=""
+# Routes in ferry.yaml: the first matches the two existing listeners, the last everything;
+# routes100's requests walk all of them (the ones between match nothing the bench sends).
+ROUTES_TOTAL=100
 # A command the proxies run under (bench/profile.sh: valgrind), and how long to wait for
 # their first 200.
 TARGET_WRAP=()
@@ -34,6 +40,7 @@ render() {
     -e "s|@NOFILE@|$NOFILE|g" \
     -e "s|@NGINX_CONNS@|$((NOFILE - 64))|g" \
     -e "s|@MAXCONN@|$MAXCONN|g" \
+    -e "s|@ROUTES_PORT@|$PORT_FERRY_ROUTES|g" \
     -e "s|@PORT@|$3|g" \
     -e "s|@TLS_PORT@|${4:-}|g" \
     -e "s|@TLS_DIR@|$RUN_DIR/tls|g" \
@@ -56,6 +63,45 @@ make_cert() {
   cat "$dir/cert.pem" "$dir/key.pem" >"$dir/certkey.pem"
 }
 
+# no_match_routes FIRST LAST: routes FIRST..LAST of ferry.yaml, each with a host and a path
+# condition that no request of the bench fits (wrk's Host is 127.0.0.1:PORT, its path /).
+no_match_routes() {
+  local i
+  for ((i = $1; i <= $2; i++)); do
+    printf '  - name: no-match-%d\n    match: {host: "app-%d.example.com", path: "/svc-%d/*"}\n    forward: default\n' \
+      "$i" "$i" "$i"
+  done
+}
+
+# render_ferry: RUN_DIR/ferry.yaml (with the routes) and RUN_DIR/ferry-noroutes.yaml (the same
+# without the routes and the routes100 listener: the config as it was before routes).
+render_ferry() {
+  render "$BENCH_DIR/conf/ferry.yaml" "$RUN_DIR/ferry.rendered" "$PORT_FERRY" "$PORT_FERRY_TLS"
+  no_match_routes 2 $((ROUTES_TOTAL - 1)) >"$RUN_DIR/ferry-no-match-routes.yaml"
+  awk -v f="$RUN_DIR/ferry-no-match-routes.yaml" '
+    $0 == "@NO_MATCH_ROUTES@" { while ((getline l < f) > 0) print l; next }
+    { print }' "$RUN_DIR/ferry.rendered" >"$RUN_DIR/ferry.yaml"
+  render "$BENCH_DIR/conf/ferry.yaml" "$RUN_DIR/ferry-noroutes.yaml" "$PORT_FERRY" "$PORT_FERRY_TLS"
+  sed -i -e "/^  - address: \"127.0.0.1:$PORT_FERRY_ROUTES\"\$/d" -e '/^# --- routes/,$d' \
+    "$RUN_DIR/ferry-noroutes.yaml"
+  rm -f "$RUN_DIR/ferry.rendered" "$RUN_DIR/ferry-no-match-routes.yaml"
+  local n
+  n=$(grep -c '^  - name: ' "$RUN_DIR/ferry.yaml")
+  ((n == ROUTES_TOTAL)) || die "ferry.yaml has $n routes, expected $ROUTES_TOTAL"
+  grep -q -e '^routes:' -e "$PORT_FERRY_ROUTES" "$RUN_DIR/ferry-noroutes.yaml" &&
+    die "ferry-noroutes.yaml still has routes or the routes100 listener"
+  FERRY_CONF="$RUN_DIR/ferry.yaml"
+}
+
+# set_ferry_conf SCENARIO: the config ferry starts with for SCENARIO.
+set_ferry_conf() {
+  if [[ $1 == keepalive-noroutes ]]; then
+    FERRY_CONF="$RUN_DIR/ferry-noroutes.yaml"
+  else
+    FERRY_CONF="$RUN_DIR/ferry.yaml"
+  fi
+}
+
 render_all() {
   mkdir -p "$RUN_DIR/www"
   printf '<p>This is index page!</p>\n' >"$RUN_DIR/www/index.html"
@@ -64,14 +110,17 @@ render_all() {
   render "$BENCH_DIR/conf/backend-nginx.conf" "$RUN_DIR/backend-nginx.conf" ""
   render "$BENCH_DIR/conf/proxy-nginx.conf" "$RUN_DIR/nginx-proxy.conf" "$PORT_NGINX" "$PORT_NGINX_TLS"
   render "$BENCH_DIR/conf/haproxy.cfg" "$RUN_DIR/haproxy.cfg" "$PORT_HAPROXY" "$PORT_HAPROXY_TLS"
-  render "$BENCH_DIR/conf/ferry.yaml" "$RUN_DIR/ferry.yaml" "$PORT_FERRY" "$PORT_FERRY_TLS"
+  render_ferry
 
   nginx -t -q -p "$RUN_DIR" -c "$RUN_DIR/backend-nginx.conf" -e "$RUN_DIR/nginx-t.log" ||
     die "backend nginx config rejected (see $RUN_DIR/backend-nginx.conf)"
   nginx -t -q -p "$RUN_DIR" -c "$RUN_DIR/nginx-proxy.conf" -e "$RUN_DIR/nginx-t.log" ||
     die "proxy nginx config rejected (see $RUN_DIR/nginx-proxy.conf)"
   haproxy -c -q -f "$RUN_DIR/haproxy.cfg" || die "haproxy config rejected"
-  "$FERRY_BIN" --check -c "$RUN_DIR/ferry.yaml" >/dev/null || die "ferry config rejected"
+  "$FERRY_BIN" --check -c "$RUN_DIR/ferry.yaml" >"$RUN_DIR/ferry-check.log" 2>&1 ||
+    die "ferry config rejected: $(cat "$RUN_DIR/ferry-check.log")"
+  "$FERRY_BIN" --check -c "$RUN_DIR/ferry-noroutes.yaml" >/dev/null ||
+    die "ferry config without routes rejected"
 }
 
 start_backend() {
@@ -140,7 +189,7 @@ start_target() {
   local name=$1 log="$RUN_DIR/$1.log"
   case $name in
     ferry)
-      "${TARGET_WRAP[@]}" "$FERRY_BIN" -c "$RUN_DIR/ferry.yaml" >>"$log" 2>&1 &
+      "${TARGET_WRAP[@]}" "$FERRY_BIN" -c "${FERRY_CONF:-$RUN_DIR/ferry.yaml}" >>"$log" 2>&1 &
       TARGET_PID=$!
       ;;
     nginx)
@@ -167,6 +216,28 @@ start_target() {
     tail -n 20 "$log" >&2 || true
     die "$name did not answer 200 over TLS on port $(target_tls_port "$name")"
   fi
+  # ferry with routes: the routes100 listener must serve too (through its last route).
+  if [[ $name == ferry && ${FERRY_CONF:-$RUN_DIR/ferry.yaml} == "$RUN_DIR/ferry.yaml" &&
+    $(http_status "http://127.0.0.1:$PORT_FERRY_ROUTES/") != 200 ]]; then
+    tail -n 20 "$log" >&2 || true
+    die "ferry did not answer 200 on its routes100 listener, port $PORT_FERRY_ROUTES"
+  fi
+}
+
+# ferry_route_counts: ferry's requests answered per route so far (ferry_route_requests_total
+# on its admin listener, summed over status codes), as a JSON object {"ROUTE": N, ...}; {} when
+# the admin listener does not answer.
+ferry_route_counts() {
+  { curl -s -m 20 "http://127.0.0.1:$PORT_FERRY_ADMIN/metrics" 2>/dev/null || true; } |
+    awk '/^ferry_route_requests_total\{/ && match($0, /route="[^"]*"/) {
+        n[substr($0, RSTART + 7, RLENGTH - 8)] += $NF
+      }
+      END {
+        printf "{"
+        sep = ""
+        for (r in n) { printf "%s\"%s\":%d", sep, r, n[r]; sep = "," }
+        printf "}\n"
+      }'
 }
 
 stop_target() {
