@@ -540,6 +540,13 @@ std::optional<std::size_t> ClientConn::pick_backend(const balancer::Request& req
   const balancer::PoolView view = snap.pools.empty() ? balancer::PoolView(snap) : snap.pool(ex_->pool);
   const bool hashing = pool.balancer == config::BalancerKind::ConsistentHash;
   const std::string_view hash_key = hashing ? balancer::pick_key(pool.hash_key, request) : request.client_ip;
+  if (!worker_.balancers_fit(ex_->snapshot)) {
+    // A retry of a request that began before a reload: its pool's balancer is gone, and any
+    // eligible backend not tried yet will do.
+    for (std::size_t i = 0; i < view.size(); ++i)
+      if (view.eligible(i) && !ex_->tried.contains(i)) return i;
+    return std::nullopt;
+  }
   balancer::Balancer& algorithm = worker_.balancer(ex_->pool);
   if (!pool.sticky_cookie.empty() && ex_->tried.size() == 0) {
     // The cookie's backend while it is eligible; a missing, forged or stale value, or one
@@ -995,7 +1002,7 @@ void ClientConn::release_backend(balancer::Outcome outcome) {
   const balancer::Backend& backend = snap.backends[ex_->backend_index];
   backend.load->outstanding.fetch_sub(1, std::memory_order_relaxed);
   // A request that started before a reload has no balancer to tell (its pool's may be gone).
-  if (worker_.is_current(ex_->snapshot) && ex_->pool < snap.pools.size())
+  if (worker_.balancers_fit(ex_->snapshot) && ex_->pool < snap.pools.size())
     worker_.balancer(ex_->pool).release(ex_->backend_index - snap.pools[ex_->pool].first, outcome);
 }
 

@@ -75,9 +75,9 @@ class Worker {
   ConnPool& pool() { return pool_; }
   // The balancer of pool `pool` of the routing in use (current_'s).
   balancer::Balancer& balancer(uint32_t pool) { return *balancers_[pool]; }
-  // Whether `snap` is the one in use: a request that started on an older one releases its pick
-  // to nothing (its pool's balancer may be gone).
-  bool is_current(const LocalSnapshot* snap) const { return snap == current_; }
+  // Whether the balancers are the ones for `snap`'s pools: a request that started before a
+  // reload may outlive them (its pools' balancers are gone or now serve other pools).
+  bool balancers_fit(const LocalSnapshot* snap) const { return snap->routing == balancers_routing_; }
   // The number of the next request forward route `route` splits (a per-worker counter).
   uint64_t next_split(uint32_t route) { return route < route_splits_.size() ? route_splits_[route]++ : 0; }
   WorkerShared& shared() { return shared_; }
