@@ -347,12 +347,15 @@ def spread(values):
 
 
 def served_by(per_round, expected):
-    """'last: 100.0% (every round)': the share of requests the expected route served."""
+    """'last: 100.0% in every round': the share of requests the expected route served."""
     shares = [m.get("route_requests", {}).get(expected, 0) / sum(m["route_requests"].values())
               for m in per_round.values() if m.get("route_requests")]
     if not shares:
         return "–"
-    return f"{expected}: {100 * min(shares):.1f}%" + (" (lowest round)" if len(shares) > 1 else "")
+    lo, hi = f"{100 * min(shares):.1f}%", f"{100 * max(shares):.1f}%"
+    if len(shares) == 1:
+        return f"{expected}: {lo}"
+    return f"{expected}: {lo} in every round" if lo == hi else f"{expected}: {lo}–{hi} by round"
 
 
 def baseline_section(name, s):
