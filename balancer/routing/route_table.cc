@@ -84,8 +84,10 @@ RouteTable RouteTable::from(const config::Config& config) {
         route.body = route_config.body;
         break;
     }
+    if (route.match && !route.match->never) table.hosts_.add_route(route.index, route_config.match.host);
     table.routes_.push_back(std::move(route));
   }
+  table.hosts_.finish(table.routes_.size());
   return table;
 }
 
@@ -94,8 +96,14 @@ const Route* RouteTable::match(const Request& request) const {
   // A file without routes (or one opening with a catch-all) needs nothing from the request.
   if (!routes_.front().match) return &routes_.front();
   const MatchInput input = match_input_of(request);
+  if (hosts_.empty()) {
+    for (const Route& route : routes_)
+      if (!route.match || route.match->holds(input)) return &route;
+    return nullptr;
+  }
+  const HostIndex::Lookup by_host = hosts_.lookup(input.host);
   for (const Route& route : routes_)
-    if (!route.match || route.match->holds(input)) return &route;
+    if (by_host.may_match(route.index) && (!route.match || route.match->holds(input))) return &route;
   return nullptr;
 }
 

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "balancer/request.h"
+#include "balancer/routing/host_index.h"
 #include "config/config.h"
 
 namespace ferry::balancer::routing {
@@ -92,6 +93,7 @@ class RouteTable {
 
  private:
   std::vector<Route> routes_;
+  HostIndex hosts_;  // skips the routes whose exact host names are not the request's
 };
 
 // The pool of forward route `route` for the request numbered `counter` on this worker.
