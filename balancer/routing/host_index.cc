@@ -13,16 +13,12 @@ std::string_view without_trailing_dot(std::string_view host) {
   return host;
 }
 
-// Orders a stored (lowercase) host against a request's host, ignoring the request's case.
-int compare_ignoring_case(std::string_view stored, std::string_view host) {
-  const std::size_t n = std::min(stored.size(), host.size());
-  for (std::size_t i = 0; i < n; ++i) {
-    const char a = stored[i];
-    const char b = lower(host[i]);
-    if (a != b) return static_cast<unsigned char>(a) < static_cast<unsigned char>(b) ? -1 : 1;
-  }
-  if (stored.size() == host.size()) return 0;
-  return stored.size() < host.size() ? -1 : 1;
+// Whether `stored` (lowercase) is `host` ignoring the host's case.
+bool same_ignoring_case(std::string_view stored, std::string_view host) {
+  if (stored.size() != host.size()) return false;
+  for (std::size_t i = 0; i < host.size(); ++i)
+    if (stored[i] != lower(host[i])) return false;
+  return true;
 }
 
 }  // namespace
@@ -43,27 +39,41 @@ void HostIndex::add_route(uint32_t route, const std::vector<std::string>& hosts)
   }
 }
 
+uint64_t HostIndex::hash_lowercase(std::string_view host) {
+  uint64_t h = 14695981039346656037ULL;  // FNV-1a: a few instructions a byte, no table
+  for (char c : host) {
+    h ^= static_cast<unsigned char>(lower(c));
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
 void HostIndex::finish(std::size_t routes) {
   words_ = (routes + 63) / 64;
   indexed_.resize(words_, 0);
   for (Entry& e : entries_) e.routes.resize(words_, 0);
-  std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.host < b.host; });
+  std::size_t size = 4;
+  while (size < entries_.size() * 2) size *= 2;
+  slots_.assign(size, 0);
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    std::size_t slot = hash_lowercase(entries_[i].host) & (size - 1);
+    while (slots_[slot] != 0) slot = (slot + 1) & (size - 1);
+    slots_[slot] = static_cast<uint32_t>(i + 1);
+  }
 }
 
 HostIndex::Lookup HostIndex::lookup(std::string_view host) const {
   Lookup out;
   out.indexed_ = &indexed_;
+  if (slots_.empty()) return out;
   host = without_trailing_dot(host);
-  std::size_t lo = 0;
-  std::size_t hi = entries_.size();
-  while (lo < hi) {
-    const std::size_t mid = lo + (hi - lo) / 2;
-    const int order = compare_ignoring_case(entries_[mid].host, host);
-    if (order == 0) {
-      out.named_ = entries_[mid].routes.data();
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t slot = hash_lowercase(host) & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
+    const Entry& e = entries_[slots_[slot] - 1];
+    if (same_ignoring_case(e.host, host)) {
+      out.named_ = e.routes.data();
       break;
     }
-    if (order < 0) lo = mid + 1; else hi = mid;
   }
   return out;
 }

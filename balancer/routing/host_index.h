@@ -22,6 +22,11 @@ class HostIndex {
   void finish(std::size_t routes);
 
   bool empty() const { return entries_.empty(); }
+  // Whether route `route`'s host condition is in the index (so a lookup can rule it out).
+  bool indexed(uint32_t route) const {
+    const std::size_t word = route / 64;
+    return word < indexed_.size() && (indexed_[word] & (uint64_t{1} << (route % 64))) != 0;
+  }
   // A request's view of the index: which indexed routes name `host`. Never allocates.
   class Lookup {
    public:
@@ -46,7 +51,12 @@ class HostIndex {
     std::string host;             // lowercase, no trailing dot
     std::vector<uint64_t> routes;  // bit per route naming it
   };
-  std::vector<Entry> entries_;     // sorted by host
+  static uint64_t hash_lowercase(std::string_view host);
+
+  std::vector<Entry> entries_;
+  // Open addressing over entries_: a slot holds an entry's index + 1 (0 = empty); the table is
+  // at least twice the entries, so a lookup probes one or two slots.
+  std::vector<uint32_t> slots_;
   std::vector<uint64_t> indexed_;  // bit per route whose host condition is indexed
   std::size_t words_ = 0;
 };

@@ -101,9 +101,19 @@ const Route* RouteTable::match(const Request& request) const {
       if (!route.match || route.match->holds(input)) return &route;
     return nullptr;
   }
-  const HostIndex::Lookup by_host = hosts_.lookup(input.host);
-  for (const Route& route : routes_)
-    if (by_host.may_match(route.index) && (!route.match || route.match->holds(input))) return &route;
+  // The host is looked up once, at the first route the index can rule out.
+  HostIndex::Lookup by_host;
+  bool looked_up = false;
+  for (const Route& route : routes_) {
+    if (hosts_.indexed(route.index)) {
+      if (!looked_up) {
+        by_host = hosts_.lookup(input.host);
+        looked_up = true;
+      }
+      if (!by_host.may_match(route.index)) continue;
+    }
+    if (!route.match || route.match->holds(input)) return &route;
+  }
   return nullptr;
 }
 
