@@ -89,6 +89,7 @@ bool Server::build_snapshot(const config::Config& config, const balancer::Snapsh
     slice.slow_start_ms = pc.slow_start.count();
     slice.drain_ms = pc.drain.count();
     slice.health = std::make_shared<const config::HealthCheck>(pc.health_check);
+    slice.tls = pc.tls;
     // Slow start applies to a backend that turns healthy or joins while the pool already serves
     // from others at full weight, never to a whole pool starting up (it would ramp from 0).
     bool pool_serving = false;
