@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ferry::balancer {
 
@@ -27,6 +28,13 @@ struct Backend {
   // Shared by every snapshot that keeps this backend, so reloads and health changes keep its
   // in-flight count. Written by any worker thread (relaxed atomics only).
   std::shared_ptr<Load> load = std::make_shared<Load>();
+
+  // The host part of `name`: "10.0.0.1", "::1" (without brackets), "api.internal".
+  std::string_view host() const {
+    const std::string_view n = name;
+    if (!n.empty() && n.front() == '[') return n.substr(1, n.find(']') - 1);
+    return n.substr(0, n.rfind(':'));
+  }
 };
 
 }  // namespace ferry::balancer

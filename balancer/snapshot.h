@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct PoolSlice {
   int64_t drain_ms = 0;       // a backend removed from the pool drains this long at most
   // The pool's health checks; shared, so a health flip copies a pointer, not the settings.
   std::shared_ptr<const config::HealthCheck> health = std::make_shared<config::HealthCheck>();
+  // HTTPS to the backends, for the checker (the workers' contexts travel in their Routing);
+  // none: plain HTTP.
+  std::optional<config::PoolTls> tls;
 };
 
 struct Snapshot;

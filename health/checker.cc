@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "health/status_line.h"
+#include "proxy/tls/session.h"
 
 namespace ferry::health {
 
@@ -51,6 +52,17 @@ uint64_t interval_ms(const config::HealthCheck& settings) {
 // the checks, follows new backend sets and ends drains whose backends went quiet.
 constexpr uint64_t kServiceMs = 500;
 
+// A TLS check reads ciphertext in pieces of this size.
+constexpr std::size_t kTlsReadBytes = 16 * 1024;
+
+// "TLS handshake failed: certificate verify failed: hostname mismatch" from a Session's error.
+std::string tls_failure(const std::string& error) {
+  constexpr std::string_view kHandshake = "handshake: ";
+  if (error.compare(0, kHandshake.size(), kHandshake) == 0)
+    return "TLS handshake failed: " + error.substr(kHandshake.size());
+  return "TLS: " + error;
+}
+
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -86,6 +98,13 @@ struct Checker::Target {
     state.set_thresholds(settings->healthy_threshold, settings->unhealthy_threshold);
   }
 
+  // The pool's HTTPS settings (none: plain HTTP); they apply from the next check. `host`:
+  // the backend's, the name to verify when the pool names none.
+  void adopt_tls(const std::optional<config::PoolTls>& pool_tls, std::string_view host) {
+    tls = pool_tls;
+    server_name = !tls ? std::string() : !tls->server_name.empty() ? tls->server_name : std::string(host);
+  }
+
   static void on_tick(uv_timer_t* timer) {
     auto* self = static_cast<Target*>(timer->data);
     if (self->closing || self->probe) return;  // a check still running skips this round
@@ -100,6 +119,8 @@ struct Checker::Target {
   std::size_t index = 0;  // in the synced snapshot
   HealthState state;
   std::shared_ptr<const config::HealthCheck> settings;  // its pool's
+  std::optional<config::PoolTls> tls;  // its pool's; none: plain HTTP
+  std::string server_name;             // with tls: verified and sent as SNI
   StatusMatch expected = *StatusMatch::parse("200-399", nullptr);
   std::string timeout_text;  // settings->timeout for messages: "2s", "40ms"
   uv_timer_t timer{};
@@ -111,6 +132,10 @@ struct Checker::Target {
 // One check: connect, write the request, read the status line, all under one timer. After the
 // status line it keeps reading to EOF (or the timeout) before closing, so the backend sees an
 // orderly close rather than a reset from unread bytes. Freed when both handles have closed.
+//
+// Over TLS the connect is followed by the handshake, and the request goes out once it is
+// done; ciphertext is read into `cipher` and decrypted into `buffer`, so the status line is
+// parsed as for plain HTTP.
 struct Checker::Probe {
   static void on_connect(uv_connect_t* req, int status) {
     auto* self = static_cast<Probe*>(req->data);
@@ -121,13 +146,23 @@ struct Checker::Probe {
       return;
     }
     self->connected = true;
-    uv_buf_t buf = uv_buf_init(self->request.data(), static_cast<unsigned>(self->request.size()));
-    self->write_req.data = self;
-    if (int rc = uv_write(&self->write_req, as_stream(&self->tcp), &buf, 1, on_write); rc < 0) {
-      self->finish(false, self->what + " failed: " + uv_err_name(rc));
-      self->close();
-      return;
+    if (self->tls != nullptr) {
+      if (self->tls->handshake().status == proxy::tls::Session::Status::Error) {  // the ClientHello
+        self->finish(false, tls_failure(self->tls->error()));
+        self->close();
+        return;
+      }
+      self->send_ciphertext();
+    } else {
+      uv_buf_t buf = uv_buf_init(self->request.data(), static_cast<unsigned>(self->request.size()));
+      self->write_req.data = self;
+      if (int rc = uv_write(&self->write_req, as_stream(&self->tcp), &buf, 1, on_write); rc < 0) {
+        self->finish(false, self->what + " failed: " + uv_err_name(rc));
+        self->close();
+        return;
+      }
     }
+    if (self->closing) return;
     if (int rc = uv_read_start(as_stream(&self->tcp), on_alloc, on_read); rc < 0) {
       self->finish(false, self->what + " failed: " + uv_err_name(rc));
       self->close();
@@ -136,13 +171,43 @@ struct Checker::Probe {
 
   static void on_write(uv_write_t* req, int status) {
     auto* self = static_cast<Probe*>(req->data);
-    if (status >= 0 || self->closing || self->reported) return;
-    self->finish(false, self->what + " failed: " + uv_err_name(status));
-    self->close();
+    self->writing_ciphertext = false;
+    if (self->closing) return;
+    if (status < 0) {
+      if (self->reported) return;
+      self->finish(false, self->what + " failed: " + uv_err_name(status));
+      self->close();
+      return;
+    }
+    if (self->tls != nullptr) self->send_ciphertext();  // what the session made meanwhile
+  }
+
+  static void on_tls_output(void* owner, const char* data, std::size_t length) {
+    static_cast<Probe*>(owner)->outbox.append(data, length);
+  }
+
+  // Writes what the session has made, one write at a time (`in_flight` stays untouched until
+  // its callback).
+  void send_ciphertext() {
+    if (writing_ciphertext || outbox.empty() || closing) return;
+    in_flight.swap(outbox);
+    outbox.clear();
+    uv_buf_t buf = uv_buf_init(in_flight.data(), static_cast<unsigned>(in_flight.size()));
+    write_req.data = this;
+    if (int rc = uv_write(&write_req, as_stream(&tcp), &buf, 1, on_write); rc < 0) {
+      finish(false, what + " failed: " + uv_err_name(rc));
+      close();
+      return;
+    }
+    writing_ciphertext = true;
   }
 
   static void on_alloc(uv_handle_t* h, std::size_t /*suggested*/, uv_buf_t* buf) {
     auto* self = static_cast<Probe*>(h->data);
+    if (self->tls != nullptr) {
+      *buf = uv_buf_init(self->cipher.get(), static_cast<unsigned>(kTlsReadBytes));
+      return;
+    }
     // Draining reuses the whole buffer; before that, bytes accumulate until the status line.
     const std::size_t used = self->reported ? 0 : self->received;
     *buf = uv_buf_init(self->buffer + used, static_cast<unsigned>(sizeof self->buffer - used));
@@ -153,7 +218,10 @@ struct Checker::Probe {
     if (self->closing || nread == 0) return;
     if (nread < 0) {
       if (!self->reported) {
-        if (nread != UV_EOF)
+        if (self->tls != nullptr && !self->tls->handshake_done())
+          self->finish(false, nread == UV_EOF ? "TLS handshake failed: the backend closed the connection"
+                                              : "TLS handshake failed: " + std::string(uv_err_name(static_cast<int>(nread))));
+        else if (nread != UV_EOF)
           self->finish(false, self->what + " failed: " + uv_err_name(static_cast<int>(nread)));
         else if (self->received == 0)
           self->finish(false, self->what + " got no response");
@@ -163,24 +231,73 @@ struct Checker::Probe {
       self->close();
       return;
     }
-    if (self->reported) return;  // draining the rest of the response
-    self->received += static_cast<std::size_t>(nread);
-    const StatusLine line = parse_status_line({self->buffer, self->received});
-    if (line.state == StatusLine::State::NeedMore && self->received < sizeof self->buffer) return;
-    if (line.state != StatusLine::State::Complete) {
-      self->finish(false, self->what + " answered a malformed status line");
-      self->close();
+    if (self->tls != nullptr) {
+      self->read_tls(static_cast<std::size_t>(nread));
       return;
     }
-    self->finish(self->expected.matches(line.code),
-                 self->what + " answered " + std::to_string(line.code));
+    if (self->reported) return;  // draining the rest of the response
+    self->received += static_cast<std::size_t>(nread);
+    self->check_status_line();
+  }
+
+  // Parses what `buffer` holds so far; reports once the status line is complete or cannot be.
+  void check_status_line() {
+    const StatusLine line = parse_status_line({buffer, received});
+    if (line.state == StatusLine::State::NeedMore && received < sizeof buffer) return;
+    if (line.state != StatusLine::State::Complete) {
+      finish(false, what + " answered a malformed status line");
+      close();
+      return;
+    }
+    finish(expected.matches(line.code), what + " answered " + std::to_string(line.code));
+  }
+
+  void read_tls(std::size_t length) {
+    tls->feed(cipher.get(), length);
+    while (!closing) {
+      const bool was_done = tls->handshake_done();
+      // Before the status line, plaintext accumulates in `buffer`; after it, it is dropped
+      // (into `cipher`, whose bytes the session has copied already).
+      char* into = reported ? cipher.get() : buffer + received;
+      const std::size_t room = reported ? kTlsReadBytes : sizeof buffer - received;
+      const proxy::tls::Session::Result r = tls->read(into, room);
+      if (!was_done && tls->handshake_done()) {
+        // The request, encrypted, right behind the handshake's last records.
+        if (tls->write(request).status != proxy::tls::Session::Status::Ok) {
+          finish(false, tls_failure(tls->error()));
+          close();
+          return;
+        }
+      }
+      if (r.status == proxy::tls::Session::Status::Ok) {
+        if (!reported) {
+          received += r.bytes;
+          check_status_line();
+        }
+        continue;
+      }
+      if (r.status == proxy::tls::Session::Status::WantMore) break;
+      if (!reported) {
+        if (r.status == proxy::tls::Session::Status::Closed)
+          finish(false, received == 0 ? what + " got no response" : what + " answered a truncated status line");
+        else
+          finish(false, tls_failure(tls->error()));
+      }
+      send_ciphertext();  // an alert, if the session made one
+      close();
+      return;
+    }
+    send_ciphertext();
   }
 
   static void on_timeout(uv_timer_t* timer) {
     auto* self = static_cast<Probe*>(timer->data);
-    if (!self->reported)
-      self->finish(false, (self->connected ? self->what : std::string("connect")) +
-                              " timed out after " + self->timeout_text);
+    if (!self->reported) {
+      std::string step = !self->connected                                      ? std::string("connect")
+                         : self->tls != nullptr && !self->tls->handshake_done() ? std::string("TLS handshake")
+                                                                                : self->what;
+      self->finish(false, step + " timed out after " + self->timeout_text);
+    }
     self->close();
   }
 
@@ -221,6 +338,12 @@ struct Checker::Probe {
   uv_write_t write_req{};
   char buffer[64];
   std::size_t received = 0;
+  // Over TLS only:
+  std::unique_ptr<proxy::tls::Session> tls;
+  std::unique_ptr<char[]> cipher;  // kTlsReadBytes, read into from the socket
+  std::string outbox;              // ciphertext made, not yet handed to uv_write
+  std::string in_flight;           // ciphertext of the write in flight
+  bool writing_ciphertext = false;
   int open_handles = 0;
   bool timer_open = false;
   bool connected = false;
@@ -300,6 +423,20 @@ std::shared_ptr<const config::HealthCheck> Checker::settings_for(const balancer:
   if (!snap.pools.empty() && pool < snap.pools.size()) return snap.pools[pool].health;
   std::lock_guard lock(unpooled_mutex_);
   return unpooled_settings_;
+}
+
+const Checker::TlsTrust& Checker::trust_for(const config::PoolTls& tls) {
+  std::string key = (tls.verify ? "verify\n" : "no verification\n") + tls.ca;
+  auto it = tls_trusts_.find(key);
+  if (it != tls_trusts_.end()) return it->second;
+  proxy::tls::ClientOptions options;
+  options.verify = tls.verify;
+  options.ca_file = tls.ca;
+  proxy::tls::ClientContext::Built built = proxy::tls::ClientContext::build(options);
+  TlsTrust trust;
+  trust.context = std::move(built.context);
+  for (const std::string& e : built.errors) trust.error += (trust.error.empty() ? "" : "; ") + e;
+  return tls_trusts_.emplace(std::move(key), std::move(trust)).first->second;
 }
 
 std::string Checker::pool_name(const balancer::Snapshot& snap, std::size_t index) {
@@ -440,6 +577,12 @@ std::string Checker::target_key(const balancer::Snapshot& snap, std::size_t inde
 
 void Checker::sync(const balancer::Snapshot& snap) {
   const bool reschedule_all = resync_;
+  if (!synced_ || snap.config_generation != synced_config_) {
+    // A reload may have changed a CA file under the same name: contexts are made again, and
+    // no session made under the old ones is resumed.
+    tls_trusts_.clear();
+    tls_sessions_.clear();
+  }
   synced_ = true;
   synced_set_ = snap.backend_set;
   synced_config_ = snap.config_generation;
@@ -476,11 +619,15 @@ void Checker::sync(const balancer::Snapshot& snap) {
       to_schedule.push_back(t);
     }
     t->index = i;
+    const uint32_t pool = backend.pool;
+    t->adopt_tls(!snap.pools.empty() && pool < snap.pools.size() ? snap.pools[pool].tls : std::nullopt,
+                 backend.host());
     next.emplace(std::move(key), t);
     order.push_back(t);
   }
   for (auto& [key, t] : targets_) close_target(*t);  // left the set
   targets_ = std::move(next);
+  tls_sessions_.retain_if([this](std::string_view key) { return targets_.count(std::string(key)) != 0; });
   {
     std::lock_guard lock(status_mutex_);
     order_ = std::move(order);
@@ -518,6 +665,18 @@ void Checker::start_probe(Target& target) {
   p->request = "GET " + settings.path + " HTTP/1.1\r\nHost: " +
                (settings.host.empty() ? target.name : settings.host) +
                "\r\nUser-Agent: ferry-health\r\nConnection: close\r\n\r\n";
+  if (target.tls) {
+    const TlsTrust& trust = trust_for(*target.tls);
+    if (trust.context != nullptr)
+      p->tls = proxy::tls::Session::client(trust.context, target.server_name, &tls_sessions_, target.key);
+    if (p->tls == nullptr) {
+      delete p;
+      on_result(target, false, "TLS: " + (trust.context == nullptr ? trust.error : std::string("out of memory")));
+      return;
+    }
+    p->tls->set_output_sink(&Probe::on_tls_output, p);
+    p->cipher = std::make_unique<char[]>(kTlsReadBytes);
+  }
   if (int rc = uv_tcp_init(&loop_, &p->tcp); rc < 0) {
     log_uv("uv_tcp_init", rc);
     delete p;

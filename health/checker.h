@@ -1,7 +1,9 @@
 // Active health checks on their own thread and uv loop: every `interval`, for each backend in
 // the publisher's latest snapshot, connect, send GET <path>, read the status line, all within
 // one `timeout`, and feed the result to that backend's HealthState. A Changed step becomes a new
-// snapshot through Publisher::set_healthy and one line on stderr saying why.
+// snapshot through Publisher::set_healthy and one line on stderr saying why. Backends of a pool
+// with `tls:` are checked over HTTPS, verified as the workers verify them (a failed handshake is
+// a failed check); the checker makes its own client contexts from the snapshot's settings.
 #pragma once
 
 #include <uv.h>
@@ -23,6 +25,8 @@
 #include "health/health_state.h"
 #include "health/publisher.h"
 #include "health/status_match.h"
+#include "proxy/tls/client_context.h"
+#include "proxy/tls/client_session_cache.h"
 
 namespace ferry::health {
 
@@ -98,6 +102,13 @@ class Checker {
   void update_record(Target& target);
   void shutdown();
   static std::string target_key(const balancer::Snapshot& snap, std::size_t index);
+  // A client context for `tls` (made on first use in each config generation; a CA file that
+  // cannot be read gives null and the reason).
+  struct TlsTrust {
+    std::shared_ptr<const proxy::tls::ClientContext> context;
+    std::string error;
+  };
+  const TlsTrust& trust_for(const config::PoolTls& tls);
 
   Publisher& publisher_;
 
@@ -111,6 +122,12 @@ class Checker {
   bool resync_ = false;  // settings changed: rebuild targets even if the set did not
   std::unordered_map<std::string, Target*> targets_;  // by target_key; freed in close_cb
   std::unordered_set<Probe*> probes_;  // every check in flight or draining; freed in close_cb
+  // By verify and CA file; emptied when the configuration changes, so a reload reads the
+  // files again.
+  std::unordered_map<std::string, TlsTrust> tls_trusts_;
+  // The latest session per target (by target key), so checks resume their handshakes.
+  // Emptied with tls_trusts_: a session is never resumed under another trust.
+  proxy::tls::ClientSessionCache tls_sessions_;
 
   // Set by start(), joined by stop(); both on the controlling thread.
   std::thread thread_;

@@ -12,6 +12,7 @@
 #include "config/print.h"
 #include "proxy/admin/log.h"
 #include "proxy/core/listener_tls.h"
+#include "proxy/core/pool_tls.h"
 #include "proxy/core/server.h"
 
 namespace {
@@ -175,6 +176,12 @@ int main(int argc, char** argv) {
     for (const std::string& w : tls.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     if (!tls.ok()) {
       for (const std::string& e : tls.errors) std::fprintf(stderr, "%s\n", e.c_str());
+      return 1;
+    }
+    // And the CA files pools verify their backends with.
+    const ferry::proxy::PoolTlsContexts pool_tls = ferry::proxy::build_pool_tls(loaded.config, nullptr);
+    if (!pool_tls.ok()) {
+      for (const std::string& e : pool_tls.errors) std::fprintf(stderr, "%s\n", e.c_str());
       return 1;
     }
     std::printf("config OK\n");

@@ -520,15 +520,16 @@ void ClientConn::engage_backend() {
   backend.load->outstanding.fetch_add(1, std::memory_order_relaxed);
   ex_->backend_slot = backend.metrics_slot;
   ex_->backend_name = backend.name;
-  const void* key = backend.load.get();
-  if (UpstreamConn* pooled = worker_.pool().take(key); pooled != nullptr) {
+  const PoolSettings& pool = ex_->snapshot->routes().pools[ex_->pool];
+  if (UpstreamConn* pooled = UpstreamConn::take_pooled(worker_, backend, pool); pooled != nullptr) {
     ex_->upstream = pooled;
     ex_->upstream->attach(this);
     start_request_on_upstream();
     return;
   }
-  ex_->upstream = UpstreamConn::connect(worker_, key, backend.address, this);
-  if (ex_->upstream == nullptr) upstream_failed(UpstreamError::Refused);
+  UpstreamError why = UpstreamError::Refused;
+  ex_->upstream = UpstreamConn::connect(worker_, backend, pool, this, &why);
+  if (ex_->upstream == nullptr) upstream_failed(why);
 }
 
 std::optional<std::size_t> ClientConn::pick_backend(const balancer::Request& request) {
@@ -678,9 +679,9 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
     ex_->stale_retried = true;
     ex_->streaming = false;
     const balancer::Backend& backend = ex_->snapshot->get().backends[ex_->backend_index];
-    ex_->upstream = UpstreamConn::connect(worker_, backend.load.get(), backend.address, this);
-    if (ex_->upstream != nullptr) return;
     error = UpstreamError::Refused;
+    ex_->upstream = UpstreamConn::connect(worker_, backend, ex_->snapshot->routes().pools[ex_->pool], this, &error);
+    if (ex_->upstream != nullptr) return;
   }
   const bool refused = error == UpstreamError::Refused;
   if (ex_->picked) {

@@ -89,6 +89,7 @@ bool Server::build_snapshot(const config::Config& config, const balancer::Snapsh
     slice.slow_start_ms = pc.slow_start.count();
     slice.drain_ms = pc.drain.count();
     slice.health = std::make_shared<const config::HealthCheck>(pc.health_check);
+    slice.tls = pc.tls;
     // Slow start applies to a backend that turns healthy or joins while the pool already serves
     // from others at full weight, never to a whole pool starting up (it would ramp from 0).
     bool pool_serving = false;
@@ -186,6 +187,11 @@ bool Server::start(std::string* error) {
     *error = join_lines(listener_tls_.errors);
     return false;
   }
+  pool_tls_ = build_pool_tls(config_, nullptr);
+  if (!pool_tls_.ok()) {
+    *error = join_lines(pool_tls_.errors);
+    return false;
+  }
 
   unsigned workers = config_.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
@@ -237,7 +243,7 @@ bool Server::start(std::string* error) {
     }
   }
 
-  const Settings settings = settings_for(config_, listener_tls_, ticket_keys_);
+  const Settings settings = settings_for(config_, listener_tls_, ticket_keys_, pool_tls_);
   for (unsigned w = 0; w < workers; ++w) {
     workers_.push_back(std::make_unique<Worker>(w, shared_, settings, std::move(fds[w]), access_log_));
   }
@@ -277,10 +283,12 @@ std::string Server::join_lines(const std::vector<std::string>& lines) {
 }
 
 Settings Server::settings_for(const config::Config& config, const ListenerTls& tls,
-                              const std::shared_ptr<tls::TicketKeys>& ticket_keys) {
+                              const std::shared_ptr<tls::TicketKeys>& ticket_keys,
+                              const PoolTlsContexts& pool_tls) {
   Settings settings = Settings::from(config);
   Routing routing = Routing::from(config);
   routing.config_generation = config_generation_;
+  pool_tls.apply_to(routing);
   for (const balancer::routing::Route& route : routing.routes.routes())
     routing.route_slots[route.index] = route_slots_.slot_for(route.name);
   settings.routing = std::make_shared<const Routing>(std::move(routing));
@@ -349,6 +357,9 @@ bool Server::reload(const config::Config& next, std::string* error) {
     if ((tls.contexts[i] == nullptr) != (listener_tls_.contexts[i] == nullptr))
       return fail("listener " + next.listen[i] + " changed between plain and TLS; restart ferry for that (nothing was applied)");
   }
+  // Pools' CA files likewise: a bad one rejects the reload; unchanged ones keep their context.
+  PoolTlsContexts pool_tls = build_pool_tls(next, &pool_tls_);
+  if (!pool_tls.ok()) return fail(join_lines(pool_tls.errors));
   balancer::SnapshotPtr previous = publisher_.latest();
   balancer::Snapshot snap;
   ++config_generation_;
@@ -361,7 +372,8 @@ bool Server::reload(const config::Config& next, std::string* error) {
   publisher_.publish(std::move(snap));
   if (checker_ != nullptr) checker_->reconfigure(next.health_check);  // wakes it for the new pools
   listener_tls_ = std::move(tls);
-  const Settings settings = settings_for(next, listener_tls_, ticket_keys_);
+  pool_tls_ = std::move(pool_tls);
+  const Settings settings = settings_for(next, listener_tls_, ticket_keys_, pool_tls_);
   for (auto& w : workers_) w->update(settings, log);
   if (log != access_log_) {
     std::shared_ptr<AccessLogSink> old = std::exchange(access_log_, log);

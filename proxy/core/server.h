@@ -23,6 +23,7 @@
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/metrics_collector.h"
 #include "proxy/core/listener_tls.h"
+#include "proxy/core/pool_tls.h"
 #include "proxy/core/sticky_cookie.h"
 #include "proxy/core/worker.h"
 #include "proxy/tls/ticket_keys.h"
@@ -74,9 +75,9 @@ class Server {
  private:
   static int64_t unix_now();
   static std::string join_lines(const std::vector<std::string>& lines);
-  // The workers' settings for `config`, with the TLS contexts of `tls`.
+  // The workers' settings for `config`, with the TLS contexts of `tls` and `pool_tls`.
   Settings settings_for(const config::Config& config, const ListenerTls& tls,
-                               const std::shared_ptr<tls::TicketKeys>& ticket_keys);
+                        const std::shared_ptr<tls::TicketKeys>& ticket_keys, const PoolTlsContexts& pool_tls);
   bool build_snapshot(const config::Config& config, const balancer::Snapshot* previous,
                       balancer::Snapshot* out, std::string* error);
   void handle_admin(std::string_view path, AdminResponse* response);
@@ -88,6 +89,7 @@ class Server {
   // otherwise end every client's resumption). Rotated by worker 0's timer.
   std::shared_ptr<tls::TicketKeys> ticket_keys_;
   ListenerTls listener_tls_;
+  PoolTlsContexts pool_tls_;  // the pools' client contexts in use; guarded by mutex_
   const StickyKey sticky_key_ = make_sticky_key();  // for every pool's stickiness cookie  // the contexts serving now; guarded by mutex_
   Resolver resolver_;
   health::Publisher publisher_;

@@ -11,6 +11,7 @@
 #include "balancer/pick_key.h"
 #include "balancer/routing/route_table.h"
 #include "config/config.h"
+#include "proxy/tls/client_context.h"
 #include "proxy/tls/server_context.h"
 #include "proxy/tls/ticket_keys.h"
 
@@ -36,6 +37,12 @@ struct PoolSettings {
   int64_t slow_start_ms = 0;
   std::string sticky_cookie;      // the stickiness cookie's name; empty: no stickiness
   uint64_t sticky_max_age_s = 0;
+  // HTTPS to the backends (`tls:`), set by the server (pool_tls.h); null: plain HTTP.
+  std::shared_ptr<const tls::ClientContext> tls;
+  std::string tls_server_name;  // checked and sent as SNI; empty: each backend's host
+  // Names `tls` and `tls_server_name` together (0: plain). A pooled connection or a session
+  // made under another id (a reload changed them) is not used again.
+  uint64_t tls_id = 0;
 };
 
 // The routes and the pools they forward to, as one value: built at load and every reload, and

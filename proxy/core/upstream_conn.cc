@@ -4,9 +4,24 @@
 
 #include "proxy/admin/log.h"
 #include "proxy/core/client_conn.h"
+#include "proxy/core/pool_tls.h"
 #include "proxy/core/worker.h"
+#include "proxy/tls/session.h"
 
 namespace ferry::proxy {
+
+struct UpstreamConn::TlsLink {
+  TlsLink(Worker& worker, UpstreamConn* owner, uint64_t tls_id, std::string backend_name)
+      : out(worker.blocks(), owner, &UpstreamConn::on_written, &worker.writes()),
+        id(tls_id),
+        backend(std::move(backend_name)) {}
+
+  std::unique_ptr<tls::Session> session;
+  OutQueue out;         // ciphertext for the socket: handshake records, then encrypted requests
+  uint64_t id;          // PoolSettings::tls_id it was made under
+  std::string backend;  // its name, for log lines
+  bool tcp_up = false;  // the TCP connect is done; the handshake is under way (or done)
+};
 
 namespace {
 
@@ -33,21 +48,50 @@ UpstreamConn::UpstreamConn(Worker& worker, PoolKey key)
 
 UpstreamConn::~UpstreamConn() = default;
 
-UpstreamConn* UpstreamConn::connect(Worker& worker, PoolKey key, const sockaddr_storage& address,
-                                    ClientConn* client) {
-  auto* u = new UpstreamConn(worker, key);
+UpstreamConn* UpstreamConn::connect(Worker& worker, const balancer::Backend& backend, const PoolSettings& pool,
+                                    ClientConn* client, UpstreamError* error) {
+  auto* u = new UpstreamConn(worker, backend.load.get());
   u->client_ = client;
+  if (pool.tls != nullptr) {
+    u->tls_ = std::make_unique<TlsLink>(worker, u, pool.tls_id, backend.name);
+    u->tls_->session = tls::Session::client(pool.tls, backend_server_name(pool, backend),
+                                            &worker.backend_sessions(), backend_session_key(pool, backend));
+    if (u->tls_->session == nullptr) {
+      log_error("backend %s: cannot start a TLS session (out of memory)", backend.name.c_str());
+      if (error != nullptr) *error = UpstreamError::Tls;
+      u->client_ = nullptr;
+      u->close();
+      return nullptr;
+    }
+    u->tls_->session->set_output_sink(&UpstreamConn::on_tls_output, u);
+  }
   const int rc = uv_tcp_connect(&u->connect_req_, &u->tcp_,
-                                reinterpret_cast<const sockaddr*>(&address),
+                                reinterpret_cast<const sockaddr*>(&backend.address),
                                 &UpstreamConn::on_connect);
   if (rc != 0) {
     log_debug("connect: %s", uv_err_name(rc));
+    if (error != nullptr) *error = UpstreamError::Refused;
     u->client_ = nullptr;
     u->close();
     return nullptr;
   }
+  // Over TLS this bounds the handshake too: connecting ends when the handshake does.
   u->arm_timer(worker.settings().connect_ms);
   return u;
+}
+
+UpstreamConn* UpstreamConn::take_pooled(Worker& worker, const balancer::Backend& backend, const PoolSettings& pool) {
+  while (UpstreamConn* c = worker.pool().take(backend.load.get())) {
+    if (c->tls_id() == pool.tls_id) return c;
+    c->close();  // verified under a trust or name the pool no longer has (or plain, or TLS)
+  }
+  return nullptr;
+}
+
+uint64_t UpstreamConn::tls_id() const { return tls_ != nullptr ? tls_->id : 0; }
+
+std::size_t UpstreamConn::queued() const {
+  return out_.pending() + (tls_ != nullptr ? tls_->out.pending() : 0);
 }
 
 void UpstreamConn::on_connect(uv_connect_t* req, int status) {
@@ -57,11 +101,101 @@ void UpstreamConn::on_connect(uv_connect_t* req, int status) {
     u->fail(UpstreamError::Refused);
     return;
   }
+  uv_tcp_nodelay(&u->tcp_, 1);
+  if (u->tls_ != nullptr) {
+    u->tls_->tcp_up = true;
+    u->start_reading();
+    if (u->state_ == State::Closing) return;
+    // The ClientHello; the connect timer keeps running until the handshake is done.
+    if (u->tls_->session->handshake().status == tls::Session::Status::Error) {
+      u->handshake_failed(u->tls_->session->error());
+      return;
+    }
+    u->flush_tls();
+    return;
+  }
   u->state_ = State::Active;
   u->deadline_.clear();
-  uv_tcp_nodelay(&u->tcp_, 1);
   u->start_reading();
   if (u->client_ != nullptr) u->client_->upstream_connected();
+}
+
+void UpstreamConn::handshake_finished() {
+  state_ = State::Active;
+  deadline_.clear();
+  if (client_ != nullptr) client_->upstream_connected();
+}
+
+void UpstreamConn::handshake_failed(const std::string& why) {
+  log_debug("backend %s: TLS handshake failed: %s", tls_->backend.c_str(), why.c_str());
+  fail(UpstreamError::Tls);  // close() gives the alert, if any, its try at the socket
+}
+
+void UpstreamConn::on_tls_output(void* owner, const char* data, std::size_t len) {
+  static_cast<UpstreamConn*>(owner)->tls_->out.append(data, len);
+}
+
+void UpstreamConn::flush_tls() {
+  if (state_ == State::Closing) return;
+  if (const int rc = tls_->out.flush(as_stream(&tcp_)); rc != 0) {
+    if (state_ == State::Connecting) {
+      handshake_failed(uv_err_name(rc));
+    } else {
+      fail(UpstreamError::Reset);
+    }
+  }
+}
+
+void UpstreamConn::encrypt_queued() {
+  if (out_.pending() == 0) return;
+  tls::Session& session = *tls_->session;
+  bool failed = false;
+  out_.drain_to([&](const char* data, std::size_t len) {
+    if (!failed && session.write(data, len).status != tls::Session::Status::Ok) failed = true;
+  });
+  if (failed) {
+    log_debug("backend %s: TLS write: %s", tls_->backend.c_str(), session.error().c_str());
+    fail(UpstreamError::Reset);
+  }
+}
+
+void UpstreamConn::read_tls(const char* data, std::size_t len) {
+  tls::Session& session = *tls_->session;
+  session.feed(data, len);
+  // Everything fed is decrypted now, even past a pause_reading (backpressure): bytes left in
+  // the session would wait for a socket read that may never come. One read's worth of
+  // ciphertext is at most one block of plaintext, so the client's queue overshoots its mark
+  // by no more than a plain read would. Each piece gets a block of its own, since the client
+  // may keep (share) the block it was given.
+  while (state_ != State::Closing) {
+    char* block = worker_.blocks().get();
+    if (block == nullptr) {
+      on_end(UV_ENOBUFS);
+      return;
+    }
+    const bool was_done = session.handshake_done();
+    const tls::Session::Result r = session.read(block, BlockPool::kBlockSize);
+    if (!was_done && session.handshake_done()) handshake_finished();
+    if (r.status == tls::Session::Status::Ok && state_ != State::Closing) {
+      handle_input(block, block, r.bytes);
+      worker_.blocks().put(block);
+      continue;
+    }
+    worker_.blocks().put(block);
+    if (state_ == State::Closing || r.status == tls::Session::Status::WantMore) break;
+    if (r.status == tls::Session::Status::Closed) {  // close_notify: the backend's end of stream
+      on_end(UV_EOF);
+      return;
+    }
+    if (!session.handshake_done()) {
+      handshake_failed(session.error());
+      return;
+    }
+    log_debug("backend %s: TLS: %s", tls_->backend.c_str(), session.error().c_str());
+    on_end(UV_EPROTO);
+    return;
+  }
+  flush_tls();  // handshake records, the request once the handshake finished
 }
 
 void UpstreamConn::attach(ClientConn* client) {
@@ -77,19 +211,30 @@ void UpstreamConn::attach(ClientConn* client) {
 
 void UpstreamConn::flush() {
   if (state_ == State::Connecting || state_ == State::Closing) return;
-  if (const int rc = out_.flush(as_stream(&tcp_)); rc != 0) {
+  if (tls_ != nullptr) {
+    // Plaintext waits for the batch as plain bytes do (out_ joins it, and never writes), so
+    // what one burst queues becomes one run of records; when the batch runs (or there is
+    // none) it is encrypted, then written.
+    if (worker_.writes().holding()) {
+      out_.flush(as_stream(&tcp_));
+    } else {
+      encrypt_queued();
+    }
+    flush_tls();
+    if (state_ == State::Closing) return;
+  } else if (const int rc = out_.flush(as_stream(&tcp_)); rc != 0) {
     fail(UpstreamError::Reset);
     return;
   }
   // Whether the socket took everything at once or on_written flushed the last of it, the
   // request is out once nothing is left queued.
-  if (out_.pending() == 0 && request_queued_) request_sent_ = true;
+  if (queued() == 0 && request_queued_) request_sent_ = true;
 }
 
 void UpstreamConn::request_queued(bool is_head_request) {
   request_queued_ = true;
   parser_.set_head_request(is_head_request);
-  if (out_.pending() == 0) request_sent_ = true;
+  if (queued() == 0) request_sent_ = true;
   // A connect still under way keeps its connect timer; the response timer starts after it.
   if (state_ == State::Active) arm_timer(worker_.settings().backend_response_ms);
 }
@@ -126,32 +271,45 @@ void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   UpstreamConn* u = self_of(as_handle(s));
   Worker& worker = u->worker_;  // u may be closing by the end (its memory stays until on_closed)
   if (nread > 0) {
-    u->handle_input(buf->base, buf->base, static_cast<std::size_t>(nread));
-  } else if (nread < 0) {
-    switch (u->state_) {
-      case State::Idle:
-        u->close();  // the backend closed a pooled connection: normal, it just leaves the pool
-        break;
-      case State::Tunnel:
-        if (ClientConn* c = std::exchange(u->client_, nullptr)) c->tunnel_closed();
-        u->close();
-        break;
-      case State::Active:
-        if (nread == UV_EOF && u->response_started_ && !u->interim_ &&
-            u->parser_.finish() == HttpParser::Status::MessageDone && u->client_ != nullptr) {
-          // A response delimited by the close of the connection ended cleanly.
-          ++u->requests_;
-          u->client_->response_end(false);
-        } else {
-          u->fail(UpstreamError::Reset);
-        }
-        break;
-      default:
-        break;
+    if (u->tls_ != nullptr) {
+      u->read_tls(buf->base, static_cast<std::size_t>(nread));
+    } else {
+      u->handle_input(buf->base, buf->base, static_cast<std::size_t>(nread));
     }
+  } else if (nread < 0) {
+    u->on_end(nread);
   }
   if (buf->base != nullptr) worker.blocks().put(buf->base);
   if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().run();
+}
+
+void UpstreamConn::on_end(ssize_t status) {
+  switch (state_) {
+    case State::Connecting:  // reading during a TLS handshake
+      if (tls_ != nullptr)
+        handshake_failed(status == UV_EOF ? "the backend closed the connection during the handshake"
+                                          : uv_err_name(static_cast<int>(status)));
+      break;
+    case State::Idle:
+      close();  // the backend closed a pooled connection: normal, it just leaves the pool
+      break;
+    case State::Tunnel:
+      if (ClientConn* c = std::exchange(client_, nullptr)) c->tunnel_closed();
+      close();
+      break;
+    case State::Active:
+      if (status == UV_EOF && response_started_ && !interim_ &&
+          parser_.finish() == HttpParser::Status::MessageDone && client_ != nullptr) {
+        // A response delimited by the close of the connection ended cleanly.
+        ++requests_;
+        client_->response_end(false);
+      } else {
+        fail(UpstreamError::Reset);
+      }
+      break;
+    default:
+      break;
+  }
 }
 
 void UpstreamConn::handle_input(char* block, const char* data, std::size_t len) {
@@ -227,11 +385,17 @@ void UpstreamConn::on_written(void* self, int status) {
   auto* u = static_cast<UpstreamConn*>(self);
   if (u->state_ == State::Closing) return;
   if (status < 0) {
-    if (u->state_ == State::Active || u->state_ == State::Tunnel) {
+    if (u->state_ == State::Connecting && u->tls_ != nullptr) {
+      u->handshake_failed(uv_err_name(status));
+    } else if (u->state_ == State::Active || u->state_ == State::Tunnel) {
       u->fail(UpstreamError::Reset);
     } else {
       u->close();
     }
+    return;
+  }
+  if (u->state_ == State::Connecting) {  // a TLS handshake: records queued meanwhile
+    if (u->tls_ != nullptr) u->flush_tls();
     return;
   }
   u->flush();  // what was queued meanwhile, if anything; marks the request sent when all is out
@@ -241,7 +405,7 @@ void UpstreamConn::on_written(void* self, int status) {
 
 void UpstreamConn::detach(bool reusable) {
   client_ = nullptr;
-  if (!reusable || state_ != State::Active || worker_.draining() || out_.pending() > 0) {
+  if (!reusable || state_ != State::Active || worker_.draining() || queued() > 0) {
     close();
     return;
   }
@@ -274,7 +438,20 @@ void UpstreamConn::close() {
   state_ = State::Closing;
   client_ = nullptr;
   deadline_.clear();
-  out_.write_held(as_stream(&tcp_));  // e.g. a tunnel's last bytes from a client that just left
+  if (tls_ != nullptr) {
+    // The last bytes (a tunnel's from a client that just left), then close_notify on a healthy
+    // session, or the alert of a failed one, get the one try at the socket they would have had
+    // without the batch.
+    tls::Session* session = tls_->session.get();
+    if (session != nullptr && session->handshake_done() && !session->failed()) {
+      encrypt_queued();
+      session->shutdown();
+    }
+    tls_->out.write_now(as_stream(&tcp_));
+    tls_->out.clear();
+  } else {
+    out_.write_held(as_stream(&tcp_));  // e.g. a tunnel's last bytes from a client that just left
+  }
   out_.clear();
   uv_close(as_handle(&tcp_), &UpstreamConn::on_closed);
   uv_close(deadline_.handle(), &UpstreamConn::on_closed);
@@ -293,6 +470,8 @@ void UpstreamConn::on_timer(void* owner) {
   auto* u = static_cast<UpstreamConn*>(owner);
   switch (u->state_) {
     case State::Connecting:
+      if (u->tls_ != nullptr && u->tls_->tcp_up)
+        log_debug("backend %s: TLS handshake timed out", u->tls_->backend.c_str());
       u->fail(UpstreamError::ConnectTimeout);
       break;
     case State::Active:

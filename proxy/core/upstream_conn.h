@@ -1,15 +1,25 @@
 // One connection to a backend: connect, send a request, parse the response and hand it to the
 // client connection it serves, then go back to the pool. While pooled it keeps reading, so a
 // backend's close (or stray bytes) is noticed at once and the connection leaves the pool.
+//
+// To a pool with `tls:` the connection speaks HTTPS: a client tls::Session sits between the
+// socket and the rest, as on a TLS listener's ClientConn. Connecting includes the handshake
+// (under the same timeouts.connect); request bytes go through the session into a ciphertext
+// queue, and what is read is decrypted before the parser sees it. A failed handshake is a
+// backend failure (UpstreamError::Tls) like a refused connect.
 #pragma once
 
+#include <sys/types.h>
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "balancer/backend.h"
 #include "proxy/core/buffer.h"
 #include "proxy/core/deadline.h"
+#include "proxy/core/settings.h"
 #include "proxy/core/upstream_error.h"
 #include "proxy/http1/http_parser.h"
 
@@ -22,9 +32,16 @@ class UpstreamConn final : private HttpParser::Sink {
  public:
   using PoolKey = const void*;
 
-  // Starts a connect to `address`. The owner hears back through ClientConn callbacks.
-  static UpstreamConn* connect(Worker& worker, PoolKey key, const sockaddr_storage& address,
-                               ClientConn* client);
+  // Starts a connect to `backend` of `pool` (its pool key is the backend's Load), over TLS
+  // when the pool has tls. The owner hears back through ClientConn callbacks:
+  // upstream_connected once the connection (and handshake) is up, else upstream_failed.
+  // Null when the connect could not even start; `error` (if given) then says how to count it.
+  static UpstreamConn* connect(Worker& worker, const balancer::Backend& backend, const PoolSettings& pool,
+                               ClientConn* client, UpstreamError* error = nullptr);
+  // An idle pooled connection to `backend`, taken out of the worker's pool, made under `pool`'s
+  // current TLS settings; ones made under others (a reload changed them) are closed on the way.
+  // Null when there is none.
+  static UpstreamConn* take_pooled(Worker& worker, const balancer::Backend& backend, const PoolSettings& pool);
 
   // A pooled connection starts serving `client`.
   void attach(ClientConn* client);
@@ -34,7 +51,8 @@ class UpstreamConn final : private HttpParser::Sink {
   void send(const char* data, std::size_t len) { out_.append(data, len); }
   void send_borrowed(const char* data, std::size_t len) { out_.append_borrowed(data, len); }
   void flush();
-  std::size_t queued() const { return out_.pending(); }
+  // Request bytes not yet written (plaintext and, over TLS, ciphertext).
+  std::size_t queued() const;
   // The request (head and whole body) has been queued; the response timer starts.
   void request_queued(bool is_head_request);
 
@@ -50,6 +68,7 @@ class UpstreamConn final : private HttpParser::Sink {
 
  private:
   enum class State : uint8_t { Connecting, Active, Idle, Tunnel, Closing };
+  struct TlsLink;  // the session and its ciphertext queue (TLS pools only)
 
   UpstreamConn(Worker& worker, PoolKey key);
   ~UpstreamConn();
@@ -64,9 +83,21 @@ class UpstreamConn final : private HttpParser::Sink {
   static void on_written(void* self, int status);
   static void on_timer(void* owner);
   static void on_closed(uv_handle_t* h);
+  static void on_tls_output(void* owner, const char* data, std::size_t len);
 
   // `data` lies in `block`, the pool block just read into (relayed without copying).
   void handle_input(char* block, const char* data, std::size_t len);
+  // The socket's end (UV_EOF, a TLS close_notify) or a read error, by state.
+  void on_end(ssize_t status);
+  // TLS: ciphertext in, plaintext to handle_input, one block at a time.
+  void read_tls(const char* data, std::size_t len);
+  void handshake_finished();
+  void handshake_failed(const std::string& why);
+  // TLS: what waits in out_ goes through the session into the ciphertext queue.
+  void encrypt_queued();
+  // TLS: writes the ciphertext queue (handshake records too).
+  void flush_tls();
+  uint64_t tls_id() const;
   void fail(UpstreamError error);
   void arm_timer(uint64_t ms);
   void start_reading();
@@ -80,7 +111,8 @@ class UpstreamConn final : private HttpParser::Sink {
   State state_ = State::Connecting;
   ClientConn* client_ = nullptr;
   HttpParser parser_;
-  OutQueue out_;
+  OutQueue out_;                    // request bytes (plaintext; over TLS, encrypted on flush)
+  std::unique_ptr<TlsLink> tls_;    // TLS pools only
   char* read_block_ = nullptr;     // the block handle_input is parsing, for on_body
   uint32_t requests_ = 0;          // requests completed on this connection
   bool reading_ = false;

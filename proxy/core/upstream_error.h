@@ -15,6 +15,7 @@ enum class UpstreamError : uint8_t {
   FirstByteTimeout,  // timeouts.backend_response passed with no response (or between reads)
   Reset,             // the connection died before the response ended
   Malformed,         // the backend's response broke HTTP/1.1
+  Tls,               // the TLS handshake failed (certificate, name, not TLS at all)
 };
 
 struct UpstreamErrorInfo {
@@ -32,6 +33,9 @@ constexpr UpstreamErrorInfo info(UpstreamError e) {
     case UpstreamError::FirstByteTimeout: return {504, Timeout, false, "response timed out"};
     case UpstreamError::Reset: return {502, Reset, true, "connection reset"};
     case UpstreamError::Malformed: return {502, Malformed, false, "malformed response"};
+    // Counted as a connect error: the contract's kinds are fixed, and a backend that cannot
+    // complete a handshake is as unreachable as one that refuses the connect.
+    case UpstreamError::Tls: return {502, Connect, true, "TLS handshake failed"};
   }
   return {502, BackendErrorKind::Reset, false, "unknown"};
 }

@@ -9,6 +9,7 @@
 
 #include "proxy/admin/log.h"
 #include "proxy/core/client_conn.h"
+#include "proxy/core/pool_tls.h"
 #include "proxy/core/upstream_conn.h"
 
 namespace ferry::proxy {
@@ -136,6 +137,7 @@ void Worker::adopt_latest_snapshot() {
   if (latest->config_generation != settings_.routing->config_generation) return;
   const bool backends_changed =
       current_ == nullptr || current_->snapshot->backend_set != latest->backend_set;
+  const bool routing_changed = current_ == nullptr || current_->routing != settings_.routing;
   // Backends whose drain time ran out: the requests and WebSockets still on them are cut. (A
   // drain that ended because its last request finished has nothing left to cut; a request that
   // picked a removed backend from an older snapshot, in the moment before this worker saw the
@@ -179,6 +181,18 @@ void Worker::adopt_latest_snapshot() {
     }
     for (ClientConn* c : cut) c->close();
   }
+  if ((backends_changed || routing_changed) && backend_sessions_.size() > 0) prune_backend_sessions();
+}
+
+void Worker::prune_backend_sessions() {
+  const balancer::Snapshot& snap = current_->get();
+  const Routing& routing = current_->routes();
+  std::unordered_set<std::string> keep;
+  for (const balancer::Backend& b : snap.backends) {
+    if (b.pool < routing.pools.size() && routing.pools[b.pool].tls != nullptr)
+      keep.insert(backend_session_key(routing.pools[b.pool], b));
+  }
+  backend_sessions_.retain_if([&keep](std::string_view key) { return keep.count(std::string(key)) != 0; });
 }
 
 LocalSnapshot* Worker::acquire_snapshot() {

@@ -29,6 +29,7 @@
 #include "proxy/core/local_snapshot.h"
 #include "proxy/core/settings.h"
 #include "proxy/core/write_batch.h"
+#include "proxy/tls/client_session_cache.h"
 
 namespace ferry::proxy {
 
@@ -73,6 +74,9 @@ class Worker {
   BlockPool& blocks() { return blocks_; }
   WriteBatch& writes() { return writes_; }
   ConnPool& pool() { return pool_; }
+  // The latest TLS session with each backend of a TLS pool (pool_tls.h names the keys), so a
+  // new connection resumes instead of paying a full handshake.
+  tls::ClientSessionCache& backend_sessions() { return backend_sessions_; }
   // The balancer of pool `pool` of the routing in use (current_'s).
   balancer::Balancer& balancer(uint32_t pool) { return *balancers_[pool]; }
   // Whether the balancers are the ones for `snap`'s pools: a request that started before a
@@ -157,10 +161,13 @@ class Worker {
   WriteBatch writes_;  // before every queue that joins it
   ExchangePool exchanges_;
   ConnPool pool_;
+  tls::ClientSessionCache backend_sessions_;  // outlives every UpstreamConn (they close first)
   std::vector<std::unique_ptr<balancer::Balancer>> balancers_;  // by pool of current_'s routing
   std::shared_ptr<const Routing> balancers_routing_;  // the routing balancers_ were made for
   std::vector<uint64_t> route_splits_;  // by route index
   void rebuild_balancers();
+  // Drops the sessions of backends (or TLS settings) the snapshot in use no longer has.
+  void prune_backend_sessions();
   LocalSnapshot* current_ = nullptr;
   std::list<LocalSnapshot> snapshots_;  // current and retired ones still in use
   ClientConn* clients_ = nullptr;       // intrusive list head

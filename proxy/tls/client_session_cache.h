@@ -33,6 +33,19 @@ class ClientSessionCache {
   SSL_SESSION* find(std::string_view key) const;
   // Drops the session for `key` (a backend that went away, or whose session failed).
   void forget(std::string_view key);
+  // Keeps only the sessions whose key `keep(std::string_view)` accepts (the backends still
+  // configured), so a cache that outlives many backend sets stays the size of the current one.
+  template <class Keep>
+  void retain_if(Keep keep) {
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (keep(std::string_view(it->first))) {
+        ++it;
+      } else {
+        it = sessions_.erase(it);
+      }
+    }
+  }
+  void clear() { sessions_.clear(); }
   std::size_t size() const { return sessions_.size(); }
 
  private:

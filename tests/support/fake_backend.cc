@@ -7,9 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 namespace ferry::testing {
 
@@ -20,13 +24,15 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Reads until `pred` is satisfied on buf. False on EOF/error.
-bool read_more(int fd, std::string& buf) {
-  char tmp[65536];
-  const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-  if (n <= 0) return false;
-  buf.append(tmp, static_cast<std::size_t>(n));
-  return true;
+std::string openssl_errors(const std::string& what) {
+  std::string out = what;
+  char buf[256];
+  while (const unsigned long e = ERR_get_error()) {
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += ": ";
+    out += buf;
+  }
+  return out;
 }
 
 }  // namespace
@@ -46,12 +52,30 @@ int Request::count(const std::string& name) const {
 }
 
 bool BackendConn::send(const std::string& bytes) {
+  if (ssl_ != nullptr) {
+    std::size_t written = 0;
+    return bytes.empty() || (SSL_write_ex(ssl_, bytes.data(), bytes.size(), &written) == 1 && written == bytes.size());
+  }
   std::size_t off = 0;
   while (off < bytes.size()) {
     const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n <= 0) return false;
     off += static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+bool BackendConn::read_some(std::string& buf) {
+  char tmp[65536];
+  if (ssl_ != nullptr) {
+    std::size_t n = 0;
+    if (SSL_read_ex(ssl_, tmp, sizeof tmp, &n) != 1) return false;
+    buf.append(tmp, n);
+    return true;
+  }
+  const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+  if (n <= 0) return false;
+  buf.append(tmp, static_cast<std::size_t>(n));
   return true;
 }
 
@@ -65,6 +89,22 @@ void BackendConn::reset_now() {
 
 FakeBackend::FakeBackend(std::string name, const std::string& ip, uint16_t port)
     : name_(std::move(name)), ip_(ip) {
+  listen_on(port);
+}
+
+FakeBackend::FakeBackend(std::string name, const BackendTls& tls) : name_(std::move(name)), ip_("127.0.0.1") {
+  // OpenSSL writes to the socket with write(2): a client that has gone must not kill the test.
+  std::signal(SIGPIPE, SIG_IGN);
+  tls_ctx_ = SSL_CTX_new(TLS_server_method());
+  if (tls_ctx_ == nullptr || SSL_CTX_use_certificate_chain_file(tls_ctx_, tls.cert_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(tls_ctx_, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    tls_error_ = openssl_errors("certificate " + tls.cert_file);
+  }
+  if (tls_ctx_ != nullptr && tls.max_version != 0) SSL_CTX_set_max_proto_version(tls_ctx_, tls.max_version);
+  listen_on(0);
+}
+
+void FakeBackend::listen_on(uint16_t port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int on = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -92,6 +132,7 @@ void FakeBackend::stop() {
   }
   for (auto& t : servers_) t.join();
   ::close(listen_fd_);
+  if (tls_ctx_ != nullptr) SSL_CTX_free(std::exchange(tls_ctx_, nullptr));
 }
 
 void FakeBackend::set_handler(Handler h) {
@@ -102,6 +143,11 @@ void FakeBackend::set_handler(Handler h) {
 std::string FakeBackend::received() const {
   std::lock_guard lock(mutex_);
   return received_;
+}
+
+std::vector<std::string> FakeBackend::tls_server_names() const {
+  std::lock_guard lock(mutex_);
+  return tls_server_names_;
 }
 
 std::vector<Request> FakeBackend::requests_seen() const {
@@ -179,18 +225,51 @@ std::string FakeBackend::default_response(const std::string& name, const Request
 }
 
 void FakeBackend::serve(int fd) {
-  BackendConn conn(fd);
+  SSL* ssl = nullptr;
+  bool ready = true;
+  if (tls_ctx_ != nullptr) {
+    ssl = SSL_new(tls_ctx_);
+    ready = ssl != nullptr && tls_error_.empty() && SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1;
+    if (ready) {
+      const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+      {
+        std::lock_guard lock(mutex_);
+        tls_server_names_.emplace_back(sni != nullptr ? sni : "");
+      }
+      if (SSL_session_reused(ssl) == 1) ++tls_resumed_;
+      ++tls_handshakes_;
+    } else {
+      ++tls_failed_;
+    }
+    ERR_clear_error();
+  }
+  if (ready) {
+    BackendConn conn(fd, ssl);
+    serve_requests(conn);
+  }
+  if (ssl != nullptr) {
+    if (ready) SSL_shutdown(ssl);  // close_notify; the client's is not waited for
+    SSL_free(ssl);
+    ERR_clear_error();
+  }
+  ::shutdown(fd, SHUT_RDWR);
+  std::lock_guard lock(mutex_);
+  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
+  ::close(fd);
+}
+
+void FakeBackend::serve_requests(BackendConn& conn) {
   std::string buf;
   while (!stopping_) {
     if (silent_) {
-      char tmp[4096];
-      if (::recv(fd, tmp, sizeof tmp, 0) <= 0) break;
+      std::string dropped;
+      if (!conn.read_some(dropped)) break;
       continue;
     }
     std::size_t head_end;
     while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
       const std::size_t before = buf.size();
-      if (!read_more(fd, buf)) goto done;
+      if (!conn.read_some(buf)) return;
       std::lock_guard lock(mutex_);
       received_.append(buf, before, std::string::npos);
     }
@@ -225,14 +304,14 @@ void FakeBackend::serve(int fd) {
           std::size_t eol;
           while ((eol = buf.find("\r\n")) == std::string::npos) {
             const std::size_t before = buf.size();
-            if (!read_more(fd, buf)) goto done;
+            if (!conn.read_some(buf)) return;
             std::lock_guard lock(mutex_);
             received_.append(buf, before, std::string::npos);
           }
           const std::size_t size = std::stoul(buf.substr(0, eol), nullptr, 16);
           while (buf.size() < eol + 2 + size + 2) {
             const std::size_t before = buf.size();
-            if (!read_more(fd, buf)) goto done;
+            if (!conn.read_some(buf)) return;
             std::lock_guard lock(mutex_);
             received_.append(buf, before, std::string::npos);
           }
@@ -244,7 +323,7 @@ void FakeBackend::serve(int fd) {
         const std::size_t size = std::stoul(req.header("content-length"));
         while (buf.size() < size) {
           const std::size_t before = buf.size();
-          if (!read_more(fd, buf)) goto done;
+          if (!conn.read_some(buf)) return;
           std::lock_guard lock(mutex_);
           received_.append(buf, before, std::string::npos);
         }
@@ -267,11 +346,6 @@ void FakeBackend::serve(int fd) {
       if (lower(req.header("connection")) == "close") break;
     }
   }
-done:
-  ::shutdown(fd, SHUT_RDWR);
-  std::lock_guard lock(mutex_);
-  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
-  ::close(fd);
 }
 
 }  // namespace ferry::testing

@@ -6,7 +6,11 @@
 //   /echo        the request body back (Content-Length), X-Body-Sha: a hash of it
 //   anything     "hello from NAME"
 // Every response carries X-Backend: NAME.
+// Given a certificate it speaks HTTPS instead (OpenSSL, blocking, a server session cache and
+// tickets on, as OpenSSL sets them by default), and counts full, resumed and failed handshakes.
 #pragma once
+
+#include <openssl/ssl.h>
 
 #include <atomic>
 #include <cstdint>
@@ -31,14 +35,24 @@ struct Request {
 
 class BackendConn {
  public:
-  explicit BackendConn(int fd) : fd_(fd) {}
+  explicit BackendConn(int fd, SSL* ssl = nullptr) : fd_(fd), ssl_(ssl) {}
   bool send(const std::string& bytes);
-  void close_now();  // close without a response
+  // Appends what arrives next (decrypted over TLS); false on EOF or an error.
+  bool read_some(std::string& buf);
+  void close_now();  // close without a response (over TLS: without close_notify)
   void reset_now();  // RST (SO_LINGER 0)
   int fd() const { return fd_; }
 
  private:
   int fd_;
+  SSL* ssl_;  // null: plain HTTP
+};
+
+// The certificate an HTTPS FakeBackend serves: PEM files, the leaf then its chain, and its key.
+struct BackendTls {
+  std::string cert_file;
+  std::string key_file;
+  int max_version = 0;  // TLS1_2_VERSION pins TLS 1.2; 0: OpenSSL's highest (1.3)
 };
 
 class FakeBackend {
@@ -46,6 +60,9 @@ class FakeBackend {
   using Handler = std::function<void(BackendConn&, const Request&)>;
 
   explicit FakeBackend(std::string name, const std::string& ip = "127.0.0.1", uint16_t port = 0);
+  // An HTTPS backend on 127.0.0.1:0. If the files do not load, tls_error() says why and every
+  // connection is closed at once.
+  FakeBackend(std::string name, const BackendTls& tls);
   ~FakeBackend();
   FakeBackend(const FakeBackend&) = delete;
   FakeBackend& operator=(const FakeBackend&) = delete;
@@ -61,6 +78,13 @@ class FakeBackend {
 
   int connections() const { return connections_.load(); }
   int requests() const { return requests_.load(); }
+  // HTTPS only: handshakes completed (and of those, resumed) and failed.
+  int tls_handshakes() const { return tls_handshakes_.load(); }
+  int tls_resumed() const { return tls_resumed_.load(); }
+  int tls_failed() const { return tls_failed_.load(); }
+  const std::string& tls_error() const { return tls_error_; }
+  // The SNI name of each completed handshake, in order ("" when the client sent none).
+  std::vector<std::string> tls_server_names() const;
   std::string received() const;  // every byte received, all connections
   std::vector<Request> requests_seen() const;
   void stop();
@@ -70,8 +94,10 @@ class FakeBackend {
   static uint64_t hash(const std::string& s);  // FNV-1a
 
  private:
+  void listen_on(uint16_t port);
   void accept_loop();
   void serve(int fd);
+  void serve_requests(BackendConn& conn);
 
   std::string name_;
   std::string ip_;
@@ -82,6 +108,12 @@ class FakeBackend {
   std::atomic<bool> early_{false};
   std::atomic<int> connections_{0};
   std::atomic<int> requests_{0};
+  std::atomic<int> tls_handshakes_{0};
+  std::atomic<int> tls_resumed_{0};
+  std::atomic<int> tls_failed_{0};
+  SSL_CTX* tls_ctx_ = nullptr;  // HTTPS backends; set before the acceptor starts
+  std::string tls_error_;
+  std::vector<std::string> tls_server_names_;  // guarded by mutex_
   mutable std::mutex mutex_;
   Handler handler_;
   std::string received_;

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <ctime>
@@ -10,103 +9,20 @@
 #include <random>
 #include <stdexcept>
 
+#include "support/test_certificates.h"
+
 namespace ferry::proxy::tls::testing {
 namespace {
+
+using ferry::testing::CertificateSpec;
+using ferry::testing::ec_key;
+using ferry::testing::make_certificate;
+using ferry::testing::pem_of;
+using ferry::testing::rsa_key;
 
 constexpr int64_t kDay = 24 * 3600;
 constexpr int64_t kExpiredNotBefore = 1704067200;  // 2024-01-01T00:00:00Z
 constexpr int64_t kExpiredNotAfter = 1735689600;   // 2025-01-01T00:00:00Z
-
-void check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(std::string(what) + ": " + take_openssl_errors());
-}
-
-EvpPkeyPtr rsa_key() {
-  EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(2048)));
-  check(key != nullptr, "RSA key");
-  return key;
-}
-
-EvpPkeyPtr ec_key(const char* curve) {
-  EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve));
-  check(key != nullptr, "EC key");
-  return key;
-}
-
-struct Spec {
-  std::string common_name;
-  std::string organization;
-  std::vector<std::string> dns_names;
-  int64_t not_before = 0;
-  int64_t not_after = 0;
-  bool ca = false;
-};
-
-void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str());
-  check(ext != nullptr, "extension");
-  check(X509_add_ext(cert, ext, -1) == 1, "add extension");
-  X509_EXTENSION_free(ext);
-}
-
-X509Ptr make_certificate(const Spec& spec, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key) {
-  static long serial = 1000;
-  X509Ptr cert(X509_new());
-  check(cert != nullptr, "X509_new");
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), ++serial);
-  check(ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) !=
-            nullptr,
-        "notBefore");
-  check(
-      ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) != nullptr,
-      "notAfter");
-  check(X509_set_pubkey(cert.get(), key) == 1, "pubkey");
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  const auto* cn = reinterpret_cast<const unsigned char*>(spec.common_name.c_str());
-  check(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, cn, -1, -1, 0) == 1, "CN");
-  if (!spec.organization.empty()) {
-    const auto* o = reinterpret_cast<const unsigned char*>(spec.organization.c_str());
-    check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, o, -1, -1, 0) == 1, "O");
-  }
-  check(X509_set_issuer_name(cert.get(),
-                             issuer != nullptr ? X509_get_subject_name(issuer) : name) == 1,
-        "issuer");
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer != nullptr ? issuer : cert.get(), cert.get(), nullptr, nullptr, 0);
-  add_extension(cert.get(), &ctx, NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "CA:FALSE");
-  add_extension(cert.get(), &ctx, NID_subject_key_identifier, "hash");
-  if (spec.ca) {
-    add_extension(cert.get(), &ctx, NID_key_usage, "critical,keyCertSign,cRLSign");
-  } else {
-    add_extension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
-  }
-  if (!spec.dns_names.empty()) {
-    std::string san;
-    for (const std::string& dns : spec.dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + dns;
-    add_extension(cert.get(), &ctx, NID_subject_alt_name, san);
-  }
-  check(X509_sign(cert.get(), issuer_key != nullptr ? issuer_key : key, EVP_sha256()) > 0, "sign");
-  return cert;
-}
-
-std::string pem_of(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  check(PEM_write_bio_X509(bio.get(), cert) == 1, "PEM cert");
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
-}
-
-std::string pem_of(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
-        "PEM key");
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
-}
 
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -122,7 +38,7 @@ const Pki& Pki::get() {
   static Pki* const pki = [] {
     auto* p = new Pki;
     const int64_t now = unix_now();
-    auto issue = [&](const std::string& stem, const Spec& spec, EVP_PKEY* key, X509* issuer,
+    auto issue = [&](const std::string& stem, const CertificateSpec& spec, EVP_PKEY* key, X509* issuer,
                      EVP_PKEY* issuer_key, Issued& out) {
       const X509Ptr cert = make_certificate(spec, key, issuer, issuer_key);
       out.cert = p->path(stem + ".pem");
