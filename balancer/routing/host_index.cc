@@ -23,19 +23,23 @@ bool same_ignoring_case(std::string_view stored, std::string_view host) {
 
 }  // namespace
 
-void HostIndex::add_route(uint32_t route, const std::vector<std::string>& hosts) {
-  if (hosts.empty()) return;
-  for (const std::string& host : hosts)
-    if (host.find_first_of("*?\\") != std::string::npos) return;  // a pattern: walked as before
-  if (indexed_.size() <= route / 64) indexed_.resize(route / 64 + 1, 0);
-  indexed_[route / 64] |= uint64_t{1} << (route % 64);
+void HostIndex::add_route(uint32_t route, const std::vector<std::string>& hosts, bool never) {
+  if (indexed_.size() <= route) indexed_.resize(route + 1, 0);
+  bool exact = !hosts.empty();
+  for (const std::string& host : hosts) exact = exact && host.find_first_of("*?\\") == std::string::npos;
+  if (never) {
+    indexed_[route] = 2;  // on no list at all
+    return;
+  }
+  if (!exact) return;  // a pattern, or no host condition: on every list
+  indexed_[route] = 1;
+  first_indexed_ = std::min(first_indexed_, route);
   for (const std::string& host : hosts) {
     std::string key(without_trailing_dot(host));
     for (char& c : key) c = lower(c);
     auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.host == key; });
-    if (it == entries_.end()) it = entries_.insert(entries_.end(), Entry{std::move(key), {}});
-    if (it->routes.size() <= route / 64) it->routes.resize(route / 64 + 1, 0);
-    it->routes[route / 64] |= uint64_t{1} << (route % 64);
+    if (it == entries_.end()) it = entries_.insert(entries_.end(), Entry{std::move(key), {}, {}});
+    if (it->routes.empty() || it->routes.back() != route) it->routes.push_back(route);
   }
 }
 
@@ -48,10 +52,14 @@ uint64_t HostIndex::hash_lowercase(std::string_view host) {
   return h;
 }
 
-void HostIndex::finish(std::size_t routes) {
-  words_ = (routes + 63) / 64;
-  indexed_.resize(words_, 0);
-  for (Entry& e : entries_) e.routes.resize(words_, 0);
+void HostIndex::finish() {
+  if (entries_.empty()) return;
+  for (uint32_t r = first_indexed_; r < indexed_.size(); ++r)
+    if (indexed_[r] == 0) not_indexed_.push_back(r);
+  for (Entry& e : entries_) {
+    std::merge(e.routes.begin(), e.routes.end(), not_indexed_.begin(), not_indexed_.end(),
+               std::back_inserter(e.candidates));
+  }
   std::size_t size = 4;
   while (size < entries_.size() * 2) size *= 2;
   slots_.assign(size, 0);
@@ -62,20 +70,14 @@ void HostIndex::finish(std::size_t routes) {
   }
 }
 
-HostIndex::Lookup HostIndex::lookup(std::string_view host) const {
-  Lookup out;
-  out.indexed_ = &indexed_;
-  if (slots_.empty()) return out;
+const std::vector<uint32_t>& HostIndex::candidates(std::string_view host) const {
   host = without_trailing_dot(host);
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t slot = hash_lowercase(host) & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
     const Entry& e = entries_[slots_[slot] - 1];
-    if (same_ignoring_case(e.host, host)) {
-      out.named_ = e.routes.data();
-      break;
-    }
+    if (same_ignoring_case(e.host, host)) return e.candidates;
   }
-  return out;
+  return not_indexed_;
 }
 
 }  // namespace ferry::balancer::routing

@@ -84,10 +84,11 @@ RouteTable RouteTable::from(const config::Config& config) {
         route.body = route_config.body;
         break;
     }
-    if (route.match && !route.match->never) table.hosts_.add_route(route.index, route_config.match.host);
+    table.hosts_.add_route(route.index, route.match ? route_config.match.host : std::vector<std::string>{},
+                           route.match && route.match->never);
     table.routes_.push_back(std::move(route));
   }
-  table.hosts_.finish(table.routes_.size());
+  table.hosts_.finish();
   return table;
 }
 
@@ -96,24 +97,15 @@ const Route* RouteTable::match(const Request& request) const {
   // A file without routes (or one opening with a catch-all) needs nothing from the request.
   if (!routes_.front().match) return &routes_.front();
   const MatchInput input = match_input_of(request);
-  if (hosts_.empty()) {
-    for (const Route& route : routes_)
-      if (!route.match || route.match->holds(input)) return &route;
-    return nullptr;
-  }
-  // The host is looked up once, at the first route the index can rule out.
-  HostIndex::Lookup by_host;
-  bool looked_up = false;
-  for (const Route& route : routes_) {
-    if (hosts_.indexed(route.index)) {
-      if (!looked_up) {
-        by_host = hosts_.lookup(input.host);
-        looked_up = true;
-      }
-      if (!by_host.may_match(route.index)) continue;
-    }
-    if (!route.match || route.match->holds(input)) return &route;
-  }
+  auto holds = [&](const Route& route) { return !route.match || route.match->holds(input); };
+  // Routes before the first one the host index covers are tried in order; from there on only
+  // those the request's host leaves possible, still in order.
+  const std::size_t walked = hosts_.empty() ? routes_.size() : hosts_.first_indexed();
+  for (std::size_t i = 0; i < walked; ++i)
+    if (holds(routes_[i])) return &routes_[i];
+  if (hosts_.empty()) return nullptr;
+  for (const uint32_t i : hosts_.candidates(input.host))
+    if (holds(routes_[i])) return &routes_[i];
   return nullptr;
 }
 

@@ -12,34 +12,35 @@
 namespace ferry::balancer::routing {
 namespace {
 
-TEST(HostIndex, SkipsOnlyIndexedRoutesThatDoNotNameTheHost) {
+using Routes = std::vector<uint32_t>;
+
+TEST(HostIndex, ListsTheRoutesAHostLeavesPossibleInTableOrder) {
   HostIndex index;
-  index.add_route(0, {"a.example.com", "b.example.com"});
-  index.add_route(2, {"c.example.com"});
-  index.add_route(3, {"*.example.org"});  // a pattern: never indexed
-  index.finish(5);
-  const HostIndex::Lookup a = index.lookup("A.Example.COM.");  // case and one trailing dot
-  EXPECT_TRUE(a.may_match(0));
-  EXPECT_TRUE(a.may_match(1));   // no host condition: not indexed
-  EXPECT_FALSE(a.may_match(2));
-  EXPECT_TRUE(a.may_match(3));
-  EXPECT_TRUE(a.may_match(4));
-  const HostIndex::Lookup none = index.lookup("z.example.com");
-  EXPECT_FALSE(none.may_match(0));
-  EXPECT_FALSE(none.may_match(2));
-  EXPECT_TRUE(none.may_match(3));
-  EXPECT_FALSE(index.lookup("").may_match(0));
-  EXPECT_FALSE(index.lookup("a.example.co").may_match(0));  // prefixes are other hosts
-  EXPECT_FALSE(index.lookup("a.example.comm").may_match(0));
+  index.add_route(0, {}, false);                                  // no host condition
+  index.add_route(1, {"a.example.com", "b.example.com"}, false);
+  index.add_route(2, {}, false);
+  index.add_route(3, {"c.example.com"}, false);
+  index.add_route(4, {"*.example.org"}, false);  // a pattern: on every list
+  index.add_route(5, {"a.example.com"}, true);   // can never match: on no list
+  index.finish();
+  EXPECT_EQ(index.first_indexed(), 1u);  // route 0 is tried before any lookup
+  EXPECT_EQ(index.candidates("A.Example.COM."), (Routes{1, 2, 4}));  // case, one trailing dot
+  EXPECT_EQ(index.candidates("b.example.com"), (Routes{1, 2, 4}));
+  EXPECT_EQ(index.candidates("c.example.com"), (Routes{2, 3, 4}));
+  EXPECT_EQ(index.candidates("z.example.com"), (Routes{2, 4}));
+  EXPECT_EQ(index.candidates(""), (Routes{2, 4}));
+  EXPECT_EQ(index.candidates("a.example.co"), (Routes{2, 4}));  // prefixes are other hosts
+  EXPECT_EQ(index.candidates("a.example.comm"), (Routes{2, 4}));
 }
 
-TEST(HostIndex, ReachesRoutesPastTheFirst64) {
+TEST(HostIndex, HandlesManyHostsAndRoutes) {
   HostIndex index;
-  for (uint32_t i = 0; i < 130; ++i) index.add_route(i, {"h" + std::to_string(i) + ".example.com"});
-  index.finish(131);
-  const HostIndex::Lookup l = index.lookup("h129.example.com");
-  for (uint32_t i = 0; i < 130; ++i) EXPECT_EQ(l.may_match(i), i == 129) << i;
-  EXPECT_TRUE(l.may_match(130));
+  for (uint32_t i = 0; i < 300; ++i) index.add_route(i, {"h" + std::to_string(i) + ".example.com"}, false);
+  index.add_route(300, {}, false);
+  index.finish();
+  for (uint32_t i = 0; i < 300; i += 37)
+    EXPECT_EQ(index.candidates("h" + std::to_string(i) + ".example.com"), (Routes{i, 300})) << i;
+  EXPECT_EQ(index.candidates("h300.example.com"), (Routes{300}));
 }
 
 // Through the table: first match wins among indexed and walked routes alike.
