@@ -18,7 +18,7 @@ failed=0
 
 "$root/scripts/install-deps.sh" || exit 1
 
-stage() { printf '\n===== %s =====\n' "$*"; }
+stage() { printf '\n===== %s (at %ss) =====\n' "$*" "$SECONDS"; }
 
 # Adds a stage's "N passed, N failed" to the totals.
 count() {

@@ -28,7 +28,7 @@ sanitized_build() {
   if ! CC=clang CXX=clang++ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug \
       -DFERRY_SANITIZE="$sanitizers" -DFERRY_TESTS=ON -DFERRY_BENCH=OFF "${fuzz[@]}" \
       -DCMAKE_C_FLAGS="$coverage" -DCMAKE_CXX_FLAGS="$coverage" \
-      -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g -fno-sanitize-recover=undefined" \
+      -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only -fno-sanitize-recover=undefined" \
       >"$dir/configure.log" 2>&1; then
     cat "$dir/configure.log"
     return 1
