@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "balancer/request.h"
+
 namespace ferry::balancer::routing {
 
 namespace {
@@ -11,14 +13,6 @@ char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + '
 std::string_view without_trailing_dot(std::string_view host) {
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   return host;
-}
-
-// Whether `stored` (lowercase) is `host` ignoring the host's case.
-bool same_ignoring_case(std::string_view stored, std::string_view host) {
-  if (stored.size() != host.size()) return false;
-  for (std::size_t i = 0; i < host.size(); ++i)
-    if (stored[i] != lower(host[i])) return false;
-  return true;
 }
 
 }  // namespace
@@ -75,7 +69,7 @@ const std::vector<uint32_t>& HostIndex::candidates(std::string_view host) const 
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t slot = hash_lowercase(host) & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
     const Entry& e = entries_[slots_[slot] - 1];
-    if (same_ignoring_case(e.host, host)) return e.candidates;
+    if (equals_ignore_case(e.host, host)) return e.candidates;
   }
   return not_indexed_;
 }
