@@ -62,7 +62,8 @@ struct Snapshot {
   std::vector<Backend> backends;
   std::vector<uint8_t> healthy;   // parallel to backends; 1 = passing health checks
   // Parallel to backends (or empty: none). 1 = gets no new requests: removed from its pool by a
-  // reload and finishing what it has, until `drain_until_ms` (steady clock) or its last request.
+  // reload and finishing what it has, until `drain_until_ms` (steady clock) or its last request;
+  // or drained by hand from the admin API (drain_until_ms 0), until it is made ready again.
   std::vector<uint8_t> draining;
   std::vector<int64_t> drain_until_ms;  // parallel to draining
   // Parallel to backends (or empty: none ramping). Steady-clock ms when the backend turned
@@ -85,6 +86,16 @@ struct Snapshot {
   }
 
   bool is_draining(std::size_t i) const { return i < draining.size() && draining[i] != 0; }
+  // Drained from the admin API (it stays in its pool and keeps its checks); else removed by a reload.
+  bool drained_by_hand(std::size_t i) const {
+    return is_draining(i) && i < drain_until_ms.size() && drain_until_ms[i] == 0;
+  }
+  // What /backends and the status page call the backend's state.
+  const char* state_name(std::size_t i) const {
+    if (drained_by_hand(i)) return "drained";
+    if (is_draining(i)) return "draining";
+    return healthy[i] != 0 ? "healthy" : "unhealthy";
+  }
   bool eligible(std::size_t i) const {
     return !is_draining(i) && (healthy[i] != 0 || (fail_open && !any_healthy));
   }

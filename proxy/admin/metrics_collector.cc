@@ -340,7 +340,7 @@ std::string MetricsCollector::render_backends_json() const {
     const Totals t = sum(sources_, b.metrics_slot);
     uint64_t served = 0;
     for (const auto& [code, count] : t.codes) served += count;
-    const char* state = snap->is_draining(i) ? "draining" : snap->healthy[i] ? "healthy" : "unhealthy";
+    const char* state = snap->state_name(i);
     o << indent << "{\"address\": \"" << json_escape(b.name) << "\", ";
     o << "\"pool\": \"" << json_escape(pool_of(*snap, i)) << "\", ";
     o << "\"resolved\": \"" << json_escape(config::to_string(b.address)) << "\", ";
