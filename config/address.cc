@@ -196,4 +196,9 @@ std::string to_string(const HostPort& hp) {
   return host + ":" + std::to_string(hp.port);
 }
 
+uint16_t port_of(const sockaddr_storage& addr) {
+  return addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port)
+                                    : ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
+}
+
 }  // namespace ferry::config

@@ -31,6 +31,9 @@ std::vector<sockaddr_storage> resolve(const HostPort& hp, std::string* error);
 // "1.2.3.4:80" / "[::1]:80" for logs.
 std::string to_string(const sockaddr_storage& addr);
 
+// The port of an IPv4 or IPv6 address, in host order.
+uint16_t port_of(const sockaddr_storage& addr);
+
 // A canonical "host:port": numeric hosts in their standard form ("[::1]:80" for "[0::1]:80"),
 // names lowercased. Two addresses that are the same backend give the same text.
 std::string to_string(const HostPort& hp);

@@ -195,6 +195,8 @@ struct Config {
   std::vector<ListenerConfig> listeners;
   uint32_t workers = 0;  // 0 = one per CPU core
   std::string admin = "127.0.0.1:9901";  // empty = no admin listener
+  // Bearer token the admin POST controls require; needed when admin listens beyond loopback.
+  std::string admin_token;
   BalancerKind balancer = BalancerKind::RoundRobin;
   std::string hash_key = "client_ip";
   Duration resolve_interval{30000};

@@ -105,11 +105,18 @@ void section_rule(const Field& field, Config& out, Diagnostics& diag) {
 }
 
 // The top level, in the contract's order (which is also the order of "expected one of").
-constexpr std::array<Rule<Config>, 16> kRootRules{{
+constexpr std::array<Rule<Config>, 17> kRootRules{{
     {"listen", decode_listen},
     {"listeners", decode_listeners},
     {"workers", integer_rule<&Config::workers, 0, kMaxWorkers>},
     {"admin", decode_admin},
+    {"admin_token",
+     [](const Field& f, Config& c, Diagnostics& d) {
+       decode_checked(f, c.admin_token, is_admin_token,
+                      "a token of 16 to 256 visible ASCII characters, without spaces (for example "
+                      "the output of: openssl rand -hex 32), or \"\" for none",
+                      d);
+     }},
     {"balancer", member_rule<decode_balancer, &Config::balancer>},
     {"hash_key", member_rule<decode_hash_key, &Config::hash_key>},
     {"resolve_interval", duration_rule<&Config::resolve_interval, 0, kMaxDurationMs>},
@@ -150,6 +157,7 @@ void decode_config(const YAML::Node& root, Config& out, Diagnostics& diag) {
                "a file gives either listen (plain addresses) or listeners, not both; move each listen "
                "address into listeners as {address: ...}");
   check_pool_layout(file, out, diag);
+  check_admin_exposure(file, out, diag);
   const std::optional<Field> routes = find_child(file, "routes");
   if (routes) decode_routes(*routes, routable_pools(file, out), out, diag);
   const bool has_pools = find_child(file, "pools").has_value();

@@ -33,6 +33,9 @@ void decode_listen(const Field& field, Config& out, Diagnostics& diag);
 void decode_listeners(const Field& field, Config& out, Diagnostics& diag);
 // `admin`: an address, or "off"/"" for none.
 void decode_admin(const Field& field, Config& out, Diagnostics& diag);
+// Once every key is read: an admin listener beyond loopback needs admin_token, since its POST
+// controls take backends out of service.
+void check_admin_exposure(const Field& file, const Config& config, Diagnostics& diag);
 
 // The keys a pool shares with the top level (where they describe the pool "default"). Each
 // fills the one field it is about, so a Config and a PoolConfig decode them alike.

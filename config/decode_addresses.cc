@@ -3,6 +3,7 @@
 #include "config/decode.h"
 #include "config/fields.h"
 #include "config/quote.h"
+#include "config/validate.h"
 
 namespace ferry::config {
 
@@ -86,6 +87,19 @@ void decode_admin(const Field& field, Config& out, Diagnostics& diag) {
     return;
   }
   assign(out.admin, read_address(field, true, nullptr, diag));
+}
+
+void check_admin_exposure(const Field& file, const Config& config, Diagnostics& diag) {
+  if (config.admin.empty() || !config.admin_token.empty()) return;
+  const std::optional<Field> admin = find_child(file, "admin");
+  if (!admin) return;  // the default, 127.0.0.1:9901
+  std::string why;
+  const std::optional<HostPort> hp = parse_host_port(config.admin, &why);
+  if (!hp || is_loopback_host(hp->host)) return;
+  diag.expected_sentence(*admin, "admin listens on " + config.admin +
+                                     ", beyond loopback, so its POST controls (drain, ready) need a "
+                                     "token: set admin_token (for example to the output of: openssl "
+                                     "rand -hex 32), or listen on 127.0.0.1");
 }
 
 void decode_backends(const Field& field, std::vector<BackendConfig>& out, Diagnostics& diag) {

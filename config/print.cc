@@ -178,6 +178,7 @@ std::string print(const Config& c) {
   }
   w.line(0, "workers", std::to_string(c.workers));
   w.line(0, "admin", quote(c.admin.empty() ? "off" : c.admin));
+  if (!c.admin_token.empty()) w.line(0, "admin_token", quote(c.admin_token));
   // The top-level balancer, hash_key, backends, health_check and retries are the pool
   // "default"; a file with pools only has no such pool, and may not give those keys.
   const bool default_pool = !c.backends.empty() || c.pools.empty();

@@ -1,5 +1,9 @@
 #include "config/validate.h"
 
+#include <arpa/inet.h>
+
+#include <string>
+
 namespace ferry::config {
 
 namespace {
@@ -97,6 +101,21 @@ bool is_content_type(std::string_view text) {
   for (char c : text)
     if (c < 0x20 || c > 0x7e) return false;
   return true;
+}
+
+bool is_admin_token(std::string_view text) {
+  if (text.empty()) return true;
+  if (text.size() < 16 || text.size() > 256) return false;
+  for (char c : text)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  const std::string text(host);
+  return ::inet_pton(AF_INET, text.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 bool is_access_log(std::string_view text) {

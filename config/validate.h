@@ -24,6 +24,13 @@ bool is_request_path(std::string_view text);
 // Visible ASCII without spaces: safe to send as a Host header value (no CR/LF injection).
 bool is_host_header(std::string_view text);
 
+// The admin bearer token: empty (none), or 16 to 256 visible ASCII characters without spaces,
+// so it fits an Authorization header as is and is not guessable by being short.
+bool is_admin_token(std::string_view text);
+
+// A host that only this machine reaches: 127.0.0.0/8, ::1 or "localhost".
+bool is_loopback_host(std::string_view host);
+
 // "off", "stdout" or a non-empty file path without control bytes.
 bool is_access_log(std::string_view text);
 

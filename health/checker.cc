@@ -593,8 +593,9 @@ void Checker::sync(const balancer::Snapshot& snap) {
   std::vector<Target*> to_schedule;
   for (std::size_t i = 0; i < snap.size(); ++i) {
     std::shared_ptr<const config::HealthCheck> settings = settings_for(snap, i);
-    // A draining backend gets no new requests, so checking it would only add load to it.
-    if (!settings->enabled || snap.is_draining(i)) continue;
+    // A backend a reload removed gets no new requests, so checking it would only add load to
+    // it; one drained by hand stays checked, so whoever makes it ready sees whether it is well.
+    if (!settings->enabled || (snap.is_draining(i) && !snap.drained_by_hand(i))) continue;
     const balancer::Backend& backend = snap.backends[i];
     std::string key = target_key(snap, i);
     if (next.count(key)) continue;  // listed twice: one target checks it

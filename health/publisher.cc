@@ -76,6 +76,32 @@ bool Publisher::set_healthy(uint64_t backend_set, std::size_t index, bool health
   return true;
 }
 
+std::size_t Publisher::set_drained_by_hand(std::string_view pool, std::string_view name, bool drained) {
+  std::lock_guard lock(mutex_);
+  if (!current_) return 0;
+  balancer::Snapshot next = *current_;
+  std::size_t matched = 0;
+  bool changed = false;
+  for (std::size_t i = 0; i < next.size(); ++i) {
+    const balancer::Backend& b = next.backends[i];
+    if (b.name != name || b.pool >= next.pools.size() || next.pools[b.pool].name != pool) continue;
+    if (next.is_draining(i) && !next.drained_by_hand(i)) continue;  // removed by a reload: leaving anyway
+    ++matched;
+    if (next.drained_by_hand(i) == drained) continue;
+    next.draining.resize(next.size(), 0);
+    next.drain_until_ms.resize(next.size(), 0);
+    next.draining[i] = drained ? 1 : 0;
+    next.drain_until_ms[i] = 0;
+    changed = true;
+  }
+  if (!changed) return matched;
+  next.generation = ++generation_;
+  next.finish();
+  current_ = std::make_shared<const balancer::Snapshot>(std::move(next));
+  for (uv_async_t* nudge : subscribers_) uv_async_send(nudge);
+  return matched;
+}
+
 uint64_t Publisher::new_backend_set() {
   std::lock_guard lock(mutex_);
   return ++backend_sets_;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "balancer/snapshot.h"
@@ -29,6 +30,12 @@ class Publisher {
   // Any thread. Flips one backend's health in a new snapshot if it is still part of the
   // backend set `backend_set` and its state differs. Returns true when something was published.
   bool set_healthy(uint64_t backend_set, std::size_t index, bool healthy);
+
+  // Any thread. Drains by hand (no new requests, in-flight ones finish, checks go on) or makes
+  // ready again every backend of pool `pool` written as `name` (all its addresses), in a new
+  // snapshot of the same backend set. A backend a reload removed stays as it is. Returns how
+  // many backends matched (0: none by that pool and name).
+  std::size_t set_drained_by_hand(std::string_view pool, std::string_view name, bool drained);
 
   // Any thread. A fresh backend-set number, for a snapshot whose backend list changed.
   uint64_t new_backend_set();

@@ -1,12 +1,17 @@
 // ferry: argv, signals, and the server's lifetime.
+#include <openssl/crypto.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/load.h"
 #include "config/print.h"
@@ -14,6 +19,10 @@
 #include "proxy/core/listener_tls.h"
 #include "proxy/core/pool_tls.h"
 #include "proxy/core/server.h"
+#include "proxy/lifecycle/inherited_sockets.h"
+#include "proxy/lifecycle/systemd_notify.h"
+#include "proxy/lifecycle/upgrade_channel.h"
+#include "proxy/lifecycle/upgrader.h"
 
 namespace {
 
@@ -38,8 +47,11 @@ constexpr const char* kUsage =
     "  --version           print the version\n"
     "  --help              print this help\n"
     "\n"
-    "signals: SIGHUP reloads FILE; SIGTERM/SIGINT stop accepting, finish in-flight requests\n"
-    "within timeouts.shutdown_grace, then exit 0.\n";
+    "signals: SIGHUP reloads FILE; SIGUSR2 upgrades with no downtime: starts the binary at\n"
+    "ferry's own path with the same arguments, hands it the listening sockets, and once it\n"
+    "serves, stops accepting and drains (if it fails, this process keeps serving); SIGUSR1\n"
+    "reopens the access log; SIGTERM/SIGINT stop accepting, finish in-flight requests within\n"
+    "timeouts.shutdown_grace, then exit 0.\n";
 
 struct Options {
   std::string config_file;
@@ -82,13 +94,22 @@ int64_t unix_now() {
       .count();
 }
 
+namespace lifecycle = ferry::proxy::lifecycle;
+
+struct Runtime;
+void reload(Runtime* rt);
+
 struct Runtime {
   ferry::proxy::Server* server = nullptr;
   std::string config_file;  // empty: the built-in default
-  uv_signal_t sigterm{}, sigint{}, sighup{}, sigusr1{};
+  std::string executable;   // our own path, for an upgrade
+  std::vector<std::string> args;
+  uv_signal_t sigterm{}, sigint{}, sighup{}, sigusr1{}, sigusr2{};
   uv_timer_t resolve_timer{};
   uv_async_t done{};
+  std::unique_ptr<lifecycle::Upgrader> upgrader;
   bool stopping = false;
+  bool handed_over = false;  // an upgrade's new process serves; systemd follows it now
 };
 
 void on_stop_signal(uv_signal_t* handle, int signum) {
@@ -96,14 +117,63 @@ void on_stop_signal(uv_signal_t* handle, int signum) {
   if (!rt->stopping) {
     ferry::proxy::log_info("%s: draining (up to %s)", signum == SIGINT ? "SIGINT" : "SIGTERM",
                            "timeouts.shutdown_grace");
+    lifecycle::notify_systemd("STOPPING=1\nSTATUS=draining");
   }
   rt->stopping = true;
+  // A new process still starting would otherwise serve beside nobody's knowledge.
+  if (rt->upgrader->pending()) rt->upgrader->cancel("ferry is shutting down");
   rt->server->drain();
+}
+
+void on_upgrade_done(Runtime* rt, bool ok, int pid, const std::string& why) {
+  if (!ok) {
+    ferry::proxy::log_error("upgrade failed: %s; this process (pid %d) keeps serving", why.c_str(), ::getpid());
+    if (!rt->stopping) lifecycle::notify_systemd("READY=1\nSTATUS=serving; the last upgrade failed: " + why);
+    return;
+  }
+  ferry::proxy::log_info("upgrade: the new process (pid %d) serves; this one (pid %d) stops accepting and drains",
+                         pid, ::getpid());
+  // The new process is the service's main process from now on; without this systemd would
+  // take the service down when this one exits.
+  lifecycle::notify_systemd("MAINPID=" + std::to_string(pid) + "\nREADY=1\nSTATUS=upgraded");
+  rt->handed_over = true;
+  rt->stopping = true;
+  rt->server->hand_over();
+}
+
+void on_usr2(uv_signal_t* handle, int) {
+  auto* rt = static_cast<Runtime*>(handle->data);
+  if (rt->stopping) {
+    ferry::proxy::log_info("SIGUSR2 ignored: this process is draining");
+    return;
+  }
+  if (rt->upgrader->pending()) {
+    ferry::proxy::log_info("SIGUSR2 ignored: an upgrade is already under way");
+    return;
+  }
+  lifecycle::UpgradePlan plan;
+  plan.executable = rt->executable;
+  plan.args = rt->args;
+  plan.sockets = rt->server->handover_sockets();
+  plan.handover.ticket_ring = rt->server->export_ticket_ring();
+  ferry::proxy::log_info("SIGUSR2: upgrading: starting %s with %zu listening socket(s)", plan.executable.c_str(),
+                         plan.sockets.size());
+  lifecycle::notify_systemd("RELOADING=1\nSTATUS=upgrading");
+  std::string error;
+  const bool started = rt->upgrader->start(
+      std::move(plan), [rt](bool ok, int pid, const std::string& why) { on_upgrade_done(rt, ok, pid, why); }, &error);
+  if (!started) on_upgrade_done(rt, false, 0, error);
 }
 
 void on_hup(uv_signal_t* handle, int) {
   auto* rt = static_cast<Runtime*>(handle->data);
   if (rt->stopping) return;
+  lifecycle::notify_systemd("RELOADING=1\nSTATUS=reloading");
+  reload(rt);
+  lifecycle::notify_systemd("READY=1\nSTATUS=serving");
+}
+
+void reload(Runtime* rt) {
   ferry::config::LoadResult next;
   if (rt->config_file.empty()) {
     next.config = ferry::config::seed_default();
@@ -149,6 +219,8 @@ void on_done(uv_async_t* handle) {
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->sighup), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->sigusr1), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&rt->sigusr2), nullptr);
+  rt->upgrader->close();
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->resolve_timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&rt->done), nullptr);
 }
@@ -194,8 +266,25 @@ int main(int argc, char** argv) {
 
   std::signal(SIGPIPE, SIG_IGN);
   for (const auto& w : loaded.warnings) ferry::proxy::log_info("warning: %s", w.to_string().c_str());
-  ferry::proxy::Server server(loaded.config);
+  // Listening sockets from systemd or from the ferry this one replaces, and (after an upgrade)
+  // the channel to that ferry; both are taken out of the environment here.
   std::string error;
+  lifecycle::InheritedSockets inherited = lifecycle::InheritedSockets::from_environment(&error);
+  if (!error.empty()) {
+    ferry::proxy::log_error("%s", error.c_str());
+    return 1;
+  }
+  std::optional<lifecycle::UpgradeChannel> upgrade_channel = lifecycle::UpgradeChannel::from_environment();
+  ferry::proxy::Server server(loaded.config);
+  if (upgrade_channel) {
+    lifecycle::Handover handover;
+    if (!upgrade_channel->receive(&handover, &error)) {
+      ferry::proxy::log_error("upgrade: %s", error.c_str());
+      return 1;
+    }
+    server.inherit_ticket_ring(std::move(handover.ticket_ring));
+  }
+  server.inherit(std::move(inherited));
   if (!server.start(&error)) {
     ferry::proxy::log_error("%s", error.c_str());
     return 1;
@@ -206,16 +295,26 @@ int main(int argc, char** argv) {
     if (i > 0) listening += ", ";
     listening += running.listen[i];
   }
-  ferry::proxy::log_info("listening on %s with %u workers, %zu backends, admin %s (%s)",
+  ferry::proxy::log_info("listening on %s with %u workers, %zu backends, admin %s (%s), pid %d",
                          listening.c_str(), server.worker_count(), backend_count(running),
-                         running.admin.empty() ? "off" : running.admin.c_str(), running.source.c_str());
+                         running.admin.empty() ? "off" : running.admin.c_str(), running.source.c_str(), ::getpid());
+  if (upgrade_channel) {
+    // The old process tells systemd (MAINPID=) once it hears this, then drains.
+    upgrade_channel->report_ready();
+    upgrade_channel.reset();
+  } else {
+    lifecycle::notify_systemd("READY=1\nSTATUS=serving\nMAINPID=" + std::to_string(::getpid()));
+  }
 
   uv_loop_t loop;
   uv_loop_init(&loop);
   Runtime rt;
   rt.server = &server;
   rt.config_file = options.config_file;
-  for (uv_signal_t* s : {&rt.sigterm, &rt.sigint, &rt.sighup, &rt.sigusr1}) {
+  rt.executable = lifecycle::own_executable_path();
+  rt.args.assign(argv, argv + argc);
+  rt.upgrader = std::make_unique<lifecycle::Upgrader>(&loop);
+  for (uv_signal_t* s : {&rt.sigterm, &rt.sigint, &rt.sighup, &rt.sigusr1, &rt.sigusr2}) {
     uv_signal_init(&loop, s);
     s->data = &rt;
   }
@@ -223,6 +322,7 @@ int main(int argc, char** argv) {
   uv_signal_start(&rt.sigint, &on_stop_signal, SIGINT);
   uv_signal_start(&rt.sighup, &on_hup, SIGHUP);
   uv_signal_start(&rt.sigusr1, &on_usr1, SIGUSR1);
+  uv_signal_start(&rt.sigusr2, &on_usr2, SIGUSR2);
   uv_timer_init(&loop, &rt.resolve_timer);
   rt.resolve_timer.data = &rt;
   // Names in backends are resolved again every resolve_interval (0 = once, at load).
@@ -237,7 +337,8 @@ int main(int argc, char** argv) {
   });
   uv_run(&loop, UV_RUN_DEFAULT);
   waiter.join();
+  rt.upgrader.reset();
   uv_loop_close(&loop);
-  ferry::proxy::log_info("stopped");
+  ferry::proxy::log_info(rt.handed_over ? "stopped (pid %d; handed over)" : "stopped (pid %d)", ::getpid());
   return 0;
 }

@@ -328,6 +328,35 @@ std::string MetricsCollector::render_text() const {
   return prometheus::TextSerializer().Serialize(Collect());
 }
 
+void MetricsCollector::write_backend_json(std::ostringstream& o, const balancer::Snapshot& snap_ref,
+                                          const std::vector<health::BackendHealth>& health, std::size_t i,
+                                          const char* indent) const {
+  const balancer::Snapshot* snap = &snap_ref;
+  const balancer::Backend& b = snap->backends[i];
+  const Totals t = sum(sources_, b.metrics_slot);
+  uint64_t served = 0;
+  for (const auto& [code, count] : t.codes) served += count;
+  const char* state = snap->state_name(i);
+  o << indent << "{\"address\": \"" << json_escape(b.name) << "\", ";
+  o << "\"pool\": \"" << json_escape(pool_of(*snap, i)) << "\", ";
+  o << "\"resolved\": \"" << json_escape(config::to_string(b.address)) << "\", ";
+  o << "\"state\": \"" << state << "\", ";
+  const bool eligible = snap->pools.empty() ? snap->eligible(i)
+                                            : snap->pool(b.pool).eligible(i - snap->pools[b.pool].first);
+  o << "\"eligible\": " << (eligible ? "true" : "false") << ", ";
+  o << "\"weight\": " << b.weight << ", ";
+  o << "\"in_flight\": " << b.load->outstanding.load(std::memory_order_relaxed) << ", ";
+  o << "\"requests\": " << served;
+  const health::BackendHealth* h = nullptr;
+  if (i < health.size() && health[i].name == b.name && health[i].checked) h = &health[i];
+  if (h != nullptr) {
+    o << ", \"last_check\": {\"result\": \"" << json_escape(h->last_result) << "\", \"time\": \""
+      << iso_time(h->last_check) << "\", \"consecutive_passes\": " << h->consecutive_passes
+      << ", \"consecutive_failures\": " << h->consecutive_failures << "}";
+  }
+  o << "}";
+}
+
 std::string MetricsCollector::render_backends_json() const {
   const balancer::SnapshotPtr snap = sources_.publisher->latest();
   std::vector<health::BackendHealth> health;
@@ -336,29 +365,7 @@ std::string MetricsCollector::render_backends_json() const {
   for (const health::BackendHealth& h : health) any_checks = any_checks || h.checked;
   // One backend's entry; `i` indexes the snapshot.
   auto backend_json = [&](std::ostringstream& o, std::size_t i, const char* indent) {
-    const balancer::Backend& b = snap->backends[i];
-    const Totals t = sum(sources_, b.metrics_slot);
-    uint64_t served = 0;
-    for (const auto& [code, count] : t.codes) served += count;
-    const char* state = snap->state_name(i);
-    o << indent << "{\"address\": \"" << json_escape(b.name) << "\", ";
-    o << "\"pool\": \"" << json_escape(pool_of(*snap, i)) << "\", ";
-    o << "\"resolved\": \"" << json_escape(config::to_string(b.address)) << "\", ";
-    o << "\"state\": \"" << state << "\", ";
-    const bool eligible = snap->pools.empty() ? snap->eligible(i)
-                                              : snap->pool(b.pool).eligible(i - snap->pools[b.pool].first);
-    o << "\"eligible\": " << (eligible ? "true" : "false") << ", ";
-    o << "\"weight\": " << b.weight << ", ";
-    o << "\"in_flight\": " << b.load->outstanding.load(std::memory_order_relaxed) << ", ";
-    o << "\"requests\": " << served;
-    const health::BackendHealth* h = nullptr;
-    if (i < health.size() && health[i].name == b.name && health[i].checked) h = &health[i];
-    if (h != nullptr) {
-      o << ", \"last_check\": {\"result\": \"" << json_escape(h->last_result) << "\", \"time\": \""
-        << iso_time(h->last_check) << "\", \"consecutive_passes\": " << h->consecutive_passes
-        << ", \"consecutive_failures\": " << h->consecutive_failures << "}";
-    }
-    o << "}";
+    write_backend_json(o, *snap, health, i, indent);
   };
   std::ostringstream o;
   const std::string first_balancer = snap && !snap->pools.empty()
@@ -402,6 +409,20 @@ std::string MetricsCollector::render_backends_json() const {
   }
   o << "\n  ]\n}\n";
   return o.str();
+}
+
+std::string MetricsCollector::render_backend_entry(std::string_view pool, std::string_view name) const {
+  const balancer::SnapshotPtr snap = sources_.publisher->latest();
+  std::vector<health::BackendHealth> health;
+  if (sources_.checker != nullptr) health = sources_.checker->status();
+  for (std::size_t i = 0; snap && i < snap->size(); ++i) {
+    if (snap->backends[i].name != name || pool_of(*snap, i) != pool) continue;
+    std::ostringstream o;
+    write_backend_json(o, *snap, health, i, "");
+    o << "\n";
+    return o.str();
+  }
+  return "{}\n";
 }
 
 }  // namespace ferry::proxy

@@ -8,8 +8,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <sstream>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "health/checker.h"
@@ -44,8 +46,15 @@ class MetricsCollector final : public prometheus::Collectable {
   std::string render_text() const;
   // GET /backends.
   std::string render_backends_json() const;
+  // One backend's entry of /backends (its first address when the name has several), as the
+  // admin controls answer; "{}" when the pool has no such backend.
+  std::string render_backend_entry(std::string_view pool, std::string_view name) const;
 
  private:
+  // Backend `i` of `snap` as a /backends entry (one line, no trailing newline).
+  void write_backend_json(std::ostringstream& o, const balancer::Snapshot& snap,
+                          const std::vector<health::BackendHealth>& health, std::size_t i, const char* indent) const;
+
   MetricsSources sources_;
 };
 

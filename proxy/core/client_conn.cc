@@ -195,7 +195,11 @@ void ClientConn::drain() {
   if (closing_) return;
   close_after_write_ = true;
   if (ex_ == nullptr) {
-    close();
+    // Idle, between requests or before the first. Closing now races a request the client may
+    // be sending this very moment (it would see a reset, not an answer: nginx/nginx#437), and
+    // on an upgrade under load that is a failed request. So the connection waits a little in
+    // its idle list (the worker shortens the deadline): a request that comes is answered with
+    // Connection: close, one that doesn't finds the connection closed.
     return;
   }
   ex_->client_keep_alive = false;

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config/address.h"
+
 namespace ferry::proxy {
 
 namespace {
@@ -23,11 +25,6 @@ void set_port(sockaddr_storage& a, uint16_t port) {
   } else {
     reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(port);
   }
-}
-
-uint16_t port_of(const sockaddr_storage& a) {
-  return a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6*>(&a)->sin6_port)
-                                 : ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port);
 }
 
 int open_one(const sockaddr_storage& address, std::string* error) {
@@ -72,8 +69,8 @@ std::vector<int> bind_listeners(const sockaddr_storage& address, unsigned count,
       sockaddr_storage bound{};
       socklen_t len = sizeof bound;
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-      set_port(a, port_of(bound));
-      *port = port_of(bound);
+      set_port(a, config::port_of(bound));
+      *port = config::port_of(bound);
     }
     fds.push_back(fd);
   }

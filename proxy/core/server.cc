@@ -1,12 +1,19 @@
 #include "proxy/core/server.h"
 
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
 
+#include "proxy/admin/admin_token.h"
+#include "proxy/admin/backend_control_path.h"
 #include "proxy/admin/log.h"
 #include "proxy/core/listen_socket.h"
 
@@ -156,6 +163,15 @@ bool Server::build_snapshot(const config::Config& config, const balancer::Snapsh
     }
     out->pools.push_back(std::move(slice));
   }
+  // Backends drained from the admin API stay drained while the file keeps them.
+  for (std::size_t i = 0; i < out->size() && !drained_by_hand_.empty(); ++i) {
+    const balancer::Backend& b = out->backends[i];
+    if (out->is_draining(i) || drained_by_hand_.count({out->pools[b.pool].name, b.name}) == 0) continue;
+    out->draining.resize(out->backends.size(), 0);
+    out->drain_until_ms.resize(out->backends.size(), 0);
+    out->draining[i] = 1;
+    out->drain_until_ms[i] = 0;
+  }
   if (!out->draining.empty()) {
     out->draining.resize(out->backends.size(), 0);
     out->drain_until_ms.resize(out->backends.size(), 0);
@@ -196,31 +212,28 @@ bool Server::start(std::string* error) {
   unsigned workers = config_.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
 
-  // fds[w] = the listening sockets of worker w, one per listen address.
-  std::vector<std::vector<int>> fds(workers);
+  // fds[w] = the listening sockets of worker w, usually one per listen address.
+  std::vector<std::vector<ListenFd>> fds(workers);
   auto close_all = [&fds] {
     for (auto& v : fds)
-      for (int fd : v) ::close(fd);
+      for (const ListenFd& fd : v) ::close(fd.fd);
   };
-  for (const std::string& listen : config_.listen) {
-    std::string why;
-    const std::optional<config::HostPort> hp = config::parse_bind_address(listen, &why);
-    std::vector<sockaddr_storage> addrs;
-    if (hp) addrs = resolver_(*hp, &why);
-    if (addrs.empty()) {
-      *error = "listen " + listen + ": " + why;
+  for (std::size_t i = 0; i < config_.listen.size(); ++i) {
+    if (!listen_on(static_cast<uint32_t>(i), config_.listen[i], workers, &fds, error)) {
       close_all();
       return false;
     }
-    uint16_t port = 0;
-    std::vector<int> bound = bind_listeners(addrs.front(), workers, &port, &why);
-    if (bound.empty()) {
-      *error = "listen " + listen + ": " + why;
-      close_all();
-      return false;
-    }
-    for (unsigned w = 0; w < workers; ++w) fds[w].push_back(bound[w]);
-    listen_ports_.push_back(port);
+  }
+  if (!ticket_keys_) {
+    close_all();
+    *error = "TLS session tickets: the random generator failed";
+    return false;
+  }
+  if (!inherited_ring_.empty()) {
+    if (const std::string why = ticket_keys_->import_ring(inherited_ring_); !why.empty())
+      log_error("upgrade: the old process's ticket keys were refused (%s); TLS clients make new sessions", why.c_str());
+    OPENSSL_cleanse(inherited_ring_.data(), inherited_ring_.size());
+    inherited_ring_.clear();
   }
 
   if (!config_.admin.empty() && config_.admin != "off") {
@@ -234,14 +247,19 @@ bool Server::start(std::string* error) {
       return false;
     }
     admin_ = std::make_unique<AdminServer>(
-        [this](std::string_view path, AdminResponse* r) { handle_admin(path, r); });
-    if (!admin_->start(addrs.front(), &why)) {
+        [this](const AdminRequest& request, AdminResponse* r) { handle_admin(request, r); });
+    const std::vector<int> taken = inherited_.take(lifecycle::kAdminSocketName, addrs.front());
+    for (std::size_t extra = 1; extra < taken.size(); ++extra) ::close(taken[extra]);
+    if (!admin_->start(addrs.front(), taken.empty() ? -1 : taken.front(), &why)) {
       *error = "admin " + config_.admin + ": " + why;
       admin_.reset();
       close_all();
       return false;
     }
   }
+
+  for (const std::string& closed : inherited_.close_rest())
+    log_info("%s: %s matches no listen or admin address; closed", inherited_.source().c_str(), closed.c_str());
 
   const Settings settings = settings_for(config_, listener_tls_, ticket_keys_, pool_tls_);
   for (unsigned w = 0; w < workers; ++w) {
@@ -270,6 +288,66 @@ bool Server::start(std::string* error) {
 
   for (auto& w : workers_) w->start();
   return true;
+}
+
+bool Server::listen_on(uint32_t index, const std::string& listen, unsigned workers,
+                       std::vector<std::vector<ListenFd>>* fds, std::string* error) {
+  std::string why;
+  const std::optional<config::HostPort> hp = config::parse_bind_address(listen, &why);
+  std::vector<sockaddr_storage> addrs;
+  if (hp) addrs = resolver_(*hp, &why);
+  if (addrs.empty()) {
+    *error = "listen " + listen + ": " + why;
+    return false;
+  }
+  std::vector<int> sockets = inherited_.take(listen, addrs.front());
+  uint16_t port = 0;
+  if (sockets.empty()) {
+    sockets = bind_listeners(addrs.front(), workers, &port, &why);
+    if (sockets.empty()) {
+      *error = "listen " + listen + ": " + why;
+      return false;
+    }
+  } else {
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(sockets.front(), reinterpret_cast<sockaddr*>(&bound), &len);
+    port = config::port_of(bound);
+    log_info("listen %s: took over %zu socket(s) from %s", listen.c_str(), sockets.size(),
+             inherited_.source().c_str());
+  }
+  for (int fd : sockets) handover_.push_back(lifecycle::HandoverSocket{fd, listen});
+  // Every socket gets a worker. With fewer sockets than workers (systemd gives one per
+  // address), the rest share one: each worker polls its own copy of the descriptor, and
+  // whichever is free accepts.
+  for (std::size_t i = 0; i < std::max<std::size_t>(sockets.size(), workers); ++i) {
+    int fd = sockets[i % sockets.size()];
+    if (i >= sockets.size() && (fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+      *error = "listen " + listen + ": dup: " + std::strerror(errno);
+      return false;
+    }
+    (*fds)[i % workers].push_back(ListenFd{fd, index});
+  }
+  listen_ports_.push_back(port);
+  return true;
+}
+
+std::vector<lifecycle::HandoverSocket> Server::handover_sockets() const {
+  std::lock_guard lock(mutex_);
+  std::vector<lifecycle::HandoverSocket> out = handover_;
+  if (admin_ && admin_->listening_fd() >= 0)
+    out.push_back(lifecycle::HandoverSocket{admin_->listening_fd(), std::string(lifecycle::kAdminSocketName)});
+  return out;
+}
+
+std::vector<uint8_t> Server::export_ticket_ring() const {
+  std::lock_guard lock(mutex_);
+  return ticket_keys_ ? ticket_keys_->export_ring() : std::vector<uint8_t>();
+}
+
+void Server::hand_over() {
+  if (admin_) admin_->stop();
+  drain();
 }
 
 int64_t Server::unix_now() {
@@ -308,8 +386,15 @@ bool Server::start_checker(const config::HealthCheck& settings) {
   return true;
 }
 
-void Server::handle_admin(std::string_view path, AdminResponse* r) {
-  if (path == "/metrics") {
+void Server::handle_admin(const AdminRequest& request, AdminResponse* r) {
+  const std::string_view path = request.path;
+  const bool page = path == "/metrics" || path == "/healthz" || path == "/backends";
+  if (request.method == "POST" && page) {
+    r->status = 405;
+    r->body = std::string(path) + " takes GET\n";
+  } else if (request.method == "POST") {
+    handle_admin_control(request, r);
+  } else if (path == "/metrics") {
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     r->body = collector_ ? collector_->render_text() : "";
   } else if (path == "/healthz") {
@@ -317,10 +402,65 @@ void Server::handle_admin(std::string_view path, AdminResponse* r) {
   } else if (path == "/backends") {
     r->content_type = "application/json";
     r->body = collector_ ? collector_->render_backends_json() : "{}\n";
+  } else if (parse_backend_control(path)) {
+    r->status = 405;
+    r->body = "drain and ready take POST\n";
   } else {
     r->status = 404;
     r->body = "not found: try /metrics, /healthz or /backends\n";
   }
+}
+
+void Server::handle_admin_control(const AdminRequest& request, AdminResponse* r) {
+  const std::optional<BackendControlPath> control = parse_backend_control(request.path);
+  if (!control) {
+    r->status = 404;
+    r->body = "not found: POST /pools/NAME/backends/ADDRESS/drain or .../ready\n";
+    return;
+  }
+  std::string token;
+  {
+    std::lock_guard lock(mutex_);
+    token = config_.admin_token;
+  }
+  if (!token.empty() && !bearer_token_matches(request.authorization, token)) {
+    r->status = 401;
+    r->body = "this control needs the admin token: Authorization: Bearer TOKEN (admin_token)\n";
+    return;
+  }
+  switch (set_drained(control->pool, control->address, control->drain)) {
+    case BackendControl::NoSuchPool:
+      r->status = 404;
+      r->body = "no pool named \"" + control->pool + "\"\n";
+      return;
+    case BackendControl::NoSuchBackend:
+      r->status = 404;
+      r->body = "pool " + control->pool + " has no backend \"" + control->address + "\" (the address as written in the file)\n";
+      return;
+    case BackendControl::Done:
+      break;
+  }
+  log_info("admin: backend %s of pool %s %s", control->address.c_str(), control->pool.c_str(),
+           control->drain ? "drained: no new requests, in-flight ones finish" : "ready: takes requests again");
+  r->content_type = "application/json";
+  r->body = collector_ ? collector_->render_backend_entry(control->pool, control->address) : "{}\n";
+}
+
+Server::BackendControl Server::set_drained(const std::string& pool, const std::string& address, bool drained) {
+  std::lock_guard lock(mutex_);
+  const std::vector<config::PoolConfig> pools = config::pools_of(config_);
+  const auto named = std::find_if(pools.begin(), pools.end(), [&](const config::PoolConfig& p) { return p.name == pool; });
+  if (named == pools.end()) return BackendControl::NoSuchPool;
+  const bool listed = std::any_of(named->backends.begin(), named->backends.end(),
+                                  [&](const config::BackendConfig& b) { return b.address == address; });
+  if (!listed) return BackendControl::NoSuchBackend;
+  if (drained) {
+    drained_by_hand_.insert({pool, address});
+  } else {
+    drained_by_hand_.erase({pool, address});
+  }
+  publisher_.set_drained_by_hand(pool, address, drained);
+  return BackendControl::Done;
 }
 
 bool Server::reload(const config::Config& next, std::string* error) {
@@ -360,11 +500,19 @@ bool Server::reload(const config::Config& next, std::string* error) {
   // Pools' CA files likewise: a bad one rejects the reload; unchanged ones keep their context.
   PoolTlsContexts pool_tls = build_pool_tls(next, &pool_tls_);
   if (!pool_tls.ok()) return fail(join_lines(pool_tls.errors));
+  // A backend drained by hand and gone from the file forgets it: added back later, it is ready.
+  std::set<std::pair<std::string, std::string>> still_drained;
+  for (const config::PoolConfig& pool : config::pools_of(next)) {
+    for (const config::BackendConfig& b : pool.backends)
+      if (drained_by_hand_.count({pool.name, b.address}) != 0) still_drained.insert({pool.name, b.address});
+  }
+  std::swap(drained_by_hand_, still_drained);
   balancer::SnapshotPtr previous = publisher_.latest();
   balancer::Snapshot snap;
   ++config_generation_;
   if (!build_snapshot(next, previous.get(), &snap, error)) {
     --config_generation_;
+    std::swap(drained_by_hand_, still_drained);
     return fail(*error);
   }
   // Workers adopt this snapshot together with the settings of the same generation (its pools

@@ -10,7 +10,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "balancer/snapshot.h"
@@ -26,6 +28,7 @@
 #include "proxy/core/pool_tls.h"
 #include "proxy/core/sticky_cookie.h"
 #include "proxy/core/worker.h"
+#include "proxy/lifecycle/inherited_sockets.h"
 #include "proxy/tls/ticket_keys.h"
 
 namespace ferry::proxy {
@@ -40,9 +43,29 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and starts everything. False (with *error) if anything could not start; nothing is
-  // left running then.
+  // Before start(): listening sockets to take over instead of binding (from systemd's socket
+  // activation or the ferry this one replaces), matched to listen and admin by name or address.
+  void inherit(lifecycle::InheritedSockets sockets) { inherited_ = std::move(sockets); }
+  // Before start(): the session-ticket key ring of the ferry this one replaces.
+  void inherit_ticket_ring(std::vector<uint8_t> ring) { inherited_ring_ = std::move(ring); }
+
+  // Binds (or takes over) and starts everything. False (with *error) if anything could not
+  // start; nothing is left running then.
   bool start(std::string* error);
+
+  // For a zero-downtime upgrade: every listening socket (each listen address's, named as
+  // written, then the admin's) and the ticket key ring (secret: wipe it once sent).
+  std::vector<lifecycle::HandoverSocket> handover_sockets() const;
+  std::vector<uint8_t> export_ticket_ring() const;
+  // The new process serves: stop the admin listener (the new one answers on the same socket),
+  // then drain() as on SIGTERM.
+  void hand_over();
+
+  // Drains a backend by hand (no new requests, in-flight ones finish, health checks go on), or
+  // makes it ready again; the state survives reloads while the backend stays in the file.
+  // `address` as written in the file. NotFound names what was unknown.
+  enum class BackendControl { Done, NoSuchPool, NoSuchBackend };
+  BackendControl set_drained(const std::string& pool, const std::string& address, bool drained);
   // Any thread: stop accepting, let in-flight requests finish within shutdown_grace. Idempotent.
   void drain();
   // Blocks until every worker has finished, then stops the checker and the admin listener.
@@ -80,7 +103,12 @@ class Server {
                         const std::shared_ptr<tls::TicketKeys>& ticket_keys, const PoolTlsContexts& pool_tls);
   bool build_snapshot(const config::Config& config, const balancer::Snapshot* previous,
                       balancer::Snapshot* out, std::string* error);
-  void handle_admin(std::string_view path, AdminResponse* response);
+  void handle_admin(const AdminRequest& request, AdminResponse* response);
+  // POST /pools/NAME/backends/ADDRESS/drain and .../ready.
+  void handle_admin_control(const AdminRequest& request, AdminResponse* response);
+  // The sockets of one listen address for every worker: taken over when inherited, else bound.
+  bool listen_on(uint32_t index, const std::string& listen, unsigned workers,
+                 std::vector<std::vector<ListenFd>>* fds, std::string* error);
   bool start_checker(const config::HealthCheck& settings);
 
   mutable std::mutex mutex_;  // guards config_ and access_log_; held through reload
@@ -99,6 +127,11 @@ class Server {
   std::shared_ptr<AccessLogSink> access_log_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<uint16_t> listen_ports_;
+  lifecycle::InheritedSockets inherited_;  // consumed by start()
+  std::vector<uint8_t> inherited_ring_;     // likewise (wiped)
+  std::vector<lifecycle::HandoverSocket> handover_;  // one per listening socket, not per copy
+  // Backends drained from the admin API, as (pool, address as written); guarded by mutex_.
+  std::set<std::pair<std::string, std::string>> drained_by_hand_;
   std::unique_ptr<health::Checker> checker_;
   std::atomic<health::Checker*> checker_ptr_{nullptr};  // read by workers' on_refused
   std::unique_ptr<MetricsCollector> collector_;

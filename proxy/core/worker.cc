@@ -1,5 +1,6 @@
 #include "proxy/core/worker.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <unistd.h>
@@ -18,11 +19,13 @@ namespace {
 
 uv_handle_t* as_handle(void* h) { return static_cast<uv_handle_t*>(h); }
 constexpr int kBacklog = 511;
+// How long an idle client connection may still bring a request once the worker drains.
+constexpr uint64_t kDrainIdleMs = 1000;
 
 }  // namespace
 
 Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
-               std::vector<int> listen_fds, std::shared_ptr<AccessLogSink> access_log)
+               std::vector<ListenFd> listen_fds, std::shared_ptr<AccessLogSink> access_log)
     : index_(index),
       shared_(shared),
       settings_(settings),
@@ -52,13 +55,13 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   if (index_ == 0) uv_timer_start(&ticket_timer_, &Worker::on_ticket_tick, 60'000, 60'000);
   random_ = balancer::SplitMix64(0x2545F4914F6CDD1DULL * (index_ + 1));
   shared_.publisher->subscribe(&snapshot_nudge_);
-  for (int fd : listen_fds_) {
+  for (const ListenFd& fd : listen_fds_) {
     auto listener = std::make_unique<Listener>();
     listener->worker = this;
-    listener->index = static_cast<uint32_t>(listeners_.size());
+    listener->index = fd.listener;
     uv_tcp_init(&loop_, &listener->tcp);
     listener->tcp.data = listener.get();
-    int rc = uv_tcp_open(&listener->tcp, fd);
+    int rc = uv_tcp_open(&listener->tcp, fd.fd);
     if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), kBacklog, &Worker::on_connection);
     if (rc != 0) log_error("worker %u: listen: %s", index_, uv_err_name(rc));
     listeners_.push_back(std::move(listener));
@@ -317,6 +320,15 @@ void Worker::begin_drain() {
     c->drain();
     c = next;
   }
+  // Idle connections stay open a moment longer for a request already on its way (see
+  // ClientConn::drain); every deadline capped alike keeps each list in deadline order.
+  const uint64_t cap = uv_now(&loop_) + kDrainIdleMs;
+  for (IdleList& list : idle_lists_) {
+    for (ClientConn* c = list.head; c != nullptr; c = c->idle_next_) c->idle_deadline_ = std::min(c->idle_deadline_, cap);
+  }
+  uv_timer_stop(&idle_timer_);
+  idle_timer_due_ = 0;
+  arm_idle_sweep();
   maybe_finish_drain();
 }
 

@@ -45,11 +45,19 @@ struct WorkerShared {
   std::function<void(uint64_t backend_set, std::size_t index)> on_refused;
 };
 
+// A bound, listening-ready socket a worker adopts, and the listener (index into
+// Settings::listeners) whose connections it accepts.
+struct ListenFd {
+  int fd = -1;
+  uint32_t listener = 0;
+};
+
 class Worker {
  public:
-  // `listen_fds` are bound, listening-ready sockets (SO_REUSEPORT) this worker adopts.
+  // `listen_fds`: usually one SO_REUSEPORT socket per listening address; sockets inherited from
+  // systemd or an upgrade may make it several per address, or one shared with other workers.
   Worker(unsigned index, WorkerShared& shared, const Settings& settings,
-         std::vector<int> listen_fds, std::shared_ptr<AccessLogSink> access_log);
+         std::vector<ListenFd> listen_fds, std::shared_ptr<AccessLogSink> access_log);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -131,9 +139,9 @@ class Worker {
   unsigned index_;
   WorkerShared& shared_;
   Settings settings_;
-  std::vector<int> listen_fds_;
+  std::vector<ListenFd> listen_fds_;
   uv_loop_t loop_{};
-  // One per listening address, in the order of Settings::listeners.
+  // One per adopted socket.
   struct Listener {
     uv_tcp_t tcp{};
     Worker* worker = nullptr;

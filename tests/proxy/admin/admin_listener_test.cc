@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -31,7 +33,7 @@ class AdminListenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    ASSERT_TRUE(server_.start(loopback_port_zero(), &error)) << error;
+    ASSERT_TRUE(server_.start(loopback_port_zero(), -1, &error)) << error;
     ASSERT_NE(server_.port(), 0);
   }
   void TearDown() override { server_.stop(); }
@@ -39,6 +41,10 @@ class AdminListenerTest : public ::testing::Test {
   std::vector<std::string> paths() {
     std::lock_guard lock(mutex_);
     return paths_;
+  }
+  std::vector<std::string> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
   }
 
   std::optional<ferry::testing::Response> request(const std::string& bytes, bool head = false) {
@@ -49,10 +55,13 @@ class AdminListenerTest : public ::testing::Test {
 
   std::mutex mutex_;
   std::vector<std::string> paths_;
-  AdminServer server_{[this](std::string_view path, AdminResponse* r) {
+  std::vector<std::string> seen_;  // "METHOD PATH AUTHORIZATION"
+  AdminServer server_{[this](const AdminRequest& request, AdminResponse* r) {
+    const std::string_view path = request.path;
     {
       std::lock_guard lock(mutex_);
       paths_.emplace_back(path);
+      seen_.push_back(std::string(request.method) + " " + std::string(path) + " " + std::string(request.authorization));
     }
     if (path == "/metrics") {
       r->body = "ferry_up 1\n";
@@ -81,9 +90,36 @@ TEST_F(AdminListenerTest, AnswersHeadWithTheLengthButNoBody) {
 }
 
 TEST_F(AdminListenerTest, RefusesOtherMethodsWithoutCallingTheHandler) {
-  auto r = request("POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+  auto r = request("DELETE /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
+  EXPECT_TRUE(paths().empty());
+}
+
+TEST_F(AdminListenerTest, GivesPostsTheirAuthorizationOnceTheBodyIsIn) {
+  // The answer waits for the whole body, so closing after it never resets a client still sending.
+  Client c(server_.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send("POST /pools/a/backends/b/drain HTTP/1.1\r\nHost: a\r\nauthorization:  Bearer  abc \r\n"
+                     "Content-Length: 5\r\n\r\nhel"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(seen().empty());
+  ASSERT_TRUE(c.send("lo"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(seen(), std::vector<std::string>{"POST /pools/a/backends/b/drain Bearer  abc"});
+}
+
+TEST_F(AdminListenerTest, RefusesLargeAndChunkedBodies) {
+  auto big = request("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 999999\r\n\r\n");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  auto chunked = request("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ(chunked->status, 413);
+  auto bad = request("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
   EXPECT_TRUE(paths().empty());
 }
 
