@@ -96,10 +96,10 @@ void check_admin_exposure(const Field& file, const Config& config, Diagnostics& 
   std::string why;
   const std::optional<HostPort> hp = parse_host_port(config.admin, &why);
   if (!hp || is_loopback_host(hp->host)) return;
-  diag.expected_sentence(*admin, "admin listens on " + config.admin +
-                                     ", beyond loopback, so its POST controls (drain, ready) need a "
-                                     "token: set admin_token (for example to the output of: openssl "
-                                     "rand -hex 32), or listen on 127.0.0.1");
+  diag.error(admin->mark(), admin->path, "admin listens on " + config.admin +
+                                              ", beyond loopback, so its POST controls (drain, ready) need "
+                                              "a token: set admin_token (for example to the output of: "
+                                              "openssl rand -hex 32), or listen on 127.0.0.1");
 }
 
 void decode_backends(const Field& field, std::vector<BackendConfig>& out, Diagnostics& diag) {
