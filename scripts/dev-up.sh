@@ -93,5 +93,15 @@ if [[ $config == deploy/dev/ferry.dev-https.yaml ]]; then
   echo "dev-up: and HTTPS on 127.0.0.1:8443:  curl -i --cacert build/dev-tls/ca.pem https://localhost:8443/"
 fi
 build/ferry -c "$config" &
-pids+=($!)
-wait "${pids[-1]}"
+ferry_pid=$!
+pids+=("$ferry_pid")
+wait "$ferry_pid" || true
+# After a SIGUSR2 upgrade the process that serves is a new one (no longer our child): follow it
+# by the pid /healthz names, so Ctrl-C and the backends' lifetime still go with ferry.
+while next=$(curl -fsS --max-time 2 http://127.0.0.1:9901/healthz 2>/dev/null |
+  sed -n 's/.*"pid": *\([0-9][0-9]*\).*/\1/p') && [[ -n $next && $next != "$ferry_pid" ]]; do
+  echo "dev-up: ferry was upgraded; pid $next serves now"
+  ferry_pid=$next
+  pids+=("$ferry_pid")
+  while kill -0 "$ferry_pid" 2>/dev/null; do sleep 0.5; done
+done

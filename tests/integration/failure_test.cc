@@ -662,5 +662,33 @@ TEST(Shutdown, DrainLetsTheInFlightRequestFinish) {
   EXPECT_FALSE(late.connected());
 }
 
+TEST(Shutdown, AnIdleConnectionStillGetsTheRequestItSendsJustAfterTheDrain) {
+  // A keep-alive client may be sending its next request at the very moment ferry drains (an
+  // upgrade under load does this to every busy connection): it gets an answer with
+  // Connection: close, not a reset. One that stays idle is closed within about a second.
+  FakeBackend b1("b1");
+  RunningProxy proxy(test_config({b1.address()}));
+  ASSERT_TRUE(proxy.started());
+  Client busy(proxy.port()), quiet(proxy.port()), fresh(proxy.port());
+  for (Client* c : {&busy, &quiet}) {
+    ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(c->read_response());
+  }
+  ASSERT_TRUE(eventually([&] { return b1.requests() == 2; }));
+  proxy.server().drain();
+  std::this_thread::sleep_for(50ms);  // the workers have begun draining
+  for (Client* c : {&busy, &fresh}) {
+    ASSERT_TRUE(c->send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c->read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->header("Connection"), "close");
+  }
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(quiet.closed_by_peer());
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+  proxy.stop();
+}
+
 }  // namespace
 }  // namespace ferry::testing
