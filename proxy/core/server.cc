@@ -248,7 +248,7 @@ bool Server::start(std::string* error) {
     }
     admin_ = std::make_unique<AdminServer>(
         [this](const AdminRequest& request, AdminResponse* r) { handle_admin(request, r); });
-    const std::vector<int> taken = inherited_.take(lifecycle::kAdminSocketName, addrs.front());
+    const std::vector<int> taken = inherited_.take(lifecycle::admin_socket_name(config_.admin), addrs.front());
     for (std::size_t extra = 1; extra < taken.size(); ++extra) ::close(taken[extra]);
     if (!admin_->start(addrs.front(), taken.empty() ? -1 : taken.front(), &why)) {
       *error = "admin " + config_.admin + ": " + why;
@@ -336,7 +336,7 @@ std::vector<lifecycle::HandoverSocket> Server::handover_sockets() const {
   std::lock_guard lock(mutex_);
   std::vector<lifecycle::HandoverSocket> out = handover_;
   if (admin_ && admin_->listening_fd() >= 0)
-    out.push_back(lifecycle::HandoverSocket{admin_->listening_fd(), std::string(lifecycle::kAdminSocketName)});
+    out.push_back(lifecycle::HandoverSocket{admin_->listening_fd(), lifecycle::admin_socket_name(config_.admin)});
   return out;
 }
 

@@ -14,14 +14,17 @@
 namespace ferry::proxy::lifecycle {
 
 // The variable an upgrading ferry names its sockets in: "FD=NAME;FD=NAME", NAME being the
-// listen address as the old configuration wrote it, or "admin".
+// listen address as the old configuration wrote it, or "admin@" and the admin address.
 inline constexpr const char* kUpgradeSocketsVariable = "FERRY_LISTEN_FDS";
-inline constexpr std::string_view kAdminSocketName = "admin";
+
+// The name the admin listener's socket goes by: the address as written, so a new file that
+// moves the admin listener does not take the old socket.
+inline std::string admin_socket_name(std::string_view written) { return "admin@" + std::string(written); }
 
 // A listening socket handed to a new process on an upgrade, and the name it goes by there.
 struct HandoverSocket {
   int fd = -1;
-  std::string name;  // the listen address as written, or "admin"
+  std::string name;  // the listen address as written, or admin_socket_name()
 };
 
 struct InheritedSocket {

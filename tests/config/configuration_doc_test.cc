@@ -49,6 +49,7 @@ constexpr std::string_view kEveryKey = R"(listen:
   - "[::1]:0"
 workers: 2
 admin: "off"
+admin_token: "0123456789abcdef0123456789abcdef"
 balancer: consistent_hash
 hash_key: "header:X-User"
 resolve_interval: 0

@@ -23,6 +23,7 @@
 #include "support/scoped_thread.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
+#include "support/upgraded_process.h"
 #include "support/wait.h"
 
 namespace ferry::testing {
@@ -237,6 +238,41 @@ TEST_F(Tls, SessionsResumeAcrossWorkersWithTickets) {
         ++reused;
     EXPECT_EQ(reused, 6) << version;
   }
+}
+
+TEST_F(Tls, SessionsResumeAcrossAZeroDowntimeUpgrade) {
+  // The ticket key ring goes to the new process with the sockets, so a client's session made
+  // with the old process resumes with the new one (without it, every client would do a full
+  // handshake again after each upgrade).
+  UpgradedProcess adopted;
+  const uint16_t port = free_port();
+  const std::string conf = dir_.path() + "/ferry.yaml";
+  write_file(conf, "workers: 2\nadmin: \"127.0.0.1:" + std::to_string(free_port()) + "\"\nlisteners:\n  - address: \"127.0.0.1:" +
+                       std::to_string(port) + "\"\n    tls:\n      certificates:\n        - cert: " +
+                       pki_.path("site.pem") + "\n          key: " + pki_.path("site.key") + "\nbackends: [\"" +
+                       backend_.address() + "\"]\n");
+  FerryProcess ferry(conf, dir_.path() + "/ferry.log");
+  ASSERT_TRUE(ferry.started());
+  ASSERT_TRUE(eventually([&] { return TlsClient(port, pki_.path("ca.pem"), "site.test", 1s).connected(); }))
+      << ferry.log();
+  const std::string sess12 = dir_.path() + "/session12", sess13 = dir_.path() + "/session13";
+  for (const auto& [version, sess] : {std::pair{"-tls1_2", sess12}, std::pair{"-tls1_3", sess13}}) {
+    ASSERT_EQ(sh("sleep 1 | openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " " + version +
+                 " -sess_out " + sess + " >/dev/null 2>&1")
+                  .exit_code,
+              0);
+  }
+  ferry.signal(SIGUSR2);
+  pid_t next = -1;
+  ASSERT_TRUE(eventually([&] { return (next = UpgradedProcess::named_in(ferry.log())) > 0; })) << ferry.log();
+  adopted.set(next);
+  ASSERT_EQ(ferry.wait_exit(), 0);  // only the new process serves now
+  for (const auto& [version, sess] : {std::pair{"-tls1_2", sess12}, std::pair{"-tls1_3", sess13}}) {
+    const CommandResult r = s_client(port, std::string(version) + " -sess_in " + sess);
+    EXPECT_NE(r.out.find("Reused,"), std::string::npos) << version << r.out;
+  }
+  ::kill(next, SIGTERM);
+  EXPECT_EQ(adopted.wait_exit(), 0);
 }
 
 TEST_F(Tls, TicketsCanBeTurnedOff) {

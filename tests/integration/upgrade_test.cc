@@ -2,10 +2,8 @@
 // socket activation and systemd's notifications, with the real executable.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -24,41 +22,11 @@
 #include "support/ports.h"
 #include "support/scoped_thread.h"
 #include "support/temp_dir.h"
+#include "support/upgraded_process.h"
 #include "support/wait.h"
 
 namespace ferry::testing {
 namespace {
-
-// An upgrade's new process is ferry's child, and outlives it: as a subreaper this test
-// inherits it when the old one exits, and this guard stops it by its pid and reaps it.
-class NewProcessGuard {
- public:
-  NewProcessGuard() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
-  ~NewProcessGuard() {
-    if (pid_ > 0 && ::kill(pid_, SIGKILL) == 0) {
-      for (int i = 0; i < 200 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) ::usleep(10'000);
-    }
-  }
-  void set(pid_t pid) { pid_ = pid; }
-  // Waits up to `limit` for the adopted process to exit; its exit code or -1.
-  int wait_exit(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-    int status = 0;
-    const bool done = eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
-    if (!done) return -1;
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-// The pid the old process's log names as the new one, or -1.
-pid_t new_pid_in(const std::string& log) {
-  static const std::regex served(R"(the new process \(pid (\d+)\) serves)");
-  std::smatch m;
-  return std::regex_search(log, m, served) ? static_cast<pid_t>(std::stoi(m[1])) : -1;
-}
 
 // The kernel's listening sockets on 127.0.0.1:`port` (their inode numbers, from /proc/net/tcp).
 // The same set before and after an upgrade means the new process took over the very sockets,
@@ -155,7 +123,7 @@ class Load {
 };
 
 TEST(Upgrade, UnderLoadNoRequestFailsAndThePidChanges) {
-  NewProcessGuard adopted;
+  UpgradedProcess adopted;
   FakeBackend b1("b1"), b2("b2");
   const TempDir temp("ferry-upgrade");
   const std::string conf = temp.path() + "/ferry.yaml";
@@ -172,7 +140,7 @@ TEST(Upgrade, UnderLoadNoRequestFailsAndThePidChanges) {
   ASSERT_TRUE(eventually([&] { return load.served() > 2000; })) << ferry.log();
   ferry.signal(SIGUSR2);
   pid_t next = -1;
-  ASSERT_TRUE(eventually([&] { return (next = new_pid_in(ferry.log())) > 0; })) << ferry.log();
+  ASSERT_TRUE(eventually([&] { return (next = UpgradedProcess::named_in(ferry.log())) > 0; })) << ferry.log();
   adopted.set(next);
   // The old process drains and exits 0 while the load goes on, now served by the new one.
   EXPECT_EQ(ferry.wait_exit(), 0) << ferry.log();
@@ -192,7 +160,7 @@ TEST(Upgrade, UnderLoadNoRequestFailsAndThePidChanges) {
 }
 
 TEST(Upgrade, ABadConfigOrAMissingBinaryLeavesTheOldProcessServing) {
-  NewProcessGuard adopted;
+  UpgradedProcess adopted;
   FakeBackend b1("b1");
   const TempDir temp("ferry-upgrade-fail");
   // A copy of the binary this test can delete, as a package removal would.
@@ -228,7 +196,7 @@ TEST(Upgrade, ABadConfigOrAMissingBinaryLeavesTheOldProcessServing) {
   })) << file_contents(log_path);
   EXPECT_FALSE(ferry.wait_exit(std::chrono::milliseconds(0)).has_value());
   EXPECT_EQ(checked(get(port, "/")).status, 200);
-  EXPECT_EQ(new_pid_in(file_contents(log_path)), -1);
+  EXPECT_EQ(UpgradedProcess::named_in(file_contents(log_path)), -1);
 
   ferry.signal(SIGTERM);
   EXPECT_EQ(ferry.wait_exit(), 0);
@@ -282,7 +250,7 @@ class ScopedEnv {
 };
 
 TEST(Systemd, NotifiesReadyReloadUpgradeAndStop) {
-  NewProcessGuard adopted;
+  UpgradedProcess adopted;
   FakeBackend b1("b1");
   const TempDir temp("ferry-notify");
   NotifySocket notify(temp.path() + "/notify");
@@ -303,7 +271,7 @@ TEST(Systemd, NotifiesReadyReloadUpgradeAndStop) {
 
   ferry.signal(SIGUSR2);
   pid_t next = -1;
-  ASSERT_TRUE(eventually([&] { return (next = new_pid_in(ferry.log())) > 0; })) << ferry.log();
+  ASSERT_TRUE(eventually([&] { return (next = UpgradedProcess::named_in(ferry.log())) > 0; })) << ferry.log();
   adopted.set(next);
   ASSERT_TRUE(eventually([&] { return notify.received("MAINPID=" + std::to_string(next) + "\nREADY=1"); }))
       << notify.messages().back();
