@@ -9,6 +9,7 @@
 #include "support/fake_backend.h"
 #include "support/html_rows.h"
 #include "support/proxy_fixture.h"
+#include "support/test_certificates.h"
 #include "support/wait.h"
 
 namespace ferry::testing {
@@ -66,6 +67,28 @@ TEST(AdminStatusPage, AnswersHeadWithTheHeadersOnly) {
   EXPECT_GT(std::stoul(r.header("Content-Length")), 1000u);  // the page's length, not an empty one
   EXPECT_TRUE(r.body.empty());
   EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST(AdminStatusPage, ShowsTheCertificatesServedAndWhenTheyExpire) {
+  FakeBackend b1("b1");
+  TestCa ca;
+  const TestCa::Files site = ca.issue("site", {"status.test"});  // valid for 30 more days
+  auto cfg = test_config({b1.address()});
+  cfg.admin = "127.0.0.1:0";
+  config::ListenerConfig listener;
+  listener.address = cfg.listen.front();
+  listener.tls = config::TlsSettings{};
+  listener.tls->certificates = {{site.cert, site.key, 0, 0}};
+  cfg.listeners = {listener};
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  const std::string page = checked(get(proxy.server().admin_port(), "/")).body;
+  const std::string row = table_row_with(page, "status.test");
+  ASSERT_FALSE(row.empty()) << page;
+  // 30 days less the seconds since it was issued, in whole days: 30 within the same second.
+  EXPECT_TRUE(row.find("<td>30 days</td>") != std::string::npos || row.find("<td>29 days</td>") != std::string::npos)
+      << row;
+  EXPECT_EQ(page.find("no certificate served"), std::string::npos);
 }
 
 }  // namespace
