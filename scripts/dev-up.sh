@@ -82,6 +82,7 @@ dev-up: backends dev-backend-1 (127.0.0.1:8001) and dev-backend-2 (127.0.0.1:800
 dev-up: ferry listens on 127.0.0.1:8888; try:
           curl -i localhost:8888/          (X-Backend alternates)
           curl localhost:9901/backends     (health and load per backend)
+          http://localhost:9901/           (the status page, in a browser)
           curl localhost:9901/metrics      (Prometheus)
 dev-up: Ctrl-C stops everything.
 MSG

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # README command 2: the whole test suite. Installs what is missing, builds with warnings as
 # errors, runs every test stage, and ends with one line "N passed, N failed".
-#   scripts/test.sh            every stage: unit tls package deploy sanitize fuzz
+#   scripts/test.sh            every stage: unit browser tls package deploy sanitize fuzz
 #   FERRY_STAGES="unit deploy" scripts/test.sh   only those stages
 #   FERRY_FUZZ_SECONDS=N       how long each fuzz target runs (default 10)
-# tls grades the TLS listener with testssl.sh over loopback (tests/tls/grade.sh, needs unit's
-# build); sanitize runs the suite under ASan+UBSan and the threaded tests under TSan; fuzz runs each
+# browser loads the admin status page in headless Chromium (tests/browser/status_page.sh) and tls
+# grades the TLS listener with testssl.sh over loopback (tests/tls/grade.sh); both need unit's
+# build. sanitize runs the suite under ASan+UBSan and the threaded tests under TSan; fuzz runs each
 # libFuzzer target on its corpus from the same ASan build (scripts/sanitize.sh, scripts/fuzz.sh).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 jobs="$(nproc)"
-stages="${FERRY_STAGES:-unit tls package deploy sanitize fuzz}"
+stages="${FERRY_STAGES:-unit browser tls package deploy sanitize fuzz}"
 passed=0
 failed=0
 
@@ -70,6 +71,10 @@ for s in $stages; do
         echo "build failed"
         count 0 1
       fi
+      ;;
+    browser)
+      stage "status page in headless Chromium: ferry on loopback, DOM and screenshot checked"
+      run_counted bash tests/browser/status_page.sh "$root/build/ferry"
       ;;
     tls)
       stage "TLS grade: testssl.sh against ferry's intermediate policy on loopback"

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "config/address.h"
+#include "proxy/admin/backend_totals.h"
 
 namespace ferry::proxy {
 
@@ -54,35 +55,6 @@ uint64_t load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_
 std::string pool_of(const balancer::Snapshot& snap, std::size_t i) {
   const uint32_t pool = snap.backends[i].pool;
   return pool < snap.pools.size() ? snap.pools[pool].name : std::string("default");
-}
-
-// Per backend name: the counters summed over every worker.
-struct Totals {
-  std::map<uint32_t, uint64_t> codes;  // status code -> count (0 = other)
-  std::array<uint64_t, kLatencyBuckets.size() + 1> buckets{};
-  uint64_t count = 0;
-  uint64_t sum_ns = 0;
-  std::array<uint64_t, kBackendErrorKinds.size()> errors{};
-  bool seen = false;
-};
-
-Totals sum(const MetricsSources& src, uint32_t slot) {
-  Totals t;
-  for (const WorkerMetrics* w : src.workers) {
-    const BackendCounters* c = w->peek(slot);
-    if (c == nullptr) continue;
-    t.seen = true;
-    for (const auto& cc : c->codes) {
-      const uint32_t code = cc.code.load(std::memory_order_acquire);
-      if (code != 0) t.codes[code] += load(cc.count);
-    }
-    if (const uint64_t other = load(c->other_codes); other != 0) t.codes[0] += other;
-    for (std::size_t i = 0; i < t.buckets.size(); ++i) t.buckets[i] += load(c->buckets[i]);
-    t.count += load(c->duration_count);
-    t.sum_ns += load(c->duration_sum_ns);
-    for (std::size_t i = 0; i < kBackendErrorKinds.size(); ++i) t.errors[i] += load(c->errors[i]);
-  }
-  return t;
 }
 
 std::string json_escape(std::string_view s) {
@@ -190,7 +162,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     for (std::size_t i = 0; i < snap->size(); ++i) current[{pool_of(*snap, i), snap->backends[i].name}] = true;
   }
   for (const BackendLabel& label : slots) {
-    const Totals t = sum(sources_, label.slot);
+    const BackendTotals t = backend_totals(sources_.workers, label.slot);
     const bool is_current = current.count({label.pool, label.backend}) != 0;
     if (!t.seen && !is_current) continue;
     const std::vector<ClientMetric::Label> base = labels_of(label.pool, label.backend);
@@ -333,9 +305,7 @@ void MetricsCollector::write_backend_json(std::ostringstream& o, const balancer:
                                           const char* indent) const {
   const balancer::Snapshot* snap = &snap_ref;
   const balancer::Backend& b = snap->backends[i];
-  const Totals t = sum(sources_, b.metrics_slot);
-  uint64_t served = 0;
-  for (const auto& [code, count] : t.codes) served += count;
+  const uint64_t served = backend_totals(sources_.workers, b.metrics_slot).responses();
   const char* state = snap->state_name(i);
   o << indent << "{\"address\": \"" << json_escape(b.name) << "\", ";
   o << "\"pool\": \"" << json_escape(pool_of(*snap, i)) << "\", ";

@@ -31,6 +31,7 @@ struct MetricsSources {
   const std::atomic<uint64_t>* reloads_ok = nullptr;
   const std::atomic<uint64_t>* reloads_failed = nullptr;
   std::string balancer;  // for /backends
+  std::string config_file;  // the file ferry runs from, for the status page
   // TLS listeners: their index (into each worker's TLS counters) and name.
   std::vector<std::pair<uint32_t, std::string>> tls_listeners;
   // The certificates served now, (first name, notAfter in unix seconds); any thread.

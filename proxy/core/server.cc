@@ -15,6 +15,7 @@
 #include "proxy/admin/admin_token.h"
 #include "proxy/admin/backend_control_path.h"
 #include "proxy/admin/log.h"
+#include "proxy/admin/status_page.h"
 #include "proxy/core/listen_socket.h"
 
 namespace ferry::proxy {
@@ -284,6 +285,8 @@ bool Server::start(std::string* error) {
     std::lock_guard held(mutex_);
     return listener_tls_.expiry();
   };
+  sources.config_file = config_.source;
+  status_ = std::make_unique<StatusCollector>(sources);
   collector_ = std::make_unique<MetricsCollector>(std::move(sources));
 
   for (auto& w : workers_) w->start();
@@ -397,8 +400,12 @@ void Server::handle_admin(const AdminRequest& request, AdminResponse* r) {
   } else if (path == "/metrics") {
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
     r->body = collector_ ? collector_->render_text() : "";
+  } else if (path == "/") {
+    r->content_type = "text/html; charset=utf-8";
+    r->body = status_ ? render_status_page(status_->collect()) : "";
   } else if (path == "/healthz") {
-    r->body = "ok\n";
+    r->content_type = "application/json";
+    r->body = "{\"status\": \"ok\", \"pid\": " + std::to_string(::getpid()) + "}\n";
   } else if (path == "/backends") {
     r->content_type = "application/json";
     r->body = collector_ ? collector_->render_backends_json() : "{}\n";
@@ -407,7 +414,7 @@ void Server::handle_admin(const AdminRequest& request, AdminResponse* r) {
     r->body = "drain and ready take POST\n";
   } else {
     r->status = 404;
-    r->body = "not found: try /metrics, /healthz or /backends\n";
+    r->body = "not found: try /, /metrics, /healthz or /backends\n";
   }
 }
 

@@ -24,6 +24,7 @@
 #include "proxy/admin/admin_listener.h"
 #include "proxy/admin/metrics.h"
 #include "proxy/admin/metrics_collector.h"
+#include "proxy/admin/status_collector.h"
 #include "proxy/core/listener_tls.h"
 #include "proxy/core/pool_tls.h"
 #include "proxy/core/sticky_cookie.h"
@@ -135,6 +136,7 @@ class Server {
   std::unique_ptr<health::Checker> checker_;
   std::atomic<health::Checker*> checker_ptr_{nullptr};  // read by workers' on_refused
   std::unique_ptr<MetricsCollector> collector_;
+  std::unique_ptr<StatusCollector> status_;  // GET /; the admin thread's only
   std::unique_ptr<AdminServer> admin_;
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_failed_{0};

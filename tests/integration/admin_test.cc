@@ -31,15 +31,18 @@ config::Config admin_config(const std::vector<std::string>& backends) {
   return cfg;
 }
 
-TEST(Admin, HealthzAnswersOk) {
+TEST(Admin, HealthzAnswersJsonWithThePid) {
   FakeBackend b1("b1");
   RunningProxy proxy(admin_config({b1.address()}));
   ASSERT_TRUE(proxy.started()) << proxy.error();
   auto r = get(proxy.server().admin_port(), "/healthz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->body, "ok\n");
-  EXPECT_EQ(checked(get(proxy.server().admin_port(), "/nope")).status, 404);
+  EXPECT_EQ(r->header("Content-Type"), "application/json");
+  EXPECT_EQ(r->body, "{\"status\": \"ok\", \"pid\": " + std::to_string(::getpid()) + "}\n");  // ferry runs in this process
+  const Response missing = checked(get(proxy.server().admin_port(), "/nope"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("try /, /metrics"), std::string::npos) << missing.body;
   Client c(proxy.server().admin_port());
   ASSERT_TRUE(c.send("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
   EXPECT_EQ(checked(c.read_response()).status, 405);
