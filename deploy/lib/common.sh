@@ -100,7 +100,9 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-Type=simple
+# ferry notifies systemd; on a SIGUSR2 upgrade the old process names the new one (MAINPID=).
+Type=notify
+NotifyAccess=main
 ExecStart=/usr/local/bin/ferry -c /etc/ferry/ferry.yaml
 ExecReload=/bin/kill -HUP $MAINPID
 DynamicUser=yes
