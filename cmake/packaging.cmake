@@ -5,10 +5,12 @@
 #                                           over plain HTTP (no certificate on a fresh install)
 #   /etc/logrotate.d/ferry                  conffile: rotates /var/log/ferry/*.log, then SIGUSR1
 #   /lib/systemd/system/ferry.service       the unit, run as the system user ferry
+#   /lib/systemd/system/ferry.socket        socket activation, for administrators who enable it
 #   /usr/share/doc/ferry/                   operations guide, Prometheus and Grafana examples
 #
 # postinst creates the ferry user and group and enables and starts the service (where systemd
-# runs); prerm stops it on removal; postrm cleans up on purge. They live in deploy/packaging/.
+# runs; on upgrade the running ferry hands over to the new binary with SIGUSR2, or restarts);
+# prerm stops it on removal; postrm cleans up on purge. They live in deploy/packaging/.
 # Runtime dependencies come from dpkg-shlibdeps (libuv1, libyaml-cpp0.7, libprometheus-cpp-core,
 # libstdc++6, libc6), plus adduser for the user.
 #
@@ -24,7 +26,7 @@ install(FILES ${FERRY_PACKAGING_DIR}/ferry.logrotate
         DESTINATION /etc/logrotate.d
         RENAME ferry
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
-install(FILES ${CMAKE_SOURCE_DIR}/deploy/ferry.service
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/ferry.service ${CMAKE_SOURCE_DIR}/deploy/ferry.socket
         DESTINATION /lib/systemd/system
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/README-operations.md

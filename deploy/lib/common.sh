@@ -100,7 +100,9 @@ After=network-online.target
 Wants=network-online.target
 
 [Service]
-Type=simple
+# ferry notifies systemd; on a SIGUSR2 upgrade the old process names the new one (MAINPID=).
+Type=notify
+NotifyAccess=main
 ExecStart=/usr/local/bin/ferry -c /etc/ferry/ferry.yaml
 ExecReload=/bin/kill -HUP $MAINPID
 DynamicUser=yes
@@ -171,7 +173,7 @@ check_ferry_yaml() {
   local yaml=$FERRY_DEPLOY_DIR/ferry.yaml want missing=()
   for want in "$FERRY_BACKEND_1_IP:$FERRY_BACKEND_PORT" "$FERRY_BACKEND_2_IP:$FERRY_BACKEND_PORT" \
     "0.0.0.0:$FERRY_PROXY_PORT" "0.0.0.0:$FERRY_PROXY_EXTRA_PORT" "0.0.0.0:$FERRY_PROXY_TLS_PORT" \
-    "cert: $FERRY_TLS_CERT" "key: $FERRY_TLS_KEY" "path: $FERRY_HEALTH_PATH"; do
+    "cert: $FERRY_TLS_CERT" "key: $FERRY_TLS_KEY" "path: $FERRY_HEALTH_PATH" "admin: \"$FERRY_PROXY_ADMIN\""; do
     grep -qF -- "$want" "$yaml" || missing+=("$want")
   done
   if ((${#missing[@]})); then

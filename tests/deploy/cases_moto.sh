@@ -51,6 +51,95 @@ no_changes() { # TAG
   return 1
 }
 
+# --- drain and ready: the emulator runs nothing on its instances, so the instance's answer to
+# the control script (first line "ferry-admin-status: CODE", then ferry's body) is injected
+# with FERRY_TEST_SSM_OUTPUT (bin/aws-logged).
+# answer NAME CODE BODY: the file $LOGS/answer-NAME holding that answer.
+answer() { printf 'ferry-admin-status: %s\n%s\n' "$2" "$3" >"$LOGS/answer-$1"; }
+# sent_control TAG TARGETS URL: the run's one SSM command (as bin/aws-logged logged its
+# arguments) ran the control script for URL (POST) on TARGETS (Name tags, comma separated, sorted).
+sent_control() {
+  local sent targets
+  grep '"ssm","send-command"' "$LOGS/$1.calls.args" | jq -c '. as $a
+    | def after($o): $a[($a | index($o)) + 1];
+    {ids: ($a[($a | index("--instance-ids")) + 1:] | .[:(map(startswith("--")) | index(true))]),
+     document: after("--document-name"), commands: (after("--parameters") | fromjson | .commands)}' >"$LOGS/$1.command"
+  sent=$(wc -l <"$LOGS/$1.command")
+  # shellcheck disable=SC2046  # one word per instance id
+  targets=$(fixture names $(jq -r '.ids[]' "$LOGS/$1.command" 2>/dev/null))
+  if [[ $sent == 1 && $targets == "$2" ]] && jq -e --arg u "url='$3'" '.document == "AWS-RunShellScript" and
+    (.commands | length) == 1 and (.commands[0] | contains($u) and contains("curl -sS") and contains("-X POST"))' \
+    "$LOGS/$1.command" >/dev/null; then
+    return 0
+  fi
+  WHY="$sent command(s) to $targets: $(head -c 600 "$LOGS/$1.command")"
+  return 1
+}
+admin_url() { echo "http://$FERRY_PROXY_ADMIN/pools/$1/backends/$2/$3"; } # POOL ENCODED_ADDRESS ACTION
+only_send_command() { # TAG: the one mutating call is ssm send-command
+  [[ $MUT == 1 ]] && grep -q "^mutating ssm send-command rc=0" "$LOGS/$1.calls" && return 0
+  WHY="mutating calls: $(grep '^mutating' "$LOGS/$1.calls" | tr '\n' '|')"
+  return 1
+}
+no_calls() { # TAG
+  [[ $CALLS == 0 ]] && return 0
+  WHY="$CALLS AWS call(s): $(tr '\n' '|' <"$LOGS/$1.calls")"
+  return 1
+}
+
+control_cases() { # the single lane's, with my-ferry-01 running
+  local b1="$FERRY_BACKEND_1_IP:$FERRY_BACKEND_PORT" b1e="${FERRY_BACKEND_1_IP}%3A$FERRY_BACKEND_PORT"
+  local b2e="${FERRY_BACKEND_2_IP}%3A$FERRY_BACKEND_PORT" drained="{\"address\": \"$b1\", \"pool\": \"default\", \"state\": \"drained\"}"
+
+  fa s-drain-noarg drain
+  check moto.drain-without-backend-exit-2 rc_is 2 s-drain-noarg
+  check moto.drain-without-backend-calls-nothing no_calls s-drain-noarg
+  fa s-drain-bad drain not-an-address
+  check moto.drain-of-a-non-address-exit-2 rc_is 2 s-drain-bad
+  WHY="message: $(tail_err s-drain-bad)"
+  check moto.drain-of-a-non-address-is-explained err_has s-drain-bad "'not-an-address' is neither a backend address"
+  check moto.drain-of-a-non-address-calls-nothing no_calls s-drain-bad
+  fa s-ready-nopool ready "$b1" --pool
+  check moto.ready-pool-without-name-exit-2 rc_is 2 s-ready-nopool
+
+  answer 200 200 "$drained"
+  FERRY_TEST_SSM_OUTPUT=$LOGS/answer-200 fa s-drain drain "$b1"
+  check moto.drain-exit-0 rc_is 0 s-drain
+  check moto.drain-posts-to-ferrys-admin-endpoint sent_control s-drain "$FERRY_PROXY_1_NAME" "$(admin_url default "$b1e" drain)"
+  check moto.drain-makes-one-ssm-call only_send_command s-drain
+  WHY="output: $(tr '\n' '|' <"$LOGS/s-drain.out")"
+  check moto.drain-prints-ferrys-answer eval 'out_has s-drain "$drained" && out_has s-drain "$FERRY_PROXY_1_NAME (i-"'
+  WHY="the command has no token reading, or a bearer token in it"
+  check moto.drain-reads-the-token-on-the-instance eval 'jq -e ".commands[0] | contains(\"--print-config\") and contains(\"Bearer %s\")" "$LOGS/s-drain.command" >/dev/null'
+
+  FERRY_TEST_SSM_OUTPUT=$LOGS/answer-200 fa s-ready ready "$FERRY_BACKEND_2_NAME" --pool api
+  check moto.ready-by-name-in-a-pool-exit-0 rc_is 0 s-ready
+  check moto.ready-by-name-posts-the-backends-address sent_control s-ready "$FERRY_PROXY_1_NAME" "$(admin_url api "$b2e" ready)"
+
+  answer 404 404 "pool default has no backend \"10.20.10.99:8000\" (the address as written in the file)"
+  FERRY_TEST_SSM_OUTPUT=$LOGS/answer-404 fa s-drain-404 drain 10.20.10.99:8000
+  check moto.drain-of-an-unknown-backend-exit-1 rc_is 1 s-drain-404
+  WHY="message: $(tail_err s-drain-404)"
+  check moto.drain-of-an-unknown-backend-is-explained eval 'err_has s-drain-404 "ferry does not know it (404): pool default has no backend" &&
+    err_has s-drain-404 "drain 10.20.10.99:8000 in pool default failed on 1 of 1 ferry instance(s)"'
+  answer 401 401 "this control needs the admin token: Authorization: Bearer TOKEN (admin_token)"
+  FERRY_TEST_SSM_OUTPUT=$LOGS/answer-401 fa s-drain-401 drain "$b1"
+  check moto.drain-refused-token-exit-1 rc_is 1 s-drain-401
+  WHY="message: $(tail_err s-drain-401)"
+  check moto.drain-refused-token-is-explained err_has s-drain-401 "ferry refused the admin token (401)"
+  answer down 000 "curl: (7) Failed to connect to 127.0.0.1 port 9901 after 0 ms: Couldn't connect to server"
+  FERRY_TEST_SSM_OUTPUT=$LOGS/answer-down FERRY_TEST_SSM_STATUS=Failed fa s-drain-down drain "$b1"
+  check moto.drain-when-the-command-fails-exit-1 rc_is 1 s-drain-down
+  WHY="message: $(tail_err s-drain-down)"
+  check moto.drain-when-the-command-fails-is-explained err_has s-drain-down \
+    "ferry's admin endpoint http://$FERRY_PROXY_ADMIN did not answer (Failed)"
+  FERRY_TEST_FAIL_OP=send-command FERRY_TEST_FAIL_CODE=InvalidInstanceId FERRY_TEST_FAIL_MESSAGE="Instances not in a valid state" \
+    fa s-drain-nossm drain "$b1"
+  check moto.drain-through-no-ssm-exit-1 rc_is 1 s-drain-nossm
+  WHY="message: $(tail_err s-drain-nossm)"
+  check moto.drain-through-no-ssm-is-explained err_has s-drain-nossm "SSM does not reach $FERRY_PROXY_1_NAME (InvalidInstanceId)"
+}
+
 lane_ha() {
   fixture create >/dev/null || { fail moto.ha.fixture "fixture create failed"; return; }
   fixture dump >"$LOGS/ha-dump0"
@@ -92,6 +181,16 @@ lane_ha() {
   fa ha-up2 up --ha
   check moto.ha.up-again-exit-0 rc_is 0 ha-up2
   check moto.ha.up-again-makes-no-mutating-call no_changes ha-up2
+
+  # drain reaches both ferry instances in one command and prints each answer.
+  answer ha-200 200 "{\"address\": \"$FERRY_BACKEND_2_IP:$FERRY_BACKEND_PORT\", \"pool\": \"default\", \"state\": \"drained\"}"
+  FERRY_TEST_SSM_OUTPUT=$LOGS/answer-ha-200 fa ha-drain drain "$FERRY_BACKEND_2_NAME"
+  check moto.ha.drain-exit-0 rc_is 0 ha-drain
+  check moto.ha.drain-posts-on-both-ferry-instances sent_control ha-drain "$FERRY_PROXY_1_NAME,$FERRY_PROXY_2_NAME" \
+    "$(admin_url default "${FERRY_BACKEND_2_IP}%3A$FERRY_BACKEND_PORT" drain)"
+  WHY="output: $(tr '\n' '|' <"$LOGS/ha-drain.out")"
+  check moto.ha.drain-prints-both-answers eval '[[ $(grep -c "\"state\": \"drained\"" "$LOGS/ha-drain.out") == 2 ]] &&
+    out_has ha-drain "$FERRY_PROXY_1_NAME (i-" && out_has ha-drain "$FERRY_PROXY_2_NAME (i-"'
 
   fa ha-down-dry down --dry-run
   check moto.ha.down-dry-run-makes-no-mutating-call no_changes ha-down-dry
@@ -181,6 +280,7 @@ lane_single() {
   check moto.status-equals-golden same_as_golden status.txt "$LOGS/s-status.out"
   fa s-up2 up --keep-nat --tls-cert "$tls/a.pem" --tls-key "$tls/a.key"
   check moto.converged-up-makes-no-mutating-call no_changes s-up2
+  control_cases
   # Another certificate: both parameters replaced, nothing else; the running instance is
   # named as still serving the old one.
   fa s-tls-new up --keep-nat --tls-cert "$tls/b.pem" --tls-key "$tls/b.key"

@@ -3,8 +3,9 @@
 # curl, dpkg, useradd, chown and aws stubbed. The units they write are checked with
 # systemd-analyze verify, the TLS files the ferry script places are checked for path, mode,
 # owner and content (self-signed, or from the SSM parameters), and the Flask app the backend
-# script installs is started with gunicorn on loopback and asked for / and /health. Prints
-# PASS/FAIL/SKIP lines.
+# script installs is started with gunicorn on loopback and asked for / and /health. The script
+# `ferry-aws drain|ready` runs on the ferry instance is run against the real ferry on loopback.
+# Prints PASS/FAIL/SKIP lines.
 set -uo pipefail
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -226,3 +227,64 @@ Restart=always
 WantedBy=multi-user.target
 EOF
 ferry_case ferry-other-unit "$work/repo-ferry.service"
+
+# --- drain and ready: the script `ferry-aws drain|ready` sends (lib/control.sh), run against the
+# real ferry on loopback (its backend a loopback port, no health checks), with the admin token
+# read from the file as on the instance. FERRY_E2E_BIN picks the binary, as for netns_e2e.sh.
+# shellcheck source=../../deploy/lib/control.sh
+source "$REPO/deploy/lib/control.sh"
+ferry_bin=${FERRY_E2E_BIN:-$REPO/build/ferry}
+if [[ -x $ferry_bin ]]; then
+  admin_port=$(free_port)
+  backend="127.0.0.1:$(free_port)"
+  token='s3cret"with\slash-and-more'
+  # ferry_yaml TOKEN: the configuration, admin_token TOKEN (YAML single quotes keep it as is).
+  ferry_yaml() {
+    printf 'listen: ["127.0.0.1:%s"]\nadmin: "127.0.0.1:%s"\nadmin_token: '"'%s'"'\nbackends: ["%s"]\n' \
+      "$(free_port)" "$admin_port" "$1" "$backend" >"$work/control.yaml"
+  }
+  ferry_yaml "$token"
+  "$ferry_bin" -c "$work/control.yaml" >"$LOGS/userdata-control-ferry.out" 2>&1 &
+  app_pid=$!
+  # control ACTION POOL ADDRESS: the rendered script, pointed at this ferry, its binary and file;
+  # its output in $work/control.out (standard error apart, as SSM keeps it), its exit status in RC.
+  control() {
+    control_script "$1" "$2" "$3" |
+      sed -e "1s#.*#bin='$ferry_bin' conf='$work/control.yaml'#" -e "s#http://$FERRY_PROXY_ADMIN/#http://127.0.0.1:$admin_port/#" \
+        >"$work/control.sh"
+    RC=0
+    env -u http_proxy -u HTTP_PROXY sh "$work/control.sh" >"$work/control.out" 2>"$work/control.err" || RC=$?
+    WHY="exit $RC: $(cat "$work/control.out" "$work/control.err" | head -c 400 | tr '\n' '|')"
+  }
+  answered() { [[ $RC == 0 ]] && [[ $(head -n 1 "$work/control.out") == "ferry-admin-status: $1" ]] && grep -qF -- "$2" "$work/control.out"; }
+  if wait_http "http://127.0.0.1:$admin_port/healthz" 20; then
+    control drain default "$backend"
+    check userdata.control-drain-with-the-token-from-the-file answered 200 "\"state\": \"drained\""
+    backends=$(curl -sS --noproxy '*' "http://127.0.0.1:$admin_port/backends")
+    WHY="/backends: $(head -c 400 <<<"$backends")"
+    check userdata.control-drain-shows-in-backends grep -qF "\"address\": \"$backend\", \"pool\": \"default\", \"resolved\": \"$backend\", \"state\": \"drained\"" <<<"$backends"
+    control ready default "$backend"
+    ready_again() { answered 200 "\"address\": \"$backend\"" && ! grep -qF '"state": "drained"' "$work/control.out"; }
+    check userdata.control-ready-puts-it-back ready_again
+    control drain default "127.0.0.1:1"
+    check userdata.control-unknown-backend-is-404 answered 404 "has no backend \"127.0.0.1:1\""
+    control drain nosuchpool "$backend"
+    check userdata.control-unknown-pool-is-404 answered 404 "no pool named \"nosuchpool\""
+    # The file's token changed but ferry has not reloaded it: refused.
+    ferry_yaml "another-token-not-loaded-yet"
+    control drain default "$backend"
+    check userdata.control-a-token-ferry-has-not-loaded-is-401 answered 401 "needs the admin token"
+    ferry_yaml "$token"
+    kill "$app_pid" 2>/dev/null
+    wait "$app_pid" 2>/dev/null
+    app_pid=""
+    control drain default "$backend"
+    admin_down() { [[ $RC != 0 && $(head -n 1 "$work/control.out") == "ferry-admin-status: 000" ]]; }
+    check userdata.control-admin-not-answering-fails admin_down
+  else
+    fail userdata.control-drain-with-the-token-from-the-file "ferry did not answer: $(tail -n 3 "$LOGS/userdata-control-ferry.out" | tr '\n' ' ')"
+  fi
+  if [[ -n $app_pid ]]; then kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null; app_pid=""; fi
+else
+  skip userdata.control-drain-with-the-token-from-the-file "no ferry binary at $ferry_bin (build/ferry, or FERRY_E2E_BIN)"
+fi

@@ -9,6 +9,8 @@
     fixture.py ENDPOINT untagged BASELINE          resources not in BASELINE (a dump) that lack
                                                    the ownership tag
     fixture.py ENDPOINT instances                  what ferry-aws launched, one line each
+    fixture.py ENDPOINT names ID...                the instances' Name tags, sorted, one line
+                                                   (comma separated)
 
 Names, CIDRs and the region come from deploy/settings.env (environment variables override it,
 as for ferry-aws). Only talks to ENDPOINT (a local moto server).
@@ -285,6 +287,12 @@ def instances():
     print("\n".join(sorted(rows)))
 
 
+def names(ids):
+    found = {i["InstanceId"]: tags(i).get("Name")
+             for res in ec2.describe_instances()["Reservations"] for i in res["Instances"]}
+    print(",".join(sorted(str(found.get(i, i)) for i in ids)))
+
+
 def main():
     cmd = sys.argv[2]
     if cmd == "create":
@@ -302,6 +310,8 @@ def main():
         sys.exit(untagged(sys.argv[3]))
     elif cmd == "instances":
         instances()
+    elif cmd == "names":
+        names(sys.argv[3:])
     else:
         sys.exit(__doc__)
 

@@ -54,6 +54,7 @@ fa() {
   shift
   log=$LOGS/$tag.calls
   : >"$log"
+  : >"$log.args"
   RC=0
   FERRY_TEST_CALL_LOG=$log "$REPO/deploy/ferry-aws" "$@" >"$LOGS/$tag.out" 2>"$LOGS/$tag.err" || RC=$?
   MUT=$(grep -c '^mutating' "$log" || true)
@@ -66,6 +67,7 @@ fa_killable() {
   shift
   log=$LOGS/$tag.calls
   : >"$log"
+  : >"$log.args"
   RC=0
   FERRY_TEST_CALL_LOG=$log setsid --wait "$REPO/deploy/ferry-aws" "$@" >"$LOGS/$tag.out" 2>"$LOGS/$tag.err" || RC=$?
   MUT=$(grep -c '^mutating' "$log" || true)

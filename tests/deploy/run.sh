@@ -133,8 +133,8 @@ LANES=()
 lane static 300 bash "$TESTS_DIR/cases_static.sh"
 lane userdata 300 bash "$TESTS_DIR/cases_userdata.sh"
 if ((moto_ok)); then
-  lane moto-ha 600 env FERRY_AWS_ENDPOINT_URL="$EP_HA" bash "$TESTS_DIR/cases_moto.sh" ha
-  lane moto-single 600 env FERRY_AWS_ENDPOINT_URL="$EP_SINGLE" bash "$TESTS_DIR/cases_moto.sh" single
+  lane moto-ha 900 env FERRY_AWS_ENDPOINT_URL="$EP_HA" bash "$TESTS_DIR/cases_moto.sh" ha
+  lane moto-single 900 env FERRY_AWS_ENDPOINT_URL="$EP_SINGLE" bash "$TESTS_DIR/cases_moto.sh" single
 fi
 for pid in "${LANES[@]}"; do wait "$pid"; done
 # The namespace test last, on a quieter machine: its checks are about timing.
