@@ -156,6 +156,7 @@ void on_usr2(uv_signal_t* handle, int) {
   plan.args = rt->args;
   plan.sockets = rt->server->handover_sockets();
   plan.handover.ticket_ring = rt->server->export_ticket_ring();
+  plan.handover.drained = rt->server->drained_backends();
   ferry::proxy::log_info("SIGUSR2: upgrading: starting %s with %zu listening socket(s)", plan.executable.c_str(),
                          plan.sockets.size());
   lifecycle::notify_systemd("RELOADING=1\nSTATUS=upgrading");
@@ -283,6 +284,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     server.inherit_ticket_ring(std::move(handover.ticket_ring));
+    server.inherit_drained(handover.drained);
   }
   server.inherit(std::move(inherited));
   if (!server.start(&error)) {

@@ -41,6 +41,17 @@ bool same_backend_set(const balancer::Snapshot& a, const balancer::Snapshot& b) 
   return true;
 }
 
+// The (pool, address) pairs of `backends` that `config` still lists.
+std::set<std::pair<std::string, std::string>> listed_in(const config::Config& config,
+                                                        const std::set<std::pair<std::string, std::string>>& backends) {
+  std::set<std::pair<std::string, std::string>> listed;
+  for (const config::PoolConfig& pool : config::pools_of(config)) {
+    for (const config::BackendConfig& b : pool.backends)
+      if (backends.count({pool.name, b.address}) != 0) listed.insert({pool.name, b.address});
+  }
+  return listed;
+}
+
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -186,6 +197,7 @@ bool Server::build_snapshot(const config::Config& config, const balancer::Snapsh
 
 bool Server::start(std::string* error) {
   std::lock_guard lock(mutex_);
+  drained_by_hand_ = listed_in(config_, drained_by_hand_);  // inherited from an upgrade
   balancer::Snapshot first;
   if (!build_snapshot(config_, nullptr, &first, error)) return false;
   publisher_.publish(std::move(first));
@@ -341,6 +353,11 @@ std::vector<lifecycle::HandoverSocket> Server::handover_sockets() const {
   if (admin_ && admin_->listening_fd() >= 0)
     out.push_back(lifecycle::HandoverSocket{admin_->listening_fd(), lifecycle::admin_socket_name(config_.admin)});
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Server::drained_backends() const {
+  std::lock_guard lock(mutex_);
+  return {drained_by_hand_.begin(), drained_by_hand_.end()};
 }
 
 std::vector<uint8_t> Server::export_ticket_ring() const {
@@ -508,11 +525,7 @@ bool Server::reload(const config::Config& next, std::string* error) {
   PoolTlsContexts pool_tls = build_pool_tls(next, &pool_tls_);
   if (!pool_tls.ok()) return fail(join_lines(pool_tls.errors));
   // A backend drained by hand and gone from the file forgets it: added back later, it is ready.
-  std::set<std::pair<std::string, std::string>> still_drained;
-  for (const config::PoolConfig& pool : config::pools_of(next)) {
-    for (const config::BackendConfig& b : pool.backends)
-      if (drained_by_hand_.count({pool.name, b.address}) != 0) still_drained.insert({pool.name, b.address});
-  }
+  std::set<std::pair<std::string, std::string>> still_drained = listed_in(next, drained_by_hand_);
   std::swap(drained_by_hand_, still_drained);
   balancer::SnapshotPtr previous = publisher_.latest();
   balancer::Snapshot snap;

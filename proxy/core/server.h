@@ -49,6 +49,13 @@ class Server {
   void inherit(lifecycle::InheritedSockets sockets) { inherited_ = std::move(sockets); }
   // Before start(): the session-ticket key ring of the ferry this one replaces.
   void inherit_ticket_ring(std::vector<uint8_t> ring) { inherited_ring_ = std::move(ring); }
+  // Before start(): the backends it had drained from the admin API, as (pool, address); those
+  // the file still lists start drained.
+  void inherit_drained(const std::vector<std::pair<std::string, std::string>>& drained) {
+    drained_by_hand_.insert(drained.begin(), drained.end());
+  }
+  // The backends drained from the admin API now, for an upgrade's new process.
+  std::vector<std::pair<std::string, std::string>> drained_backends() const;
 
   // Binds (or takes over) and starts everything. False (with *error) if anything could not
   // start; nothing is left running then.

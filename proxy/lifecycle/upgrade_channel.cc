@@ -1,5 +1,6 @@
 #include "proxy/lifecycle/upgrade_channel.h"
 
+#include <openssl/crypto.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@ namespace ferry::proxy::lifecycle {
 namespace {
 
 constexpr std::size_t kMaxTicketRing = 4096;  // a ring is a few hundred bytes
+constexpr std::size_t kMaxHandover = 1 << 20;   // the ring and every drained backend's line
 
 }  // namespace
 
@@ -60,12 +62,12 @@ bool UpgradeChannel::receive(Handover* out, std::string* error, int timeout_ms) 
         if (bytes.size() > 64) break;  // no header line this long: malformed
         continue;
       }
-      if (nl <= kTicketKeysWord.size()) break;  // malformed: decode_handover says how
       std::size_t length = 0;
-      const std::string_view count =
-          std::string_view(bytes).substr(kTicketKeysWord.size() + 1, nl - kTicketKeysWord.size() - 1);
-      std::from_chars(count.data(), count.data() + count.size(), length);
-      if (length > kMaxTicketRing) break;
+      if (nl > kHandoverWord.size()) {
+        const std::string_view count = std::string_view(bytes).substr(kHandoverWord.size() + 1, nl - kHandoverWord.size() - 1);
+        std::from_chars(count.data(), count.data() + count.size(), length);
+      }
+      if (length == 0 || length > kMaxHandover) break;  // malformed: decode_handover says how
       want = nl + 1 + length;
     }
   }
@@ -85,36 +87,58 @@ void UpgradeChannel::report_ready() {
 }
 
 std::vector<uint8_t> encode_handover(const Handover& handover) {
-  const std::string header =
-      std::string(kTicketKeysWord) + " " + std::to_string(handover.ticket_ring.size()) + "\n";
+  std::string body;
+  for (const auto& [pool, address] : handover.drained)
+    body += std::string(kDrainedWord) + " " + pool + " " + address + "\n";
+  body += std::string(kTicketKeysWord) + " " + std::to_string(handover.ticket_ring.size()) + "\n";
+  body.append(handover.ticket_ring.begin(), handover.ticket_ring.end());
+  const std::string header = std::string(kHandoverWord) + " " + std::to_string(body.size()) + "\n";
   std::vector<uint8_t> bytes(header.begin(), header.end());
-  bytes.insert(bytes.end(), handover.ticket_ring.begin(), handover.ticket_ring.end());
+  bytes.insert(bytes.end(), body.begin(), body.end());
+  OPENSSL_cleanse(body.data(), body.size());
   return bytes;
 }
 
 std::optional<Handover> decode_handover(std::string_view bytes, std::string* error) {
-  const std::size_t nl = bytes.find('\n');
-  const std::string_view header = bytes.substr(0, nl);
-  if (nl == std::string_view::npos || header.substr(0, kTicketKeysWord.size() + 1) != std::string(kTicketKeysWord) + " ") {
-    *error = "the upgrade channel's message does not start with \"ticket-keys N\"";
+  auto fail = [&](const std::string& why) -> std::optional<Handover> {
+    *error = "the upgrade channel's message: " + why;
     return std::nullopt;
-  }
-  const std::string_view count = header.substr(kTicketKeysWord.size() + 1);
+  };
+  // Takes the next line (without its newline) off the front of `bytes`.
+  auto next_line = [&](std::string_view* line) {
+    const std::size_t nl = bytes.find('\n');
+    if (nl == std::string_view::npos) return false;
+    *line = bytes.substr(0, nl);
+    bytes.remove_prefix(nl + 1);
+    return true;
+  };
+  // "WORD N" -> N.
+  auto counted = [](std::string_view line, std::string_view word, std::size_t* n) {
+    if (line.size() <= word.size() + 1 || line.substr(0, word.size()) != word || line[word.size()] != ' ') return false;
+    const std::string_view digits = line.substr(word.size() + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *n);
+    return ec == std::errc() && end == digits.data() + digits.size();
+  };
+  std::string_view line;
   std::size_t length = 0;
-  const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), length);
-  if (ec != std::errc() || end != count.data() + count.size() || length > kMaxTicketRing) {
-    *error = "the upgrade channel's ticket-keys length is not a number up to " + std::to_string(kMaxTicketRing);
-    return std::nullopt;
-  }
-  if (bytes.size() - nl - 1 != length) {
-    *error = "the upgrade channel's message has " + std::to_string(bytes.size() - nl - 1) + " bytes of keys, not " +
-             std::to_string(length);
-    return std::nullopt;
-  }
+  if (!next_line(&line) || !counted(line, kHandoverWord, &length)) return fail("it does not start with \"handover N\"");
+  if (bytes.size() != length) return fail("it has " + std::to_string(bytes.size()) + " bytes, not " + std::to_string(length));
   Handover out;
-  const std::string_view ring = bytes.substr(nl + 1);
-  out.ticket_ring.assign(ring.begin(), ring.end());
-  return out;
+  while (next_line(&line)) {
+    std::size_t ring = 0;
+    if (counted(line, kTicketKeysWord, &ring)) {
+      if (ring > kMaxTicketRing || bytes.size() != ring) return fail("the ticket-keys length is wrong");
+      out.ticket_ring.assign(bytes.begin(), bytes.end());
+      return out;
+    }
+    const std::string prefix = std::string(kDrainedWord) + " ";
+    const std::size_t space = line.find(' ', prefix.size());
+    if (line.substr(0, prefix.size()) != prefix || space == std::string_view::npos || space + 1 >= line.size())
+      return fail("\"" + std::string(line.substr(0, 80)) + "\" is neither \"drained POOL ADDRESS\" nor \"ticket-keys N\"");
+    out.drained.emplace_back(std::string(line.substr(prefix.size(), space - prefix.size())),
+                             std::string(line.substr(space + 1)));
+  }
+  return fail("it has no ticket-keys line");
 }
 
 }  // namespace ferry::proxy::lifecycle

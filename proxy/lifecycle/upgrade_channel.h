@@ -1,8 +1,10 @@
 // The conversation between a ferry and the binary it starts on SIGUSR2, over one socketpair
 // the new process inherits (its descriptor named in FERRY_UPGRADE_FD):
 //
-//   old -> new   "ticket-keys N\n" and N bytes: the session-ticket key ring, so clients
-//                resume their TLS sessions across the upgrade (N is 0 without TLS)
+//   old -> new   "handover N\n" and N bytes: a line "drained POOL ADDRESS" for each backend
+//                drained from the admin API (so it stays out of rotation), then
+//                "ticket-keys K\n" and K bytes: the session-ticket key ring, so clients
+//                resume their TLS sessions across the upgrade (K is 0 without TLS)
 //   new -> old   "ready PID\n" once the new process serves; the old one then stops accepting
 //                and drains. End of stream without it means the new process failed.
 //
@@ -21,9 +23,12 @@ namespace ferry::proxy::lifecycle {
 inline constexpr const char* kUpgradeChannelVariable = "FERRY_UPGRADE_FD";
 inline constexpr std::string_view kReadyWord = "ready";
 inline constexpr std::string_view kTicketKeysWord = "ticket-keys";
+inline constexpr std::string_view kHandoverWord = "handover";
+inline constexpr std::string_view kDrainedWord = "drained";
 
 // What the old process hands over besides its sockets.
 struct Handover {
+  std::vector<std::pair<std::string, std::string>> drained;  // (pool, address as written)
   std::vector<uint8_t> ticket_ring;  // TicketKeys::export_ring(); empty: none
 };
 

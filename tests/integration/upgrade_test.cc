@@ -134,6 +134,12 @@ TEST(Upgrade, UnderLoadNoRequestFailsAndThePidChanges) {
   ASSERT_TRUE(ferry.started());
   ASSERT_TRUE(eventually([&] { return get(port, "/").has_value(); })) << ferry.log();
 
+  // A backend drained from the admin API stays drained in the new process.
+  {
+    Client c(admin);
+    ASSERT_TRUE(c.send("POST /pools/default/backends/" + b1.address() + "/drain HTTP/1.1\r\nHost: a\r\n\r\n"));
+    ASSERT_EQ(checked(c.read_response()).status, 200);
+  }
   const std::set<std::string> sockets_before = listening_sockets(port);
   EXPECT_EQ(sockets_before.size(), 2u);  // one per worker
   Load load(port);
@@ -155,6 +161,13 @@ TEST(Upgrade, UnderLoadNoRequestFailsAndThePidChanges) {
   auto backends = get(admin, "/backends");
   ASSERT_TRUE(backends);
   EXPECT_EQ(backends->status, 200);
+  EXPECT_NE(backends->body.find("\"address\": \"" + b1.address() + "\", \"pool\": \"default\", \"resolved\": \"" +
+                                b1.address() + "\", \"state\": \"drained\""),
+            std::string::npos)
+      << backends->body;
+  auto healthz = get(admin, "/healthz");
+  ASSERT_TRUE(healthz);
+  EXPECT_NE(healthz->body.find("\"pid\": " + std::to_string(next)), std::string::npos) << healthz->body;
   ::kill(next, SIGTERM);
   EXPECT_EQ(adopted.wait_exit(), 0);
 }
