@@ -59,10 +59,20 @@ struct Timeouts {
   bool operator==(const Timeouts&) const = default;
 };
 
+// A token bucket per client address (`limits.per_client`, `routes[].rate_limit`): `rate` tokens
+// a second, `burst` at most. rate 0 = off; burst 0 = the rate.
+struct RateLimit {
+  uint32_t rate = 0;
+  uint32_t burst = 0;
+
+  bool operator==(const RateLimit&) const = default;
+};
+
 struct Limits {
   uint32_t max_connections = 10000;
   uint64_t max_header_bytes = 32768;
   uint64_t max_body_bytes = 0;  // 0 = unlimited
+  RateLimit per_client;         // every request of a client address, whatever its route
 
   bool operator==(const Limits&) const = default;
 };
@@ -181,6 +191,7 @@ struct RouteConfig {
   uint32_t status = 0;                // Redirect: 301 302 307 308 (default 301); Respond: 2xx 4xx 5xx
   std::string content_type = "text/plain";  // Respond
   std::string body;                         // Respond: at most 4096 bytes
+  RateLimit rate_limit;  // per client address, on the requests this route takes (off by default)
   int line = 0;  // where the route is defined (1-based)
   int column = 0;
 

@@ -66,10 +66,11 @@ constexpr std::array<Rule<Timeouts>, 6> kTimeoutRules{{
     {"shutdown_grace", duration_rule<&Timeouts::shutdown_grace, kMinTimeoutMs, kMaxDurationMs>},
 }};
 
-constexpr std::array<Rule<Limits>, 3> kLimitRules{{
+constexpr std::array<Rule<Limits>, 4> kLimitRules{{
     {"max_connections", integer_rule<&Limits::max_connections, 1, kMaxConnections>},
     {"max_header_bytes", size_rule<&Limits::max_header_bytes, kMinHeaderBytes, kMaxHeaderBytes>},
     {"max_body_bytes", size_rule<&Limits::max_body_bytes, 0, std::numeric_limits<uint64_t>::max()>},
+    {"per_client", member_rule<decode_rate_limit, &Limits::per_client>},
 }};
 
 constexpr std::array<Rule<Buffers>, 2> kBufferRules{{

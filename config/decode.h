@@ -47,6 +47,10 @@ void decode_hash_key(const Field& field, std::string& out, Diagnostics& diag);
 void decode_health_check(const Field& field, HealthCheck& out, Diagnostics& diag);
 void decode_retries(const Field& field, uint32_t& out, Diagnostics& diag);
 
+// `limits.per_client` and `routes[].rate_limit`: {rate, burst}, each 0 to 1000000; a burst
+// without a rate is an error.
+void decode_rate_limit(const Field& field, RateLimit& out, Diagnostics& diag);
+
 // `pools`: a map of name -> {backends, balancer, hash_key, health_check, retries, slow_start,
 // drain, stickiness, tls, protocol}, appended to out.pools in file order.
 void decode_pools(const Field& field, Config& out, Diagnostics& diag);
@@ -56,7 +60,8 @@ void decode_pools(const Field& field, Config& out, Diagnostics& diag);
 // pool needs routes.
 void check_pool_layout(const Field& file, const Config& config, Diagnostics& diag);
 
-// `routes`: a list of {name, match, forward | redirect | respond, strip_prefix}, into out.routes.
+// `routes`: a list of {name, match, forward | redirect | respond, strip_prefix, rate_limit}, into
+// out.routes.
 // Runs after every other key is read: `pools` are the names a route may forward to, and
 // out.listen holds the addresses `match.listener` may name.
 void decode_routes(const Field& field, const std::vector<std::string>& pools, Config& out, Diagnostics& diag);

@@ -1,5 +1,6 @@
 // `routes`: which requests go where (an ALB's listener rules). Each route's conditions are in
-// decode_route_match.cc; here are its name, its one action, and the checks across routes.
+// decode_route_match.cc and its rate_limit in decode_rate_limit.cc; here are its name, its one
+// action, and the checks across routes.
 #include <array>
 #include <map>
 #include <string>
@@ -213,7 +214,7 @@ void decode_respond(const Field& f, RouteDraft& draft, Diagnostics& d) {
                 " response has no body; leave body out, or use status 200");
 }
 
-constexpr std::array<Rule<RouteDraft>, 6> kRouteRules{{
+constexpr std::array<Rule<RouteDraft>, 7> kRouteRules{{
     {"name",
      [](const Field& f, RouteDraft& out, Diagnostics& d) {
        out.named = true;
@@ -245,6 +246,8 @@ constexpr std::array<Rule<RouteDraft>, 6> kRouteRules{{
        }
        out.route.strip_prefix = *prefix;
      }},
+    {"rate_limit",
+     [](const Field& f, RouteDraft& out, Diagnostics& d) { decode_rate_limit(f, out.route.rate_limit, d); }},
 }};
 
 bool matches_everything(const RouteMatch& m) {

@@ -96,6 +96,12 @@ void print_pool(Writer& w, const PoolConfig& p) {
          quote(protocol < kPoolProtocolNames.size() ? kPoolProtocolNames[protocol] : "unknown"));
 }
 
+void print_rate_limit(Writer& w, int indent, std::string_view key, const RateLimit& limit) {
+  w.line(indent, key, "");
+  w.line(indent + 1, "rate", std::to_string(limit.rate));
+  w.line(indent + 1, "burst", std::to_string(limit.burst));
+}
+
 // Only the conditions given: an empty one means "not given", and a route without any has no
 // match key at all (it takes every request).
 void print_match(Writer& w, const RouteMatch& m) {
@@ -141,6 +147,8 @@ void print_route(Writer& w, const RouteConfig& r) {
       w.line(3, "body", quote(r.body));
       break;
   }
+  // Off (the default) is left out, as a route without conditions has no match key.
+  if (r.rate_limit != RateLimit{}) print_rate_limit(w, 2, "rate_limit", r.rate_limit);
 }
 
 }  // namespace
@@ -205,6 +213,7 @@ std::string print(const Config& c) {
   w.line(1, "max_connections", std::to_string(c.limits.max_connections));
   w.line(1, "max_header_bytes", std::to_string(c.limits.max_header_bytes));
   w.line(1, "max_body_bytes", std::to_string(c.limits.max_body_bytes));
+  print_rate_limit(w, 1, "per_client", c.limits.per_client);
   w.line(0, "buffers", "");
   w.line(1, "request", format_size(c.buffers.request));
   w.line(1, "response", format_size(c.buffers.response));

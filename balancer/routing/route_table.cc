@@ -68,6 +68,7 @@ RouteTable RouteTable::from(const config::Config& config) {
     if (std::optional<CompiledMatch> compiled =
             CompiledMatch::compile(route_config.match, config.listen))
       route.match = std::make_shared<const CompiledMatch>(std::move(*compiled));
+    route.rate_limit = route_config.rate_limit;
     switch (route_config.action) {
       case config::RouteAction::Forward:
         fill_forward(route_config, pools, &route);

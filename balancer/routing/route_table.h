@@ -77,6 +77,9 @@ struct Route {
   std::string content_type;
   std::string body;
   std::shared_ptr<const CompiledMatch> match;  // null: matches everything
+  // Per client address, on the requests this route takes (rate 0: none). The proxy keeps the
+  // buckets; the table only says which limit a route has.
+  config::RateLimit rate_limit;
 };
 
 class RouteTable {

@@ -43,6 +43,14 @@ const TlsCounters* WorkerMetrics::tls(uint32_t listener) const {
   return listener < kMaxTlsListeners ? &tls_[listener] : nullptr;
 }
 
+void WorkerMetrics::count_rate_limited(uint32_t listener) {
+  if (listener < rate_limited_.size()) bump(rate_limited_[listener]);
+}
+
+uint64_t WorkerMetrics::rate_limited(uint32_t listener) const {
+  return listener < rate_limited_.size() ? rate_limited_[listener].load(std::memory_order_relaxed) : 0;
+}
+
 WorkerMetrics::~WorkerMetrics() {
   for (auto& c : chunks_) delete c.load(std::memory_order_relaxed);
   for (auto& c : route_chunks_) delete c.load(std::memory_order_relaxed);

@@ -87,6 +87,11 @@ class WorkerMetrics {
   // Any thread. nullptr past the listeners this worker counted for.
   const TlsCounters* tls(uint32_t listener) const;
 
+  // Worker thread: a request that came in on listener `listener` got 429 from a rate limit.
+  void count_rate_limited(uint32_t listener);
+  // Any thread: ferry_rate_limited_total of `listener` on this worker.
+  uint64_t rate_limited(uint32_t listener) const;
+
   std::atomic<int64_t> client_connections{0};   // open now (single writer)
   std::atomic<int64_t> backend_connections{0};  // open now (single writer)
 
@@ -105,6 +110,8 @@ class WorkerMetrics {
   // fixed array is enough; past it, handshakes go uncounted rather than racing a resize.
   static constexpr std::size_t kMaxTlsListeners = 64;
   std::array<TlsCounters, kMaxTlsListeners> tls_{};
+  // By listener, with the same fixed bound as tls_ and for the same reason.
+  std::array<std::atomic<uint64_t>, kMaxTlsListeners> rate_limited_{};
 };
 
 // One backend's metric labels: its pool and its address as written.

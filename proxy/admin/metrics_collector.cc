@@ -275,6 +275,14 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     }
   }
   out.push_back(std::move(handshakes));
+  auto limited = family("ferry_rate_limited_total", "Requests answered 429 by a per-client rate limit, by listener.",
+                        MetricType::Counter);
+  for (std::size_t i = 0; i < sources_.listeners.size(); ++i) {
+    uint64_t total = 0;
+    for (const WorkerMetrics* w : sources_.workers) total += w->rate_limited(static_cast<uint32_t>(i));
+    limited.metric.push_back(counter({{"listener", sources_.listeners[i]}}, static_cast<double>(total)));
+  }
+  out.push_back(std::move(limited));
   auto expiry = family("ferry_tls_certificate_expiry_timestamp_seconds",
                        "When each served certificate expires (unix seconds), by its first name.", MetricType::Gauge);
   if (sources_.certificate_expiry) {

@@ -32,6 +32,8 @@ struct MetricsSources {
   const std::atomic<uint64_t>* reloads_failed = nullptr;
   std::string balancer;  // for /backends
   std::string config_file;  // the file ferry runs from, for the status page
+  // Every listener's name as written in the config, by index: ferry_rate_limited_total's labels.
+  std::vector<std::string> listeners;
   // TLS listeners: their index (into each worker's TLS counters) and name.
   std::vector<std::pair<uint32_t, std::string>> tls_listeners;
   // The certificates served now, (first name, notAfter in unix seconds); any thread.

@@ -17,6 +17,7 @@
 #include "proxy/http1/head_headers.h"
 #include "proxy/http1/headers.h"
 #include "proxy/http1/responses.h"
+#include "proxy/limits/client_key.h"
 
 namespace ferry::proxy {
 
@@ -121,6 +122,7 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
   int peer_len = sizeof peer;
   if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
     format_peer(peer, c->client_ip_);
+    c->client_key_ = limits::client_key(peer);  // once per connection, not per request
   }
   if (const ListenerSettings* l = c->listener(); l != nullptr && l->tls != nullptr) {
     c->tls_ = tls::Session::server(l->tls);
@@ -483,6 +485,10 @@ void ClientConn::engage_backend() {
   balancer::Request request = request_view(headers);
   if (ex_->route == nullptr) {
     const Routing& routing = ex_->snapshot->routes();
+    // The global limit first, before routing: a client past it costs no route match.
+    if (const limits::Rate& per_client = worker_.settings().per_client;
+        per_client.on() && !within_rate_limit(per_client, 0))
+      return;
     sockaddr_storage peer{};
     int peer_len = sizeof peer;
     // The peer address costs a system call, so only tables that route by source ask for it.
@@ -496,6 +502,9 @@ void ClientConn::engage_backend() {
       return;
     }
     ex_->route_slot = routing.route_slots[ex_->route->index];
+    if (const RouteRateLimit& limit = routing.route_limits[ex_->route->index];
+        limit.rate.on() && !within_rate_limit(limit.rate, limit.salt))
+      return;
     if (ex_->route->action != balancer::routing::Action::Forward) {
       send_route_response(request);
       return;
@@ -583,11 +592,8 @@ std::optional<std::size_t> ClientConn::pick_backend(const balancer::Request& req
 
 void ClientConn::send_route_response(const balancer::Request& request) {
   const balancer::routing::Route& route = *ex_->route;
-  const bool close_after = !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
   OwnResponse r;
   r.status = static_cast<int>(route.status);
-  r.close = close_after;
-  r.head_request = ex_->request_is_head;
   std::string& location = ex_->scratch;
   location.clear();
   if (route.action == balancer::routing::Action::Redirect) {
@@ -618,9 +624,31 @@ void ClientConn::send_route_response(const balancer::Request& request) {
     r.content_type = route.content_type;
     r.body = route.body;
   }
+  send_built(r);
+}
+
+void ClientConn::send_built(OwnResponse& r) {
+  const bool close_after = !ex_->request_complete || !ex_->client_keep_alive || close_after_write_;
+  r.close = close_after;
+  r.head_request = ex_->request_is_head;
   ex_->request_head.clear();
   build_own_response(r, ex_->request_head);
   send_own(r.status, ex_->request_head, close_after, false);
+}
+
+bool ClientConn::within_rate_limit(const limits::Rate& rate, uint64_t salt) {
+  // engage_ns is uv_hrtime(): one monotonic clock for every worker, as the shared table needs.
+  const limits::Decision d =
+      worker_.shared().rate_limiter.admit(limits::salted_key(client_key_, salt), rate, ex_->engage_ns);
+  if (d.allowed) return true;
+  worker_.metrics().count_rate_limited(listener_);
+  OwnResponse r;
+  r.status = 429;
+  r.content_type = "text/plain";
+  r.body = "too many requests\n";
+  r.retry_after_s = limits::retry_after_seconds(d.wait_ns);
+  send_built(r);
+  return false;
 }
 
 void ClientConn::start_request_on_upstream() {

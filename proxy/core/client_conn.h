@@ -21,6 +21,8 @@
 #include "proxy/core/local_snapshot.h"
 #include "proxy/core/upstream_error.h"
 #include "proxy/http1/http_parser.h"
+#include "proxy/http1/responses.h"
+#include "proxy/limits/token_bucket.h"
 
 namespace ferry::proxy {
 
@@ -127,6 +129,13 @@ class ClientConn final : private HttpParser::Sink {
   void send_own(int status, std::string_view response, bool close_after, bool static_text);
   // A route's redirect or fixed response, built in the exchange's request_head (unused then).
   void send_route_response(const balancer::Request& request);
+  // Builds `response` in the exchange's request_head and sends it; the connection goes on
+  // after it only when the request was read whole and the client keeps it alive.
+  void send_built(OwnResponse& response);
+  // Whether this client may make the request under `rate` (its buckets keyed with `salt`: 0
+  // for limits.per_client, a route's salt for its rate_limit). If not, answers 429 with
+  // Retry-After, counts it in ferry_rate_limited_total, and the request goes no further.
+  bool within_rate_limit(const limits::Rate& rate, uint64_t salt);
   // The forward route's pick among its pool's eligible backends, or nullopt.
   std::optional<std::size_t> pick_backend(const balancer::Request& request);
   void finish_exchange();
@@ -157,6 +166,7 @@ class ClientConn final : private HttpParser::Sink {
   bool eof_ = false;                // the client half-closed after a complete request
   bool clean_end_ = false;          // the last request was read whole with nothing after it
   uint16_t listener_ = 0;           // index into Settings::listeners
+  uint64_t client_key_ = 0;         // the peer address's rate-limit key (limits/client_key.h); 0: none
   char client_ip_[INET6_ADDRSTRLEN] = {};
 };
 

@@ -290,6 +290,7 @@ bool Server::start(std::string* error) {
   sources.reloads_ok = &reloads_ok_;
   sources.reloads_failed = &reloads_failed_;
   sources.balancer = std::string(config::balancer_name(config_.balancer));
+  sources.listeners = config_.listen;
   for (std::size_t i = 0; i < listener_tls_.contexts.size(); ++i) {
     if (listener_tls_.contexts[i] != nullptr) sources.tls_listeners.emplace_back(static_cast<uint32_t>(i), config_.listen[i]);
   }

@@ -11,6 +11,8 @@
 #include "balancer/pick_key.h"
 #include "balancer/routing/route_table.h"
 #include "config/config.h"
+#include "proxy/limits/client_key.h"
+#include "proxy/limits/token_bucket.h"
 #include "proxy/tls/client_context.h"
 #include "proxy/tls/server_context.h"
 #include "proxy/tls/ticket_keys.h"
@@ -25,6 +27,12 @@ struct ListenerSettings {
   // The certificates and options of a TLS listener, swapped by a reload (connections already
   // open keep the one they started with); null for plain HTTP.
   std::shared_ptr<const tls::ServerContext> tls;
+};
+
+// A route's own rate limit, ready for the limiter: its rate and what keeps its buckets apart.
+struct RouteRateLimit {
+  limits::Rate rate;  // off: the route has no rate_limit
+  uint64_t salt = 0;  // limits::route_salt of the route's name
 };
 
 // What a worker needs of one pool (its backends and health travel in the snapshot).
@@ -53,6 +61,7 @@ struct Routing {
   uint64_t config_generation = 0;
   balancer::routing::RouteTable routes;
   std::vector<uint32_t> route_slots;  // by Route::index: ferry_route_requests_total's counters
+  std::vector<RouteRateLimit> route_limits;  // by Route::index
   std::vector<PoolSettings> pools;    // by pool index, as config::pools_of() orders them
   bool routes_by_source = false;      // some route has a `source` condition: match needs the peer
 
@@ -60,6 +69,10 @@ struct Routing {
     Routing r;
     r.routes = balancer::routing::RouteTable::from(c);
     r.route_slots.assign(r.routes.routes().size(), 0);
+    for (const balancer::routing::Route& route : r.routes.routes()) {
+      const limits::Rate rate = limits::Rate::of(route.rate_limit.rate, route.rate_limit.burst);
+      r.route_limits.push_back(RouteRateLimit{rate, rate.on() ? limits::route_salt(route.name) : 0});
+    }
     for (const config::RouteConfig& route : c.routes) r.routes_by_source = r.routes_by_source || !route.match.source.empty();
     for (const config::PoolConfig& pc : config::pools_of(c)) {
       PoolSettings p;
@@ -90,6 +103,7 @@ struct Settings {
   uint32_t max_connections = 10000;
   uint64_t max_header_bytes = 32768;
   uint64_t max_body_bytes = 0;
+  limits::Rate per_client;  // every request of a client address (limits.per_client); off: none
   uint64_t request_buffer = 64 * 1024;
   uint64_t response_buffer = 256 * 1024;
   // Never null; shared by every worker (read-only), replaced by a reload.
@@ -109,6 +123,7 @@ struct Settings {
     s.max_connections = c.limits.max_connections;
     s.max_header_bytes = c.limits.max_header_bytes;
     s.max_body_bytes = c.limits.max_body_bytes;
+    s.per_client = limits::Rate::of(c.limits.per_client.rate, c.limits.per_client.burst);
     s.request_buffer = c.buffers.request;
     s.response_buffer = c.buffers.response;
     s.routing = std::make_shared<const Routing>(Routing::from(c));

@@ -29,6 +29,7 @@
 #include "proxy/core/local_snapshot.h"
 #include "proxy/core/settings.h"
 #include "proxy/core/write_batch.h"
+#include "proxy/limits/client_rate_limiter.h"
 #include "proxy/tls/client_session_cache.h"
 
 namespace ferry::proxy {
@@ -43,6 +44,9 @@ struct WorkerShared {
   std::atomic<uint32_t> connections{0};
   // A connect to a backend was refused (any worker thread). Set before start; may be empty.
   std::function<void(uint64_t backend_set, std::size_t index)> on_refused;
+  // Every client's rate-limit buckets, for the whole process so a limit holds across workers;
+  // any worker thread, lock-free. Kept across reloads: a reload changes limits, not buckets.
+  limits::ClientRateLimiter rate_limiter;
 };
 
 // A bound, listening-ready socket a worker adopts, and the listener (index into

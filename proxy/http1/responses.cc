@@ -78,6 +78,11 @@ void build_own_response(const OwnResponse& r, std::string& out) {
     out.append(r.location);
     out.append("\r\n");
   }
+  if (r.retry_after_s != 0) {
+    out.append("Retry-After: ");
+    out.append(std::to_string(r.retry_after_s));
+    out.append("\r\n");
+  }
   if (!r.body.empty() || !r.content_type.empty()) {
     out.append("Content-Type: ");
     out.append(r.content_type);

@@ -2,6 +2,7 @@
 // cannot continue. Static strings, so sending one allocates nothing.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,12 +14,14 @@ std::string_view canned_response(int status, bool close);
 // "Not Found" for 404; "" for a code without a well-known phrase (allowed by RFC 9112).
 std::string_view reason_phrase(int status);
 
-// A response ferry makes from configuration: a route's redirect or fixed response.
+// A response ferry makes from configuration: a route's redirect or fixed response, or a rate
+// limit's 429.
 struct OwnResponse {
   int status = 200;
   std::string_view location;      // non-empty: a Location header
   std::string_view content_type;  // sent when non-empty or with a body
   std::string_view body;
+  uint32_t retry_after_s = 0;     // non-zero: Retry-After in seconds (429, 503)
   bool close = false;             // Connection: close
   bool head_request = false;      // HEAD: Content-Length of the body, but no body
 };

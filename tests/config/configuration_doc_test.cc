@@ -77,6 +77,9 @@ limits:
   max_connections: 100
   max_header_bytes: 16KiB
   max_body_bytes: 1MiB
+  per_client:
+    rate: 10
+    burst: 20
 buffers:
   request: 16KiB
   response: 128KiB
@@ -159,6 +162,9 @@ routes:
       status: 503
       content_type: text/plain
       body: "back soon"
+    rate_limit:
+      rate: 5
+      burst: 10
   - name: rest
     forward: default
     strip_prefix: ""

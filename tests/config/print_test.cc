@@ -70,7 +70,7 @@ TEST(PrintConfig, FullConfigRoundTrips) {
   c.timeouts = {std::chrono::milliseconds(1),    std::chrono::seconds(90),
                 std::chrono::minutes(2),         std::chrono::hours(1),
                 std::chrono::milliseconds(4500), std::chrono::seconds(0) + std::chrono::hours(24)};
-  c.limits = {1, 1024, 1ULL << 40};
+  c.limits = {1, 1024, 1ULL << 40, {1'000'000, 1}};
   c.buffers = {512, 1536};
   c.retries = 10;
   c.access_log = "/var/log/ferry access #1.log";
@@ -113,9 +113,11 @@ TEST(PrintConfig, PoolsAndRoutesRoundTrip) {
   down.status = 503;
   down.content_type = "text/html; charset=utf-8";
   down.body = "<p>back \"soon\"</p>\n\tcaf\xc3\xa9\n";
+  down.rate_limit = {5, 0};  // burst 0 (= the rate) stays 0
   RouteConfig rest;
   rest.name = "rest";
   rest.forward = {{"default", 1}};
+  rest.rate_limit = {1, 1'000'000};
   c.routes = {api, heavy, moved, down, rest};
   expect_round_trip(c);
 }
@@ -146,6 +148,7 @@ TEST(PrintConfig, WritesPoolsAndRoutesInTheContractsOrderAndForms) {
   fixed.name = "route-2";
   fixed.action = RouteAction::Respond;
   fixed.status = 404;
+  fixed.rate_limit = {10, 20};
   c.routes = {route, fixed};
   const std::string text = print(c);
   const std::string tail = text.substr(text.find("access_log:"));
@@ -174,6 +177,9 @@ routes:
       status: 404
       content_type: "text/plain"
       body: ""
+    rate_limit:
+      rate: 10
+      burst: 20
 )");
   expect_round_trip(c);
 }
@@ -225,6 +231,9 @@ limits:
   max_connections: 10000
   max_header_bytes: 32768
   max_body_bytes: 0
+  per_client:
+    rate: 0
+    burst: 0
 buffers:
   request: 64KiB
   response: 256KiB

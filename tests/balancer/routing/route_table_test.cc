@@ -149,6 +149,15 @@ TEST(RouteTable, ForwardCopiesStripPrefix) {
   EXPECT_EQ(RouteTable::from(config_with({route})).routes()[0].strip_prefix, "/api");
 }
 
+TEST(RouteTable, EachRouteCarriesItsOwnRateLimitAndTheDefaultRouteNone) {
+  config::RouteConfig login = forward("login", Conditions().path({"/login"}));
+  login.rate_limit = {1, 5};
+  const RouteTable table = RouteTable::from(config_with({login, forward("rest", Conditions())}));
+  EXPECT_EQ(table.routes()[0].rate_limit, (config::RateLimit{1, 5}));
+  EXPECT_EQ(table.routes()[1].rate_limit, config::RateLimit{});
+  EXPECT_EQ(RouteTable::from(config::Config{}).routes()[0].rate_limit, config::RateLimit{});
+}
+
 TEST(RouteTable, RedirectAndRespondCarryTheirFields) {
   config::RouteConfig redirect;
   redirect.name = "to-https";
