@@ -9,8 +9,9 @@ packages=(
   libuv1-dev libssl-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
   # dev backends (the seed's Flask app under gunicorn with a keep-alive worker)
   python3 python3-flask gunicorn python3-gevent
-  # tests: real clients and peers (chromium: the status page in a real browser)
-  curl openssl testssl.sh nginx haproxy prometheus iproute2 procps chromium
+  # tests: real clients and peers (chromium: the status page in a real browser; systemd:
+  # systemd-socket-activate, for socket activation)
+  curl openssl testssl.sh nginx haproxy prometheus iproute2 procps chromium systemd
   # deploy tests
   awscli shellcheck jq
   # bench
