@@ -19,7 +19,7 @@ jobs="${FERRY_SANITIZE_JOBS:-$(nproc)}"
 [[ $jobs -gt 2 && -z "${FERRY_SANITIZE_JOBS:-}" ]] && jobs=2
 stages="${FERRY_SANITIZE_STAGES:-asan tsan}"
 # Not ^Admin: its 40ms health timeout is too tight for TSan's slowdown (a timing failure, no race).
-tsan_regex="${FERRY_TSAN_REGEX:-EveryWorkerServes|^Checker\.|Reload|^Health|^Dns|^Prometheus|^BackendChurn|^HealthFlapping|^Slowloris|^Flood|^BackendDeath}"
+tsan_regex="${FERRY_TSAN_REGEX:-EveryWorkerServes|^Checker\.|Reload|^Health|^Dns|^Prometheus|^BackendChurn|^HealthFlapping|^Slowloris|^Flood|^BackendDeath|^RateLimit\.|^AdminControl\.}"
 passed=0
 failed=0
 
