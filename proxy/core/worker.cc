@@ -55,6 +55,11 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   if (index_ == 0) uv_timer_start(&ticket_timer_, &Worker::on_ticket_tick, 60'000, 60'000);
   random_ = balancer::SplitMix64(0x2545F4914F6CDD1DULL * (index_ + 1));
   shared_.publisher->subscribe(&snapshot_nudge_);
+  // The snapshot to serve from, before the thread starts: the Server makes workers under the
+  // lock reloads take, so the latest snapshot is of these settings' configuration. Left to the
+  // thread, a reload landing first would publish a snapshot of the next configuration before
+  // this worker has its routes, and the worker would have none to serve a request with.
+  adopt_latest_snapshot();
   for (const ListenFd& fd : listen_fds_) {
     auto listener = std::make_unique<Listener>();
     listener->worker = this;
