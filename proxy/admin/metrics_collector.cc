@@ -308,19 +308,18 @@ std::string MetricsCollector::render_text() const {
   return prometheus::TextSerializer().Serialize(Collect());
 }
 
-void MetricsCollector::write_backend_json(std::ostringstream& o, const balancer::Snapshot& snap_ref,
+void MetricsCollector::write_backend_json(std::ostringstream& o, const balancer::Snapshot& snap,
                                           const std::vector<health::BackendHealth>& health, std::size_t i,
                                           const char* indent) const {
-  const balancer::Snapshot* snap = &snap_ref;
-  const balancer::Backend& b = snap->backends[i];
+  const balancer::Backend& b = snap.backends[i];
   const uint64_t served = backend_totals(sources_.workers, b.metrics_slot).responses();
-  const char* state = snap->state_name(i);
+  const char* state = snap.state_name(i);
   o << indent << "{\"address\": \"" << json_escape(b.name) << "\", ";
-  o << "\"pool\": \"" << json_escape(pool_of(*snap, i)) << "\", ";
+  o << "\"pool\": \"" << json_escape(pool_of(snap, i)) << "\", ";
   o << "\"resolved\": \"" << json_escape(config::to_string(b.address)) << "\", ";
   o << "\"state\": \"" << state << "\", ";
-  const bool eligible = snap->pools.empty() ? snap->eligible(i)
-                                            : snap->pool(b.pool).eligible(i - snap->pools[b.pool].first);
+  const bool eligible = snap.pools.empty() ? snap.eligible(i)
+                                            : snap.pool(b.pool).eligible(i - snap.pools[b.pool].first);
   o << "\"eligible\": " << (eligible ? "true" : "false") << ", ";
   o << "\"weight\": " << b.weight << ", ";
   o << "\"in_flight\": " << b.load->outstanding.load(std::memory_order_relaxed) << ", ";
