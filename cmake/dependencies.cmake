@@ -53,6 +53,17 @@ if(NOT OpenSSL_FOUND)
   ferry_missing("OpenSSL 3" "libssl-dev")
 endif()
 
+# nghttp2: the HTTP/2 framing layer (proxy/http2). Debian's 1.52 carries the rapid-reset and
+# CONTINUATION fixes backported, though its version macro does not say so.
+find_path(NGHTTP2_INCLUDE_DIR nghttp2/nghttp2.h)
+find_library(NGHTTP2_LIBRARY NAMES nghttp2)
+if(NOT NGHTTP2_INCLUDE_DIR OR NOT NGHTTP2_LIBRARY)
+  ferry_missing("nghttp2" "libnghttp2-dev")
+endif()
+add_library(nghttp2_dep INTERFACE)
+target_include_directories(nghttp2_dep INTERFACE ${NGHTTP2_INCLUDE_DIR})
+target_link_libraries(nghttp2_dep INTERFACE ${NGHTTP2_LIBRARY})
+
 find_package(yaml-cpp QUIET)
 if(NOT yaml-cpp_FOUND)
   ferry_missing("yaml-cpp" "libyaml-cpp-dev")

@@ -73,6 +73,7 @@ struct Limits {
   uint64_t max_header_bytes = 32768;
   uint64_t max_body_bytes = 0;  // 0 = unlimited
   RateLimit per_client;         // every request of a client address, whatever its route
+  uint32_t http2_max_concurrent_streams = 128;  // per HTTP/2 connection (nginx and ALB: 128)
 
   bool operator==(const Limits&) const = default;
 };

@@ -15,6 +15,7 @@ namespace {
 constexpr uint64_t kMaxWorkers = 1024;                   // 0 = one per core
 constexpr uint64_t kMaxThreshold = 100;                  // health passes/failures in a row; 0 never flips
 constexpr uint64_t kMaxConnections = 10'000'000;         // 0 would refuse every client
+constexpr uint64_t kMaxHttp2Streams = 10'000;            // per connection; nginx's default is 128
 constexpr uint64_t kMinBuffer = 512;                     // below this a read can't hold a request line
 constexpr uint64_t kMaxBuffer = 1ULL << 30;              // 1GiB per connection is already absurd
 constexpr uint64_t kMinHeaderBytes = 1ULL << 10;         // 1KiB: a modest browser request head
@@ -66,11 +67,12 @@ constexpr std::array<Rule<Timeouts>, 6> kTimeoutRules{{
     {"shutdown_grace", duration_rule<&Timeouts::shutdown_grace, kMinTimeoutMs, kMaxDurationMs>},
 }};
 
-constexpr std::array<Rule<Limits>, 4> kLimitRules{{
+constexpr std::array<Rule<Limits>, 5> kLimitRules{{
     {"max_connections", integer_rule<&Limits::max_connections, 1, kMaxConnections>},
     {"max_header_bytes", size_rule<&Limits::max_header_bytes, kMinHeaderBytes, kMaxHeaderBytes>},
     {"max_body_bytes", size_rule<&Limits::max_body_bytes, 0, std::numeric_limits<uint64_t>::max()>},
     {"per_client", member_rule<decode_rate_limit, &Limits::per_client>},
+    {"http2_max_concurrent_streams", integer_rule<&Limits::http2_max_concurrent_streams, 1, kMaxHttp2Streams>},
 }};
 
 constexpr std::array<Rule<Buffers>, 2> kBufferRules{{

@@ -16,7 +16,7 @@ constexpr Duration::rep kMaxHstsMs = 10LL * 365 * 24 * 3600'000;
 constexpr std::array<std::string_view, 2> kProtocolNames{"http/1.1", "h2"};
 
 void decode_protocols(const Field& f, ListenerConfig& out, Diagnostics& d) {
-  const std::string what = "a list of protocols (http/1.1)";
+  const std::string what = "a list of protocols (h2, http/1.1)";
   if (!f.value.IsSequence() || f.value.size() == 0) {
     d.expected(f, what);
     return;
@@ -25,14 +25,10 @@ void decode_protocols(const Field& f, ListenerConfig& out, Diagnostics& d) {
   std::size_t index = 0;
   for (const YAML::Node& node : f.value) {
     const Field item = f.item(index++, node);
-    const std::optional<std::string> name = read_scalar(item, "a protocol name (http/1.1)", d);
+    const std::optional<std::string> name = read_scalar(item, "a protocol name (h2 or http/1.1)", d);
     if (!name) continue;
-    if (*name == "h2") {
-      d.error(item.mark(), item.path, "HTTP/2 (h2) is not available in this version of ferry yet; use [http/1.1]");
-      continue;
-    }
-    if (*name != "http/1.1") {
-      std::string message = "expected http/1.1, found " + describe(node);
+    if (*name != "http/1.1" && *name != "h2") {
+      std::string message = "expected h2 or http/1.1, found " + describe(node);
       if (const std::optional<std::string_view> hint = closest_name(*name, kProtocolNames))
         message += "; did you mean " + quote(*hint) + "?";
       d.error(item.mark(), item.path, message);

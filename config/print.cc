@@ -214,6 +214,7 @@ std::string print(const Config& c) {
   w.line(1, "max_header_bytes", std::to_string(c.limits.max_header_bytes));
   w.line(1, "max_body_bytes", std::to_string(c.limits.max_body_bytes));
   print_rate_limit(w, 1, "per_client", c.limits.per_client);
+  w.line(1, "http2_max_concurrent_streams", std::to_string(c.limits.http2_max_concurrent_streams));
   w.line(0, "buffers", "");
   w.line(1, "request", format_size(c.buffers.request));
   w.line(1, "response", format_size(c.buffers.response));

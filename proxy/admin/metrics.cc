@@ -47,6 +47,14 @@ void WorkerMetrics::count_rate_limited(uint32_t listener) {
   if (listener < rate_limited_.size()) bump(rate_limited_[listener]);
 }
 
+void WorkerMetrics::count_http2_stream(uint32_t listener) {
+  if (listener < http2_streams_.size()) bump(http2_streams_[listener]);
+}
+
+uint64_t WorkerMetrics::http2_streams(uint32_t listener) const {
+  return listener < http2_streams_.size() ? http2_streams_[listener].load(std::memory_order_relaxed) : 0;
+}
+
 uint64_t WorkerMetrics::rate_limited(uint32_t listener) const {
   return listener < rate_limited_.size() ? rate_limited_[listener].load(std::memory_order_relaxed) : 0;
 }

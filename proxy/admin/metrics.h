@@ -91,6 +91,10 @@ class WorkerMetrics {
   void count_rate_limited(uint32_t listener);
   // Any thread: ferry_rate_limited_total of `listener` on this worker.
   uint64_t rate_limited(uint32_t listener) const;
+  // Worker thread: an HTTP/2 stream carrying a request opened on listener `listener`.
+  void count_http2_stream(uint32_t listener);
+  // Any thread: ferry_http2_streams_total of `listener` on this worker.
+  uint64_t http2_streams(uint32_t listener) const;
 
   std::atomic<int64_t> client_connections{0};   // open now (single writer)
   std::atomic<int64_t> backend_connections{0};  // open now (single writer)
@@ -112,6 +116,7 @@ class WorkerMetrics {
   std::array<TlsCounters, kMaxTlsListeners> tls_{};
   // By listener, with the same fixed bound as tls_ and for the same reason.
   std::array<std::atomic<uint64_t>, kMaxTlsListeners> rate_limited_{};
+  std::array<std::atomic<uint64_t>, kMaxTlsListeners> http2_streams_{};
 };
 
 // One backend's metric labels: its pool and its address as written.

@@ -275,14 +275,10 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     }
   }
   out.push_back(std::move(handshakes));
-  auto limited = family("ferry_rate_limited_total", "Requests answered 429 by a per-client rate limit, by listener.",
-                        MetricType::Counter);
-  for (std::size_t i = 0; i < sources_.listeners.size(); ++i) {
-    uint64_t total = 0;
-    for (const WorkerMetrics* w : sources_.workers) total += w->rate_limited(static_cast<uint32_t>(i));
-    limited.metric.push_back(counter({{"listener", sources_.listeners[i]}}, static_cast<double>(total)));
-  }
-  out.push_back(std::move(limited));
+  out.push_back(per_listener("ferry_rate_limited_total", "Requests answered 429 by a per-client rate limit, by listener.",
+                             &WorkerMetrics::rate_limited));
+  out.push_back(per_listener("ferry_http2_streams_total", "HTTP/2 streams that carried a request, by listener.",
+                             &WorkerMetrics::http2_streams));
   auto expiry = family("ferry_tls_certificate_expiry_timestamp_seconds",
                        "When each served certificate expires (unix seconds), by its first name.", MetricType::Gauge);
   if (sources_.certificate_expiry) {
@@ -302,6 +298,17 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
 
   add_process_metrics(out);
   return out;
+}
+
+MetricFamily MetricsCollector::per_listener(const char* name, const char* help,
+                                            uint64_t (WorkerMetrics::*count)(uint32_t) const) const {
+  MetricFamily f = family(name, help, MetricType::Counter);
+  for (std::size_t i = 0; i < sources_.listeners.size(); ++i) {
+    uint64_t total = 0;
+    for (const WorkerMetrics* w : sources_.workers) total += (w->*count)(static_cast<uint32_t>(i));
+    f.metric.push_back(counter({{"listener", sources_.listeners[i]}}, static_cast<double>(total)));
+  }
+  return f;
 }
 
 std::string MetricsCollector::render_text() const {

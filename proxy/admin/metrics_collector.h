@@ -54,6 +54,9 @@ class MetricsCollector final : public prometheus::Collectable {
   std::string render_backend_entry(std::string_view pool, std::string_view name) const;
 
  private:
+  // A counter family with one series per listener, summed over the workers' `count`.
+  prometheus::MetricFamily per_listener(const char* name, const char* help,
+                            uint64_t (WorkerMetrics::*count)(uint32_t) const) const;
   // Backend `i` of `snap` as a /backends entry (one line, no trailing newline).
   void write_backend_json(std::ostringstream& o, const balancer::Snapshot& snap,
                           const std::vector<health::BackendHealth>& health, std::size_t i, const char* indent) const;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "balancer/hash.h"
@@ -28,6 +29,10 @@ constexpr std::size_t kUpstreamHighWater = 256 * 1024;
 constexpr std::size_t kUpstreamLowWater = 64 * 1024;
 // How long a closing connection keeps draining what the client still sends (nginx: 5s).
 constexpr uint64_t kLingerMs = 2000;
+// HTTP/2 frames queued ahead of the socket; more are made as these are written.
+constexpr std::size_t kHttp2FramesAhead = 64 * 1024;
+// The HTTP/2 connection preface's first bytes (RFC 9113 3.4): no HTTP/1 request starts so.
+constexpr std::string_view kHttp2PrefaceStart = "PRI * HTTP/2.0";
 // Bytes a client may send ahead (pipelined requests) while its current request is served;
 // past this, reading stops until the current response is done.
 constexpr std::size_t kPendingInputLimit = 64 * 1024;
@@ -132,6 +137,7 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
       return;
     }
     c->tls_->set_output_sink(&ClientConn::on_tls_output, c);
+    c->secure_ = true;
   }
   c->phase_ = Phase::Idle;
   // Until its first byte, a new connection waits in the idle list with client_header to go.
@@ -146,7 +152,7 @@ void ClientConn::attach_exchange() {
 }
 
 void ClientConn::maybe_go_idle() {
-  if (ex_ == nullptr || closing_ || phase_ != Phase::Idle || close_after_write_) return;
+  if (stream_mode_ || ex_ == nullptr || closing_ || phase_ != Phase::Idle || close_after_write_) return;
   // A TLS handshake under way keeps its exchange, and with it the client_header deadline.
   if (tls_ != nullptr && !tls_->handshake_done()) return;
   if (queued_to_client() != 0 || ex_->out.writing() || ex_->tls_out.writing() || !ex_->pending_input.empty() ||
@@ -167,12 +173,19 @@ void ClientConn::close() {
     release_backend(balancer::Outcome::Success);
     if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
   }
+  // Every stream's exchange ends with the connection (the session itself goes in on_closed).
+  if (h2_ != nullptr) h2_->abandon_all();
   if (listed_) {
     adjust(worker_.metrics().client_connections, -1);
     worker_.client_closed(this);
   }
   if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
-  if (ex_ != nullptr) {
+  if (stream_mode_) {
+    // What the exchange answered goes to its stream, which sends it on after this is gone.
+    if (ex_ != nullptr && stream_ != nullptr && ex_->out.pending() != 0)
+      ex_->out.drain_to([this](const char* data, std::size_t len) { stream_->response_bytes(data, len); });
+    if (http2::Stream* s = std::exchange(stream_, nullptr)) s->peer_closed();
+  } else if (ex_ != nullptr) {
     // A response's last good bytes (or a TLS alert) get the one try at the socket they would
     // have had without the batch.
     if (tls_ != nullptr) {
@@ -196,6 +209,11 @@ void ClientConn::on_closed(uv_handle_t* h) {
 void ClientConn::drain() {
   if (closing_) return;
   close_after_write_ = true;
+  if (h2_ != nullptr) {
+    // GOAWAY with the last stream taken: those finish, the client opens no more here.
+    h2_->shutdown();
+    return;
+  }
   if (ex_ == nullptr) {
     // Idle, between requests or before the first. Closing now races a request the client may
     // be sending this very moment (it would see a reset, not an answer: nginx/nginx#437), and
@@ -210,6 +228,11 @@ void ClientConn::drain() {
 
 void ClientConn::start_reading() {
   if (reading_ || closing_ || eof_) return;
+  if (stream_mode_) {
+    reading_ = true;
+    if (stream_ != nullptr) stream_->pause_input(false);
+    return;
+  }
   if (const int rc = uv_read_start(as_stream(&tcp_), &ClientConn::on_alloc, &ClientConn::on_read);
       rc != 0) {
     close();
@@ -220,6 +243,11 @@ void ClientConn::start_reading() {
 
 void ClientConn::stop_reading() {
   if (!reading_) return;
+  if (stream_mode_) {
+    reading_ = false;
+    if (stream_ != nullptr) stream_->pause_input(true);
+    return;
+  }
   uv_read_stop(as_stream(&tcp_));
   reading_ = false;
 }
@@ -265,6 +293,14 @@ void ClientConn::on_eof() {
 void ClientConn::handle_input(const char* data, std::size_t len) {
   attach_exchange();
   if (phase_ == Phase::Linger) return;  // the response is out; what the client sends is dropped
+  if (phase_ == Phase::Idle && !ex_->request_started && !any_request_ && wants_http2_preface(data, len)) start_http2();
+  if (phase_ == Phase::Http2) {
+    if (!h2_->feed(data, len)) {
+      log_debug("client %s: HTTP/2: %s", client_ip_, h2_->error() != nullptr ? h2_->error() : "error");
+      stop_reading();  // what is queued (a GOAWAY) goes out, then the connection closes
+    }
+    return;
+  }
   if (phase_ == Phase::Tunnel) {
     if (ex_->upstream == nullptr) return close();
     ex_->upstream->send(data, len);
@@ -306,6 +342,7 @@ void ClientConn::feed(const char* data, std::size_t len) {
   if (len == 0) return;
   if (phase_ == Phase::Idle) {
     phase_ = Phase::Head;
+    any_request_ = true;
     ex_->request_started = true;
     ex_->request_start_ns = uv_hrtime();
     arm_timer(worker_.settings().client_header_ms);
@@ -493,7 +530,7 @@ void ClientConn::engage_backend() {
     int peer_len = sizeof peer;
     // The peer address costs a system call, so only tables that route by source ask for it.
     if (routing.routes_by_source &&
-        uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+        uv_tcp_getpeername(peer_tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
       request.peer = &peer;
     ex_->route = routing.routes.match(request);
     request.peer = nullptr;
@@ -525,7 +562,7 @@ void ClientConn::engage_backend() {
     const PoolSettings& pool = routing.pools[ex_->pool];
     ex_->set_cookie.clear();
     append_sticky_cookie(ex_->set_cookie, pool.sticky_cookie, snap.backends[ex_->backend_index].sticky_id,
-                         pool.sticky_max_age_s, tls_ != nullptr);
+                         pool.sticky_max_age_s, secure_);
   }
   ex_->tried.add(*pick);
   ++ex_->attempts;
@@ -613,7 +650,7 @@ void ClientConn::send_route_response(const balancer::Request& request) {
     }
     const std::string_view listener = worker_.settings().listeners[listener_].name;
     balancer::routing::RedirectParts parts;
-    parts.protocol = tls_ != nullptr ? "https" : "http";
+    parts.protocol = secure_ ? "https" : "http";
     parts.host = host;
     parts.port = listener.substr(listener.rfind(':') + 1);
     parts.path = path;
@@ -660,7 +697,7 @@ void ClientConn::start_request_on_upstream() {
   rw.body_chunked = ex_->request_chunked;
   rw.content_length = ex_->parser.head().content_length;
   rw.has_body = ex_->request_has_body;
-  rw.tls = tls_ != nullptr;
+  rw.tls = secure_;
   rw.client_subject = client_subject_;
   rw.request_id = ex_->request_id;
   if (ex_->route != nullptr && !ex_->route->strip_prefix.empty()) {
@@ -899,6 +936,10 @@ void ClientConn::tunnel_closed() {
 
 void ClientConn::close_when_written() {
   close_after_write_ = true;
+  if (stream_mode_) {
+    close();  // the stream sends on what the exchange queued
+    return;
+  }
   if (tls_ != nullptr && tls_->handshake_done() && !tls_->failed()) {
     // close_notify after the last byte: the client can tell a complete response from a cut.
     encrypt_queued();
@@ -913,6 +954,10 @@ void ClientConn::close_when_written() {
 
 void ClientConn::linger() {
   if (closing_ || phase_ == Phase::Linger) return;
+  if (stream_mode_) {
+    close();
+    return;
+  }
   // Lingering guards a response against the RST that closing with unread input sends. When
   // the last request was read whole and nothing more came, close at once (nginx's
   // "lingering_close auto").
@@ -1087,6 +1132,10 @@ void ClientConn::log_request() {
 
 void ClientConn::flush() {
   if (closing_) return;
+  if (stream_mode_) {
+    flush_to_stream();
+    return;
+  }
   if (tls_ == nullptr) {
     if (const int rc = ex_->out.flush(as_stream(&tcp_)); rc != 0) close();
     return;
@@ -1159,7 +1208,7 @@ void ClientConn::read_tls(const char* data, std::size_t len) {
 }
 
 std::string_view ClientConn::hsts_line() const {
-  if (tls_ == nullptr) return {};
+  if (!secure_) return {};
   const ListenerSettings* l = listener();
   return l != nullptr ? std::string_view(l->hsts_line) : std::string_view{};
 }
@@ -1175,6 +1224,11 @@ void ClientConn::handshake_finished() {
   client_subject_ = tls_->peer_subject();
   worker_.metrics().count_tls_handshake(listener_, tls_->resumed() ? TlsResult::Resumed : TlsResult::Full,
                                          tls_->version());
+  // ALPN chose h2, or the client offered none on a listener that speaks only h2.
+  if (const ListenerSettings* l = listener(); l != nullptr && l->h2) {
+    const std::string_view alpn = tls_->alpn();
+    if (alpn == "h2" || (alpn.empty() && !l->http1)) start_http2();
+  }
 }
 
 void ClientConn::tls_failed() {
@@ -1198,6 +1252,10 @@ void ClientConn::on_written(void* self, int status) {
   if (c->closing_) return;
   if (status < 0) {
     c->close();
+    return;
+  }
+  if (c->h2_ != nullptr) {
+    c->pump_http2();
     return;
   }
   if (c->queued_to_client() > 0) {
@@ -1241,10 +1299,129 @@ void ClientConn::on_timer(void* owner) {
     case Phase::Body:
       c->send_error(408, true);
       break;
+    case Phase::Http2:
+      // Idle past client_idle: GOAWAY, and a moment for it to go out before the close.
+      if (std::exchange(c->http2_idle_closing_, true)) {
+        c->close();
+      } else {
+        c->h2_->shutdown();
+        c->arm_timer(kLingerMs);
+      }
+      break;
     default:
       c->close();
       break;
   }
+}
+
+// ---- HTTP/2 ----
+
+bool ClientConn::wants_http2_preface(const char* data, std::size_t len) const {
+  if (tls_ != nullptr) return false;  // over TLS, ALPN decides (handshake_finished)
+  const ListenerSettings* l = listener();
+  if (l == nullptr || !l->h2) return false;
+  if (!l->http1) return true;  // h2 alone: whatever comes is read as HTTP/2
+  // "PRI " is enough to tell (no HTTP/1 method is PRI); nghttp2 checks the rest of the preface.
+  const std::string_view first(data, len);
+  return first.size() >= 4 && kHttp2PrefaceStart.substr(0, 4) == first.substr(0, 4);
+}
+
+void ClientConn::start_http2() {
+  attach_exchange();
+  phase_ = Phase::Http2;
+  ex_->deadline.clear();
+  const Settings& settings = worker_.settings();
+  http2::SessionLimits limits;
+  limits.max_concurrent_streams = settings.http2_max_concurrent_streams;
+  limits.max_header_bytes = settings.max_header_bytes;
+  limits.response_buffer = settings.response_buffer;
+  http2::ServerSession::Host& host = *this;  // a private base: converted here, where it is visible
+  h2_ = std::make_unique<http2::ServerSession>(host, limits);
+  if (worker_.draining()) h2_->shutdown();
+  want_write();
+}
+
+void ClientConn::append_frames(void* self, const char* data, std::size_t len) {
+  static_cast<ClientConn*>(self)->ex_->out.append(data, len);
+}
+
+void ClientConn::want_write() {
+  if (closing_ || ex_ == nullptr) return;
+  // Never from inside the caller (a stream, or nghttp2 itself): the write batch calls
+  // on_written from the top of the loop's turn, and pump_http2 makes the frames then.
+  if (worker_.writes().open()) {
+    worker_.writes().add(&ex_->out);
+  } else {
+    pump_http2();
+  }
+}
+
+void ClientConn::pump_http2() {
+  if (closing_ || h2_ == nullptr) return;
+  // Frames while the socket takes them at once: a write that completes inside flush() brings
+  // no on_written, so nothing else would ask for the next ones.
+  for (;;) {
+    const std::size_t queued = queued_to_client();
+    if (queued >= kHttp2FramesAhead) break;
+    const std::size_t before = ex_->out.pending();
+    if (!h2_->send_pending(&ClientConn::append_frames, this, kHttp2FramesAhead - queued))
+      log_debug("client %s: HTTP/2: %s", client_ip_, h2_->error() != nullptr ? h2_->error() : "error");
+    if (closing_) return;
+    const bool made = ex_->out.pending() != before;
+    flush();
+    if (closing_) return;
+    if (!made) break;
+  }
+  if (h2_->finished()) {
+    if (queued_to_client() == 0) close_when_written();
+    return;
+  }
+  // No stream open: the connection idles under client_idle, as a keep-alive one does.
+  if (h2_->open_streams() == 0) {
+    if (!http2_idle_closing_) arm_timer(worker_.settings().client_idle_ms);
+  } else if (!http2_idle_closing_) {
+    ex_->deadline.clear();
+  }
+}
+
+http2::StreamPeer* ClientConn::open_stream(http2::Stream& stream) {
+  if (closing_) return nullptr;
+  auto* c = new ClientConn(worker_);
+  c->stream_mode_ = true;
+  c->stream_ = &stream;
+  c->listener_ = listener_;
+  c->secure_ = secure_;
+  std::memcpy(c->client_ip_, client_ip_, sizeof client_ip_);
+  c->client_key_ = client_key_;
+  c->client_subject_ = client_subject_;
+  c->peer_tcp_ = &tcp_;
+  c->reading_ = true;
+  c->phase_ = Phase::Idle;
+  worker_.metrics().count_http2_stream(listener_);
+  return c;
+}
+
+void ClientConn::stream_input(const char* data, std::size_t len) {
+  if (closing_) return;
+  handle_input(data, len);
+}
+
+void ClientConn::stream_abandoned() {
+  stream_ = nullptr;
+  close();
+}
+
+void ClientConn::stream_drained() { on_written(this, 0); }
+
+void ClientConn::flush_to_stream() {
+  if (stream_ == nullptr || ex_->out.pending() == 0) return;
+  // Held to the end of the read burst as socket writes are: the stream parses the response
+  // then, outside whatever produced it.
+  if (worker_.writes().holding()) {
+    ex_->out.flush(nullptr);  // only joins the batch
+    return;
+  }
+  ex_->out.drain_to([this](const char* data, std::size_t len) { stream_->response_bytes(data, len); });
 }
 
 }  // namespace ferry::proxy

@@ -2,6 +2,11 @@
 // response, then wait for the next request on the same connection. One request at a time:
 // a pipelined request waits, unparsed, until the response before it is queued, so responses
 // go out in request order. Answers 400/408/413/431/502/503/504 itself.
+//
+// HTTP/2: a connection that negotiates h2 (ALPN, or the preface on a plain listener with h2)
+// carries an http2::ServerSession instead, and each of its streams is served by a ClientConn
+// of its own in stream mode: no socket, its request bytes come from the session and its
+// response bytes go back to it (server_session.h). Everything below then works per stream.
 #pragma once
 
 #include <netinet/in.h>
@@ -22,6 +27,7 @@
 #include "proxy/core/upstream_error.h"
 #include "proxy/http1/http_parser.h"
 #include "proxy/http1/responses.h"
+#include "proxy/http2/server_session.h"
 #include "proxy/limits/token_bucket.h"
 
 namespace ferry::proxy {
@@ -29,7 +35,9 @@ namespace ferry::proxy {
 class UpstreamConn;
 class Worker;
 
-class ClientConn final : private HttpParser::Sink {
+class ClientConn final : private HttpParser::Sink,
+                         private http2::StreamPeer,
+                         private http2::ServerSession::Host {
  public:
   // Accepts a pending connection from `server`, the worker's listener number `listener`
   // (an index into Settings::listeners); closes it at once past max_connections.
@@ -80,11 +88,29 @@ class ClientConn final : private HttpParser::Sink {
     Forwarding,  // a backend is engaged
     Tunnel,      // after 101 Switching Protocols
     Linger,      // response sent, write side shut: reading and dropping what the client still sends
+    Http2,       // an HTTP/2 connection: the session reads and writes, streams do the rest
   };
 
   int on_head(MessageHead& head) override;
   int on_body(const char* data, std::size_t len) override;
   int on_message_end() override;
+
+  // ---- HTTP/2 (the connection's side) ----
+  // Whether this connection's first bytes are an HTTP/2 preface it may take (plain, h2 listed).
+  bool wants_http2_preface(const char* data, std::size_t len) const;
+  void start_http2();
+  // Frames out as far as the socket keeps up; closes once the session is done.
+  void pump_http2();
+  static void append_frames(void* self, const char* data, std::size_t len);
+  http2::StreamPeer* open_stream(http2::Stream& stream) override;
+  void want_write() override;
+  // ---- HTTP/2 (a stream's side) ----
+  void stream_input(const char* data, std::size_t len) override;
+  void stream_abandoned() override;
+  void stream_drained() override;
+  // The response bytes queued so far go to the stream (or wait for the write batch).
+  void flush_to_stream();
+  bool stream_mode() const { return stream_mode_; }
 
   static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -111,7 +137,9 @@ class ClientConn final : private HttpParser::Sink {
   void encrypt_queued();
   static void on_tls_output(void* owner, const char* data, std::size_t len);
   // Bytes on their way to the client: plaintext not yet encrypted and ciphertext not yet written.
-  std::size_t queued_to_client() const { return ex_->out.pending() + ex_->tls_out.pending(); }
+  std::size_t queued_to_client() const {
+    return ex_->out.pending() + ex_->tls_out.pending() + (stream_ != nullptr ? stream_->backlog() : 0);
+  }
   const ListenerSettings* listener() const;
   // "Strict-Transport-Security: ...\r\n" for a TLS listener with hsts, else empty.
   std::string_view hsts_line() const;
@@ -155,6 +183,9 @@ class ClientConn final : private HttpParser::Sink {
   Worker& worker_;
   uv_tcp_t tcp_{};
   std::unique_ptr<tls::Session> tls_;  // TLS listeners only
+  std::unique_ptr<http2::ServerSession> h2_;  // an HTTP/2 connection: its session
+  http2::Stream* stream_ = nullptr;  // stream mode: the stream served, until either side ends
+  uv_tcp_t* peer_tcp_ = &tcp_;       // the socket the client is on (stream mode: the connection's)
   std::string client_subject_;         // mutual TLS: the verified client certificate's subject
   Exchange* ex_ = nullptr;  // while a request is under way (and until its response is written)
   Phase phase_ = Phase::Idle;
@@ -165,6 +196,10 @@ class ClientConn final : private HttpParser::Sink {
   bool listed_ = false;             // in the worker's client list
   bool eof_ = false;                // the client half-closed after a complete request
   bool clean_end_ = false;          // the last request was read whole with nothing after it
+  bool secure_ = false;             // the client came over TLS (in stream mode too)
+  bool any_request_ = false;        // a request began on this connection (no HTTP/2 preface now)
+  bool stream_mode_ = false;        // serves one HTTP/2 stream: no socket of its own
+  bool http2_idle_closing_ = false; // an idle HTTP/2 connection was sent GOAWAY
   uint16_t listener_ = 0;           // index into Settings::listeners
   uint64_t client_key_ = 0;         // the peer address's rate-limit key (limits/client_key.h); 0: none
   char client_ip_[INET6_ADDRSTRLEN] = {};

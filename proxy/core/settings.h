@@ -2,6 +2,7 @@
 // one by value (copied on reload), so reading a setting is a plain load.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,9 @@ struct ListenerSettings {
   // The certificates and options of a TLS listener, swapped by a reload (connections already
   // open keep the one they started with); null for plain HTTP.
   std::shared_ptr<const tls::ServerContext> tls;
+  // `protocols`: HTTP/2 (by ALPN over TLS, by prior knowledge on plain), and HTTP/1.1.
+  bool h2 = false;
+  bool http1 = true;
 };
 
 // A route's own rate limit, ready for the limiter: its rate and what keeps its buckets apart.
@@ -103,6 +107,7 @@ struct Settings {
   uint32_t max_connections = 10000;
   uint64_t max_header_bytes = 32768;
   uint64_t max_body_bytes = 0;
+  uint32_t http2_max_concurrent_streams = 128;
   limits::Rate per_client;  // every request of a client address (limits.per_client); off: none
   uint64_t request_buffer = 64 * 1024;
   uint64_t response_buffer = 256 * 1024;
@@ -123,6 +128,7 @@ struct Settings {
     s.max_connections = c.limits.max_connections;
     s.max_header_bytes = c.limits.max_header_bytes;
     s.max_body_bytes = c.limits.max_body_bytes;
+    s.http2_max_concurrent_streams = c.limits.http2_max_concurrent_streams;
     s.per_client = limits::Rate::of(c.limits.per_client.rate, c.limits.per_client.burst);
     s.request_buffer = c.buffers.request;
     s.response_buffer = c.buffers.response;
@@ -130,6 +136,11 @@ struct Settings {
     for (std::size_t i = 0; i < c.listen.size(); ++i) {
       ListenerSettings l;
       l.name = c.listen[i];
+      if (i < c.listeners.size()) {
+        const std::vector<std::string>& p = c.listeners[i].protocols;
+        l.h2 = std::find(p.begin(), p.end(), "h2") != p.end();
+        l.http1 = std::find(p.begin(), p.end(), "http/1.1") != p.end();
+      }
       if (i < c.listeners.size() && c.listeners[i].tls && c.listeners[i].hsts.count() > 0) {
         const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(c.listeners[i].hsts).count();
         l.hsts_line = "Strict-Transport-Security: max-age=" + std::to_string(seconds) + "\r\n";

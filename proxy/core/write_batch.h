@@ -39,6 +39,8 @@ class WriteBatch {
   // Whether a flush now should wait for the batch (false while the batch itself runs, before
   // start and after close).
   bool holding() const { return started_ && !running_; }
+  // Whether a queue added now is seen to (by the run under way, or the next one).
+  bool open() const { return started_; }
   // `q` has bytes to write at the end of this turn. Idempotent.
   void add(OutQueue* q);
   // `q` is going away or dropped its bytes. Fine for a queue not in the batch.

@@ -72,9 +72,7 @@ backends: ["127.0.0.1:9000"]
   const std::vector<std::string> expected = {
       "f.yaml:2:1: listeners: a file gives either listen (plain addresses) or listeners, not both; move each "
       "listen address into listeners as {address: ...}",
-      "f.yaml:4:17: listeners[0].protocols[0]: HTTP/2 (h2) is not available in this version of ferry yet; use "
-      "[http/1.1]",
-      "f.yaml:4:21: listeners[0].protocols[1]: expected http/1.1, found \"http/1.2\"; did you mean \"http/1.1\"?",
+      "f.yaml:4:21: listeners[0].protocols[1]: expected h2 or http/1.1, found \"http/1.2\"; did you mean \"http/1.1\"?",
       "f.yaml:7:11: listeners[0].tls.certificates[0]: missing key \"key\" (the private key, PEM)",
       "f.yaml:8:15: listeners[0].tls.policy: expected intermediate or modern, found \"moden\"; did you mean "
       "\"modern\"?",
