@@ -96,6 +96,9 @@ bool ServerSession::feed(const char* data, std::size_t len) {
   if (rv < 0 && !failed_) {
     failed_ = true;
     error_ = nghttp2_strerror(static_cast<int>(rv));
+    // A GOAWAY tells the client why; once it is out the session wants nothing more (finished()).
+    nghttp2_session_terminate_session(session_, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM
+                                                                          : NGHTTP2_PROTOCOL_ERROR);
   }
   host_.want_write();
   return !failed_;

@@ -17,6 +17,7 @@ class FerryProcess {
   FerryProcess(const std::string& config_path, const std::string& log_path)
       : log_path_(log_path), child_({FERRY_BINARY, "-c", config_path}, "", log_path) {}
   bool started() const { return child_.started(); }
+  pid_t pid() const { return child_.pid(); }
   void signal(int sig) { child_.signal(sig); }
   // The exit code, or -1 if it did not exit within `limit` (it is killed when this goes).
   int wait_exit(std::chrono::milliseconds limit = std::chrono::seconds(20)) {
