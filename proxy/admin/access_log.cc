@@ -318,6 +318,8 @@ void AccessLogBuffer::record(const AccessRecord& r) {
   append_field(pending_, r.route.empty() ? std::string_view("-") : r.route);
   pending_ += ' ';
   append_field(pending_, r.pool.empty() ? std::string_view("-") : r.pool);
+  pending_ += ' ';
+  append_field(pending_, r.protocol.empty() ? std::string_view("-") : r.protocol);
   pending_ += '\n';
   if (pending_.size() >= kBatchBytes) flush();
 }

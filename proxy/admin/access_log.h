@@ -25,6 +25,7 @@ struct AccessRecord {
   std::string_view request_id;   // X-Request-Id; "-" when the head never completed
   std::string_view route;        // the route that matched; "-" for none
   std::string_view pool;         // the pool a forward route chose; "-" for none
+  std::string_view protocol;     // "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0"; "-" when the head never arrived
 };
 
 class AccessLogSink;

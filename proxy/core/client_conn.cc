@@ -1127,6 +1127,7 @@ void ClientConn::log_request() {
   r.request_id = ex_->request_id;  // the log writes "-" for none
   if (ex_->route != nullptr) r.route = ex_->route->name;
   r.pool = ex_->pool_name;
+  r.protocol = stream_mode_ ? "HTTP/2.0" : !ex_->head_complete ? "-" : ex_->http10 ? "HTTP/1.0" : "HTTP/1.1";
   log->record(r);
 }
 

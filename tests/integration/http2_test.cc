@@ -79,7 +79,10 @@ class Http2 : public ::testing::Test {
 };
 
 TEST_F(Http2, CurlGetsThePageByPriorKnowledgeAndHttp11StillWorksOnTheSameListener) {
-  RunningProxy proxy(h2_config(backend_.address()));
+  TempDir dir("ferry-h2-test");
+  config::Config cfg = h2_config(backend_.address());
+  cfg.access_log = dir.path() + "/access.log";
+  RunningProxy proxy(cfg);
   ASSERT_TRUE(proxy.started()) << proxy.error();
   const std::string r = curl_h2(proxy.port(), "/hello?x=1", "-H 'cookie: a=1' -H 'cookie: b=2'");
   EXPECT_EQ(r.rfind("HTTP/2 200", 0), 0u) << r;
@@ -97,6 +100,11 @@ TEST_F(Http2, CurlGetsThePageByPriorKnowledgeAndHttp11StillWorksOnTheSameListene
   EXPECT_EQ(seen.header("x-forwarded-proto"), "http");
   const std::string h1 = sh("curl -sS -i --max-time 10 http://127.0.0.1:" + std::to_string(proxy.port()) + "/").out;
   EXPECT_EQ(h1.rfind("HTTP/1.1 200", 0), 0u) << h1;
+  // The access log says which protocol each request came by.
+  ASSERT_TRUE(eventually([&] { return file_contents(cfg.access_log).find("HTTP/1.1\n") != std::string::npos; }));
+  const std::string log = file_contents(cfg.access_log);
+  EXPECT_NE(log.find("\"GET /hello?x=1\" 200 "), std::string::npos) << log;
+  EXPECT_NE(log.find(" default default HTTP/2.0\n"), std::string::npos) << log;
 }
 
 TEST_F(Http2, AListenerWithoutH2AnswersThePrefaceAsHttp11Would) {

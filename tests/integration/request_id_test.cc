@@ -128,7 +128,7 @@ TEST(RequestId, TheAccessLogCarriesTheIdThenRouteAndPool) {
   ASSERT_TRUE(eventually([&] { return file_contents(cfg.access_log).find("\n") != std::string::npos; }));
   const std::string line = file_contents(cfg.access_log);
   EXPECT_NE(line.find("\"GET /r\" 200 "), std::string::npos) << line;
-  const std::string tail = " " + id + " default default\n";  // the implicit route and pool
+  const std::string tail = " " + id + " default default HTTP/1.1\n";  // the implicit route and pool, the protocol
   EXPECT_EQ(line.substr(line.size() - tail.size()), tail) << line;
 }
 

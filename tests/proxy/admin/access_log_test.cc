@@ -81,16 +81,16 @@ const std::string kQuotedByte = R"((?:[\x21\x23-\x5b\x5d-\x7e]|\\["\\]|\\x[0-9a-
 // The documented format; the method has no space.
 const std::regex kLine(R"(^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z) (\S+) "()" + kQuotedByte +
                        "+) ((?:" + kQuotedByte + "| )+)" +
-                       R"(" (\d{3}) (\d+) (\S+) (-|\d+\.\d{4}) (\d+\.\d{4}) (\S+) (\S+) (\S+)$)");
+                       R"(" (\d{3}) (\d+) (\S+) (-|\d+\.\d{4}) (\d+\.\d{4}) (\S+) (\S+) (\S+) (\S+)$)");
 
 struct ParsedLine {
-  std::string time, client, method, target, status, bytes, backend, upstream, total, request_id, route, pool;
+  std::string time, client, method, target, status, bytes, backend, upstream, total, request_id, route, pool, protocol;
 };
 
 std::optional<ParsedLine> parse(const std::string& line) {
   std::smatch m;
   if (!std::regex_match(line, m, kLine)) return std::nullopt;
-  return ParsedLine{m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11], m[12]};
+  return ParsedLine{m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9], m[10], m[11], m[12], m[13]};
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -107,25 +107,27 @@ std::string read_file(const std::string& path) {
   return out.str();
 }
 
-TEST(AccessLogLine, NamesTheRouteAndThePoolLast) {
+TEST(AccessLogLine, NamesTheRouteThePoolThenTheProtocolLast) {
   AccessRecord r = proxied_record();
   r.route = "api";
   r.pool = "api-canary";
+  r.protocol = "HTTP/2.0";
   const std::string text = one_line(r);
   EXPECT_EQ(text,
             "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 200 1234 127.0.0.1:8001 0.0012 "
-            "0.0015 req-1 api api-canary\n");
+            "0.0015 req-1 api api-canary HTTP/2.0\n");
   const auto p = parse(split_lines(text)[0]);
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->route, "api");
   EXPECT_EQ(p->pool, "api-canary");
+  EXPECT_EQ(p->protocol, "HTTP/2.0");
 }
 
 TEST(AccessLogLine, ParsesAndMatchesTheRecord) {
   const std::string text = one_line(proxied_record());
   EXPECT_EQ(text,
             "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 200 1234 127.0.0.1:8001 0.0012 "
-            "0.0015 req-1 - -\n");
+            "0.0015 req-1 - - -\n");
   const auto lines = split_lines(text);
   ASSERT_EQ(lines.size(), 1u);
   const auto p = parse(lines[0]);
@@ -148,10 +150,10 @@ TEST(AccessLogLine, ShowsDashesWhenFerryAnsweredItself) {
   r.backend = "-";
   r.upstream_seconds = -1;
   EXPECT_EQ(one_line(r),
-            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015 req-1 - -\n");
+            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015 req-1 - - -\n");
   r.backend = "";  // an empty backend reads the same
   EXPECT_EQ(one_line(r),
-            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015 req-1 - -\n");
+            "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /path?q=1\" 503 1234 - - 0.0015 req-1 - - -\n");
 }
 
 TEST(AccessLogLine, ShowsDashesForAnUnparsedRequest) {
@@ -163,7 +165,7 @@ TEST(AccessLogLine, ShowsDashesForAnUnparsedRequest) {
   r.upstream_seconds = -1;
   r.request_id = "";  // the head never completed: no id
   const std::string text = one_line(r);
-  EXPECT_EQ(text, "2026-11-25T20:30:01.123Z 127.0.0.1 \"- -\" 400 1234 - - 0.0015 - - -\n");
+  EXPECT_EQ(text, "2026-11-25T20:30:01.123Z 127.0.0.1 \"- -\" 400 1234 - - 0.0015 - - - -\n");
   ASSERT_TRUE(parse(split_lines(text)[0]).has_value());
 }
 
@@ -174,7 +176,7 @@ TEST(AccessLogLine, EscapesQuotesBackslashesAndControlBytes) {
   const std::string text = one_line(r);
   EXPECT_EQ(text,
             "2026-11-25T20:30:01.123Z 127.0.0.1 \"GET /a\\\"b\\\\c\\x0ad\\x0de\\x01\\x7f\\xff\\x00z\" "
-            "200 1234 127.0.0.1:8001 0.0012 0.0015 req-1 - -\n");
+            "200 1234 127.0.0.1:8001 0.0012 0.0015 req-1 - - -\n");
   const auto lines = split_lines(text);
   ASSERT_EQ(lines.size(), 1u);  // a newline in the target never splits the line
   const auto p = parse(lines[0]);
@@ -213,7 +215,7 @@ TEST(AccessLogLine, RoundsSecondsToFourDecimals) {
   AccessRecord r = proxied_record();
   r.upstream_seconds = 0;
   r.total_seconds = 12.345678;
-  EXPECT_NE(one_line(r).find(" 0.0000 12.3457 req-1 - -\n"), std::string::npos) << one_line(r);
+  EXPECT_NE(one_line(r).find(" 0.0000 12.3457 req-1 - - -\n"), std::string::npos) << one_line(r);
 }
 
 TEST(AccessLogBuffer, HandsOverOnlyWholeBatchesOfAtLeast64KiB) {
