@@ -80,6 +80,7 @@ limits:
   per_client:
     rate: 10
     burst: 20
+  http2_max_concurrent_streams: 100
 buffers:
   request: 16KiB
   response: 128KiB

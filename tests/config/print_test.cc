@@ -234,6 +234,7 @@ limits:
   per_client:
     rate: 0
     burst: 0
+  http2_max_concurrent_streams: 128
 buffers:
   request: 64KiB
   response: 256KiB
