@@ -128,9 +128,7 @@ void decode_protocol(const Field& f, PoolProtocol& out, Diagnostics& d) {
     return;
   }
   if (*name == "h2c") {
-    d.error(f.mark(), f.path,
-            "h2c pools come with HTTP/2 support, which this version of ferry does not have yet; use http/1.1 "
-            "for now");
+    out = PoolProtocol::H2c;
     return;
   }
   std::string message = "expected " + expected + ", found " + describe(f.value);
@@ -180,6 +178,15 @@ void decode_pools(const Field& field, Config& out, Diagnostics& diag) {
       decode_map(item, kPoolRules, pool, diag);
       if (!find_child(item, "backends"))
         diag.error(item.key_mark, item.path, "missing key \"backends\" (a pool needs at least one backend)");
+      if (pool.protocol == PoolProtocol::H2c) {
+        // h2c is HTTP/2 in the clear; checks are HTTP/1.1 GETs, which a gRPC server refuses.
+        if (const std::optional<Field> tls = find_child(item, "tls"); tls && pool.tls)
+          diag.error(tls->key_mark, tls->path, "h2c is HTTP/2 without TLS; leave tls out of an h2c pool");
+        if (const std::optional<Field> check = find_child(item, "health_check"); check && pool.health_check.enabled)
+          diag.error(check->key_mark, check->path,
+                     "health checks speak HTTP/1.1, which an h2c (gRPC) backend does not; leave health_check out "
+                     "(a refused connect still takes a backend out at once)");
+      }
     }
     // Kept even when it has errors, so a route forwarding to it is not also reported as naming
     // an unknown pool.

@@ -5,7 +5,7 @@
 # executions and coverage. Exits non-zero if any target crashes, leaks, times out or breaks an
 # invariant; the input that did it is kept in build-asan/artifacts/TARGET/.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     SECONDS per target (default 30);
-#                                             targets: request response chunked config tls (default all)
+#                                             targets: request response chunked config tls h2 (default all)
 #   FERRY_FUZZ_JOBS=N                         build parallelism, and targets fuzzed side by side (default 2)
 #   FERRY_FUZZ_ARGS="-fork=1 -ignore_crashes=1"  extra libFuzzer flags (e.g. to keep going and
 #                                             collect every distinct crash in a long run)
@@ -17,7 +17,7 @@ cd "$root" || exit 1
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(request response chunked config tls)
+[[ ${#targets[@]} -eq 0 ]] && targets=(request response chunked config tls h2)
 build="$root/build-asan"
 jobs="${FERRY_FUZZ_JOBS:-2}"
 # shellcheck source=scripts/lib/sanitized-build.sh

@@ -764,6 +764,7 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
     }
   }
   if (BackendCounters* counters = backend_counters()) counters->record_error(info(error).metric_kind);
+  ex_->backend_malformed = error == UpstreamError::Malformed;
   release_backend(refused ? balancer::Outcome::Refused : balancer::Outcome::Failure);
   if (can_retry(error)) {
     ex_->streaming = false;
@@ -878,8 +879,18 @@ int ClientConn::response_body(char* block, const char* data, std::size_t len) {
 void ClientConn::response_end(bool backend_reusable) {
   commit_head();
   if (ex_->response_chunked) {
-    ex_->out.append("0\r\n\r\n", 5);
-    ex_->response_bytes += 5;
+    // An h2c pool's trailers (gRPC's status) go on in the chunked trailer section; other
+    // pools' parsers keep none.
+    const std::string_view trailers = ex_->upstream != nullptr ? ex_->upstream->trailers() : std::string_view();
+    if (trailers.empty()) {
+      ex_->out.append("0\r\n\r\n", 5);
+      ex_->response_bytes += 5;
+    } else {
+      ex_->out.append("0\r\n", 3);
+      ex_->out.append(trailers);
+      ex_->out.append("\r\n", 2);
+      ex_->response_bytes += 5 + trailers.size();
+    }
   }
   // Counted before the last bytes go out, so whoever reads the response then the metrics
   // sees it counted.
@@ -991,6 +1002,14 @@ void ClientConn::send_error(int status, bool close_after) {
 
 void ClientConn::send_own(int status, std::string_view response, bool close_after, bool static_text) {
   clean_end_ = false;
+  std::string grpc;
+  if (status >= 400 && grpc_request()) {
+    // A gRPC client reads errors from grpc-status, not from the HTTP status: ferry's own
+    // answer is a trailers-only gRPC response (status 200, no message).
+    grpc = grpc_error_response(status, ex_->backend_malformed, close_after);
+    response = grpc;
+    static_text = false;
+  }
   const std::string_view hsts = hsts_line();
   std::size_t bytes = response.size();
   if (!hsts.empty() || !ex_->request_id.empty()) {
@@ -1423,6 +1442,14 @@ void ClientConn::flush_to_stream() {
     return;
   }
   ex_->out.drain_to([this](const char* data, std::size_t len) { stream_->response_bytes(data, len); });
+}
+
+// ---- gRPC ----
+
+bool ClientConn::grpc_request() const {
+  if (!ex_->head_complete) return false;
+  const std::string_view type = ex_->parser.head().find("content-type");
+  return type.substr(0, 16) == "application/grpc";
 }
 
 }  // namespace ferry::proxy

@@ -111,6 +111,8 @@ class ClientConn final : private HttpParser::Sink,
   // The response bytes queued so far go to the stream (or wait for the write batch).
   void flush_to_stream();
   bool stream_mode() const { return stream_mode_; }
+  // The request says it is gRPC (content-type application/grpc...): ferry's errors are gRPC's.
+  bool grpc_request() const;
 
   static void on_alloc(uv_handle_t* h, std::size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);

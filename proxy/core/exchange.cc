@@ -43,6 +43,7 @@ void Exchange::reset_request() {
   request_is_head = false;
   request_idempotent = false;
   request_upgrade = false;
+  backend_malformed = false;
   client_keep_alive = false;
   http10 = false;
   response_started = false;

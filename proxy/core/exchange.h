@@ -70,6 +70,7 @@ struct Exchange {
   bool request_is_head = false;
   bool request_idempotent = false;
   bool request_upgrade = false;
+  bool backend_malformed = false;  // the last backend failure was a malformed response (gRPC: INTERNAL)
   bool client_keep_alive = false;
   bool http10 = false;
   bool response_started = false;  // a response byte was queued to the client

@@ -55,6 +55,7 @@ struct PoolSettings {
   // Names `tls` and `tls_server_name` together (0: plain). A pooled connection or a session
   // made under another id (a reload changed them) is not used again.
   uint64_t tls_id = 0;
+  bool h2c = false;  // `protocol: h2c`: HTTP/2 in the clear to the backends (gRPC)
 };
 
 // The routes and the pools they forward to, as one value: built at load and every reload, and
@@ -86,6 +87,7 @@ struct Routing {
       p.retries = pc.retries;
       p.health_checks = pc.health_check.enabled;
       p.slow_start_ms = pc.slow_start.count();
+      p.h2c = pc.protocol == config::PoolProtocol::H2c;
       if (pc.stickiness) {
         p.sticky_cookie = pc.stickiness->cookie;
         p.sticky_max_age_s = static_cast<uint64_t>(

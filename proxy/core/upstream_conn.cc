@@ -6,6 +6,7 @@
 #include "proxy/core/client_conn.h"
 #include "proxy/core/pool_tls.h"
 #include "proxy/core/worker.h"
+#include "proxy/http2/client_session.h"
 #include "proxy/tls/session.h"
 
 namespace ferry::proxy {
@@ -21,6 +22,14 @@ struct UpstreamConn::TlsLink {
   uint64_t id;          // PoolSettings::tls_id it was made under
   std::string backend;  // its name, for log lines
   bool tcp_up = false;  // the TCP connect is done; the handshake is under way (or done)
+};
+
+struct UpstreamConn::H2cLink {
+  H2cLink(Worker& worker, UpstreamConn* owner) : out(worker.blocks(), owner, &UpstreamConn::on_written, &worker.writes()) {}
+
+  http2::ClientSession session;
+  OutQueue out;          // frames for the socket
+  std::string scratch;   // frames, then the response as HTTP/1.1, on their way through
 };
 
 namespace {
@@ -64,6 +73,9 @@ UpstreamConn* UpstreamConn::connect(Worker& worker, const balancer::Backend& bac
       return nullptr;
     }
     u->tls_->session->set_output_sink(&UpstreamConn::on_tls_output, u);
+  } else if (pool.h2c) {
+    u->h2c_ = std::make_unique<H2cLink>(worker, u);
+    u->parser_.set_keep_trailers(true);
   }
   const int rc = uv_tcp_connect(&u->connect_req_, &u->tcp_,
                                 reinterpret_cast<const sockaddr*>(&backend.address),
@@ -82,7 +94,7 @@ UpstreamConn* UpstreamConn::connect(Worker& worker, const balancer::Backend& bac
 
 UpstreamConn* UpstreamConn::take_pooled(Worker& worker, const balancer::Backend& backend, const PoolSettings& pool) {
   while (UpstreamConn* c = worker.pool().take(backend.load.get())) {
-    if (c->tls_id() == pool.tls_id) return c;
+    if (c->tls_id() == pool.tls_id && (c->h2c_ != nullptr) == pool.h2c) return c;
     c->close();  // verified under a trust or name the pool no longer has (or plain, or TLS)
   }
   return nullptr;
@@ -91,7 +103,7 @@ UpstreamConn* UpstreamConn::take_pooled(Worker& worker, const balancer::Backend&
 uint64_t UpstreamConn::tls_id() const { return tls_ != nullptr ? tls_->id : 0; }
 
 std::size_t UpstreamConn::queued() const {
-  return out_.pending() + (tls_ != nullptr ? tls_->out.pending() : 0);
+  return out_.pending() + (tls_ != nullptr ? tls_->out.pending() : 0) + (h2c_ != nullptr ? h2c_->out.pending() : 0);
 }
 
 void UpstreamConn::on_connect(uv_connect_t* req, int status) {
@@ -198,6 +210,49 @@ void UpstreamConn::read_tls(const char* data, std::size_t len) {
   flush_tls();  // handshake records, the request once the handshake finished
 }
 
+void UpstreamConn::frame_queued() {
+  http2::ClientSession& session = h2c_->session;
+  bool ok = true;
+  out_.drain_to([&](const char* data, std::size_t len) { ok = ok && session.request_bytes(data, len); });
+  std::string& frames = h2c_->scratch;
+  frames.clear();
+  ok = ok && session.take_output(frames);
+  if (!frames.empty()) h2c_->out.append(frames);
+  if (!ok) {
+    log_debug("backend h2c: %s", session.error() != nullptr ? session.error() : "error");
+    fail(UpstreamError::Reset);
+  }
+}
+
+void UpstreamConn::flush_h2c() {
+  if (const int rc = h2c_->out.flush(as_stream(&tcp_)); rc != 0) fail(UpstreamError::Reset);
+}
+
+void UpstreamConn::read_h2c(const char* data, std::size_t len) {
+  std::string& response = h2c_->scratch;
+  response.clear();
+  const bool ok = h2c_->session.feed(data, len, response);
+  // Control frames alone (SETTINGS, PING, WINDOW_UPDATE) make no response bytes: an idle pooled
+  // connection stays idle through them.
+  if (!response.empty()) {
+    std::string bytes;
+    bytes.swap(response);
+    handle_input(nullptr, bytes.data(), bytes.size());
+  }
+  if (state_ == State::Closing) return;
+  if (!ok) {
+    log_debug("backend h2c: %s", h2c_->session.error() != nullptr ? h2c_->session.error() : "error");
+    if (state_ == State::Active) {
+      fail(UpstreamError::Reset);
+    } else {
+      close();
+    }
+    return;
+  }
+  frame_queued();  // acknowledgements, window updates
+  if (state_ != State::Closing) flush_h2c();
+}
+
 void UpstreamConn::attach(ClientConn* client) {
   client_ = client;
   state_ = State::Active;
@@ -221,6 +276,16 @@ void UpstreamConn::flush() {
       encrypt_queued();
     }
     flush_tls();
+    if (state_ == State::Closing) return;
+  } else if (h2c_ != nullptr) {
+    // As for TLS: the request joins the batch as bytes, and becomes frames when it runs.
+    if (worker_.writes().holding()) {
+      out_.flush(as_stream(&tcp_));
+    } else {
+      frame_queued();
+    }
+    if (state_ == State::Closing) return;
+    flush_h2c();
     if (state_ == State::Closing) return;
   } else if (const int rc = out_.flush(as_stream(&tcp_)); rc != 0) {
     fail(UpstreamError::Reset);
@@ -273,6 +338,8 @@ void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (nread > 0) {
     if (u->tls_ != nullptr) {
       u->read_tls(buf->base, static_cast<std::size_t>(nread));
+    } else if (u->h2c_ != nullptr) {
+      u->read_h2c(buf->base, static_cast<std::size_t>(nread));
     } else {
       u->handle_input(buf->base, buf->base, static_cast<std::size_t>(nread));
     }
@@ -405,6 +472,7 @@ void UpstreamConn::on_written(void* self, int status) {
 
 void UpstreamConn::detach(bool reusable) {
   client_ = nullptr;
+  if (h2c_ != nullptr && !h2c_->session.reusable()) reusable = false;
   if (!reusable || state_ != State::Active || worker_.draining() || queued() > 0) {
     close();
     return;
@@ -449,6 +517,9 @@ void UpstreamConn::close() {
     }
     tls_->out.write_now(as_stream(&tcp_));
     tls_->out.clear();
+  } else if (h2c_ != nullptr) {
+    h2c_->out.write_now(as_stream(&tcp_));
+    h2c_->out.clear();
   } else {
     out_.write_held(as_stream(&tcp_));  // e.g. a tunnel's last bytes from a client that just left
   }

@@ -59,6 +59,9 @@ class UpstreamConn final : private HttpParser::Sink {
   void pause_reading();
   void resume_reading();
 
+  // The trailer lines of the response just ended (h2c pools: gRPC's status), until the next.
+  std::string_view trailers() const { return parser_.trailers(); }
+
   // The client is done with this connection. If the exchange ended cleanly the connection goes
   // back to the pool, else it closes. Loop thread only; the client must not touch it again.
   void detach(bool reusable);
@@ -69,6 +72,7 @@ class UpstreamConn final : private HttpParser::Sink {
  private:
   enum class State : uint8_t { Connecting, Active, Idle, Tunnel, Closing };
   struct TlsLink;  // the session and its ciphertext queue (TLS pools only)
+  struct H2cLink;  // the HTTP/2 session and its frame queue (h2c pools only)
 
   UpstreamConn(Worker& worker, PoolKey key);
   ~UpstreamConn();
@@ -98,6 +102,10 @@ class UpstreamConn final : private HttpParser::Sink {
   // TLS: writes the ciphertext queue (handshake records too).
   void flush_tls();
   uint64_t tls_id() const;
+  // h2c: request bytes in out_ become frames for the socket; bytes read become the response.
+  void frame_queued();
+  void flush_h2c();
+  void read_h2c(const char* data, std::size_t len);
   void fail(UpstreamError error);
   void arm_timer(uint64_t ms);
   void start_reading();
@@ -113,6 +121,7 @@ class UpstreamConn final : private HttpParser::Sink {
   HttpParser parser_;
   OutQueue out_;                    // request bytes (plaintext; over TLS, encrypted on flush)
   std::unique_ptr<TlsLink> tls_;    // TLS pools only
+  std::unique_ptr<H2cLink> h2c_;    // h2c pools only
   char* read_block_ = nullptr;     // the block handle_input is parsing, for on_body
   uint32_t requests_ = 0;          // requests completed on this connection
   bool reading_ = false;

@@ -96,6 +96,8 @@ int HttpParser::on_message_begin(llhttp_t* p) {
   s.head_done_ = false;
   s.in_value_ = true;  // so the first header name opens a field
   s.head_.clear();
+  s.trailers_.clear();
+  s.trailer_part_ = 0;
   return 0;
 }
 
@@ -114,8 +116,15 @@ int HttpParser::on_status(llhttp_t* p, const char* at, std::size_t len) {
 int HttpParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
   HttpParser& s = self(p);
   // Trailer fields arrive through the same callbacks: they are dropped, never merged into the
-  // head ("Host: evil" in a trailer must not reach the backend as a header).
-  if (s.head_done_) return 0;
+  // head ("Host: evil" in a trailer must not reach the backend as a header), or kept apart as
+  // lines when asked (gRPC's status travels in trailers).
+  if (s.head_done_) {
+    if (s.keep_trailers_) {
+      s.trailers_.append(at, len);
+      s.trailer_part_ = 1;
+    }
+    return 0;
+  }
   if (s.in_value_) {
     s.head_.fields.push_back(HeaderField{});
     s.in_value_ = false;
@@ -126,14 +135,28 @@ int HttpParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
 
 int HttpParser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
   HttpParser& s = self(p);
-  if (s.head_done_) return 0;
+  if (s.head_done_) {
+    if (s.keep_trailers_) {
+      if (s.trailer_part_ == 1) s.trailers_.append(": ");
+      s.trailer_part_ = 2;
+      s.trailers_.append(at, len);
+    }
+    return 0;
+  }
   append(s.head_.arena, s.head_.fields.back().value, at, len);
   return 0;
 }
 
 int HttpParser::on_header_value_complete(llhttp_t* p) {
   HttpParser& s = self(p);
-  if (s.head_done_) return 0;
+  if (s.head_done_) {
+    if (s.keep_trailers_) {
+      if (s.trailer_part_ == 1) s.trailers_.append(": ");
+      s.trailers_.append("\r\n");
+      s.trailer_part_ = 0;
+    }
+    return 0;
+  }
   HeaderField& f = s.head_.fields.back();
   // An empty value never called on_header_value: anchor its span anyway.
   if (f.value.length == 0) f.value.offset = static_cast<uint32_t>(s.head_.arena.size());
@@ -316,6 +339,8 @@ void HttpParser::reset() {
   head_request_ = false;
   sink_aborted_ = false;
   head_done_ = false;
+  trailers_.clear();
+  trailer_part_ = 0;
   trailer_pause_ = false;
   chunk_ext_quoted_ = false;
   chunk_ext_bytes_ = 0;

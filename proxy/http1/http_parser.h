@@ -101,6 +101,10 @@ class HttpParser {
   // For responses: the request was HEAD, so the response has no body whatever it says.
   void set_head_request(bool is_head) { head_request_ = is_head; }
   void set_max_head_bytes(std::size_t n) { max_head_bytes_ = n; }
+  // Keeps a chunked message's trailer fields as "name: value\r\n" lines (else dropped).
+  void set_keep_trailers(bool keep) { keep_trailers_ = keep; }
+  // The last message's trailer lines, until the next message begins.
+  const std::string& trailers() const { return trailers_; }
 
   bool in_head() const { return in_head_; }
   bool message_started() const { return started_; }
@@ -144,6 +148,9 @@ class HttpParser {
   bool head_request_ = false;
   bool sink_aborted_ = false;
   bool head_done_ = false;          // header callbacks after this are trailers: never fields
+  bool keep_trailers_ = false;
+  uint8_t trailer_part_ = 0;        // of the trailer line under way: 0 none, 1 name, 2 value
+  std::string trailers_;
   bool trailer_pause_ = false;      // llhttp paused at the last chunk so trailers get scanned
   bool chunk_ext_quoted_ = false;   // the chunk extension value under way began with a quote
   uint32_t chunk_ext_bytes_ = 0;    // of the chunk extension name or value under way

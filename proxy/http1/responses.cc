@@ -96,4 +96,45 @@ void build_own_response(const OwnResponse& r, std::string& out) {
   if (!r.head_request) out.append(r.body);
 }
 
+std::string grpc_error_response(int status, bool malformed, bool close) {
+  int code = 13;
+  std::string_view message = "ferry: internal error";
+  switch (status) {
+    case 502:
+    case 503:
+      code = 14;
+      message = status == 503 ? "ferry: no healthy backend" : "ferry: backend unavailable";
+      break;
+    case 504:
+    case 408:
+      code = 4;
+      message = status == 504 ? "ferry: backend timed out" : "ferry: request timed out";
+      break;
+    case 429:
+    case 413:
+    case 431:
+      code = 8;
+      message = status == 429 ? "ferry: rate limited" : "ferry: request too large";
+      break;
+    case 404:
+      code = 12;
+      message = "ferry: no route";
+      break;
+    default:
+      break;
+  }
+  if (malformed) {
+    code = 13;
+    message = "ferry: malformed backend response";
+  }
+  std::string out = "HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\nGrpc-Status: ";
+  out += std::to_string(code);
+  out += "\r\nGrpc-Message: ";
+  out += message;
+  out += "\r\nContent-Length: 0\r\n";
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
 }  // namespace ferry::proxy

@@ -29,6 +29,13 @@ struct OwnResponse {
 // Appends the whole response (head and body) to `out`.
 void build_own_response(const OwnResponse& response, std::string& out);
 
+// ferry's own answer to a gRPC request in place of the HTTP error `status`: 200 and no body,
+// the gRPC status and message as header fields (a "trailers-only" response): 14 UNAVAILABLE
+// for 502 and 503, 4 DEADLINE_EXCEEDED for 504 and 408, 8 RESOURCE_EXHAUSTED for 429, 413 and
+// 431, 12 UNIMPLEMENTED for 404, and 13 INTERNAL otherwise or when the backend's response was
+// `malformed`.
+std::string grpc_error_response(int status, bool malformed, bool close);
+
 inline constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 }  // namespace ferry::proxy

@@ -16,6 +16,8 @@ namespace ferry::proxy::http2 {
 struct ResponseFields {
   // Replaces the list with `head`'s; `nva` points into `arena` until the next build.
   void build(const MessageHead& head);
+  // Replaces the list with trailer lines ("name: value\r\n" each, as HttpParser keeps them).
+  void build_lines(std::string_view lines);
 
   std::string arena;
   std::vector<nghttp2_nv> nva;

@@ -307,7 +307,9 @@ int ServerSession::on_stream_close(nghttp2_session* session, int32_t stream_id, 
 // ---- Stream ----
 
 Stream::Stream(ServerSession& session, int32_t id)
-    : session_(session), id_(id), response_(HttpParser::Kind::Response, this, kMaxResponseHead) {}
+    : session_(session), id_(id), response_(HttpParser::Kind::Response, this, kMaxResponseHead) {
+  response_.set_keep_trailers(true);  // an h2c pool's trailers (gRPC's status) go on as trailers
+}
 
 std::size_t Stream::backlog() const {
   const std::size_t own = body_.size() - body_sent_;
@@ -400,7 +402,9 @@ int Stream::on_body(const char* data, std::size_t len) {
 }
 
 int Stream::on_message_end() {
-  if (!interim_) response_ended_ = true;
+  if (interim_) return 0;
+  response_ended_ = true;
+  trailer_lines_ = response_.trailers();
   return 0;
 }
 
@@ -408,7 +412,7 @@ void Stream::submit_response() {
   nghttp2_session* session = session_.session_;
   if (head_ready_ && !submitted_) {
     submitted_ = true;
-    if (response_ended_ && body_.size() == body_sent_) {
+    if (response_ended_ && body_.size() == body_sent_ && trailer_lines_.empty()) {
       nghttp2_submit_response(session, id_, head_fields_.nva.data(), head_fields_.nva.size(), nullptr);
     } else {
       nghttp2_data_provider provider{};
@@ -435,7 +439,17 @@ ssize_t Stream::read_body(nghttp2_session*, int32_t, uint8_t* buf, std::size_t l
   if (s->body_sent_ == s->body_.size()) {
     s->body_.clear();
     s->body_sent_ = 0;
-    if (s->response_ended_) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (s->response_ended_) {
+      *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!s->trailer_lines_.empty()) {
+        // The trailers end the stream instead of this DATA frame.
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        ResponseFields trailers;
+        trailers.build_lines(s->trailer_lines_);
+        nghttp2_submit_trailer(s->session_.session_, s->id_, trailers.nva.data(), trailers.nva.size());
+        s->trailer_lines_.clear();
+      }
+    }
   }
   if (n != 0 && s->peer_ != nullptr && !s->in_drained_) {
     s->in_drained_ = true;

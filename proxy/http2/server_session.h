@@ -163,6 +163,7 @@ class Stream final : private HttpParser::Sink {
   HttpParser response_;
   ResponseFields head_fields_;
   std::string body_;              // response body bytes waiting for the client's window
+  std::string trailer_lines_;     // the response's trailers ("name: value\r\n"), sent after body_
   std::size_t body_sent_ = 0;     // body_[0, body_sent_) went out
   bool header_overflow_ = false;  // the decoded list passed max_header_bytes: 431
   bool request_chunked_ = false;

@@ -369,6 +369,39 @@ TLS = {
 }
 
 
+def h2_seeds():
+    """Client frames after the preface (fuzz_h2 adds it); the first byte is the read size."""
+    import h2.config
+    import h2.connection
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+    def frames(build, step=0):
+        c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
+                                                                 validate_outbound_headers=False,
+                                                                 normalize_outbound_headers=False))
+        c.initiate_connection()
+        build(c)
+        return bytes([step]) + c.data_to_send()[len(preface):]
+
+    def req(path="/", method="GET", extra=()):
+        return [(":method", method), (":scheme", "http"), (":authority", "example.com"), (":path", path), *extra]
+
+    return {
+        "get": frames(lambda c: c.send_headers(1, req(), end_stream=True)),
+        "get_split": frames(lambda c: c.send_headers(1, req(), end_stream=True), 7),
+        "post_length": frames(lambda c: (c.send_headers(1, req("/e", "POST", [("content-length", "5")])),
+                                         c.send_data(1, b"hello", end_stream=True))),
+        "post_chunked": frames(lambda c: (c.send_headers(1, req("/e", "POST")), c.send_data(1, b"ab"),
+                                          c.send_data(1, b"cd", end_stream=True))),
+        "cookies_host": frames(lambda c: c.send_headers(1, req("/", "GET", [("cookie", "a=1"), ("cookie", "b=2"),
+                                                                            ("host", "example.com")]), end_stream=True)),
+        "two_streams_reset": frames(lambda c: (c.send_headers(1, req(), end_stream=True), c.reset_stream(1),
+                                               c.send_headers(3, req("/x"), end_stream=True))),
+        "ping_settings": frames(lambda c: (c.ping(b"12345678"), c.update_settings({4: 1000}),
+                                           c.send_headers(1, req(), end_stream=True))),
+    }
+
+
 def write(target, seeds):
     d = HERE / "corpus" / target
     d.mkdir(parents=True, exist_ok=True)
@@ -381,6 +414,7 @@ def main():
     write("chunked", CHUNKED)
     write("config", config_seeds())
     write("tls", TLS)
+    write("h2", h2_seeds())
 
 if __name__ == "__main__":
     main()
