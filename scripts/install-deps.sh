@@ -12,6 +12,8 @@ packages=(
   # tests: real clients and peers (chromium: the status page in a real browser; systemd:
   # systemd-socket-activate, for socket activation)
   curl openssl testssl.sh nginx haproxy prometheus iproute2 procps chromium systemd
+  # HTTP/2 and gRPC clients and peers (nghttp, h2load; frame-level tests; a gRPC server)
+  nghttp2-client python3-h2 python3-grpcio
   # deploy tests
   awscli shellcheck jq
   # bench

@@ -188,12 +188,15 @@ TEST(Pools, TlsIsOffOrAMapWhoseKeysAllHaveDefaults) {
           "f.yaml:4:57: pools.web.tls.sni: unknown key; expected one of verify, ca, server_name"}));
 }
 
-TEST(Pools, H2cIsRejectedUntilHttp2Arrives) {
+TEST(Pools, H2cIsAcceptedWithoutTlsOrHealthChecks) {
   EXPECT_EQ(load_ok(one_pool("    protocol: http/1.1\n")).pools[0].protocol, PoolProtocol::Http1);
-  EXPECT_EQ(
-      errors_of(one_pool("    protocol: h2c\n")),
-      Messages{"f.yaml:4:15: pools.web.protocol: h2c pools come with HTTP/2 support, which this version of "
-               "ferry does not have yet; use http/1.1 for now"});
+  EXPECT_EQ(load_ok(one_pool("    protocol: h2c\n")).pools[0].protocol, PoolProtocol::H2c);
+  EXPECT_EQ(errors_of(one_pool("    protocol: h2c\n    tls: {verify: false}\n")),
+            Messages{"f.yaml:5:5: pools.web.tls: h2c is HTTP/2 without TLS; leave tls out of an h2c pool"});
+  EXPECT_EQ(errors_of(one_pool("    protocol: h2c\n    health_check: {path: /health}\n")),
+            Messages{"f.yaml:5:5: pools.web.health_check: health checks speak HTTP/1.1, which an h2c (gRPC) "
+                     "backend does not; leave health_check out (a refused connect still takes a backend out at "
+                     "once)"});
   EXPECT_EQ(
       errors_of(one_pool("    protocol: http/1\n")),
       Messages{"f.yaml:4:15: pools.web.protocol: expected http/1.1 or h2c, found \"http/1\"; did you mean "
