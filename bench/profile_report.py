@@ -262,6 +262,16 @@ def main():
         lines += ["", "Top functions (self):", "", "| function | Ir/request |", "|---|---|"]
         for fn, cost in top[s]:
             lines.append("| `{}` | {:,.0f} |".format(fn.replace("|", "\\|")[:90], cost))
+    # The per-request counts alone, for bench/report.py (run.sh --counts puts them beside the
+    # ratios): scenario -> target -> {"ir", "syscalls"}.
+    counts = {}
+    for (s, t), v in ir.items():
+        counts.setdefault(s, {}).setdefault(t, {})["ir"] = v
+    for (s, t), (total, _) in syscalls.items():
+        counts.setdefault(s, {}).setdefault(t, {})["syscalls"] = total
+    with open(os.path.join(out, "counts.json"), "w") as f:
+        json.dump(counts, f, indent=1, sort_keys=True)
+        f.write("\n")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "profile.md"), "w") as f:
         f.write(text)

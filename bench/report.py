@@ -61,6 +61,11 @@ def metrics(rec):
     if span:
         cores = rec.get("cpus", 1) / span
         m["proxy_cores"] = rec["cpu_ticks"] * cores
+        # Busy cores while loaded: the proxy's CPU over the load's own length (the window
+        # above also covers starting wrk and reading the counters, seconds on a busy host).
+        load_us = (rec.get("wrk") or {}).get("duration_us")
+        if load_us:
+            m["proxy_cores"] = cpu_ms / (load_us / 1000.0)
         m["backend_cores"] = rec["backend_cpu_ticks"] * cores if rec["target"] != "direct" else None
         m["wrk_cores"] = rec["wrk_cpu_ticks"] * cores
         m["idle_cores"] = rec["idle_ticks"] * cores
@@ -149,6 +154,17 @@ def line(rec):
 def median(values):
     vals = [v for v in values if v is not None]
     return statistics.median(vals) if vals else None
+
+
+def quartiles(values):
+    """(first quartile, median, third quartile) of the values, None where there are none."""
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return (None, None, None)
+    if len(vals) == 1:
+        return (vals[0], vals[0], vals[0])
+    q1, q2, q3 = statistics.quantiles(vals, n=4, method="inclusive")
+    return (q1, q2, q3)
 
 
 def ratio(a, b):
@@ -252,6 +268,76 @@ def aggregate(records, meta):
 # --- markdown --------------------------------------------------------------------------
 
 
+def load_counts(out_dir):
+    """bench/profile.sh's counts per request (run.sh --counts), or {}: scenario -> target ->
+    {"ir": instructions, "syscalls": system calls}."""
+    path = os.path.join(out_dir, "profile", "counts.json")
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError:
+        return {}
+
+
+def iqr_cell(q):
+    q1, q2, q3 = q
+    return "–" if q2 is None else f"{q2:.2f} ({q1:.2f}–{q3:.2f})"
+
+
+def spread_section(agg):
+    """Per-round ratios ferry ÷ peer: median and interquartile range, the proxies' busy cores,
+    and (with --counts) instructions and system calls per request beside them."""
+    scens = agg["scenarios"]
+    counts = agg.get("counts") or {}
+    o = ["## Per-round ratios: median and interquartile range", ""]
+    pin = agg["meta"].get("pin")
+    where = (f"pinned: each proxy alone on CPU {pin['proxy_cpus']}, wrk and the backends on "
+             f"CPU {pin['load_cpus']}" if pin else "not pinned: all processes share all CPUs")
+    o.append(f"Each cell: the median of the per-round ratios ferry ÷ peer, and in brackets the "
+             f"first and third quartiles (half the rounds fall inside); n = rounds. {where}. "
+             f"**busy cores**: the proxy's CPU time over the run's length (median over rounds); "
+             f"a proxy that sets the pace is near its pinned core count. Counts per request "
+             f"(instructions in user space under callgrind, system calls under strace -c) do "
+             f"not drift with the machine: they are the stable evidence beside the ratios.")
+    o.append("")
+    header = ["scenario", "peer", "n", "req/s ferry ÷ peer", "CPU/req ferry ÷ peer",
+              "busy cores ferry / peer"]
+    if counts:
+        header += ["Ir/req ferry / peer", "syscalls/req ferry / peer"]
+    rows = []
+    for name, s in scens.items():
+        if s["idle"] or "ferry" not in s["targets"]:
+            continue
+        ferry = s["targets"]["ferry"]
+        for peer in ("nginx", "haproxy"):
+            if peer not in s["targets"]:
+                continue
+            r = s["ratios"].get(peer, {})
+            rps = list((r.get("rps") or {}).get("per_round", {}).values())
+            cpu = list((r.get("cpu_per_1k") or {}).get("per_round", {}).values())
+            busy_f = ferry["median"].get("proxy_cores")
+            busy_p = s["targets"][peer]["median"].get("proxy_cores")
+            row = [name, TARGET_LABEL[peer], str(len([v for v in rps if v is not None])),
+                   iqr_cell(quartiles(rps)), iqr_cell(quartiles(cpu)),
+                   f"{fmt(busy_f, '.2f')} / {fmt(busy_p, '.2f')}"]
+            if counts:
+                c = counts.get(name, {})
+                cf, cp = c.get("ferry", {}), c.get(peer, {})
+                row.append(f"{fmt(cf.get('ir'), ',.0f')} / {fmt(cp.get('ir'), ',.0f')}")
+                row.append(f"{fmt(cf.get('syscalls'), '.1f')} / {fmt(cp.get('syscalls'), '.1f')}")
+            rows.append(row)
+    if not rows:
+        return []
+    o.append(md_table(header, rows))
+    o.append("")
+    if counts:
+        o.append("Counts: `profile/profile.md` (bench/profile.sh, run after the rounds).")
+        o.append("")
+    return o
+
+
 # The speed targets ferry is held to (bench issue), each a median over rounds of a per-round
 # ratio, except idle memory (bytes) and pool reuse (ferry's median against nginx's).
 # (label, scenario, kind, key, peer, limit, higher_is_better)
@@ -261,13 +347,19 @@ TARGETS = [
     ("keep-alive CPU per request vs nginx", "keepalive", "ratio", "cpu_per_1k", "nginx", 0.70, False),
     ("keep-alive p99 vs nginx", "keepalive", "ratio", "p99_ms", "nginx", 1.0, False),
     ("keep-alive p99 vs HAProxy", "keepalive", "ratio", "p99_ms", "haproxy", 1.0, False),
-    ("new connection per request: req/s vs nginx", "close", "ratio", "rps", "nginx", 1.10, True),
+    ("new connection per request: req/s vs nginx", "close", "ratio", "rps", "nginx", 1.05, True),
+    ("new connection per request: CPU per request vs nginx", "close", "ratio", "cpu_per_1k", "nginx",
+     0.85, False),
+    ("64 KiB responses: req/s vs nginx", "64k", "ratio", "rps", "nginx", 1.05, True),
+    ("64 KiB responses: CPU per request vs nginx", "64k", "ratio", "cpu_per_1k", "nginx", 0.75, False),
     ("64 KiB responses: req/s vs the better peer", "64k", "best", "rps", None, 1.10, True),
+    ("4 KiB POSTs: req/s vs nginx", "post4k", "ratio", "rps", "nginx", 1.10, True),
     ("4 KiB POSTs: req/s vs the better peer", "post4k", "best", "rps", None, 1.10, True),
+    ("1,000 connections: req/s vs nginx", "c1000", "ratio", "rps", "nginx", 1.15, True),
     ("1,000 connections: req/s vs the better peer", "c1000", "best", "rps", None, 1.10, True),
     ("1,000 connections: p99 vs nginx", "c1000", "ratio", "p99_ms", "nginx", 1.0, False),
     ("1,000 connections: p99 vs HAProxy", "c1000", "ratio", "p99_ms", "haproxy", 1.0, False),
-    ("idle connections: bytes of RSS each", "idle10k", "absolute", "bytes_per_conn", None, 512, False),
+    ("idle connections: bytes of RSS each", "idle10k", "absolute", "bytes_per_conn", None, 409, False),
     ("keep-alive: new backend connections per 1,000 requests vs nginx's", "keepalive", "compare",
      "be_conns_per_1k", "nginx", None, False),
     # HTTPS at the edge: the same certificate, suites and OpenSSL for all three
@@ -420,7 +512,11 @@ def render_md(agg, micro):
     o.append(f"Started {meta.get('started')}, ferry git {meta.get('git')}. "
              f"{meta.get('rounds')} round(s), {meta.get('duration_s')} s per run "
              f"(+{meta.get('warmup_s')} s warm-up), {meta.get('workers')} worker(s) per proxy, "
-             f"backend nginx with {meta.get('backend_workers')} worker(s).")
+             f"backend nginx with {meta.get('backend_workers')} worker(s)."
+             + (f" Pinned: proxy on CPU {meta['pin']['proxy_cpus']}, wrk and backends on CPU "
+                f"{meta['pin']['load_cpus']}." if meta.get("pin") else " Not pinned.")
+             + (f" Load average at the start: {meta['load_at_start']}."
+                if meta.get("load_at_start") else ""))
     mach = meta.get("machine", {})
     o.append(f"Machine: {mach.get('cpus')} CPUs ({mach.get('cpu_model')}), "
              f"kernel {mach.get('kernel')}. Everything on 127.0.0.1.")
@@ -473,6 +569,7 @@ def render_md(agg, micro):
     if os.path.exists(agg.get("_chart", "")):
         o.append("![requests/s relative to nginx](chart.png)")
         o.append("")
+    o += spread_section(agg)
     targets = target_rows(scens)
     if targets:
         o.append("## Targets")
@@ -566,7 +663,8 @@ def render_md(agg, micro):
     o.append("")
     o.append(
         "- Every proxy is started fresh for each run, warmed up, then measured; the proxies "
-        "take turns within a round (ferry, nginx, HAProxy, direct, then the next scenario), "
+        "take turns within a round (ferry, nginx, HAProxy, direct, then the next scenario; "
+        "each round starts one target further on), "
         "so a ratio compares runs a few seconds apart and machine drift mostly cancels. The "
         "median over rounds is the figure to quote; the per-round ratios show how noisy it is.\n"
         "- **CPU ms per 1k req**: the proxy's user+system CPU time (all threads; nginx: master "
@@ -691,6 +789,7 @@ def report(out_dir):
         except ValueError:
             micro = None
     agg = aggregate(records, meta)
+    agg["counts"] = load_counts(out_dir)
     agg["_chart"] = chart(agg, out_dir) or ""
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(render_md(agg, micro))

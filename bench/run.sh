@@ -3,11 +3,15 @@
 #
 #   bench/run.sh [--rounds N] [--duration S] [--scenarios a,b] [--targets a,b] [--micro]
 #                [--quick] [--warmup S] [--workers N] [--ferry PATH] [--out DIR]
+#                [--pin] [--proxy-cpus LIST] [--counts]
 #
 # Builds ferry (Release, build-bench/), starts one nginx backend pair on loopback, then for
-# each round runs every scenario against ferry, nginx, haproxy and direct in turn (A B C D
-# A B C D ...), each proxy freshly started for its run. Writes results.md, results.json,
-# chart.png and the raw wrk output to the output folder it names at the end.
+# each round runs every scenario against ferry, nginx, haproxy and direct in turn, the order
+# rotated by one each round (A B C D, B C D A, ...), each proxy freshly started for its run.
+# --pin puts the proxy alone on its cores (taskset) and wrk and the backends on the others.
+# --counts adds bench/profile.sh's instruction and system-call counts per request.
+# Writes results.md, results.json, chart.png and the raw wrk output to the output folder it
+# names at the end.
 # See bench/README.md.
 set -euo pipefail
 
@@ -39,6 +43,13 @@ TARGETS=(ferry nginx haproxy direct)
 PORT_BASE=${BENCH_PORT_BASE:-18400}
 BUILD_DIR="$ROOT/build-bench"
 IDLE_PID=""
+PIN=false
+PROXY_CPUS=0
+COUNTS=false
+COUNTS_DURATION=3
+# Whether --rounds, --duration, --warmup or --quiet-wait were given (--pin changes the
+# defaults of the others).
+declare -A GIVEN=()
 
 usage() {
   cat <<EOF
@@ -56,6 +67,14 @@ usage: bench/run.sh [options]
   --micro           also build and run the Google Benchmark micro-benchmarks
   --ferry PATH      use this ferry binary instead of building build-bench/ferry
   --out DIR         output folder (default bench/results/<timestamp>)
+  --pin             the proxy alone on its cores (taskset -c PROXY_CPUS), wrk and the
+                    backends on the others; defaults become 20 rounds of 2 s, 1 s warm-up,
+                    2 s quiet wait (each still settable)
+  --proxy-cpus LIST the proxy's cores with --pin (default $PROXY_CPUS; implies --pin)
+  --counts          afterwards, bench/profile.sh's instruction (callgrind) and system-call
+                    (strace -c) counts per request for the same scenarios and proxies,
+                    ${COUNTS_DURATION} s each, into OUT/profile; the report puts them beside
+                    the ratios
 
 Environment: BENCH_PORT_BASE (default 18400; ports BASE..BASE+9 on 127.0.0.1),
 BACKEND_WORKERS (nginx backend workers, default 1), IDLE_CONNS (default 10000),
@@ -67,14 +86,21 @@ split_list() { tr ',' '\n' <<<"$1" | sed '/^$/d'; }
 
 while (($#)); do
   case $1 in
-    --rounds) ROUNDS=${2:?}; shift 2 ;;
-    --duration) DURATION=${2:?}; shift 2 ;;
-    --warmup) WARMUP=${2:?}; shift 2 ;;
+    --rounds) ROUNDS=${2:?}; GIVEN[rounds]=1; shift 2 ;;
+    --duration) DURATION=${2:?}; GIVEN[duration]=1; shift 2 ;;
+    --warmup) WARMUP=${2:?}; GIVEN[warmup]=1; shift 2 ;;
     --scenarios) mapfile -t SCENARIOS < <(split_list "${2:?}"); shift 2 ;;
     --targets) mapfile -t TARGETS < <(split_list "${2:?}"); shift 2 ;;
     --workers) WORKERS=${2:?}; shift 2 ;;
-    --quiet-wait) QUIET_WAIT=${2:?}; shift 2 ;;
-    --quick) ROUNDS=1; DURATION=2; WARMUP=0; QUIET_WAIT=0; shift ;;
+    --quiet-wait) QUIET_WAIT=${2:?}; GIVEN[quiet]=1; shift 2 ;;
+    --quick)
+      ROUNDS=1; DURATION=2; WARMUP=0; QUIET_WAIT=0
+      GIVEN[rounds]=1; GIVEN[duration]=1; GIVEN[warmup]=1; GIVEN[quiet]=1
+      shift
+      ;;
+    --pin) PIN=true; shift ;;
+    --proxy-cpus) PROXY_CPUS=${2:?}; PIN=true; shift 2 ;;
+    --counts) COUNTS=true; shift ;;
     --micro) MICRO=true; shift ;;
     --ferry) FERRY_BIN=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
@@ -82,6 +108,15 @@ while (($#)); do
     *) usage >&2; die "unknown argument: $1" ;;
   esac
 done
+
+if $PIN; then
+  # Many short rounds: the host's speed swings within seconds, so the per-round ratios of
+  # runs a few seconds apart, and their spread, are what a reader can trust.
+  [[ -n ${GIVEN[rounds]:-} ]] || ROUNDS=20
+  [[ -n ${GIVEN[duration]:-} ]] || DURATION=2
+  [[ -n ${GIVEN[warmup]:-} ]] || WARMUP=1
+  [[ -n ${GIVEN[quiet]:-} ]] || QUIET_WAIT=2
+fi
 
 for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS TLS_CLIENTS QUIET_WAIT; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
@@ -97,7 +132,7 @@ done
 
 # --- tools -----------------------------------------------------------------------------
 missing=()
-for tool in nginx haproxy wrk gnuplot curl ss pgrep cmake openssl timeout; do
+for tool in nginx haproxy wrk gnuplot curl ss pgrep cmake openssl timeout taskset; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [[ -x $PY ]] || missing+=("$PY")
@@ -105,6 +140,26 @@ done
 
 bench_limits
 bench_ports
+if $PIN; then
+  # The proxy's cores, and the rest for wrk, the backends and the helpers.
+  mapfile -t all_cpus < <(cpu_list "$(taskset -pc $$ | sed 's/.*: //')")
+  mapfile -t proxy_cpus < <(cpu_list "$PROXY_CPUS")
+  ((${#proxy_cpus[@]})) || die "--proxy-cpus '$PROXY_CPUS' names no CPU"
+  rest=()
+  for c in "${all_cpus[@]}"; do
+    [[ " ${proxy_cpus[*]} " == *" $c "* ]] || rest+=("$c")
+  done
+  for c in "${proxy_cpus[@]}"; do
+    [[ " ${all_cpus[*]} " == *" $c "* ]] || die "CPU $c is not available to this shell"
+  done
+  ((${#rest[@]})) || die "--pin needs a CPU left over for wrk and the backends"
+  LOAD_CPUS=$(IFS=,; echo "${rest[*]}")
+  PROXY_CPUS=$(IFS=,; echo "${proxy_cpus[*]}")
+  TARGET_WRAP=(taskset -c "$PROXY_CPUS")
+  BACKEND_WRAP=(taskset -c "$LOAD_CPUS")
+  LOAD_WRAP=(taskset -c "$LOAD_CPUS")
+  log "pinned: the proxy on CPU $PROXY_CPUS; wrk and the backends on CPU $LOAD_CPUS"
+fi
 
 # --- output and cleanup ----------------------------------------------------------------
 [[ -n $OUT ]] || OUT="$BENCH_DIR/results/$(date +%Y%m%d-%H%M%S)"
@@ -167,6 +222,10 @@ git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     "$ROUNDS" "$DURATION" "$WARMUP" "$WORKERS" "$BACKEND_WORKERS"
   printf '"idle_conns":%d,"tls_clients":%d,"quiet_wait_s":%d,"quiet_pct":%d,"micro":%s,' \
     "$IDLE_CONNS" "$TLS_CLIENTS" "$QUIET_WAIT" "$QUIET_PCT" "$(json_str "$MICRO_STATUS")"
+  if $PIN; then
+    printf '"pin":{"proxy_cpus":%s,"load_cpus":%s},' "$(json_str "$PROXY_CPUS")" "$(json_str "$LOAD_CPUS")"
+  fi
+  printf '"load_at_start":%s,' "$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)")"
   printf '"scenarios":[%s],' "$(printf '"%s",' "${SCENARIOS[@]}" | sed 's/,$//')"
   printf '"targets":[%s],' "$(printf '"%s",' "${TARGETS[@]}" | sed 's/,$//')"
   printf '"scenario_text":{'
@@ -193,6 +252,10 @@ n=0
 for ((round = 1; round <= ROUNDS; round++)); do
   for s in "${SCENARIOS[@]}"; do
     mapfile -t scen_targets < <(scenario_targets "$s")
+    # Each round starts one target further on, so no target always runs first (after the
+    # warm start of a fresh backend) or always follows the same peer.
+    k=$(((round - 1) % ${#scen_targets[@]}))
+    scen_targets=("${scen_targets[@]:k}" "${scen_targets[@]:0:k}")
     for t in "${scen_targets[@]}"; do
       n=$((n + 1))
       printf -v prefix '[%3d/%d] round %d/%d %-13s %-8s' "$n" "$total" "$round" "$ROUNDS" "$s" "$t"
@@ -207,6 +270,24 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 stop_backend
+BACKEND_PID=""
+if $COUNTS; then
+  # The same scenarios and proxies, under callgrind and strace -c (not pinned: counts do not
+  # depend on the cores). profile.sh starts its own backend pair on the same ports.
+  counted=()
+  for s in "${SCENARIOS[@]}"; do
+    [[ $s =~ ^(keepalive|close|64k|post4k|c1000|tls-keepalive|routes100)$ ]] && counted+=("$s")
+  done
+  proxies=()
+  for t in "${TARGETS[@]}"; do [[ $t != direct ]] && proxies+=("$t"); done
+  if ((${#counted[@]} && ${#proxies[@]})); then
+    log "counts per request (bench/profile.sh): ${counted[*]} on ${proxies[*]}"
+    "$BENCH_DIR/profile.sh" --scenarios "$(IFS=,; echo "${counted[*]}")" \
+      --targets "$(IFS=,; echo "${proxies[*]}")" --duration "$COUNTS_DURATION" \
+      --ferry "$FERRY_BIN" --out "$OUT/profile" >"$OUT/raw/profile.log" 2>&1 ||
+      log "WARNING: bench/profile.sh failed; see $OUT/raw/profile.log"
+  fi
+fi
 "$PY" "$BENCH_DIR/report.py" report "$OUT"
 printf '\nresults: %s\n' "$OUT"
 printf '  %s\n' "$OUT/results.md" "$OUT/results.json" "$OUT/chart.png"

@@ -135,3 +135,15 @@ wait_quiet() {
   done
   printf '%s\n' "$busy"
 }
+
+# cpu_list LIST: the CPUs of a taskset-style list ("0", "0,2", "1-3"), one a line.
+cpu_list() {
+  local part a b
+  for part in ${1//,/ }; do
+    if [[ $part =~ ^([0-9]+)-([0-9]+)$ ]]; then
+      for ((a = BASH_REMATCH[1], b = BASH_REMATCH[2]; a <= b; a++)); do printf '%s\n' "$a"; done
+    elif [[ $part =~ ^[0-9]+$ ]]; then
+      printf '%s\n' "$part"
+    fi
+  done
+}

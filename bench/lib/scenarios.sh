@@ -112,7 +112,7 @@ handshake_load() {
   printf '# status check (s_client, the same request): %s\n' "${status:-no answer}"
   t0=$(date +%s%N)
   for ((i = 0; i < TLS_CLIENTS; i++)); do
-    timeout -s TERM "$dur" openssl s_time -connect "127.0.0.1:$port" "-$mode" -www "$STIME_PATH" \
+    "${LOAD_WRAP[@]}" timeout -s TERM "$dur" openssl s_time -connect "127.0.0.1:$port" "-$mode" -www "$STIME_PATH" \
       -time $((dur + 60)) >"$dir/$i.txt" 2>&1 &
     pids+=("$!")
   done
@@ -149,7 +149,7 @@ run_load() {
     *)
       mapfile -t args < <(wrk_args "$scen" "$dur" "$port")
       printf '# wrk %s\n' "${args[*]}"
-      timeout $((dur + 30)) wrk "${args[@]}" 2>&1 || printf '# wrk exit status %s\n' "$?"
+      "${LOAD_WRAP[@]}" timeout $((dur + 30)) wrk "${args[@]}" 2>&1 || printf '# wrk exit status %s\n' "$?"
       ;;
   esac
 }
@@ -261,7 +261,7 @@ run_idle() {
     local warm_scen=keepalive
     is_tls "$scen" && warm_scen=tls-keepalive
     mapfile -t warm < <(wrk_args "$warm_scen" "$WARMUP" "$port")
-    timeout $((WARMUP + 20)) wrk "${warm[@]}" >/dev/null 2>&1 || true
+    "${LOAD_WRAP[@]}" timeout $((WARMUP + 20)) wrk "${warm[@]}" >/dev/null 2>&1 || true
   fi
   sleep 1
   mapfile -t pids < <(target_pids)
@@ -271,7 +271,7 @@ run_idle() {
   read -r acc0 req0 chk0 < <(backend_counters)
   reset_hwm "${pids[@]}"
 
-  /usr/bin/python3 "$BENCH_DIR/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" \
+  "${LOAD_WRAP[@]}" /usr/bin/python3 "$BENCH_DIR/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" \
     --open-timeout "$open_limit" --hold 120 "${tls_opt[@]}" >"$helper_out" 2>&1 &
   helper_pid=$!
   IDLE_PID=$helper_pid

@@ -17,6 +17,10 @@ ROUTES_TOTAL=100
 # their first 200.
 TARGET_WRAP=()
 START_WAIT=10
+# Commands the backend pair and the load (wrk, s_time, the idle helper) run under: bench/run.sh
+# --pin keeps them off the proxy's cores (taskset).
+BACKEND_WRAP=()
+LOAD_WRAP=()
 
 # TLS, the same for all three proxies: Mozilla's intermediate suites for TLS 1.2 (ECDHE with
 # AEAD only, in ferry's order: ferry's intermediate policy, proxy/tls/policy.h) and TLS 1.3's
@@ -124,8 +128,8 @@ render_all() {
 }
 
 start_backend() {
-  nginx -p "$RUN_DIR" -c "$RUN_DIR/backend-nginx.conf" -e "$RUN_DIR/backend-error.log" \
-    >>"$RUN_DIR/backend.out" 2>&1 &
+  "${BACKEND_WRAP[@]}" nginx -p "$RUN_DIR" -c "$RUN_DIR/backend-nginx.conf" \
+    -e "$RUN_DIR/backend-error.log" >>"$RUN_DIR/backend.out" 2>&1 &
   BACKEND_PID=$!
   if ! wait_http "http://127.0.0.1:$PORT_BACKEND_A/health" 10 ||
     ! wait_http "http://127.0.0.1:$PORT_BACKEND_B/health" 10; then
@@ -212,7 +216,8 @@ start_target() {
     die "$name did not answer 200 on port $(target_port "$name") within $START_WAIT s"
   fi
   # The TLS listener is in the same process, so it is up too: check that it serves.
-  if [[ $(http_status "https://127.0.0.1:$(target_tls_port "$name")/") != 200 ]]; then
+  # (Under valgrind a handshake can take longer than one try's 2 s: retry up to START_WAIT.)
+  if ! wait_http "https://127.0.0.1:$(target_tls_port "$name")/" "$START_WAIT"; then
     tail -n 20 "$log" >&2 || true
     die "$name did not answer 200 over TLS on port $(target_tls_port "$name")"
   fi

@@ -8,31 +8,39 @@ namespace ferry::proxy {
 
 BlockPool::~BlockPool() {
   for (char* b : free_) std::free(header(b));
+  for (char* b : free_large_) std::free(header(b));
 }
 
-char* BlockPool::get() {
+char* BlockPool::take(std::vector<char*>& free, std::size_t size) {
   ++in_use_;
   char* b;
-  if (!free_.empty()) {
-    b = free_.back();
-    free_.pop_back();
+  if (!free.empty()) {
+    b = free.back();
+    free.pop_back();
   } else {
-    auto* raw = static_cast<char*>(std::malloc(sizeof(Header) + kBlockSize));
+    auto* raw = static_cast<char*>(std::malloc(sizeof(Header) + size));
     if (raw == nullptr) {
       --in_use_;
       return nullptr;  // a read then fails with UV_ENOBUFS
     }
     b = raw + sizeof(Header);
+    header(b)->size = static_cast<uint32_t>(size);
   }
   header(b)->refs = 1;
   return b;
 }
 
+char* BlockPool::get() { return take(free_, kBlockSize); }
+
+char* BlockPool::get_large() { return take(free_large_, kLargeBlockSize); }
+
 void BlockPool::put(char* block) {
   if (block == nullptr || --header(block)->refs != 0) return;
   --in_use_;
-  if (free_.size() < max_free_) {
-    free_.push_back(block);
+  const bool large = header(block)->size == kLargeBlockSize;
+  std::vector<char*>& free = large ? free_large_ : free_;
+  if (free.size() < (large ? max_free_large_ : max_free_)) {
+    free.push_back(block);
   } else {
     std::free(header(block));
   }

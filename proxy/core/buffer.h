@@ -19,14 +19,24 @@ namespace ferry::proxy {
 class BlockPool {
  public:
   static constexpr std::size_t kBlockSize = 32 * 1024;
+  // Read blocks for backend responses. A 64 KiB response with its head then arrives in one
+  // read(2) instead of three (32 KiB, 32 KiB, the rest): libuv reads again only after a read
+  // that filled its buffer. Only reads take them, and a read gives its block back unless it
+  // is relayed from it, so few are ever in use; an idle connection holds none.
+  static constexpr std::size_t kLargeBlockSize = 96 * 1024;
 
-  explicit BlockPool(std::size_t max_free = 512) : max_free_(max_free) {}
+  explicit BlockPool(std::size_t max_free = 512, std::size_t max_free_large = 64)
+      : max_free_(max_free), max_free_large_(max_free_large) {}
   ~BlockPool();
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
 
-  // A block with one reference.
+  // A block of kBlockSize bytes with one reference.
   char* get();
+  // A block of kLargeBlockSize bytes with one reference; put() takes either kind.
+  char* get_large();
+  // kBlockSize or kLargeBlockSize: the bytes of a block from get() or get_large().
+  static std::size_t size_of(char* block) { return header(block)->size; }
   // One more reference to a block from get().
   void retain(char* block) { ++header(block)->refs; }
   // Drops a reference; the last one returns the block to the pool.
@@ -36,11 +46,15 @@ class BlockPool {
  private:
   struct alignas(16) Header {
     uint32_t refs;
+    uint32_t size;
   };
   static Header* header(char* block) { return reinterpret_cast<Header*>(block - sizeof(Header)); }
+  char* take(std::vector<char*>& free, std::size_t size);
 
   std::vector<char*> free_;
+  std::vector<char*> free_large_;
   std::size_t max_free_;
+  std::size_t max_free_large_;
   std::size_t in_use_ = 0;
 };
 

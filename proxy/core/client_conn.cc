@@ -844,7 +844,7 @@ void ClientConn::queue_relayed(char* block, const char* data, std::size_t len) {
   // Half a block or more goes out of the block it was read into; smaller pieces are copied
   // so a queue never pins many mostly-empty blocks (what it pins stays under twice what it
   // counts toward buffers.response).
-  if (block != nullptr && len >= BlockPool::kBlockSize / 2) {
+  if (block != nullptr && len >= BlockPool::size_of(block) / 2) {
     ex_->out.append_shared(block, data, len);
   } else {
     ex_->out.append(data, len);

@@ -41,9 +41,7 @@ int open_one(const sockaddr_storage& address, std::string* error) {
     return -1;
   }
   if (address.ss_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-  // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one setsockopt here
-  // instead of one per connection.
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  set_no_delay(fd);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), length_of(address)) != 0 ||
       ::listen(fd, kBacklog) != 0) {
     *error = std::strerror(errno);
@@ -54,6 +52,11 @@ int open_one(const sockaddr_storage& address, std::string* error) {
 }
 
 }  // namespace
+
+void set_no_delay(int fd) {
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
 
 std::vector<int> bind_listeners(const sockaddr_storage& address, unsigned count, uint16_t* port,
                                 std::string* error) {

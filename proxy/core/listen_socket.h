@@ -16,4 +16,9 @@ namespace ferry::proxy {
 std::vector<int> bind_listeners(const sockaddr_storage& address, unsigned count, uint16_t* port,
                                 std::string* error);
 
+// Sets TCP_NODELAY on a listening socket: accepted sockets inherit it on Linux, so one call
+// here spares one per connection. For sockets bound elsewhere too (systemd's have Nagle on
+// unless the unit says NoDelay=true). Errors are ignored: a socket without it still serves.
+void set_no_delay(int fd);
+
 }  // namespace ferry::proxy

@@ -331,6 +331,9 @@ bool Server::listen_on(uint32_t index, const std::string& listen, unsigned worke
     port = config::port_of(bound);
     log_info("listen %s: took over %zu socket(s) from %s", listen.c_str(), sockets.size(),
              inherited_.source().c_str());
+    // Accepted connections inherit Nagle from the listener: with it on, a response's small
+    // last write waits for the client's delayed ACK (40 ms). systemd binds without NoDelay.
+    for (int fd : sockets) set_no_delay(fd);
   }
   for (int fd : sockets) handover_.push_back(lifecycle::HandoverSocket{fd, listen});
   // Every socket gets a worker. With fewer sockets than workers (systemd gives one per

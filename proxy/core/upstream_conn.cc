@@ -329,7 +329,7 @@ void UpstreamConn::resume_reading() {
 
 void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
   UpstreamConn* u = self_of(h);
-  *buf = uv_buf_init(u->worker_.blocks().get(), BlockPool::kBlockSize);
+  *buf = uv_buf_init(u->worker_.blocks().get_large(), BlockPool::kLargeBlockSize);
 }
 
 void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {

@@ -1,6 +1,8 @@
 #include "proxy/core/buffer.h"
 
 #include <gtest/gtest.h>
+
+#include <cstring>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -129,6 +131,31 @@ TEST(BlockPool, ASharedBlockReturnsOnlyAfterItsLastReference) {
   EXPECT_EQ(pool.in_use(), 0u);
   EXPECT_EQ(pool.get(), b) << "recycled, not freed";
   pool.put(b);
+}
+
+TEST(BlockPool, LargeBlocksKeepTheirSizeAndComeBackOnlyAsLargeBlocks) {
+  BlockPool pool;
+  char* large = pool.get_large();
+  ASSERT_NE(large, nullptr);
+  EXPECT_EQ(BlockPool::size_of(large), BlockPool::kLargeBlockSize);
+  std::memset(large, 'x', BlockPool::kLargeBlockSize);  // all of it is the caller's
+  pool.put(large);
+  EXPECT_EQ(pool.in_use(), 0u);
+  char* small = pool.get();
+  EXPECT_NE(small, large) << "a large block came back from get()";
+  EXPECT_EQ(BlockPool::size_of(small), BlockPool::kBlockSize);
+  EXPECT_EQ(pool.get_large(), large) << "recycled as a large block, not freed";
+  EXPECT_EQ(BlockPool::size_of(large), BlockPool::kLargeBlockSize);
+  pool.put(small);
+  pool.put(large);
+  EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST(BlockPool, ALargeReadBlockHoldsA64KiBResponseWithItsHead) {
+  // Why backend reads take large blocks: a 64 KiB body and a head of up to 8 KiB in one read.
+  EXPECT_GE(BlockPool::kLargeBlockSize, 64u * 1024 + 8 * 1024);
+  // A 64 KiB body relayed from one is shared, not copied (queue_relayed shares half a block).
+  EXPECT_LE(BlockPool::kLargeBlockSize / 2, 64u * 1024);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -165,20 +166,30 @@ INSTANTIATE_TEST_SUITE_P(Methods, RetryAfterAReset,
                                            MethodRetry{"POST", false}, MethodRetry{"PATCH", false}),
                          method_name);
 
+// A socket listening on 127.0.0.1 at a free port, written to *bound; false on failure (the fd
+// is then closed, or never opened).
+bool listen_on_loopback(int backlog, int* fd, sockaddr_in* bound) {
+  *fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  *bound = sockaddr_in{};
+  bound->sin_family = AF_INET;
+  bound->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof *bound;
+  if (*fd >= 0 && ::bind(*fd, reinterpret_cast<sockaddr*>(bound), sizeof *bound) == 0 &&
+      ::listen(*fd, backlog) == 0 && ::getsockname(*fd, reinterpret_cast<sockaddr*>(bound), &len) == 0) {
+    return true;
+  }
+  if (*fd >= 0) ::close(*fd);
+  *fd = -1;
+  return false;
+}
+
 // A listening socket whose accept queue is full and never drained: the kernel drops further
 // SYNs, so a connect to it neither succeeds nor fails until the connector gives up.
 class BlackHole {
  public:
   BlackHole() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 0) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      return;
-    }
+    if (!listen_on_loopback(0, &fd_, &a)) return;
     port_ = ntohs(a.sin_port);
     // Fill the queue (backlog 0 holds one); further connects hang in SYN-SENT.
     for (int i = 0; i < 2; ++i) {
@@ -232,6 +243,111 @@ TEST(BackendConnect, GivesUpAfterTimeoutsConnectNotBackendResponse) {
   ASSERT_TRUE(r) << "no answer within 5s: the connect waited for something longer than timeouts.connect";
   EXPECT_EQ(r->status, 502);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+// The kernel's struct tcp_info as far as tcpi_data_segs_in (Linux 4.6); glibc's struct stops
+// at tcpi_total_retrans, and <linux/tcp.h> clashes with <netinet/tcp.h>.
+struct KernelTcpInfo {
+  tcp_info glibc;
+  uint64_t pacing_rate;
+  uint64_t max_pacing_rate;
+  uint64_t bytes_acked;
+  uint64_t bytes_received;
+  uint32_t segs_out;
+  uint32_t segs_in;
+  uint32_t notsent_bytes;
+  uint32_t min_rtt;
+  uint32_t data_segs_in;
+};
+
+// A backend on a raw socket that answers one request and reports how many TCP segments with
+// data the request arrived in (TCP_INFO's tcpi_data_segs_in on its side of the connection).
+class SegmentCountingBackend {
+ public:
+  SegmentCountingBackend() {
+    sockaddr_in a{};
+    if (!listen_on_loopback(8, &fd_, &a)) return;
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~SegmentCountingBackend() {
+    if (fd_ < 0) return;
+    ::shutdown(fd_, SHUT_RDWR);  // wakes a pending accept
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  bool ok() const { return port_ != 0; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The request as received, and its data segments; valid once done().
+  bool done() const { return done_.load(); }
+  const std::string& request() const { return request_; }
+  uint32_t data_segments() const { return segments_; }
+  bool counted() const { return counted_; }  // false on a kernel older than 4.6
+
+ private:
+  void serve() {
+    const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) return;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    std::size_t want = std::string::npos;
+    char buf[16384];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{c, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      request_.append(buf, static_cast<std::size_t>(n));
+      const std::size_t end = request_.find("\r\n\r\n");
+      if (want == std::string::npos && end != std::string::npos) {
+        const std::size_t cl = request_.find("Content-Length: ");
+        want = end + 4 + (cl == std::string::npos ? 0 : std::stoul(request_.substr(cl + 16)));
+      }
+      if (want != std::string::npos && request_.size() >= want) break;
+    }
+    KernelTcpInfo info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(c, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && len >= sizeof info) {
+      segments_ = info.data_segs_in;
+      counted_ = true;
+    }
+    done_.store(true);
+    const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    (void)::send(c, response.data(), response.size(), MSG_NOSIGNAL);
+    ::close(c);
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::string request_;
+  uint32_t segments_ = 0;
+  bool counted_ = false;
+};
+
+TEST(RequestBody, ASmallBodyReachesTheBackendWithItsHeadInOneSegment) {
+  // A body up to buffers.request is read whole before the backend is engaged; then head and
+  // body go out in one write. Two writes cost the backend two segments, and with delayed ACKs
+  // on the way, a round trip of waiting for each POST.
+  SegmentCountingBackend b;
+  ASSERT_TRUE(b.ok());
+  RunningProxy proxy(test_config({b.address()}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port());
+  const std::string body(4096, 'x');
+  // The client sends the head and two halves of the body apart, so ferry reads them apart.
+  ASSERT_TRUE(c.send("POST /post HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n"));
+  ASSERT_TRUE(c.send(body.substr(0, 2048)));
+  ASSERT_TRUE(c.send(body.substr(2048)));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  ASSERT_TRUE(b.done());
+  const std::size_t end = b.request().find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(b.request().substr(end + 4), body);
+  if (!b.counted()) GTEST_SKIP() << "this kernel's TCP_INFO has no tcpi_data_segs_in";
+  EXPECT_EQ(b.data_segments(), 1u) << "the head and the body reached the backend in separate segments";
 }
 
 }  // namespace
