@@ -7,11 +7,14 @@ packages=(
   # build
   build-essential cmake pkg-config
   libuv1-dev libssl-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev nlohmann-json3-dev
   # dev backends (the seed's Flask app under gunicorn with a keep-alive worker)
   python3 python3-flask gunicorn python3-gevent
   # tests: real clients and peers (chromium: the status page in a real browser; systemd:
   # systemd-socket-activate, for socket activation)
   curl openssl testssl.sh nginx haproxy prometheus iproute2 procps chromium systemd
+  # ACME tests: a local test CA and its DNS/challenge helper
+  pebble
   # deploy tests
   awscli shellcheck jq
   # bench

@@ -14,6 +14,7 @@
 #include "proxy/limits/client_key.h"
 #include "proxy/limits/token_bucket.h"
 #include "proxy/tls/client_context.h"
+#include "proxy/tls/published_context.h"
 #include "proxy/tls/server_context.h"
 #include "proxy/tls/ticket_keys.h"
 
@@ -27,6 +28,13 @@ struct ListenerSettings {
   // The certificates and options of a TLS listener, swapped by a reload (connections already
   // open keep the one they started with); null for plain HTTP.
   std::shared_ptr<const tls::ServerContext> tls;
+  // Instead of `tls` on a listener serving the ACME certificate: the latest one, swapped at
+  // run time by the ACME thread (and refusing handshakes until the first).
+  std::shared_ptr<tls::PublishedContext> published_tls;
+
+  bool speaks_tls() const { return tls != nullptr || published_tls != nullptr; }
+  // The context a new connection starts with.
+  std::shared_ptr<const tls::ServerContext> server_tls() const { return published_tls ? published_tls->current() : tls; }
 };
 
 // A route's own rate limit, ready for the limiter: its rate and what keeps its buckets apart.
