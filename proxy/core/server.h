@@ -62,8 +62,8 @@ class Server {
 
   // Before start(): how the ACME thread talks and tells time (tests: short limits, a clock).
   void set_acme_options(acme::ManagerOptions options) { acme_options_ = std::move(options); }
-  // The ACME thread, or null without an acme section (tests read its counters).
-  const acme::Manager* acme() const { return acme_.get(); }
+  // The ACME thread, or null without an acme section (tests read its counters and wake it).
+  acme::Manager* acme() { return acme_.get(); }
 
   // Binds (or takes over) and starts everything. False (with *error) if anything could not
   // start; nothing is left running then.
