@@ -167,28 +167,31 @@ void Manager::run() {
 }
 
 int64_t Manager::turn(int64_t now) {
-  if (current_ && !current_->ari_id.empty() && ari_next_ <= now) {
-    Problem problem;
-    if (client_->prepare(&problem) && client_->has_renewal_info()) {
-      if (const std::optional<RenewalWindow> w = client_->renewal_info(current_->ari_id, &problem)) {
-        renew_at_ = window_time(w->start, w->end, draw());
-        ari_next_ = w->retry_after ? std::max(*w->retry_after, now + 1) : now + kAriRecheck;
-      } else {
-        log_info("acme: renewal information: %s; renewing at two thirds of the lifetime",
-                 problem.describe().c_str());
-        ari_next_ = problem.retry_after ? std::max(*problem.retry_after, now + 1) : now + kAriRecheck;
-      }
-    } else {
-      ari_next_ = now + kAriRecheck;
-    }
+  ask_renewal_info(now);
+  if (!current_ || now >= renew_at_) {
+    if (failures_ > 0 && status_.next_attempt > now) return status_.next_attempt;  // backing off
+    if (!order(now)) return status_.next_attempt;
   }
-  if (current_ && now < renew_at_) {
-    status_.renew_at = renew_at_;
-    return client_->has_renewal_info() && !current_->ari_id.empty() ? std::min(renew_at_, ari_next_) : renew_at_;
+  status_.renew_at = renew_at_;
+  const bool ari = client_->has_renewal_info() && !current_->ari_id.empty();
+  return ari ? std::min(renew_at_, ari_next_) : renew_at_;
+}
+
+void Manager::ask_renewal_info(int64_t now) {
+  if (!current_ || current_->ari_id.empty() || ari_next_ > now) return;
+  Problem problem;
+  if (!client_->prepare(&problem) || !client_->has_renewal_info()) {
+    ari_next_ = now + kAriRecheck;
+    return;
   }
-  if (failures_ > 0 && status_.next_attempt > now) return status_.next_attempt;
-  if (order(now)) return renew_at_;
-  return status_.next_attempt;
+  if (const std::optional<RenewalWindow> w = client_->renewal_info(current_->ari_id, &problem)) {
+    renew_at_ = window_time(w->start, w->end, draw());
+    ari_next_ = w->retry_after ? std::max(*w->retry_after, now + 1) : now + kAriRecheck;
+    return;
+  }
+  log_info("acme: renewal information: %s; renewing at two thirds of the lifetime meanwhile",
+           problem.describe().c_str());
+  ari_next_ = problem.retry_after ? std::max(*problem.retry_after, now + 1) : now + kAriRecheck;
 }
 
 bool Manager::order(int64_t now) {

@@ -60,6 +60,8 @@ class Manager {
   void run();
   // One turn: renewal info, and an order when one is due. Returns when to look again (unix s).
   int64_t turn(int64_t now);
+  // RFC 9773: when due, asks the CA when to renew the certificate in hand (renew_at_).
+  void ask_renewal_info(int64_t now);
   bool order(int64_t now);
   // Loads `chain_pem` + `key_pem` into a set and hands it on; false (logged) when it does not load.
   bool adopt(const std::string& key_pem, const std::string& chain_pem, int64_t now, bool log);
