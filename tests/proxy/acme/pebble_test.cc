@@ -14,6 +14,7 @@
 #include "support/child_process.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/metrics_text.h"
 #include "support/ports.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
@@ -69,6 +70,18 @@ TEST(AcmePebble, ObtainsACertificateByHttp01AndServesItForEveryName) {
   EXPECT_EQ(mode_of(storage + "/account.key"), 0600u);
   EXPECT_EQ(mode_of(storage + "/a.ferry.test.pem"), 0600u);
   EXPECT_GT(ferry.server().acme()->bad_nonce_retries(), 0u);
+  EXPECT_GT(metric_value(ferry.server().collector()->render_text(),
+                         "ferry_tls_certificate_expiry_timestamp_seconds{name=\"a.ferry.test\"}")
+                .value_or(0),
+            1.7e9);
+  // A reload keeps serving the certificate in hand; a changed acme section needs a restart.
+  std::string error;
+  ASSERT_TRUE(ferry.server().reload(ferry.server().config(), &error)) << error;
+  EXPECT_EQ(served_serial(ferry.tls_port(), root, "a.ferry.test"), serial);
+  config::Config changed = ferry.server().config();
+  changed.acme->domains.push_back("c.ferry.test");
+  EXPECT_FALSE(ferry.server().reload(changed, &error));
+  EXPECT_NE(error.find("acme changed; restart ferry"), std::string::npos) << error;
   const std::string json = ferry.backends_json();
   EXPECT_NE(json.find("\"names\": [\"a.ferry.test\", \"b.ferry.test\"]"), std::string::npos) << json;
   EXPECT_NE(json.find("\"last_order\": {\"result\": \"success\""), std::string::npos) << json;
