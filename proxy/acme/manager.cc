@@ -29,7 +29,7 @@ std::string_view hint(std::string_view type) {
   if (type == "connection" || type == "incorrectResponse" || type == "unauthorized")
     return "check that port 80 of each name reaches ferry's plain HTTP listener";
   if (type == "rateLimited") return "the CA rate-limits this account or these names; ferry waits as told";
-  if (type == "accountDoesNotExist" || type == "unauthorized" || type == "badPublicKey" ||
+  if (type == "accountDoesNotExist" || type == "badPublicKey" || type == "badSignatureAlgorithm" ||
       type == "invalidContact" || type == "userActionRequired")
     return "an account problem; check acme.email and the account key in acme.storage";
   if (type == "rejectedIdentifier" || type == "caa") return "the CA will not issue for these names";

@@ -65,13 +65,16 @@ std::optional<std::string> Storage::read(std::string_view name) const {
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || content.size() + static_cast<std::size_t>(n) > kMaxFileBytes) {
+    if (n == 0) break;
+    // A read error, or a file far larger than any key or chain: not ours to trust.
+    if (n < 0 || content.size() + static_cast<std::size_t>(n) > kMaxFileBytes) {
       ::close(fd);
-      if (n < 0 || n > 0) return std::nullopt;
-      return content;
+      return std::nullopt;
     }
     content.append(buf, static_cast<std::size_t>(n));
   }
+  ::close(fd);
+  return content;
 }
 
 bool Storage::write(std::string_view name, std::string_view content, std::string* error) const {
