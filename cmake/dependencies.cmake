@@ -74,6 +74,16 @@ if(NOT prometheus-cpp_FOUND)
   ferry_missing("prometheus-cpp" "prometheus-cpp-dev")
 endif()
 
+# ACME (proxy/acme): libcurl for HTTPS to the CA, nlohmann-json for its documents.
+find_package(CURL QUIET)
+if(NOT CURL_FOUND)
+  ferry_missing("libcurl" "libcurl4-openssl-dev")
+endif()
+find_package(nlohmann_json 3 QUIET)
+if(NOT nlohmann_json_FOUND)
+  ferry_missing("nlohmann-json" "nlohmann-json3-dev")
+endif()
+
 if(FERRY_TESTS)
   find_package(GTest QUIET)
   if(NOT GTest_FOUND)

@@ -199,6 +199,18 @@ struct RouteConfig {
   bool operator==(const RouteConfig&) const = default;
 };
 
+// `acme`: certificates obtained and renewed by ferry itself (RFC 8555, HTTP-01). Present only
+// when the file has the section.
+struct AcmeConfig {
+  std::string directory = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string email;                 // account contact; "" for none
+  std::vector<std::string> domains;  // lower-case host names; the first names the certificate
+  std::string storage = "/var/lib/ferry/acme";
+  std::string ca_bundle;             // trust for the ACME server itself; "" = the system's
+
+  bool operator==(const AcmeConfig&) const = default;
+};
+
 struct Config {
   std::string source = "<built-in>";  // file the config came from, for messages
   std::vector<std::string> listen{"0.0.0.0:8888"};  // every listening address, in order
@@ -221,6 +233,7 @@ struct Config {
   std::string access_log = "off";
   std::vector<PoolConfig> pools;    // as written under `pools`, in file order
   std::vector<RouteConfig> routes;  // as written under `routes`, in order (first match wins)
+  std::optional<AcmeConfig> acme;   // none: no ACME; TLS listeners then need certificates
 
   bool operator==(const Config&) const = default;
 };

@@ -108,7 +108,7 @@ void section_rule(const Field& field, Config& out, Diagnostics& diag) {
 }
 
 // The top level, in the contract's order (which is also the order of "expected one of").
-constexpr std::array<Rule<Config>, 17> kRootRules{{
+constexpr std::array<Rule<Config>, 18> kRootRules{{
     {"listen", decode_listen},
     {"listeners", decode_listeners},
     {"workers", integer_rule<&Config::workers, 0, kMaxWorkers>},
@@ -134,6 +134,7 @@ constexpr std::array<Rule<Config>, 17> kRootRules{{
        decode_checked(f, c.access_log, is_access_log, "\"off\", \"stdout\" or a file path", d);
      }},
     {"pools", decode_pools},
+    {"acme", decode_acme},
     // Read by decode_config once the rest is known: a route names pools and listeners.
     {"routes", [](const Field&, Config&, Diagnostics&) {}},
 }};
@@ -161,6 +162,7 @@ void decode_config(const YAML::Node& root, Config& out, Diagnostics& diag) {
                "address into listeners as {address: ...}");
   check_pool_layout(file, out, diag);
   check_admin_exposure(file, out, diag);
+  check_acme_layout(file, out, diag);
   const std::optional<Field> routes = find_child(file, "routes");
   if (routes) decode_routes(*routes, routable_pools(file, out), out, diag);
   const bool has_pools = find_child(file, "pools").has_value();

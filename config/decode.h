@@ -51,6 +51,12 @@ void decode_retries(const Field& field, uint32_t& out, Diagnostics& diag);
 // without a rate is an error.
 void decode_rate_limit(const Field& field, RateLimit& out, Diagnostics& diag);
 
+// `acme`: {directory, email, domains, storage, ca_bundle}.
+void decode_acme(const Field& field, Config& out, Diagnostics& diag);
+// Once every key is read: a TLS listener without certificates needs `acme`, and `acme` needs a
+// plain listener to answer HTTP-01 challenges on.
+void check_acme_layout(const Field& file, const Config& config, Diagnostics& diag);
+
 // `pools`: a map of name -> {backends, balancer, hash_key, health_check, retries, slow_start,
 // drain, stickiness, tls, protocol}, appended to out.pools in file order.
 void decode_pools(const Field& field, Config& out, Diagnostics& diag);

@@ -90,8 +90,10 @@ constexpr std::array<Rule<CertificateDraft>, 2> kCertificateRules{{
 }};
 
 void decode_certificates(const Field& f, TlsSettings& out, Diagnostics& d) {
-  if (!f.value.IsSequence() || f.value.size() == 0) {
-    d.expected(f, "a list of at least one {cert, key}");
+  // An empty list, like none at all, means the certificate comes from `acme` (checked once the
+  // whole file is read).
+  if (!f.value.IsSequence()) {
+    d.expected(f, "a list of {cert, key}, or [] for the certificate from acme");
     return;
   }
   std::size_t index = 0;
@@ -145,10 +147,6 @@ constexpr std::array<Rule<ListenerDraft>, 4> kListenerRules{{
        }
        TlsSettings tls;
        decode_map(f, kTlsRules, tls, d);
-       if (!find_child(f, "certificates"))
-         d.error(f.mark(), f.path + ".certificates",
-                 "missing; a TLS listener needs at least one {cert, key} (certificates from ACME are not "
-                 "available in this version of ferry yet)");
        out.listener.tls = std::move(tls);
      }},
     {"hsts",

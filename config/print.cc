@@ -165,7 +165,7 @@ std::string print(const Config& c) {
       w.line(2, "protocols", "[" + protocols + "]");
       if (l.tls) {
         w.line(2, "tls", "");
-        w.line(3, "certificates", "");
+        w.line(3, "certificates", l.tls->certificates.empty() ? "[]" : "");
         for (const TlsCertificateFiles& f : l.tls->certificates) {
           w.raw("        - cert: " + quote(f.cert) + "\n");
           w.line(5, "key", quote(f.key));
@@ -227,6 +227,16 @@ std::string print(const Config& c) {
   if (!c.routes.empty()) {
     w.line(0, "routes", "");
     for (const RouteConfig& r : c.routes) print_route(w, r);
+  }
+  if (c.acme) {
+    w.line(0, "acme", "");
+    w.line(1, "directory", quote(c.acme->directory));
+    w.line(1, "email", quote(c.acme->email));
+    std::string domains;
+    for (const std::string& d : c.acme->domains) domains += (domains.empty() ? "" : ", ") + quote(d);
+    w.line(1, "domains", "[" + domains + "]");
+    w.line(1, "storage", quote(c.acme->storage));
+    w.line(1, "ca_bundle", quote(c.acme->ca_bundle));
   }
   return w.take();
 }

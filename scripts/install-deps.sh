@@ -7,6 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   libuv1-dev libssl-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libnghttp2-dev
+  libcurl4-openssl-dev nlohmann-json3-dev
   # dev backends (the seed's Flask app under gunicorn with a keep-alive worker)
   python3 python3-flask gunicorn python3-gevent
   # tests: real clients and peers (chromium: the status page in a real browser; systemd:
@@ -14,6 +15,8 @@ packages=(
   curl openssl testssl.sh nginx haproxy prometheus iproute2 procps chromium systemd
   # HTTP/2 and gRPC clients and peers (nghttp, h2load; frame-level tests; a gRPC server)
   nghttp2-client python3-h2 python3-grpcio
+  # ACME tests: a local test CA and its DNS/challenge helper
+  pebble
   # deploy tests
   awscli shellcheck jq
   # bench

@@ -292,6 +292,12 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   }
   out.push_back(std::move(expiry));
 
+  auto acme = family("ferry_acme_orders_total", "ACME certificate orders by result.", MetricType::Counter);
+  for (const bool success : {true, false})
+    acme.metric.push_back(counter({{"result", success ? "success" : "failure"}},
+                                  sources_.acme ? static_cast<double>(sources_.acme->orders(success)) : 0));
+  out.push_back(std::move(acme));
+
   auto build = family("ferry_build_info", "Always 1; the version is a label.", MetricType::Gauge);
   build.metric.push_back(gauge({{"version", FERRY_VERSION}}, 1));
   out.push_back(std::move(build));
@@ -313,6 +319,32 @@ MetricFamily MetricsCollector::per_listener(const char* name, const char* help,
 
 std::string MetricsCollector::render_text() const {
   return prometheus::TextSerializer().Serialize(Collect());
+}
+
+std::string acme_status_json(const AcmeStatus& status) {
+  const auto names = [](const std::vector<std::string>& list) {
+    std::string out = "[";
+    for (const std::string& n : list) out += (out.size() > 1 ? ", \"" : "\"") + json_escape(n) + "\"";
+    return out + "]";
+  };
+  const auto time = [](int64_t unix_seconds) {
+    return "\"" + iso_time(std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds))) + "\"";
+  };
+  std::string o = "{\"domains\": " + names(status.domains) + ", \"certificate\": ";
+  if (status.not_after != 0) {
+    o += "{\"names\": " + names(status.names) + ", \"not_after\": " + time(status.not_after) +
+         ", \"renew_at\": " + time(status.renew_at) + "}";
+  } else {
+    o += "null";
+  }
+  o += ", \"last_order\": ";
+  if (!status.last_result.empty()) {
+    o += "{\"result\": \"" + status.last_result + "\", \"time\": " + time(status.last_attempt) +
+         ", \"error\": \"" + json_escape(status.last_error) + "\"}";
+  } else {
+    o += "null";
+  }
+  return o + ", \"next_attempt\": " + (status.next_attempt != 0 ? time(status.next_attempt) : "null") + "}";
 }
 
 void MetricsCollector::write_backend_json(std::ostringstream& o, const balancer::Snapshot& snap,
@@ -359,6 +391,7 @@ std::string MetricsCollector::render_backends_json() const {
   o << "  \"generation\": " << (snap ? snap->generation : 0) << ",\n";
   o << "  \"fail_open\": " << (snap && snap->fail_open ? "true" : "false") << ",\n";
   o << "  \"health_checks\": " << (any_checks ? "true" : "false") << ",\n";
+  if (sources_.acme != nullptr) o << "  \"acme\": " << acme_status_json(sources_.acme->get()) << ",\n";
   // Every backend of every pool in one list (each names its pool), then the same grouped.
   o << "  \"backends\": [";
   if (snap) {

@@ -16,6 +16,7 @@
 
 #include "health/checker.h"
 #include "health/publisher.h"
+#include "proxy/admin/acme_status.h"
 #include "proxy/admin/metrics.h"
 
 namespace ferry::proxy {
@@ -38,6 +39,7 @@ struct MetricsSources {
   std::vector<std::pair<uint32_t, std::string>> tls_listeners;
   // The certificates served now, (first name, notAfter in unix seconds); any thread.
   std::function<std::vector<std::pair<std::string, int64_t>>()> certificate_expiry;
+  const AcmeBoard* acme = nullptr;  // null without an acme section
 };
 
 class MetricsCollector final : public prometheus::Collectable {

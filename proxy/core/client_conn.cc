@@ -12,6 +12,7 @@
 #include "balancer/routing/request_target.h"
 #include "balancer/slow_start.h"
 #include "proxy/core/sticky_cookie.h"
+#include "proxy/acme/challenge_tokens.h"
 #include "proxy/admin/log.h"
 #include "proxy/core/upstream_conn.h"
 #include "proxy/core/worker.h"
@@ -129,8 +130,8 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
     format_peer(peer, c->client_ip_);
     c->client_key_ = limits::client_key(peer);  // once per connection, not per request
   }
-  if (const ListenerSettings* l = c->listener(); l != nullptr && l->tls != nullptr) {
-    c->tls_ = tls::Session::server(l->tls);
+  if (const ListenerSettings* l = c->listener(); l != nullptr && l->speaks_tls()) {
+    c->tls_ = tls::Session::server(l->server_tls());
     if (c->tls_ == nullptr) {
       log_error("TLS: out of memory for a new connection");
       c->close();
@@ -521,6 +522,18 @@ void ClientConn::engage_backend() {
   const HeadHeaders headers(ex_->parser.head());
   balancer::Request request = request_view(headers);
   if (ex_->route == nullptr) {
+    // HTTP-01 (RFC 8555 8.3) before anything else, so the CA's check never meets a route, a
+    // redirect to HTTPS or a rate limit. Other requests only compare the prefix.
+    if (!secure_ && worker_.shared().acme_tokens != nullptr &&
+        request.target.starts_with(acme::ChallengeTokens::kPathPrefix)) {
+      const std::optional<std::string> answer = worker_.shared().acme_tokens->answer(request.target);
+      OwnResponse r;
+      r.status = answer ? 200 : 404;
+      r.content_type = "text/plain";
+      r.body = answer ? std::string_view(*answer) : std::string_view("no such ACME challenge\n");
+      send_built(r);
+      return;
+    }
     const Routing& routing = ex_->snapshot->routes();
     // The global limit first, before routing: a client past it costs no route match.
     if (const limits::Rate& per_client = worker_.settings().per_client;

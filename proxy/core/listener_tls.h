@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "proxy/tls/published_context.h"
 #include "proxy/tls/server_context.h"
 #include "proxy/tls/ticket_keys.h"
 
@@ -17,6 +18,9 @@ namespace ferry::proxy {
 struct ListenerTls {
   // One per address of config.listen, in order; null for plain listeners. Empty on errors.
   std::vector<std::shared_ptr<const tls::ServerContext>> contexts;
+  // Likewise, for TLS listeners without certificates: the ACME certificate, published at run
+  // time (null for the others).
+  std::vector<std::shared_ptr<tls::PublishedContext>> published;
   // "FILE:LINE:COL: listeners[0].tls: /etc/x.key: key does not match ..."; none on success.
   std::vector<std::string> errors;
   // Loaded anyway (an expired certificate), in the same form.
@@ -24,6 +28,9 @@ struct ListenerTls {
 
   bool ok() const { return errors.empty(); }
   bool any() const;  // some listener speaks TLS
+  bool is_tls(std::size_t index) const {
+    return (index < contexts.size() && contexts[index]) || (index < published.size() && published[index]);
+  }
   // (first name, notAfter) of every certificate served, for the expiry metric.
   std::vector<std::pair<std::string, int64_t>> expiry() const;
 };

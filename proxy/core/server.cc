@@ -221,6 +221,21 @@ bool Server::start(std::string* error) {
     *error = join_lines(pool_tls_.errors);
     return false;
   }
+  if (config_.acme) {
+    // Storage and a stored certificate now, so a restart serves it from the first handshake.
+    {
+      std::lock_guard held(acme_mutex_);
+      acme_listeners_ = listener_tls_.published;
+    }
+    shared_.acme_tokens = &acme_tokens_;
+    acme_ = std::make_unique<acme::Manager>(
+        *config_.acme, acme_tokens_, acme_board_,
+        [this](std::shared_ptr<const tls::CertificateSet> set) { publish_acme(std::move(set)); }, acme_options_);
+    if (!acme_->load(error)) {
+      acme_.reset();
+      return false;
+    }
+  }
 
   unsigned workers = config_.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
@@ -280,6 +295,7 @@ bool Server::start(std::string* error) {
   }
   // Always running: besides the checks of pools that have them, the health thread ends drains.
   start_checker(config_.health_check);
+  if (acme_) acme_->start();
 
   MetricsSources sources;
   sources.slots = &slots_;
@@ -292,8 +308,9 @@ bool Server::start(std::string* error) {
   sources.balancer = std::string(config::balancer_name(config_.balancer));
   sources.listeners = config_.listen;
   for (std::size_t i = 0; i < listener_tls_.contexts.size(); ++i) {
-    if (listener_tls_.contexts[i] != nullptr) sources.tls_listeners.emplace_back(static_cast<uint32_t>(i), config_.listen[i]);
+    if (listener_tls_.is_tls(i)) sources.tls_listeners.emplace_back(static_cast<uint32_t>(i), config_.listen[i]);
   }
+  if (config_.acme) sources.acme = &acme_board_;
   sources.certificate_expiry = [this] {
     std::lock_guard held(mutex_);
     return listener_tls_.expiry();
@@ -394,8 +411,10 @@ Settings Server::settings_for(const config::Config& config, const ListenerTls& t
   for (const balancer::routing::Route& route : routing.routes.routes())
     routing.route_slots[route.index] = route_slots_.slot_for(route.name);
   settings.routing = std::make_shared<const Routing>(std::move(routing));
-  for (std::size_t i = 0; i < settings.listeners.size() && i < tls.contexts.size(); ++i)
+  for (std::size_t i = 0; i < settings.listeners.size() && i < tls.contexts.size(); ++i) {
     settings.listeners[i].tls = tls.contexts[i];
+    settings.listeners[i].published_tls = tls.published[i];
+  }
   if (tls.any()) settings.ticket_keys = ticket_keys;
   return settings;
 }
@@ -408,6 +427,15 @@ bool Server::start_checker(const config::HealthCheck& settings) {
   }
   checker_ptr_.store(checker_.get(), std::memory_order_release);
   return true;
+}
+
+void Server::publish_acme(std::shared_ptr<const tls::CertificateSet> certificates) {
+  std::lock_guard held(acme_mutex_);
+  acme_certificate_ = certificates;
+  for (const auto& p : acme_listeners_) {
+    if (p == nullptr) continue;
+    for (const std::string& e : p->publish(certificates)) log_error("acme: cannot serve the new certificate: %s", e.c_str());
+  }
 }
 
 void Server::handle_admin(const AdminRequest& request, AdminResponse* r) {
@@ -507,6 +535,9 @@ bool Server::reload(const config::Config& next, std::string* error) {
   if (next.admin != config_.admin) {
     return fail("admin changed; restart ferry to move the admin listener (nothing was applied)");
   }
+  if (next.acme != config_.acme) {
+    return fail("acme changed; restart ferry to change it (nothing was applied)");
+  }
   std::shared_ptr<AccessLogSink> log = access_log_;
   if (next.access_log != config_.access_log) {
     std::string why;
@@ -522,7 +553,7 @@ bool Server::reload(const config::Config& next, std::string* error) {
     return fail("listeners changed between plain and TLS; restart ferry for that (nothing was applied)");
   }
   for (std::size_t i = 0; i < tls.contexts.size(); ++i) {
-    if ((tls.contexts[i] == nullptr) != (listener_tls_.contexts[i] == nullptr))
+    if (tls.is_tls(i) != listener_tls_.is_tls(i))
       return fail("listener " + next.listen[i] + " changed between plain and TLS; restart ferry for that (nothing was applied)");
   }
   // Pools' CA files likewise: a bad one rejects the reload; unchanged ones keep their context.
@@ -544,6 +575,13 @@ bool Server::reload(const config::Config& next, std::string* error) {
   publisher_.publish(std::move(snap));
   if (checker_ != nullptr) checker_->reconfigure(next.health_check);  // wakes it for the new pools
   listener_tls_ = std::move(tls);
+  {
+    // The new listeners serving ACME's certificate start with the one in hand.
+    std::lock_guard held(acme_mutex_);
+    acme_listeners_ = listener_tls_.published;
+    for (const auto& p : acme_listeners_)
+      if (p != nullptr && acme_certificate_ != nullptr) p->publish(acme_certificate_);
+  }
   pool_tls_ = std::move(pool_tls);
   const Settings settings = settings_for(next, listener_tls_, ticket_keys_, pool_tls_);
   for (auto& w : workers_) w->update(settings, log);
@@ -596,6 +634,7 @@ void Server::wait() {
   if (stopped_) return;
   stopped_ = true;
   checker_ptr_.store(nullptr, std::memory_order_release);
+  if (acme_) acme_->stop();
   if (checker_) checker_->stop();
   if (admin_) admin_->stop();
   std::lock_guard lock(mutex_);

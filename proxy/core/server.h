@@ -20,6 +20,9 @@
 #include "config/config.h"
 #include "health/checker.h"
 #include "health/publisher.h"
+#include "proxy/acme/challenge_tokens.h"
+#include "proxy/acme/manager.h"
+#include "proxy/admin/acme_status.h"
 #include "proxy/admin/access_log.h"
 #include "proxy/admin/admin_listener.h"
 #include "proxy/admin/metrics.h"
@@ -56,6 +59,11 @@ class Server {
   }
   // The backends drained from the admin API now, for an upgrade's new process.
   std::vector<std::pair<std::string, std::string>> drained_backends() const;
+
+  // Before start(): how the ACME thread talks and tells time (tests: short limits, a clock).
+  void set_acme_options(acme::ManagerOptions options) { acme_options_ = std::move(options); }
+  // The ACME thread, or null without an acme section (tests read its counters and wake it).
+  acme::Manager* acme() { return acme_.get(); }
 
   // Binds (or takes over) and starts everything. False (with *error) if anything could not
   // start; nothing is left running then.
@@ -118,6 +126,8 @@ class Server {
   bool listen_on(uint32_t index, const std::string& listen, unsigned workers,
                  std::vector<std::vector<ListenFd>>* fds, std::string* error);
   bool start_checker(const config::HealthCheck& settings);
+  // The ACME thread's new certificate (or the stored one, at start): to every listener serving it.
+  void publish_acme(std::shared_ptr<const tls::CertificateSet> certificates);
 
   mutable std::mutex mutex_;  // guards config_ and access_log_; held through reload
   config::Config config_;
@@ -150,6 +160,16 @@ class Server {
   // Bumped by every applied reload; snapshots and workers' settings carry it (guarded by mutex_).
   uint64_t config_generation_ = 1;
   bool stopped_ = false;
+  // ACME: the answers workers give to HTTP-01, what the admin shows, and the thread. The
+  // latest certificate and the listeners it goes to are guarded by acme_mutex_ (the ACME
+  // thread publishes, a reload swaps the listeners).
+  acme::ChallengeTokens acme_tokens_;
+  AcmeBoard acme_board_;
+  acme::ManagerOptions acme_options_;
+  std::mutex acme_mutex_;
+  std::shared_ptr<const tls::CertificateSet> acme_certificate_;
+  std::vector<std::shared_ptr<tls::PublishedContext>> acme_listeners_;
+  std::unique_ptr<acme::Manager> acme_;  // declared last: stopped and gone before the rest
 };
 
 }  // namespace ferry::proxy

@@ -15,6 +15,7 @@
 #include "proxy/limits/client_key.h"
 #include "proxy/limits/token_bucket.h"
 #include "proxy/tls/client_context.h"
+#include "proxy/tls/published_context.h"
 #include "proxy/tls/server_context.h"
 #include "proxy/tls/ticket_keys.h"
 
@@ -31,6 +32,13 @@ struct ListenerSettings {
   // `protocols`: HTTP/2 (by ALPN over TLS, by prior knowledge on plain), and HTTP/1.1.
   bool h2 = false;
   bool http1 = true;
+  // Instead of `tls` on a listener serving the ACME certificate: the latest one, swapped at
+  // run time by the ACME thread (and refusing handshakes until the first).
+  std::shared_ptr<tls::PublishedContext> published_tls;
+
+  bool speaks_tls() const { return tls != nullptr || published_tls != nullptr; }
+  // The context a new connection starts with.
+  std::shared_ptr<const tls::ServerContext> server_tls() const { return published_tls ? published_tls->current() : tls; }
 };
 
 // A route's own rate limit, ready for the limiter: its rate and what keeps its buckets apart.

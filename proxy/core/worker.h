@@ -36,6 +36,10 @@ namespace ferry::proxy {
 
 class ClientConn;
 
+namespace acme {
+class ChallengeTokens;
+}
+
 // State shared by every worker. Fields are set before workers start and read-only after,
 // except the atomics.
 struct WorkerShared {
@@ -47,6 +51,8 @@ struct WorkerShared {
   // Every client's rate-limit buckets, for the whole process so a limit holds across workers;
   // any worker thread, lock-free. Kept across reloads: a reload changes limits, not buckets.
   limits::ClientRateLimiter rate_limiter;
+  // The HTTP-01 answers every plain listener gives (any worker, lock-free); null without acme.
+  const acme::ChallengeTokens* acme_tokens = nullptr;
 };
 
 // A bound, listening-ready socket a worker adopts, and the listener (index into

@@ -224,6 +224,10 @@ CertificateLoad CertificateSet::load(const std::vector<CertificateFiles>& files,
   return result;
 }
 
+std::shared_ptr<const CertificateSet> CertificateSet::none() {
+  return std::shared_ptr<const CertificateSet>(new CertificateSet({}));
+}
+
 CertificateLoad CertificateSet::from_pem(std::vector<CertificatePem> pems, int64_t now) {
   CertificateLoad result;
   if (pems.empty()) {

@@ -74,6 +74,8 @@ class CertificateSet {
   // warnings. Blocks on file reads: main thread, at load and reload. Never throws.
   static CertificateLoad load(const std::vector<CertificateFiles>& files, int64_t now);
   static CertificateLoad from_pem(std::vector<CertificatePem> pems, int64_t now);
+  // A set with no certificate (ServerContext::refusing).
+  static std::shared_ptr<const CertificateSet> none();
 
   // In the order given; the first is the default for unknown or absent SNI names.
   const std::vector<Certificate>& certificates() const { return certificates_; }

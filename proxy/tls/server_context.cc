@@ -93,11 +93,21 @@ ServerContext::ServerContext(std::shared_ptr<const CertificateSet> certificates,
 
 ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> certificates,
                                           ServerOptions options) {
-  Built built;
   if (!certificates || certificates->certificates().empty()) {
+    Built built;
     built.errors.emplace_back("no certificates");
     return built;
   }
+  return build_any(std::move(certificates), std::move(options));
+}
+
+ServerContext::Built ServerContext::refusing(ServerOptions options) {
+  return build_any(CertificateSet::none(), std::move(options));
+}
+
+ServerContext::Built ServerContext::build_any(std::shared_ptr<const CertificateSet> certificates,
+                                              ServerOptions options) {
+  Built built;
   std::shared_ptr<ServerContext> self(
       new ServerContext(std::move(certificates), std::move(options)));
   const ServerOptions& opts = self->options_;
@@ -114,11 +124,15 @@ ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> 
     return built;
   }
 
-  for (const Certificate& cert : self->certificates_->certificates()) {
+  // One context per certificate; a set with none (refusing()) still gets one, without one.
+  const std::vector<Certificate>& served = self->certificates_->certificates();
+  for (std::size_t i = 0; i < std::max<std::size_t>(served.size(), 1); ++i) {
+    const Certificate* cert = i < served.size() ? &served[i] : nullptr;
+    const std::string source = cert != nullptr ? cert->cert_source : "(no certificate yet)";
     ERR_clear_error();
     SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) {
-      built.errors.push_back(cert.cert_source + ": " + take_openssl_errors("out of memory"));
+      built.errors.push_back(source + ": " + take_openssl_errors("out of memory"));
       return built;
     }
     if (std::string error = apply_server_policy(ctx.get(), opts.policy); !error.empty()) {
@@ -146,10 +160,9 @@ ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> 
       SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
       SSL_CTX_set_timeout(ctx.get(), kSessionLifetimeWithoutTickets);
     }
-    if (SSL_CTX_use_cert_and_key(ctx.get(), cert.leaf.get(), cert.key.get(), cert.chain.get(), 1) !=
-        1) {
-      built.errors.push_back(cert.cert_source +
-                             ": cannot serve this certificate: " + take_openssl_errors());
+    if (cert != nullptr &&
+        SSL_CTX_use_cert_and_key(ctx.get(), cert->leaf.get(), cert->key.get(), cert->chain.get(), 1) != 1) {
+      built.errors.push_back(source + ": cannot serve this certificate: " + take_openssl_errors());
       continue;
     }
     SSL_CTX_set_client_hello_cb(ctx.get(), &ServerContext::on_client_hello, self.get());
@@ -181,6 +194,10 @@ ServerContext::Built ServerContext::build(std::shared_ptr<const CertificateSet> 
 // certificate, session or ALPN, so moving the SSL to another context here is safe.
 int ServerContext::on_client_hello(SSL* ssl, int* alert, void* arg) {
   const auto* self = static_cast<const ServerContext*>(arg);
+  if (self->certificates_->certificates().empty()) {  // refusing(): nothing to serve yet
+    *alert = SSL_AD_HANDSHAKE_FAILURE;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
   const std::size_t chosen = self->choice_.choose(read_client_offer(ssl));
   SSL_CTX* target = self->contexts_[chosen].get();
   if (SSL_get_SSL_CTX(ssl) != target && SSL_set_SSL_CTX(ssl, target) == nullptr) {

@@ -46,6 +46,9 @@ class ServerContext {
   };
   // Main thread (reads client_ca). Never throws.
   static Built build(std::shared_ptr<const CertificateSet> certificates, ServerOptions options);
+  // A context with no certificate whose every handshake fails with a handshake_failure alert:
+  // what a listener serving ACME's certificate answers until the first one is in hand.
+  static Built refusing(ServerOptions options);
 
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
@@ -61,6 +64,7 @@ class ServerContext {
 
  private:
   ServerContext(std::shared_ptr<const CertificateSet> certificates, ServerOptions options);
+  static Built build_any(std::shared_ptr<const CertificateSet> certificates, ServerOptions options);
 
   static int on_client_hello(SSL* ssl, int* alert, void* arg);
   static int on_server_name(SSL* ssl, int* alert, void* arg);

@@ -106,6 +106,12 @@ constexpr std::string_view kEveryListenerKey = R"(listeners:
     tls: "off"
     hsts: 0s
 backends: ["10.0.0.1:8000"]
+acme:
+  directory: "https://acme.example.net/directory"
+  email: ops@example.com
+  domains: [example.com, www.example.com]
+  storage: /srv/ferry/acme
+  ca_bundle: /etc/ferry/acme-ca.pem
 )";
 
 // The same for pools and routes: every key of a pool (health_check included), both forms of

@@ -91,7 +91,7 @@ TEST(Listeners, ATlsListenerNeedsCertificatesAndAListNeedsAnEntry) {
   const std::vector<std::string> no_certs =
       errors_of("listeners:\n  - address: \"127.0.0.1:1\"\n    tls: {policy: modern}\nbackends: [\"10.0.0.1:80\"]\n");
   ASSERT_EQ(no_certs.size(), 1u);
-  EXPECT_NE(no_certs[0].find("listeners[0].tls.certificates: missing; a TLS listener needs at least one"),
+  EXPECT_NE(no_certs[0].find("listeners[0].tls.certificates: missing; give at least one {cert, key}, or an acme section"),
             std::string::npos)
       << no_certs[0];
   EXPECT_NE(errors_of("listeners:\n  - address: \"127.0.0.1:1\"\n    tls: {certificates: [{cert: a, key: b}], "
