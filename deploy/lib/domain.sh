@@ -120,6 +120,22 @@ domain_preflight() {
   fi
 }
 
+# acme_binary_preflight: the ferry binary up ships must know the acme block (the instance runs
+# `ferry --check` on its config at boot, and a ferry that predates ACME would refuse it).
+acme_binary_preflight() {
+  [[ -n $DOMAIN && -z $FERRY_ARTIFACT_URL ]] && ! ((HA)) || return 0
+  local bin out
+  bin=$(binary_path)
+  [[ -x $bin ]] || return 0
+  render_acme_yaml "$FERRY_TMP/ferry-acme-check.yaml"
+  out=$("$bin" --check -c "$FERRY_TMP/ferry-acme-check.yaml" 2>&1) && return 0
+  if grep -q "acme: unknown key" <<<"$out"; then
+    die "$EXIT_MISSING" "$bin does not know the acme block yet (it says: $(grep -m1 "acme: unknown key" <<<"$out" | sed 's/^[^ ]*: //'))." \
+      "Build a ferry with ACME support for --domain, or use --ha (the certificate then comes from ACM). Nothing was changed."
+  fi
+  warn "$bin --check on the --domain config says: $(head -n 1 <<<"$out") (the instance runs the same check at boot)"
+}
+
 # --- changes --------------------------------------------------------------------------------
 # change_records ACTION RRSET_JSON... : one change batch for the zone.
 change_records() {

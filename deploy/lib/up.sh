@@ -91,7 +91,7 @@ cmd_up() {
       fi
     done
   fi
-  if ((${#need_proxies[@]})); then require_binary; fi
+  if ((${#need_proxies[@]})); then require_binary && acme_binary_preflight; fi
   tls_preflight
   domain_preflight
   if ((need_nat)); then nat_preflight; fi

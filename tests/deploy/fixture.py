@@ -14,6 +14,8 @@
     fixture.py ENDPOINT zone-add NAME [--private]  a Route 53 hosted zone (idempotent)
     fixture.py ENDPOINT record-add NAME TYPE VALUE a record someone else made (UPSERT)
     fixture.py ENDPOINT records                    every zone's records but SOA/NS, one a line
+    fixture.py ENDPOINT listeners                  the load balancers' listeners, one a line
+    fixture.py ENDPOINT userdata-yaml NAME         the ferry.yaml in instance NAME's user-data
 
 Names, CIDRs and the region come from deploy/settings.env (environment variables override it,
 as for ferry-aws). Only talks to ENDPOINT (a local moto server).
@@ -280,6 +282,35 @@ def record_lines():
     return sorted(out)
 
 
+def listeners():
+    elb, acm = client("elbv2"), client("acm")
+    tgs = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
+    out = []
+    for lb in elb.describe_load_balancers()["LoadBalancers"]:
+        for li in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+            certs = [acm.describe_certificate(CertificateArn=c["CertificateArn"])["Certificate"]
+                     for c in li.get("Certificates", [])]
+            out.append("%s %s %s forward=%s certificate=%s policy=%s" % (
+                lb["LoadBalancerName"], li["Port"], li["Protocol"],
+                ",".join(tgs.get(a.get("TargetGroupArn"), "?") for a in li["DefaultActions"]),
+                ",".join("%s/%s" % (c["DomainName"], c["Status"]) for c in certs) or "-", li.get("SslPolicy", "-")))
+    print("\n".join(sorted(out)))
+
+
+def userdata_yaml(name):
+    for res in ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])["Reservations"]:
+        for i in res["Instances"]:
+            if i["State"]["Name"] == "terminated":
+                continue
+            ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
+            ud = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "").decode("utf-8", "replace")
+            m = re.search(r"<<'FERRY_EOF_YAML'\n(.*?)\nFERRY_EOF_YAML\n", ud, re.S)
+            if m:
+                print(m.group(1))
+                return
+    sys.exit("no ferry.yaml in the user-data of " + name)
+
+
 def untagged(baseline_file):
     with open(baseline_file, encoding="utf-8") as f:
         before = {" ".join(line.split()[:2]) for line in f if line.strip()}
@@ -374,6 +405,10 @@ def main():
         zone_add(sys.argv[3], "--private" in sys.argv[4:])
     elif cmd == "record-add":
         record_add(*sys.argv[3:6])
+    elif cmd == "listeners":
+        listeners()
+    elif cmd == "userdata-yaml":
+        userdata_yaml(sys.argv[3])
     elif cmd == "records":
         print("\n".join(record_lines()))
     else:
