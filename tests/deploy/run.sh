@@ -132,8 +132,8 @@ lane() { # NAME TIMEOUT COMMAND...: output to results/NAME
   LANES+=("$!")
 }
 LANES=()
-lane static 300 bash "$TESTS_DIR/cases_static.sh"
-lane userdata 300 bash "$TESTS_DIR/cases_userdata.sh"
+lane static 600 bash "$TESTS_DIR/cases_static.sh"
+lane userdata 600 bash "$TESTS_DIR/cases_userdata.sh"
 if ((moto_ok)); then
   for l in "${MOTO_LANES[@]}"; do
     lane "moto-$l" 900 env FERRY_AWS_ENDPOINT_URL="${EP[$l]}" bash "$TESTS_DIR/cases_moto.sh" "$l"
