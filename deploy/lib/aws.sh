@@ -16,6 +16,7 @@ aws_cli() {
     global+=(--endpoint-url "$FERRY_AWS_ENDPOINT_URL")
   fi
   local errf rc=0 code
+  if ((${DRY_RUN:-0})); then echo "$1 $2" >>"$FERRY_TMP/dry-run-reads"; fi
   errf=$(mktemp "${FERRY_TMP:-${TMPDIR:-/tmp}}/aws-err.XXXXXX")
   AWS_PAGER="" "$FERRY_AWS_CLI" "${global[@]}" "$@" 2>"$errf" || rc=$?
   if ((rc == 0)); then

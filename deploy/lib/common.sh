@@ -152,15 +152,18 @@ ferry_unit_facts() {
 
 # render_proxy_userdata NAME URL SHA256 [CERT_PARAMETER KEY_PARAMETER]: with the two SSM
 # parameter names the instance installs that certificate; without, it makes a self-signed one.
+# PROXY_YAML names another config to install (up --domain: with the acme block), and then
+# ACME_STORAGE the directory ferry keeps its ACME account and certificates in.
+PROXY_YAML="" ACME_STORAGE=""
 render_proxy_userdata() {
-  local yaml=$FERRY_DEPLOY_DIR/ferry.yaml facts
+  local yaml=${PROXY_YAML:-$FERRY_DEPLOY_DIR/ferry.yaml} facts
   embed_check "$yaml" FERRY_EOF_YAML
   facts=$(ferry_unit_facts)
   render "$FERRY_DEPLOY_DIR/userdata/ferry.sh.tmpl" \
     "INSTANCE_NAME=$1" "REGION=$FERRY_REGION" "ARTIFACT_URL=$2" "ARTIFACT_SHA256=$3" \
     "TLS_CERT=$FERRY_TLS_CERT" "TLS_KEY=$FERRY_TLS_KEY" \
     "TLS_CERT_PARAMETER=${4:-}" "TLS_KEY_PARAMETER=${5:-}" "TLS_PORT=$FERRY_PROXY_TLS_PORT" \
-    "RUNTIME_PACKAGES=$FERRY_RUNTIME_PACKAGES" "PROXY_PORT=$FERRY_PROXY_PORT" \
+    "RUNTIME_PACKAGES=$FERRY_RUNTIME_PACKAGES" "PROXY_PORT=$FERRY_PROXY_PORT" "ACME_STORAGE=$ACME_STORAGE" \
     "HEALTH_PATH=$FERRY_HEALTH_PATH" "BIN=$(sed -n 's/^BIN=//p' <<<"$facts")" \
     "CONF=$(sed -n 's/^CONF=//p' <<<"$facts")" "SERVICE_USER=$(sed -n 's/^USER=//p' <<<"$facts")" \
     "SERVICE_GROUP=$(sed -n 's/^GROUP=//p' <<<"$facts")" "EXEC_START=$(sed -n 's/^EXEC=//p' <<<"$facts")" \

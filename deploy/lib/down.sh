@@ -23,18 +23,41 @@ cmd_down() {
   [[ -z $SG_PRIVATE ]] || groups+=("$SG_PRIVATE")
   [[ -z $SG_PROXY ]] || groups+=("$SG_PROXY")
   if ((${#groups[@]})); then fetch_rules "${groups[@]}"; else echo '{"SecurityGroupRules": []}' >"$FERRY_TMP/sgrules.json"; fi
+  # up --domain: the names (given, or as the Elastic IPs remember them), their zones and certificates.
+  local domains=() lb tg
+  if [[ -n $DOMAIN ]]; then
+    require_domain_args
+    domains=("$DOMAIN")
+  else
+    mapfile -t domains < <(js addresses '[.Addresses[] | select(ours) | tags.FerryDomain // empty] | unique[]')
+  fi
+  if ((${#domains[@]})); then
+    fetch zones route53 list-hosted-zones
+    fetch_certificates
+  fi
+  lb=$(lb_arn) tg=$(tg_arn)
+  if [[ -n $lb ]]; then fetch listeners elbv2 describe-listeners --load-balancer-arn "$lb"; fi
   fetch_wait
 
-  # 1. Load balancer and target group (--ha).
-  local lb tg
-  lb=$(lb_arn) tg=$(tg_arn)
+  # 0. The names' records (while the addresses and the NLB they point at still exist).
+  for DOMAIN in "${domains[@]}"; do down_domain_record; done
+
+  # 1. Load balancer (its TLS listener first, for the certificate) and target group (--ha).
   if [[ -n $lb ]] && elb_ours "$lb"; then
+    down_tls_listener
     act delete "network load balancer $FERRY_NLB_NAME" aws_cli elbv2 delete-load-balancer --load-balancer-arn "$lb"
     ((DRY_RUN)) || poll "$FERRY_WAIT_TIMEOUT" "load balancer $FERRY_NLB_NAME to go" lb_gone "$lb"
   fi
   if [[ -n $tg ]] && elb_ours "$tg"; then
     act delete "target group $FERRY_TG_NAME" aws_cli elbv2 delete-target-group --target-group-arn "$tg"
   fi
+  # ...then the ACM certificates and their validation records.
+  for DOMAIN in "${domains[@]}"; do
+    # shellcheck disable=SC2034  # read by down_certificate (lib/domain.sh)
+    ZONE_ID=""
+    resolve_zone_soft >/dev/null || true
+    down_certificate
+  done
 
   # 2. Instances.
   local ids=() names=()
@@ -99,5 +122,6 @@ cmd_down() {
   # 8. The TLS certificate's parameters, then IAM.
   down_tls_params
   down_iam
+  dry_run_reads
   ((DRY_RUN)) || say "done: $FERRY_VPC_NAME and everything ferry-aws did not make are as they were"
 }

@@ -14,6 +14,8 @@ elb_ours() { # ARN: tags via describe-tags
     '[.TagDescriptions[].Tags[]? | select(.Key == $k and .Value == $v)] | length > 0' "$FERRY_TMP/elbtags.json") == true ]]
 }
 
+# ensure_nlb LB TG: sets LB_ARN, LB_DNS, LB_ZONE (its Route 53 zone, for an alias), TG_ARN.
+LB_ARN="" LB_ZONE="" TG_ARN=""
 ensure_nlb() {
   local lb=$1 tg=$2
   if [[ -n $tg ]]; then
@@ -31,15 +33,21 @@ ensure_nlb() {
   if [[ -n $lb ]]; then
     step ok "network load balancer $FERRY_NLB_NAME"
     LB_DNS=$(js lbs '.LoadBalancers[] | select(.LoadBalancerArn == $a) | .DNSName' --arg a "$lb")
+    # shellcheck disable=SC2034  # read by up (lib/up.sh)
+    LB_ZONE=$(js lbs '.LoadBalancers[] | select(.LoadBalancerArn == $a) | .CanonicalHostedZoneId // empty' --arg a "$lb")
   else
     act create "network load balancer $FERRY_NLB_NAME (internet-facing, $FERRY_SUBNET_PUBLIC_1 + $FERRY_SUBNET_PUBLIC_2)" \
       aws_cli elbv2 create-load-balancer --name "$FERRY_NLB_NAME" --type network --scheme internet-facing \
       --subnets "$SUBNET_PUB_1" "$SUBNET_PUB_2" --tags "$(tag_list "$FERRY_NLB_NAME")"
     lb=$(last '.LoadBalancers[0].LoadBalancerArn // empty')
     # shellcheck disable=SC2034  # read by summary (lib/up.sh)
-    LB_DNS=$(last '.LoadBalancers[0].DNSName // empty')
+    LB_DNS=$(last '.LoadBalancers[0].DNSName // "<NLB address>"')
+    # shellcheck disable=SC2034  # read by up (lib/up.sh)
+    LB_ZONE=$(last '.LoadBalancers[0].CanonicalHostedZoneId // "<NLB zone>"')
     [[ -n $lb ]] || lb="<$FERRY_NLB_NAME>"
   fi
+  # shellcheck disable=SC2034  # read by up (lib/up.sh)
+  LB_ARN=$lb TG_ARN=$tg
   if ! planned "$lb" && [[ -f $FERRY_TMP/listeners.json ]] &&
     [[ -n $(js listeners '.Listeners[] | select(.Port == $p) | .ListenerArn' --argjson p "$FERRY_NLB_PORT") ]]; then
     step ok "listener TCP $FERRY_NLB_PORT -> $FERRY_TG_NAME"

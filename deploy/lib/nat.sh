@@ -129,13 +129,12 @@ nat_down() {
     warn "NAT gateway $FERRY_NAT_NAME (${found%%$'\t'*}) was not made by ferry-aws: left alone (it is billed per hour)"
   fi
   route=$(nat_route)
-  if [[ -n $route ]]; then
-    local target=${route%%$'\t'*} rstate=${route#*$'\t'}
-    if [[ ($target == nat-* && -n $nat && $target == "$nat") || ($target == nat-* && $rstate == blackhole &&
-      -n $(js nats '.NatGateways[] | select(.NatGatewayId == $i and ours) | .NatGatewayId' --arg i "$target")) ]]; then
-      act delete "route 0.0.0.0/0 -> $FERRY_NAT_NAME in $FERRY_RT_PRIVATE" \
-        aws_cli ec2 delete-route --route-table-id "$RT_PRIVATE" --destination-cidr-block 0.0.0.0/0
-    fi
+  local target=${route%%$'\t'*} rstate=${route#*$'\t'}
+  if [[ -n $route && (($target == nat-* && -n $nat && $target == "$nat") || ($target == nat-* && $rstate == blackhole &&
+    -n $(js nats '.NatGateways[] | select(.NatGatewayId == $i and ours) | .NatGatewayId' --arg i "$target"))) ]] ||
+    { ((DRY_RUN)) && [[ -n $nat ]] && planned "$nat"; }; then # (a dry run: the route its plan adds)
+    act delete "route 0.0.0.0/0 -> $FERRY_NAT_NAME in $FERRY_RT_PRIVATE" \
+      aws_cli ec2 delete-route --route-table-id "$RT_PRIVATE" --destination-cidr-block 0.0.0.0/0
   fi
   if [[ -n $nat ]]; then
     if [[ $(cut -f2 <<<"$found") != deleting ]]; then

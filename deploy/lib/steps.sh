@@ -14,12 +14,32 @@ step() { # step VERB WHAT
 act() {
   local verb=$1 what=$2
   shift 2
+  if ((DRY_RUN)); then what+="  [$(call_name "$@")]"; fi
   step "$verb" "$what"
   if ((DRY_RUN)); then
     echo '{}' >"$FERRY_TMP/last.json"
     return 0
   fi
   "$@" >"$FERRY_TMP/last.json"
+}
+# call_name CMD...: the AWS call CMD makes ("ec2 run-instances"), for the plan of a dry run.
+call_name() {
+  case $1 in
+    aws_cli) echo "$2 $3" ;;
+    launch) echo "ec2 run-instances" ;;
+    disassociate_eip) echo "ec2 disassociate-address" ;;
+    release_eip) echo "ec2 release-address" ;;
+    delete_sg) echo "ec2 delete-security-group" ;;
+    change_records) echo "route53 change-resource-record-sets" ;;
+    delete_cert) echo "acm delete-certificate" ;;
+    *) echo "$1" ;;
+  esac
+}
+# dry_run_reads: the last lines of a plan, the calls that were made to read (all of them).
+dry_run_reads() {
+  ((DRY_RUN)) || return 0
+  [[ -s $FERRY_TMP/dry-run-reads ]] || return 0
+  printf '  %-18s %s\n' "read" "$(sort -u "$FERRY_TMP/dry-run-reads" | paste -sd, - | sed 's/,/, /g')"
 }
 last() { jq -r "$1" "$FERRY_TMP/last.json"; }
 planned() { [[ $1 == "<"* ]]; } # an id that a dry run only pretends to have made

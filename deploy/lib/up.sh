@@ -8,13 +8,18 @@ cmd_up() {
   command -v jq >/dev/null || die "$EXIT_MISSING" "jq is needed (apt-get install jq)"
   check_ferry_yaml
   require_tls_files
+  require_domain_args
+  if [[ -n $DOMAIN && -n $TLS_CERT_FILE ]] && ! ((HA)); then
+    die "$EXIT_USAGE" "--domain gets the certificate from the ACME server: --tls-cert and --tls-key go without it. Nothing was changed."
+  fi
   require_vpc
-  say "ferry-aws up: region $FERRY_REGION, VPC $FERRY_VPC_NAME ($VPC_ID)$( ((HA)) && echo ", HA")$( ((DRY_RUN)) && echo " -- dry run, nothing is changed")"
+  say "ferry-aws up: region $FERRY_REGION, VPC $FERRY_VPC_NAME ($VPC_ID)$( ((HA)) && echo ", HA")${DOMAIN:+, domain $DOMAIN}$( ((DRY_RUN)) && echo " -- dry run, nothing is changed")"
 
   fetch_vpc_state
   fetch_iam_state
   fetch_tls_state
   if ((HA)); then fetch_elb_state; fi
+  fetch_domain_state
   fetch_wait
   require_network
 
@@ -86,8 +91,9 @@ cmd_up() {
       fi
     done
   fi
-  if ((${#need_proxies[@]})); then require_binary; fi
+  if ((${#need_proxies[@]})); then require_binary && acme_binary_preflight; fi
   tls_preflight
+  domain_preflight
   if ((need_nat)); then nat_preflight; fi
   if ((HA)); then
     if [[ -n $LB ]] && ! elb_ours "$LB"; then die "$EXIT_IN_USE" "load balancer $FERRY_NLB_NAME exists but ferry-aws did not make it. Nothing was changed."; fi
@@ -122,6 +128,19 @@ cmd_up() {
     PROXY_ALLOC[$name]=$alloc
     PROXY_EIP[$name]=$e
   done
+  # The name: with one ferry instance at its address now (before it boots and asks the ACME
+  # server for a certificate); with --ha the certificate is requested now (ACM validates while
+  # the instances install) and the record points at the NLB once it exists.
+  if [[ -n $DOMAIN ]]; then
+    local allocs=()
+    for name in "${PROXIES[@]}"; do allocs+=("${PROXY_ALLOC[$name]}"); done
+    tag_domain "${allocs[@]}"
+    if ((HA)); then
+      ensure_certificate
+    else
+      ensure_dns_record "$(cut -f4 <<<"${PROXY_EIP[$FERRY_PROXY_1_NAME]}")"
+    fi
+  fi
 
   # 3. Temporary NAT while the backends install their packages.
   if ((need_nat)); then nat_up; fi
@@ -152,6 +171,8 @@ cmd_up() {
       launched+=("$id")
       unready+=("$id")
       mirror_instance "$id" "$n" backend "$ip"
+    else
+      unready+=("<$n>")
     fi
   done
   if ((${#need_proxies[@]})); then ensure_artifact; fi
@@ -171,16 +192,19 @@ cmd_up() {
       continue
     fi
     ud=$FERRY_TMP/userdata-$name.sh
+    use_acme_yaml
     local tls_params=()
     if ((TLS_SOURCE)); then tls_params=("$(tls_param_cert)" "$(tls_param_key)"); fi
     render_proxy_userdata "$name" "${ARTIFACT_URL:-<presigned URL>}" "${ARTIFACT_SHA:-<sha256>}" "${tls_params[@]}" >"$ud"
-    act launch "instance $name: Debian 12 $AMI_PROXY, $FERRY_PROXY_INSTANCE_TYPE in $(subnet_label "$sub"), $FERRY_SG_PROXY, $( ((TLS_SOURCE)) && echo "certificate from SSM" || echo "self-signed certificate")" \
+    act launch "instance $name: Debian 12 $AMI_PROXY, $FERRY_PROXY_INSTANCE_TYPE in $(subnet_label "$sub"), $FERRY_SG_PROXY, $(proxy_cert_source)" \
       launch proxy "$name" "$sub" "$SG_PROXY" "" "$ud"
     if ! ((DRY_RUN)); then
       id=$(last '.Instances[0].InstanceId')
       launched+=("$id")
       unready_proxies+=("$id")
       mirror_instance "$id" "$name" proxy "-"
+    else
+      unready_proxies+=("<$name>")
     fi
   done
   if ((${#launched[@]})) && ! ((DRY_RUN)); then
@@ -204,13 +228,16 @@ cmd_up() {
     PROXY_URLS+=("http://$(cut -f4 <<<"$e"):$FERRY_PROXY_PORT/ and http://$(cut -f4 <<<"$e")/ and https://$(cut -f4 <<<"$e")/  ($name)")
   done
 
-  # 6. --ha: the network load balancer in front of both ferry instances.
-  if ((HA)); then ensure_nlb "$LB" "$TG"; fi
+  # 6. --ha: the network load balancer in front of both ferry instances (and the name).
+  if ((HA)); then
+    ensure_nlb "$LB" "$TG"
+    if [[ -n $DOMAIN ]]; then ensure_dns_record alias "$LB_DNS" "$LB_ZONE"; fi
+  fi
 
   # 7. Wait until everything answers (through SSM), then close the NAT.
   if ((${#unready[@]} + ${#unready_proxies[@]})); then
     if ((DRY_RUN)); then
-      step wait "for the instances to install and answer (SSM run-command), then tag them FerryReady=yes"
+      step wait "for the instances to install and answer (SSM run-command), then tag them FerryReady=yes  [ssm send-command, ec2 create-tags]"
     else
       step wait "for ${#unready[@]} backend(s) and ${#unready_proxies[@]} ferry instance(s) to install and answer (SSM)"
       ssm_check "${unready[@]}" "${unready_proxies[@]}"
@@ -223,14 +250,27 @@ cmd_up() {
   else
     nat_down
   fi
+  # 8. --ha --domain: HTTPS on the NLB, once ACM has issued the certificate.
+  if ((HA)) && [[ -n $DOMAIN ]]; then ensure_tls_listener "$LB_ARN" "$TG_ARN"; fi
 
   summary
 }
 
 summary() {
-  ((DRY_RUN)) && return 0
+  if ((DRY_RUN)); then dry_run_reads; return 0; fi
   local u
   say "ferry is reachable at:"
+  if [[ -n $DOMAIN ]] && ((HA)); then
+    say "  https://$DOMAIN/  (TLS on the load balancer, certificate from ACM; DNS may take a few minutes)"
+  elif [[ -n $DOMAIN ]]; then
+    say "  https://$DOMAIN/  (ferry obtains the certificate from ${ACME_DIRECTORY%/directory} within minutes of booting; DNS may take a few minutes)"
+  fi
   if [[ -n ${LB_DNS:-} ]]; then say "  http://$LB_DNS/  (network load balancer, both AZs)"; fi
   for u in "${PROXY_URLS[@]}"; do say "  $u"; done
+}
+
+proxy_cert_source() {
+  if [[ -n $ACME_STORAGE ]]; then echo "certificate for $DOMAIN from ACME"
+  elif ((TLS_SOURCE)); then echo "certificate from SSM"
+  else echo "self-signed certificate"; fi
 }

@@ -27,7 +27,10 @@ scripts=(
 "$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "https://example.invalid/ferry?X-Amz-Signature=0&x=1" \
   0000000000000000000000000000000000000000000000000000000000000000 /ferry-aws/tls/site.pem /ferry-aws/tls/site.key \
   >"$work/ferry-userdata-ssm-tls.sh"
-rendered=("$work/backend-userdata.sh" "$work/ferry-userdata.sh" "$work/ferry-userdata-ssm-tls.sh")
+"$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "https://example.invalid/ferry?X-Amz-Signature=0&x=1" \
+  0000000000000000000000000000000000000000000000000000000000000000 --domain shop.example.com --email ops@example.com \
+  >"$work/ferry-userdata-acme.sh"
+rendered=("$work/backend-userdata.sh" "$work/ferry-userdata.sh" "$work/ferry-userdata-ssm-tls.sh" "$work/ferry-userdata-acme.sh")
 
 bad=()
 for f in "${scripts[@]}" "${rendered[@]}"; do
@@ -57,7 +60,7 @@ fi
 
 # Every AWS call goes through aws_cli (the only place that adds --endpoint-url): no script runs
 # the CLI by itself.
-direct=$(grep -nE '(^|[^_[:alnum:]-])aws (ec2|iam|s3|s3api|ssm|elbv2|sts|sso|configure) ' \
+direct=$(grep -nE '(^|[^_[:alnum:]-])aws (ec2|iam|s3|s3api|ssm|elbv2|route53|acm|sts|sso|configure) ' \
   "$REPO/deploy/ferry-aws" "$REPO/deploy/lib/"*.sh | grep -vE ':[0-9]+:[[:space:]]*#' |
   grep -vE 'aws_cli|aws configure,|die |warn |say |step |printf ' || true)
 users=$(grep -n '"\$FERRY_AWS_CLI"' "$REPO/deploy/ferry-aws" "$REPO/deploy/lib/"*.sh | grep -v 'lib/aws.sh' || true)

@@ -228,6 +228,34 @@ WantedBy=multi-user.target
 EOF
 ferry_case ferry-other-unit "$work/repo-ferry.service"
 
+# up --domain: the config with the acme block, no certificate files, ACME storage for the service.
+# (A stand-in binary: build/ferry may predate the acme block; tests/deploy's moto lane checks the
+# config with build/ferry itself once it knows it.)
+tag=ferry-acme
+printf '#!/bin/sh\n[ "$1" = --check ] && echo "config OK"\nexit 0\n' >"$work/artifact-standin"
+chmod +x "$work/artifact-standin"
+"$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "$url" "$(sha256sum "$work/artifact-standin" | cut -d' ' -f1)" \
+  --domain shop.example.com --email ops@example.com >"$work/$tag.sh"
+WHY="exit status non-zero (see $LOGS/userdata-$tag.out)"
+FERRY_STUB_ARTIFACT=$work/artifact-standin check "userdata.$tag-runs" run_userdata "$tag" "$work/$tag.sh"
+r=$work/$tag-root
+conf=$(sed -n "s/^CONF='\(.*\)'$/\1/p" "$work/$tag.sh")
+WHY="$r$conf lacks the acme block or still names certificate files"
+check "userdata.$tag-installs-the-acme-config" eval 'grep -qx "  domains: \[\"shop.example.com\"\]" "$r$conf" &&
+  grep -qx "  email: \"ops@example.com\"" "$r$conf" && grep -qx "  storage: $FERRY_ACME_STORAGE" "$r$conf" &&
+  ! grep -q "certificates:" "$r$conf" && grep -q "^  - address: \"0.0.0.0:$FERRY_PROXY_TLS_PORT\"" "$r$conf"'
+WHY="certificate files or a self-signed pair made: $(find "$r$(dirname "$FERRY_TLS_CERT")" 2>/dev/null | tr '\n' ' ')"
+check "userdata.$tag-makes-no-certificate-files" eval '[[ ! -e $r$FERRY_TLS_CERT && ! -e $r$FERRY_TLS_KEY ]] && ! grep -q "^apt-get install .*openssl" "$work/$tag.log"'
+WHY="storage $(stat -c %a "$r$FERRY_ACME_STORAGE" 2>&1), drop-in: $(tr '\n' '|' <"$r/etc/systemd/system/ferry.service.d/ferry-aws.conf")"
+check "userdata.$tag-gives-the-service-its-storage" eval '[[ $(stat -c %a "$r$FERRY_ACME_STORAGE") == 700 ]] &&
+  grep -qx "StateDirectory=${FERRY_ACME_STORAGE#/var/lib/}" "$r/etc/systemd/system/ferry.service.d/ferry-aws.conf" &&
+  grep -qx "StateDirectoryMode=0700" "$r/etc/systemd/system/ferry.service.d/ferry-aws.conf"'
+if has_systemd_analyze; then
+  bin=$(sed -n "s/^BIN='\(.*\)'$/\1/p" "$work/$tag.sh")
+  cat "$r/etc/systemd/system/ferry.service" "$r/etc/systemd/system/ferry.service.d/ferry-aws.conf" >"$work/verify-$tag.service"
+  check "userdata.$tag-unit-verifies" verify_unit "$work/verify-$tag.service" "$bin" "$r$bin" "$(dirname "$conf")/" "$r$(dirname "$conf")/"
+fi
+
 # --- drain and ready: the script `ferry-aws drain|ready` sends (lib/control.sh), run against the
 # real ferry on loopback (its backend a loopback port, no health checks), with the admin token
 # read from the file as on the instance. FERRY_E2E_BIN picks the binary, as for netns_e2e.sh.

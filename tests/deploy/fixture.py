@@ -11,6 +11,11 @@
     fixture.py ENDPOINT instances                  what ferry-aws launched, one line each
     fixture.py ENDPOINT names ID...                the instances' Name tags, sorted, one line
                                                    (comma separated)
+    fixture.py ENDPOINT zone-add NAME [--private]  a Route 53 hosted zone (idempotent)
+    fixture.py ENDPOINT record-add NAME TYPE VALUE a record someone else made (UPSERT)
+    fixture.py ENDPOINT records                    every zone's records but SOA/NS, one a line
+    fixture.py ENDPOINT listeners                  the load balancers' listeners, one a line
+    fixture.py ENDPOINT userdata-yaml NAME         the ferry.yaml in instance NAME's user-data
 
 Names, CIDRs and the region come from deploy/settings.env (environment variables override it,
 as for ferry-aws). Only talks to ENDPOINT (a local moto server).
@@ -213,6 +218,11 @@ def dump_lines():
     for p in ssm.describe_parameters().get("Parameters", []):
         t = {"Tags": ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=p["Name"])["TagList"]}
         add("param", p["Name"], t, p["Type"] + " " + p.get("Description", ""))
+    out.extend("rr " + line for line in record_lines())
+    acm = client("acm")
+    for c in acm.list_certificates()["CertificateSummaryList"]:
+        t = {"Tags": acm.list_tags_for_certificate(CertificateArn=c["CertificateArn"]).get("Tags", [])}
+        add("cert", c["CertificateArn"].split("/")[-1], t, c["DomainName"])
     elb = client("elbv2")
     arns = []
     for lb in elb.describe_load_balancers().get("LoadBalancers", []):
@@ -223,6 +233,82 @@ def dump_lines():
         for d in elb.describe_tags(ResourceArns=arns)["TagDescriptions"]:
             add("elb", d["ResourceArn"].split(":")[-1], d)
     return sorted(out)
+
+
+def zone_add(name, private):
+    r53 = client("route53")
+    for z in r53.list_hosted_zones()["HostedZones"]:
+        if z["Name"] == name.rstrip(".") + "." and z["Config"].get("PrivateZone", False) == private:
+            print(z["Id"].split("/")[-1])
+            return
+    args = {"Name": name, "CallerReference": "fixture-" + name + ("-private" if private else "")}
+    if private:
+        args["VPC"] = {"VPCRegion": REGION, "VPCId": find_vpc()}
+        args["HostedZoneConfig"] = {"PrivateZone": True, "Comment": "private"}
+    print(r53.create_hosted_zone(**args)["HostedZone"]["Id"].split("/")[-1])
+
+
+def zone_of(name):
+    r53 = client("route53")
+    best = None
+    for z in r53.list_hosted_zones()["HostedZones"]:
+        zn = z["Name"].rstrip(".")
+        if not z["Config"].get("PrivateZone") and (name == zn or name.endswith("." + zn)):
+            if best is None or len(zn) > len(best[1]):
+                best = (z["Id"], zn)
+    return best[0]
+
+
+def record_add(name, kind, value):
+    client("route53").change_resource_record_sets(HostedZoneId=zone_of(name), ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {"Name": name, "Type": kind, "TTL": 300,
+                                                  "ResourceRecords": [{"Value": value}]}}]})
+
+
+def record_lines():
+    """'ZONE[/private] NAME TYPE TTL VALUES' for every record but SOA and NS."""
+    r53 = client("route53")
+    out = []
+    for z in r53.list_hosted_zones()["HostedZones"]:
+        zone = z["Name"] + ("/private" if z["Config"].get("PrivateZone") else "")
+        for r in r53.list_resource_record_sets(HostedZoneId=z["Id"])["ResourceRecordSets"]:
+            if r["Type"] in ("SOA", "NS"):
+                continue
+            if "AliasTarget" in r:
+                value = "alias:" + r["AliasTarget"]["DNSName"].lower().rstrip(".")
+            else:
+                value = ",".join(v["Value"] for v in r.get("ResourceRecords", []))
+            out.append("%s %s %s %s %s" % (zone, r["Name"], r["Type"], r.get("TTL", "-"), value))
+    return sorted(out)
+
+
+def listeners():
+    elb, acm = client("elbv2"), client("acm")
+    tgs = {t["TargetGroupArn"]: t["TargetGroupName"] for t in elb.describe_target_groups()["TargetGroups"]}
+    out = []
+    for lb in elb.describe_load_balancers()["LoadBalancers"]:
+        for li in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+            certs = [acm.describe_certificate(CertificateArn=c["CertificateArn"])["Certificate"]
+                     for c in li.get("Certificates", [])]
+            out.append("%s %s %s forward=%s certificate=%s policy=%s" % (
+                lb["LoadBalancerName"], li["Port"], li["Protocol"],
+                ",".join(tgs.get(a.get("TargetGroupArn"), "?") for a in li["DefaultActions"]),
+                ",".join("%s/%s" % (c["DomainName"], c["Status"]) for c in certs) or "-", li.get("SslPolicy", "-")))
+    print("\n".join(sorted(out)))
+
+
+def userdata_yaml(name):
+    for res in ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])["Reservations"]:
+        for i in res["Instances"]:
+            if i["State"]["Name"] == "terminated":
+                continue
+            ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
+            ud = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "").decode("utf-8", "replace")
+            m = re.search(r"<<'FERRY_EOF_YAML'\n(.*?)\nFERRY_EOF_YAML\n", ud, re.S)
+            if m:
+                print(m.group(1))
+                return
+    sys.exit("no ferry.yaml in the user-data of " + name)
 
 
 def untagged(baseline_file):
@@ -237,7 +323,7 @@ def untagged(baseline_file):
             ours_groups.add(rid)
     for line in lines:
         kind, rid, owned = line.split()[:3]
-        if kind + " " + rid in before or owned == "ours":
+        if kind == "rr" or kind + " " + rid in before or owned == "ours":  # records carry no tags
             continue
         if kind == "sgr" and line.split()[4] in ours_groups:  # the default egress rule of our own group
             continue
@@ -271,6 +357,9 @@ def instances():
                 first += "+app.py"
             if "FERRY_EOF_YAML" in ud and "10.20.10.31:8000" in ud:
                 first += "+ferry.yaml"
+            m = re.search(r'^  domains: \["(.*)"\]$', ud, re.M)
+            if m:
+                first += "+acme:" + m.group(1)
             m = re.search(r"^TLS_CERT_PARAMETER='(.*)'$", ud, re.M)
             if m:
                 first += "+tls:" + ("ssm" if m.group(1) else "self-signed")
@@ -312,6 +401,16 @@ def main():
         instances()
     elif cmd == "names":
         names(sys.argv[3:])
+    elif cmd == "zone-add":
+        zone_add(sys.argv[3], "--private" in sys.argv[4:])
+    elif cmd == "record-add":
+        record_add(*sys.argv[3:6])
+    elif cmd == "listeners":
+        listeners()
+    elif cmd == "userdata-yaml":
+        userdata_yaml(sys.argv[3])
+    elif cmd == "records":
+        print("\n".join(record_lines()))
     else:
         sys.exit(__doc__)
 

@@ -5,8 +5,8 @@
 #   static     bash -n and shellcheck of every script, one AWS wrapper, ferry.yaml vs settings
 #   userdata   the user-data scripts run into a scratch root (stubbed apt-get/systemctl), units
 #              verified, the installed app started on loopback and asked / and /health
-#   moto.*     deploy/ferry-aws with Debian's AWS CLI against local moto servers (two lanes in
-#              parallel, one for --ha), never against AWS
+#   moto.*     deploy/ferry-aws with Debian's AWS CLI against local moto servers (four lanes in
+#              parallel, a server each: --ha, one ferry instance in two, --domain), never against AWS
 #   e2e.*      netns_e2e.sh: the seed layout in network namespaces with the real build/ferry
 #
 # Environment: FERRY_TEST_NO_FORKSERVER=1 runs /usr/bin/aws afresh for every call (slower);
@@ -90,24 +90,26 @@ MOTO_EP=""
 start_moto() { # LANE: sets MOTO_EP (not in a subshell: STARTED must keep the pid for cleanup)
   local lane=$1 port
   port=$(port_of_free)
-  env MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_AMIS_PATH="$TESTS_DIR/moto-amis.json" \
+  env MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_AMIS_PATH="$TESTS_DIR/moto-amis.json" MOTO_ACM_VALIDATION_WAIT=1 \
     MOTO_ENABLE_AMI_VALIDATION=true MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
     python3 -m moto.server -H 127.0.0.1 -p "$port" >"$FERRY_TEST_LOGS/moto-$lane.log" 2>&1 &
   STARTED+=("$!")
   MOTO_EP="http://127.0.0.1:$port"
 }
+MOTO_LANES=(ha single single-errors domain) # one moto server each (cases_moto.sh LANE)
+declare -A EP=()
 if ((moto_ok)); then
-  start_moto ha
-  EP_HA=$MOTO_EP
-  start_moto single
-  EP_SINGLE=$MOTO_EP
+  for l in "${MOTO_LANES[@]}"; do
+    start_moto "$l"
+    EP[$l]=$MOTO_EP
+  done
   if [[ ${FERRY_TEST_NO_FORKSERVER:-0} != 1 ]]; then
     export FERRY_TEST_AWS_SOCKET=$ROOT_TMP/awsfs.sock
     "$(head -n 1 /usr/bin/aws | sed 's/^#! *//; s/ .*//')" "$TESTS_DIR/bin/awsfs.py" serve "$FERRY_TEST_AWS_SOCKET" /usr/bin/aws \
       >"$FERRY_TEST_LOGS/awsfs.log" 2>&1 &
     STARTED+=("$!")
   fi
-  for ep in "$EP_HA" "$EP_SINGLE"; do
+  for ep in "${EP[@]}"; do
     for _ in $(seq 1 100); do
       curl -s --noproxy '*' -o /dev/null --max-time 1 "$ep/moto-api/" && break
       sleep 0.2
@@ -130,11 +132,12 @@ lane() { # NAME TIMEOUT COMMAND...: output to results/NAME
   LANES+=("$!")
 }
 LANES=()
-lane static 300 bash "$TESTS_DIR/cases_static.sh"
-lane userdata 300 bash "$TESTS_DIR/cases_userdata.sh"
+lane static 600 bash "$TESTS_DIR/cases_static.sh"
+lane userdata 600 bash "$TESTS_DIR/cases_userdata.sh"
 if ((moto_ok)); then
-  lane moto-ha 900 env FERRY_AWS_ENDPOINT_URL="$EP_HA" bash "$TESTS_DIR/cases_moto.sh" ha
-  lane moto-single 900 env FERRY_AWS_ENDPOINT_URL="$EP_SINGLE" bash "$TESTS_DIR/cases_moto.sh" single
+  for l in "${MOTO_LANES[@]}"; do
+    lane "moto-$l" 900 env FERRY_AWS_ENDPOINT_URL="${EP[$l]}" bash "$TESTS_DIR/cases_moto.sh" "$l"
+  done
 fi
 for pid in "${LANES[@]}"; do wait "$pid"; done
 # The namespace test last, on a quieter machine: its checks are about timing.

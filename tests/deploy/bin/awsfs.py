@@ -70,7 +70,11 @@ def serve(path, script):
 WARM_CALLS = [
     ["ec2", "describe-vpcs"], ["iam", "get-role", "--role-name", "x"], ["s3api", "head-bucket", "--bucket", "x"],
     ["ssm", "describe-instance-information"], ["elbv2", "describe-load-balancers"], ["s3", "presign", "s3://x/y"],
+    ["route53", "list-hosted-zones"], ["acm", "list-certificates"],
 ]
+
+
+WARM_SERVICES = ("ec2", "iam", "s3", "ssm", "elbv2", "sts", "route53", "acm")
 
 
 def warm_up(script, data_dir):
@@ -163,7 +167,7 @@ def warm_up(script, data_dir):
         setattr(loaders.Loader, method, listing)
     warm = loaders.create_loader(data_dir)  # the search path the children's sessions get
     for service in warm.list_available_services("service-2"):
-        if service in ("ec2", "iam", "s3", "ssm", "elbv2", "sts"):
+        if service in WARM_SERVICES:
             warm.list_api_versions(service, "service-2")
 
 
