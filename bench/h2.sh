@@ -72,7 +72,7 @@ cat >"$run/nginx.conf" <<CONF
 $user_line
 worker_processes 1; daemon off; pid $run/nginx.pid; error_log $run/nginx-error.log warn;
 events { worker_connections 4096; }
-http { access_log off;
+http { access_log off; keepalive_requests 1000000; keepalive_timeout 75s;
   client_body_temp_path $run/n1; proxy_temp_path $run/n2; fastcgi_temp_path $run/n3; uwsgi_temp_path $run/n4; scgi_temp_path $run/n5;
   upstream pair { server 127.0.0.1:$pa; server 127.0.0.1:$pb; keepalive 64; }
   server { listen 127.0.0.1:$port_plain http2; listen 127.0.0.1:$port_tls ssl http2;
