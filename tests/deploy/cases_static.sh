@@ -105,14 +105,19 @@ if [[ -x $bin ]]; then
   WHY="$("$bin" --check -c "$work/ferry-check.yaml" 2>&1 | head -n 5 | tr '\n' ' ')"
   checked=$("$bin" --check -c "$work/ferry-check.yaml" 2>&1)
   check static.ferry-check-accepts-deploy-ferry-yaml grep -q "config OK" <<<"$checked"
-  # Each shared library the binary needs is in FERRY_RUNTIME_PACKAGES or in Debian's base.
+  # Each shared library the binary needs is in FERRY_RUNTIME_PACKAGES, in what apt-get installs
+  # with them (their dependencies, e.g. libcurl4's), or in Debian's base.
+  covered=" $FERRY_RUNTIME_PACKAGES libc6 libstdc++6 libgcc-s1 "
+  # shellcheck disable=SC2086  # the list splits into package names
+  covered+="$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+    --no-replaces --no-enhances $FERRY_RUNTIME_PACKAGES 2>/dev/null | grep -v '^ ' | tr '\n' ' ') "
   missing=()
   while read -r lib; do
     pkg=""
     for p in "$lib" "$(readlink -f "$lib")" "/usr$lib" "/usr$(readlink -f "$lib")"; do
       pkg=$(dpkg -S "$p" 2>/dev/null | head -n 1 | cut -d: -f1) && [[ -n $pkg ]] && break
     done
-    case " $FERRY_RUNTIME_PACKAGES libc6 libstdc++6 libgcc-s1 " in
+    case "$covered" in
       *" ${pkg:-?} "*) ;;
       *) missing+=("$lib(${pkg:-unknown})") ;;
     esac
