@@ -41,10 +41,15 @@ check static.bash-n-every-script eval '((${#bad[@]} == 0))'
 
 if command -v shellcheck >/dev/null; then
   bad=()
-  for f in "${scripts[@]}"; do
+  # One shellcheck per directory, with every script of it: -x follows the sources, and checking
+  # each script alone parsed deploy/lib/*.sh again for each (most of this lane's time).
+  declare -A by_dir=()
+  for f in "${scripts[@]}"; do by_dir[$(dirname "$f")]+="$(basename "$f") "; done
+  for d in "${!by_dir[@]}"; do
     # .shellcheckrc next to the scripts (jq programs are single-quoted on purpose)
-    (cd "$(dirname "$f")" && shellcheck -x -s bash "$(basename "$f")") >"$work/sc.out" 2>&1 ||
-      bad+=("$(basename "$f"): $(grep -m1 -E '^In |SC[0-9]+' "$work/sc.out")")
+    # shellcheck disable=SC2086  # the file names split at their spaces
+    (cd "$d" && shellcheck -x -s bash ${by_dir[$d]}) >"$work/sc.out" 2>&1 ||
+      bad+=("$(grep -m1 -E '^In ' "$work/sc.out") $(grep -m1 -E 'SC[0-9]+' "$work/sc.out")")
   done
   WHY="${bad[*]}"
   check static.shellcheck-every-script eval '((${#bad[@]} == 0))'
