@@ -889,6 +889,30 @@ int ClientConn::response_body(char* block, const char* data, std::size_t len) {
   return 0;
 }
 
+int ClientConn::splice_target() {
+  if (!may_splice() || ex_ == nullptr || phase_ != Phase::Forwarding || ex_->response_chunked ||
+      ex_->upstream_paused)
+    return -1;
+  commit_head();
+  if (ex_->out.pending() > 0) {
+    // The head (and the body's first bytes) go first: the batch writes them now, not at the
+    // end of the burst, and usually the socket takes them whole.
+    flush();
+    worker_.writes().run();
+    if (closing_) return -1;
+  }
+  if (ex_->out.pending() > 0 || tcp_.write_queue_size > 0) return -1;
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return -1;
+  return fd;
+}
+
+void ClientConn::response_spliced(std::size_t n) {
+  ex_->response_started = true;
+  ex_->response_bytes += n;
+  update_timer();
+}
+
 void ClientConn::response_end(bool backend_reusable) {
   commit_head();
   if (ex_->response_chunked) {

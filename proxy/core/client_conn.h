@@ -61,6 +61,17 @@ class ClientConn final : private HttpParser::Sink,
   int response_body(char* block, const char* data, std::size_t len);
   void response_end(bool backend_reusable);
   void upstream_written();  // the upstream's write queue drained: more request body may flow
+  // Large response bodies spliced past ferry's memory (splice_pipe.h). Whether this client
+  // could take a body that way: a plain HTTP/1.x connection (no TLS, not an HTTP/2 stream).
+  bool may_splice() const { return !stream_mode_ && tls_ == nullptr && h2_ == nullptr && !closing_; }
+  // The client's socket, once everything queued ahead of the body (the head) is written, when
+  // a body may be spliced into it now: relayed as it is (not re-chunked) and not held back.
+  // -1 otherwise; the body then goes the ordinary way.
+  int splice_target();
+  // `n` body bytes went into the client's socket by splice.
+  void response_spliced(std::size_t n);
+  // A splice into the client's socket failed with `status` (a libuv error): as a failed write.
+  void splice_failed(int status) { on_written(this, status); }
   void tunnel_begin();
   void tunnel_data(char* block, const char* data, std::size_t len);
   void tunnel_closed();

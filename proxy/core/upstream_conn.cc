@@ -1,5 +1,7 @@
 #include "proxy/core/upstream_conn.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <utility>
 
 #include "proxy/admin/log.h"
@@ -262,6 +264,7 @@ void UpstreamConn::attach(ClientConn* client) {
   request_sent_ = false;
   request_queued_ = false;
   interim_ = false;
+  splice_off_ = false;
 }
 
 void UpstreamConn::flush() {
@@ -327,15 +330,92 @@ void UpstreamConn::resume_reading() {
   start_reading();
 }
 
+bool UpstreamConn::small_first_read() const {
+  return state_ == State::Active && !response_started_ && tls_ == nullptr && h2c_ == nullptr &&
+         client_ != nullptr && client_->may_splice();
+}
+
+bool UpstreamConn::splice_ready() {
+  return state_ == State::Active && !splice_off_ && tls_ == nullptr && h2c_ == nullptr && client_ != nullptr &&
+         parser_.body_remaining() >= kSpliceMinBytes && client_->may_splice() && worker_.splice_pipe().ready();
+}
+
 void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
   UpstreamConn* u = self_of(h);
-  *buf = uv_buf_init(u->worker_.blocks().get_large(), BlockPool::kLargeBlockSize);
+  if (u->splice_ready()) {
+    u->splicing_ = true;
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  *buf = uv_buf_init(u->worker_.blocks().get_large(),
+                     u->small_first_read() ? kFirstReadBytes : BlockPool::kLargeBlockSize);
+}
+
+void UpstreamConn::relay_spliced() {
+  SplicePipe& pipe = worker_.splice_pipe();
+  const int to = client_->splice_target();
+  if (state_ != State::Active || client_ == nullptr) return;
+  if (to < 0) {
+    // Something waits ahead of the body, or the client is held back: the rest goes the
+    // ordinary way, from the next read (the socket is still readable).
+    splice_off_ = true;
+    return;
+  }
+  uv_os_fd_t from = -1;
+  uv_fileno(as_handle(&tcp_), &from);
+  // At most a few pipes' worth per event, so one large body does not hold the loop.
+  for (int round = 0; round < 8; ++round) {
+    const uint64_t due = parser_.body_remaining();
+    const ssize_t in = pipe.fill(from, static_cast<std::size_t>(std::min<uint64_t>(due, BlockPool::kLargeBlockSize)));
+    if (in == -EAGAIN) return;  // the rest is not here yet: the next readable event
+    if (in <= 0) {
+      on_end(in == 0 ? static_cast<ssize_t>(UV_EOF) : in);
+      return;
+    }
+    response_started_ = true;
+    arm_timer(worker_.settings().backend_response_ms);
+    const ssize_t out = pipe.drain_to(to);
+    if (out < 0) {
+      char* scrap = worker_.blocks().get_large();
+      while (pipe.held() > 0 && pipe.read_rest(scrap, BlockPool::kLargeBlockSize) > 0) {
+      }
+      worker_.blocks().put(scrap);
+      client_->splice_failed(static_cast<int>(out));  // closes the client, and with it this connection
+      return;
+    }
+    if (out > 0) client_->response_spliced(static_cast<std::size_t>(out));
+    if (pipe.held() > 0) {
+      // The client's socket is full: what it did not take goes into a block and the client's
+      // queue, under the usual buffers.response limit, and so does the rest of the body.
+      splice_off_ = true;
+      char* block = worker_.blocks().get_large();
+      const std::size_t rest = pipe.read_rest(block, BlockPool::kLargeBlockSize);
+      const int rc = client_->response_body(block, block, rest);
+      worker_.blocks().put(block);
+      if (rc != 0 || state_ != State::Active || client_ == nullptr) return;
+    }
+    if (parser_.skip_body(static_cast<uint64_t>(in)) == HttpParser::Status::MessageDone) {
+      response_done(true);
+      return;
+    }
+    if (splice_off_ || state_ != State::Active || client_ == nullptr) return;
+  }
+}
+
+void UpstreamConn::response_done(bool exact) {
+  ++requests_;
+  // Pool only a connection whose exchange ended exactly: the whole request written and not one
+  // byte past the response.
+  const bool reusable = response_keep_alive_ && request_sent_ && exact;
+  client_->response_end(reusable);  // detaches (pools or closes) this connection
 }
 
 void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   UpstreamConn* u = self_of(as_handle(s));
   Worker& worker = u->worker_;  // u may be closing by the end (its memory stays until on_closed)
-  if (nread > 0) {
+  if (nread == UV_ENOBUFS && std::exchange(u->splicing_, false)) {
+    u->relay_spliced();
+  } else if (nread > 0) {
     if (u->tls_ != nullptr) {
       u->read_tls(buf->base, static_cast<std::size_t>(nread));
     } else if (u->h2c_ != nullptr) {
@@ -408,11 +488,7 @@ void UpstreamConn::handle_input(char* block, const char* data, std::size_t len) 
           interim_ = false;
           continue;  // a 1xx was relayed; the real response follows
         }
-        ++requests_;
-        // Pool only a connection whose exchange ended exactly: the whole request written and
-        // not one byte past the response.
-        const bool reusable = response_keep_alive_ && request_sent_ && off == len;
-        client_->response_end(reusable);  // detaches (pools or closes) this connection
+        response_done(off == len);
         if (off < len && state_ != State::Closing) close();
         return;
       }

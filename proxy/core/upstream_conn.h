@@ -89,6 +89,19 @@ class UpstreamConn final : private HttpParser::Sink {
   static void on_closed(uv_handle_t* h);
   static void on_tls_output(void* owner, const char* data, std::size_t len);
 
+  // Large bodies (splice_pipe.h). A response's first read takes kFirstReadBytes, so what is
+  // left of a large Content-Length body is still in the socket; when kSpliceMinBytes or more
+  // are due, on_alloc offers no buffer (libuv then reports UV_ENOBUFS instead of reading) and
+  // on_read moves them with relay_spliced.
+  static constexpr std::size_t kFirstReadBytes = 16 * 1024;
+  static constexpr std::size_t kSpliceMinBytes = 16 * 1024;
+  bool splice_ready();
+  bool small_first_read() const;
+  void relay_spliced();
+  // The response ended (MessageDone): to the client, and this connection back to the pool
+  // if `exact` (not one byte past the response) and the exchange allows.
+  void response_done(bool exact);
+
   // `data` lies in `block`, the pool block just read into (relayed without copying).
   void handle_input(char* block, const char* data, std::size_t len);
   // The socket's end (UV_EOF, a TLS close_notify) or a read error, by state.
@@ -132,6 +145,8 @@ class UpstreamConn final : private HttpParser::Sink {
   bool request_queued_ = false;
   bool response_keep_alive_ = false;
   bool interim_ = false;           // the current message is a 1xx before the real response
+  bool splice_off_ = false;        // the current response's body goes the ordinary way
+  bool splicing_ = false;          // on_alloc offered no buffer: the next read is a splice
 };
 
 }  // namespace ferry::proxy

@@ -24,6 +24,7 @@
 #include "proxy/admin/metrics.h"
 #include "proxy/core/request_id.h"
 #include "proxy/core/buffer.h"
+#include "proxy/core/splice_pipe.h"
 #include "proxy/core/conn_pool.h"
 #include "proxy/core/exchange.h"
 #include "proxy/core/local_snapshot.h"
@@ -91,6 +92,7 @@ class Worker {
   void note_tls_failure(const char* client_ip, const std::string& why);
   BlockPool& blocks() { return blocks_; }
   WriteBatch& writes() { return writes_; }
+  SplicePipe& splice_pipe() { return splice_pipe_; }
   ConnPool& pool() { return pool_; }
   // The latest TLS session with each backend of a TLS pool (pool_tls.h names the keys), so a
   // new connection resumes instead of paying a full handshake.
@@ -177,6 +179,7 @@ class Worker {
   balancer::SplitMix64 random_{0x2545F4914F6CDD1DULL};
   BlockPool blocks_;
   WriteBatch writes_;  // before every queue that joins it
+  SplicePipe splice_pipe_;
   ExchangePool exchanges_;
   ConnPool pool_;
   tls::ClientSessionCache backend_sessions_;  // outlives every UpstreamConn (they close first)

@@ -352,6 +352,22 @@ void HttpParser::reset() {
   head_.trim();
 }
 
+uint64_t HttpParser::body_remaining() const {
+  if (!head_done_ || !started_ || head_.chunked || !head_.has_content_length || head_request_) return 0;
+  if (llhttp_get_errno(&parser_) != HPE_OK) return 0;  // paused at the message's end, or failed
+  return parser_.content_length;
+}
+
+HttpParser::Status HttpParser::skip_body(uint64_t n) {
+  parser_.content_length -= n;
+  if (parser_.content_length > 0) return Status::Ok;
+  // llhttp would end the message on its next byte; it starts the next one from scratch
+  // instead (type, settings and data stay), as after a message it ended itself.
+  llhttp_reset(&parser_);
+  next_message();
+  return Status::MessageDone;
+}
+
 void HttpParser::next_message() {
   if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
   in_head_ = true;

@@ -106,6 +106,13 @@ class HttpParser {
   // The last message's trailer lines, until the next message begins.
   const std::string& trailers() const { return trailers_; }
 
+  // A message framed by Content-Length whose head is parsed: the body bytes still due, which
+  // may be moved past the parser (spliced) with skip_body. 0 for any other message.
+  uint64_t body_remaining() const;
+  // `n` (at most body_remaining()) bytes of the body went by without being fed: Ok while more
+  // is due, MessageDone when those were the last (the parser is then ready for the next message).
+  Status skip_body(uint64_t n);
+
   bool in_head() const { return in_head_; }
   bool message_started() const { return started_; }
   const char* error() const { return error_; }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -206,6 +207,54 @@ TEST(HttpParserRequest, ResetClearsAChunkExtensionError) {
   const std::string body = "x";
   EXPECT_EQ(parser.feed(body.data(), body.size(), &used), Status::MessageDone);
   EXPECT_EQ(parser.error(), nullptr);
+}
+
+}  // namespace
+}  // namespace ferry::proxy
+
+namespace ferry::proxy {
+namespace {
+
+// Body bytes moved past the parser (spliced): it counts them off the Content-Length, ends the
+// message on the last, and parses the next message from scratch.
+TEST(HttpParserSkipBody, CountsSkippedBytesOffTheLengthAndEndsTheMessage) {
+  RecordingSink sink;
+  HttpParser p(HttpParser::Kind::Response, sink, 64 * 1024);
+  EXPECT_EQ(p.body_remaining(), 0u) << "no message yet";
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";
+  std::size_t used = 0;
+  ASSERT_EQ(p.feed(head.data(), head.size(), &used), HttpParser::Status::Ok);
+  EXPECT_EQ(p.body_remaining(), 90u);
+  EXPECT_EQ(p.skip_body(50), HttpParser::Status::Ok);
+  EXPECT_EQ(p.body_remaining(), 40u);
+  EXPECT_EQ(p.skip_body(40), HttpParser::Status::MessageDone);
+  EXPECT_EQ(p.body_remaining(), 0u);
+  const std::string next = "HTTP/1.1 204 No Content\r\n\r\n";
+  EXPECT_EQ(p.feed(next.data(), next.size(), &used), HttpParser::Status::MessageDone);
+  EXPECT_EQ(used, next.size());
+  EXPECT_EQ(sink.heads, 2);
+  EXPECT_EQ(sink.body, "0123456789") << "skipped bytes must never reach the sink";
+}
+
+TEST(HttpParserSkipBody, OnlyALengthFramedBodyCanBeSkipped) {
+  const char* heads[] = {
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",  // re-framed: never spliced
+      "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n",            // read until close
+  };
+  for (const char* h : heads) {
+    RecordingSink sink;
+    HttpParser p(HttpParser::Kind::Response, sink, 64 * 1024);
+    std::size_t used = 0;
+    ASSERT_EQ(p.feed(h, std::strlen(h), &used), HttpParser::Status::Ok) << h;
+    EXPECT_EQ(p.body_remaining(), 0u) << h;
+  }
+  RecordingSink sink;
+  HttpParser p(HttpParser::Kind::Response, sink, 64 * 1024);
+  p.set_head_request(true);
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+  std::size_t used = 0;
+  EXPECT_EQ(p.feed(head.data(), head.size(), &used), HttpParser::Status::MessageDone);
+  EXPECT_EQ(p.body_remaining(), 0u) << "a response to HEAD has no body";
 }
 
 }  // namespace
