@@ -4,10 +4,12 @@
 #     component (its own code, llhttp, libuv, libc, the allocator) and its top functions;
 #   - system calls per request (strace -c), which is what the kernel half of the CPU pays for;
 #   - CPU time per request split into user and kernel (/proc/PID/stat, a plain run): a time,
-#     so it drifts with the machine, but the split shows which half the counts above explain.
+#     so it drifts with the machine, but the split shows which half the counts above explain;
+#   - with --perf, where that time goes, kernel included: perf's cpu-clock samples by symbol
+#     (shares of the proxy's samples, so they too hold on a shared machine).
 #
 #   bench/profile.sh [--scenarios keepalive,close,64k,post4k] [--targets ferry,nginx,haproxy]
-#                    [--duration S] [--ferry PATH] [--out DIR] [--no-syscalls]
+#                    [--duration S] [--ferry PATH] [--out DIR] [--no-syscalls] [--perf]
 #
 # Scenarios: keepalive close 64k post4k (the default), c1000, tls-keepalive (to each proxy's
 # TLS listener); ferry only: routes100 (keepalive through 100 routes, the last one matching)
@@ -34,6 +36,7 @@ DURATION=10
 WORKERS=1
 BACKEND_WORKERS=1
 SYSCALLS=true
+PERF=false
 OUT=""
 FERRY_BIN=""
 SCENARIOS=(keepalive close 64k post4k)
@@ -56,6 +59,7 @@ while (($#)); do
     --ferry) FERRY_BIN=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --no-syscalls) SYSCALLS=false; shift ;;
+    --perf) PERF=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -69,7 +73,9 @@ for t in "${TARGETS[@]}"; do
   [[ $t =~ ^(ferry|nginx|haproxy)$ ]] || die "unknown target '$t'"
 done
 missing=()
-for tool in nginx haproxy wrk curl valgrind callgrind_control strace cmake; do
+tools_needed=(nginx haproxy wrk curl valgrind callgrind_control strace cmake)
+$PERF && tools_needed+=(perf)
+for tool in "${tools_needed[@]}"; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 ((${#missing[@]} == 0)) || die "missing: ${missing[*]} (run scripts/install-deps.sh as root)"
@@ -83,11 +89,13 @@ OUT=$(cd "$OUT" && pwd)
 RUN_DIR=$(mktemp -d /tmp/ferry-profile.XXXXXX)
 chmod 755 "$RUN_DIR"
 STRACE_PID=""
+PERF_PID=""
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   [[ -n $STRACE_PID ]] && stop_pid "$STRACE_PID" "strace"
+  [[ -n $PERF_PID ]] && stop_pid "$PERF_PID" "perf"
   [[ -n $TARGET_PID ]] && stop_pid "$TARGET_PID" "target"
   [[ -n $BACKEND_PID ]] && stop_pid "$BACKEND_PID" "backend nginx"
   if [[ -d $RUN_DIR ]]; then
@@ -139,6 +147,13 @@ measure() {
       sleep 1
       ;;
     cpu) read -r -a before < <(cpu_ticks_split "${pids[@]}") ;;
+    perf)
+      local joined
+      joined=$(IFS=,; echo "${pids[*]}")
+      perf record -q -e cpu-clock -F 2999 -o "$OUT/raw/perf.$tag.data" -p "$joined" >/dev/null 2>&1 &
+      PERF_PID=$!
+      sleep 1
+      ;;
   esac
   timeout $((DURATION + 60)) wrk "${args[@]}" >"$OUT/raw/wrk.$tag.txt" 2>&1 || true
   case $tool in
@@ -149,6 +164,14 @@ measure() {
       STRACE_PID=""
       ;;
     cpu) read -r -a after < <(cpu_ticks_split "${pids[@]}") ;;
+    perf)
+      kill -INT "$PERF_PID" 2>/dev/null || true
+      wait "$PERF_PID" 2>/dev/null || true
+      PERF_PID=""
+      perf report -i "$OUT/raw/perf.$tag.data" --stdio --no-children --sort dso,sym 2>/dev/null |
+        grep -v '^#' | sed '/^$/d' >"$OUT/raw/perf.$tag.txt" || true
+      rm -f "$OUT/raw/perf.$tag.data"
+      ;;
   esac
   [[ $target == ferry ]] && routes1=$(ferry_route_counts)
   stop_target "$target"
@@ -163,6 +186,7 @@ measure() {
 
 tools=(callgrind cpu)
 $SYSCALLS && tools+=(strace)
+$PERF && tools+=(perf)
 for s in "${SCENARIOS[@]}"; do
   for t in "${TARGETS[@]}"; do
     is_ferry_only "$s" && [[ $t != ferry ]] && continue

@@ -125,6 +125,22 @@ def parse_strace(path):
     return calls
 
 
+COPY_SYMBOL = re.compile(r"copy_(to|from)_user|copy_user|rep_movs|memcpy|memmove|_copy_to_iter|_copy_from_iter")
+
+
+def parse_perf(path):
+    """perf report --sort dso,sym lines -> [(share %, dso, symbol, kernel?)]."""
+    rows = []
+    if not os.path.exists(path):
+        return rows
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s*([\d.]+)%\s+(\S+)\s+\[([k.])\]\s+(.*\S)", line)
+            if m:
+                rows.append((float(m.group(1)), m.group(2), m.group(4), m.group(3) == "k"))
+    return rows
+
+
 def main():
     out, ferry_binary = sys.argv[1], os.path.realpath(sys.argv[2])
     runs = [json.loads(line) for line in open(os.path.join(out, "runs.jsonl")) if line.strip()]
@@ -135,6 +151,7 @@ def main():
     top = {}           # scenario -> [(function, Ir per request)]
     syscalls = {}      # (scenario, target) -> (total per request, Counter per request)
     cpu = {}           # (scenario, target) -> (user, kernel) microseconds per request
+    perf = {}          # (scenario, target) -> [(share %, dso, symbol, kernel?)]
     shares = {}        # scenario -> share of the callgrind window's requests on the expected route
     for r in runs:
         n = r["requests"]
@@ -159,6 +176,8 @@ def main():
                     comp[component(obj, fn, ferry_binary)] += cost / n
                 breakdown[r["scenario"]] = comp
                 top[r["scenario"]] = [(fn, cost / n) for (obj, fn), cost in merged.most_common(15)]
+        elif r["tool"] == "perf":
+            perf[key] = parse_perf(os.path.join(out, "raw", "perf.%s.txt" % r["tag"]))
         elif r["tool"] == "cpu":
             us_per_tick = 1e6 / r["clk_tck"]
             cpu[key] = (r["user_ticks"] * us_per_tick / n, r["sys_ticks"] * us_per_tick / n)
@@ -248,6 +267,26 @@ def main():
                      "with the machine's other load; the split is what to read.")
         lines.append("")
         lines += per_target_table(cpu, cpu_cell)
+    if perf:
+        lines += ["", "## Where the CPU time goes, kernel included (sampled)", ""]
+        lines.append("perf's cpu-clock samples of each proxy's processes over the window, as "
+                     "shares of its samples: the kernel's share, the share spent copying bytes "
+                     "between user and kernel memory (copy_to/from_user, rep movs, memcpy), and "
+                     "the top symbols. Shares, not times, so they hold on a shared machine. On this "
+                     "paravirtual host samples taken with interrupts off land on the symbol that "
+                     "turns them back on (e.g. pvm_irq_enable).")
+        for s in scenarios:
+            for t in targets:
+                rows = perf.get((s, t))
+                if not rows:
+                    continue
+                kernel = sum(r[0] for r in rows if r[3])
+                copying = sum(r[0] for r in rows if COPY_SYMBOL.search(r[2]))
+                lines += ["", "**%s, %s**: kernel %.0f%%, copying %.1f%%" % (s, t, kernel, copying), ""]
+                lines += ["| share | where | symbol |", "|---|---|---|"]
+                for share, dso, sym, is_kernel in rows[:10]:
+                    lines.append("| {:.1f}% | {} | `{}` |".format(share, "kernel" if is_kernel else dso,
+                                                                  sym.replace("|", "\\|")[:80]))
     for s in scenarios:
         if s not in breakdown:
             continue
