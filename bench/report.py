@@ -14,9 +14,10 @@ import subprocess
 import sys
 
 PEERS = ("nginx", "haproxy")
-TARGET_ORDER = ("ferry", "nginx", "haproxy", "direct")
+TARGET_ORDER = ("ferry", "nginx", "haproxy", "direct", "baseline")
 TARGET_LABEL = {
     "ferry": "ferry",
+    "baseline": "ferry (baseline)",
     "nginx": "nginx",
     "haproxy": "HAProxy",
     "direct": "direct (ceiling)",
@@ -311,7 +312,7 @@ def spread_section(agg):
         if s["idle"] or "ferry" not in s["targets"]:
             continue
         ferry = s["targets"]["ferry"]
-        for peer in ("nginx", "haproxy"):
+        for peer in ("nginx", "haproxy", "baseline"):
             if peer not in s["targets"]:
                 continue
             r = s["ratios"].get(peer, {})
@@ -731,7 +732,8 @@ def chart(agg, out_dir):
             cpus = [s["vs_nginx"].get(t, {}).get("cpu_per_1k") for t in targets]
             f.write(name + " " + " ".join("NaN" if x is None else f"{x:.4f}" for x in vals)
                     + " " + " ".join("NaN" if x is None else f"{x:.4f}" for x in cpus) + "\n")
-    colors = {"ferry": "#d95f02", "nginx": "#1b9e77", "haproxy": "#7570b3", "direct": "#bbbbbb"}
+    colors = {"ferry": "#d95f02", "nginx": "#1b9e77", "haproxy": "#7570b3", "direct": "#bbbbbb",
+              "baseline": "#fdb863"}
     n = len(targets)
     plots_rps = ", ".join(
         f"'chart.dat' using {i + 2}:xtic(1) title '{TARGET_LABEL[t]}' lc rgb '{colors[t]}'"

@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--rounds N] [--duration S] [--scenarios a,b] [--targets a,b] [--micro]
 #                [--quick] [--warmup S] [--workers N] [--ferry PATH] [--out DIR]
-#                [--pin] [--proxy-cpus LIST] [--counts]
+#                [--pin] [--proxy-cpus LIST] [--counts] [--baseline PATH]
 #
 # Builds ferry (Release, build-bench/), starts one nginx backend pair on loopback, then for
 # each round runs every scenario against ferry, nginx, haproxy and direct in turn, the order
@@ -38,6 +38,7 @@ QUIET_PCT=20
 MICRO=false
 OUT=""
 FERRY_BIN=""
+BASELINE_BIN=""
 SCENARIOS=("${ALL_SCENARIOS[@]}")
 TARGETS=(ferry nginx haproxy direct)
 PORT_BASE=${BENCH_PORT_BASE:-18400}
@@ -66,6 +67,9 @@ usage: bench/run.sh [options]
   --quick           smoke run: 1 round of 2 s, no warm-up, no quiet wait
   --micro           also build and run the Google Benchmark micro-benchmarks
   --ferry PATH      use this ferry binary instead of building build-bench/ferry
+  --baseline PATH   another ferry binary (say, built from the commit before a change), run as
+                    target 'baseline' in every round beside the others, on ferry's ports and
+                    config: an A/B under the same swings of the host, read as ferry ÷ baseline
   --out DIR         output folder (default bench/results/<timestamp>)
   --pin             the proxy alone on its cores (taskset -c PROXY_CPUS), wrk and the
                     backends on the others; defaults become 20 rounds of 2 s, 1 s warm-up,
@@ -103,6 +107,7 @@ while (($#)); do
     --counts) COUNTS=true; shift ;;
     --micro) MICRO=true; shift ;;
     --ferry) FERRY_BIN=${2:?}; shift 2 ;;
+    --baseline) BASELINE_BIN=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
@@ -126,8 +131,14 @@ done
 for s in "${SCENARIOS[@]}"; do
   [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"
 done
+if [[ -n $BASELINE_BIN ]]; then
+  [[ -x $BASELINE_BIN ]] || die "--baseline $BASELINE_BIN is not an executable"
+  BASELINE_BIN=$(realpath "$BASELINE_BIN")
+  [[ " ${TARGETS[*]} " == *" baseline "* ]] || TARGETS+=(baseline)
+fi
 for t in "${TARGETS[@]}"; do
-  [[ $t =~ ^(ferry|nginx|haproxy|direct)$ ]] || die "unknown target '$t'"
+  [[ $t =~ ^(ferry|nginx|haproxy|direct|baseline)$ ]] || die "unknown target '$t'"
+  [[ $t == baseline && -z $BASELINE_BIN ]] && die "target 'baseline' needs --baseline PATH"
 done
 
 # --- tools -----------------------------------------------------------------------------

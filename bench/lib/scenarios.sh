@@ -44,7 +44,7 @@ scenario_describe() {
 scenario_targets() {
   local t
   for t in "${TARGETS[@]}"; do
-    is_ferry_only "$1" && [[ $t != ferry ]] && continue
+    is_ferry_only "$1" && [[ $t != ferry && $t != baseline ]] && continue
     { [[ $1 == idle10k ]] || is_tls "$1"; } && [[ $t == direct ]] && continue
     printf '%s\n' "$t"
   done
@@ -52,7 +52,7 @@ scenario_targets() {
 
 # scenario_port SCENARIO TARGET: the target's TLS port for TLS scenarios, else its plain one.
 scenario_port() {
-  if [[ $1 == routes100 && $2 == ferry ]]; then
+  if [[ $1 == routes100 && $2 =~ ^(ferry|baseline)$ ]]; then
     echo "$PORT_FERRY_ROUTES"
   elif is_tls "$1"; then
     target_tls_port "$2"

@@ -167,7 +167,7 @@ backend_counters() {
 
 target_port() {
   case $1 in
-    ferry) echo "$PORT_FERRY" ;;
+    ferry | baseline) echo "$PORT_FERRY" ;;
     nginx) echo "$PORT_NGINX" ;;
     haproxy) echo "$PORT_HAPROXY" ;;
     direct) echo "$PORT_BACKEND_A" ;;
@@ -177,7 +177,7 @@ target_port() {
 # target_tls_port NAME: the proxy's TLS listener (direct has none: the backends are plain).
 target_tls_port() {
   case $1 in
-    ferry) echo "$PORT_FERRY_TLS" ;;
+    ferry | baseline) echo "$PORT_FERRY_TLS" ;;
     nginx) echo "$PORT_NGINX_TLS" ;;
     haproxy) echo "$PORT_HAPROXY_TLS" ;;
   esac
@@ -192,8 +192,10 @@ target_pids() {
 start_target() {
   local name=$1 log="$RUN_DIR/$1.log"
   case $name in
-    ferry)
-      "${TARGET_WRAP[@]}" "$FERRY_BIN" -c "${FERRY_CONF:-$RUN_DIR/ferry.yaml}" >>"$log" 2>&1 &
+    ferry | baseline)
+      local bin=$FERRY_BIN
+      [[ $name == baseline ]] && bin=$BASELINE_BIN
+      "${TARGET_WRAP[@]}" "$bin" -c "${FERRY_CONF:-$RUN_DIR/ferry.yaml}" >>"$log" 2>&1 &
       TARGET_PID=$!
       ;;
     nginx)
@@ -222,7 +224,7 @@ start_target() {
     die "$name did not answer 200 over TLS on port $(target_tls_port "$name")"
   fi
   # ferry with routes: the routes100 listener must serve too (through its last route).
-  if [[ $name == ferry && ${FERRY_CONF:-$RUN_DIR/ferry.yaml} == "$RUN_DIR/ferry.yaml" &&
+  if [[ $name =~ ^(ferry|baseline)$ && ${FERRY_CONF:-$RUN_DIR/ferry.yaml} == "$RUN_DIR/ferry.yaml" &&
     $(http_status "http://127.0.0.1:$PORT_FERRY_ROUTES/") != 200 ]]; then
     tail -n 20 "$log" >&2 || true
     die "ferry did not answer 200 on its routes100 listener, port $PORT_FERRY_ROUTES"

@@ -347,8 +347,13 @@ void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  *buf = uv_buf_init(u->worker_.blocks().get_large(),
-                     u->small_first_read() ? kFirstReadBytes : BlockPool::kLargeBlockSize);
+  // A first read goes into an ordinary block, of which it fills half: enough for the client's
+  // queue to share the block rather than copy the bytes out of it (queue_relayed).
+  if (u->small_first_read()) {
+    *buf = uv_buf_init(u->worker_.blocks().get(), kFirstReadBytes);
+  } else {
+    *buf = uv_buf_init(u->worker_.blocks().get_large(), BlockPool::kLargeBlockSize);
+  }
 }
 
 void UpstreamConn::relay_spliced() {

@@ -93,7 +93,7 @@ class UpstreamConn final : private HttpParser::Sink {
   // left of a large Content-Length body is still in the socket; when kSpliceMinBytes or more
   // are due, on_alloc offers no buffer (libuv then reports UV_ENOBUFS instead of reading) and
   // on_read moves them with relay_spliced.
-  static constexpr std::size_t kFirstReadBytes = 16 * 1024;
+  static constexpr std::size_t kFirstReadBytes = BlockPool::kBlockSize / 2;
   static constexpr std::size_t kSpliceMinBytes = 16 * 1024;
   bool splice_ready();
   bool small_first_read() const;
