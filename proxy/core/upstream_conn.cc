@@ -347,8 +347,7 @@ void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  // A first read goes into an ordinary block, of which it fills half: enough for the client's
-  // queue to share the block rather than copy the bytes out of it (queue_relayed).
+  // A first read goes into an ordinary block (see kFirstReadBytes).
   if (u->small_first_read()) {
     *buf = uv_buf_init(u->worker_.blocks().get(), kFirstReadBytes);
   } else {

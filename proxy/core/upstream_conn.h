@@ -93,7 +93,9 @@ class UpstreamConn final : private HttpParser::Sink {
   // left of a large Content-Length body is still in the socket; when kSpliceMinBytes or more
   // are due, on_alloc offers no buffer (libuv then reports UV_ENOBUFS instead of reading) and
   // on_read moves them with relay_spliced.
-  static constexpr std::size_t kFirstReadBytes = BlockPool::kBlockSize / 2;
+  // Half an ordinary block plus room for a head of up to 4 KiB: the body bytes of a full first
+  // read still fill half the block, so the client's queue shares it rather than copying them.
+  static constexpr std::size_t kFirstReadBytes = BlockPool::kBlockSize / 2 + 4096;
   static constexpr std::size_t kSpliceMinBytes = 16 * 1024;
   bool splice_ready();
   bool small_first_read() const;
