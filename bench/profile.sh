@@ -78,7 +78,8 @@ $PERF && tools_needed+=(perf)
 for tool in "${tools_needed[@]}"; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
-((${#missing[@]} == 0)) || die "missing: ${missing[*]} (run scripts/install-deps.sh as root)"
+((${#missing[@]} == 0)) ||
+  die "missing: ${missing[*]} (run scripts/install-deps.sh as root; perf: apt-get install linux-perf)"
 
 bench_limits
 bench_ports

@@ -290,10 +290,13 @@ if $COUNTS; then
     [[ $s =~ ^(keepalive|close|64k|post4k|c1000|tls-keepalive|routes100)$ ]] && counted+=("$s")
   done
   proxies=()
-  for t in "${TARGETS[@]}"; do [[ $t != direct ]] && proxies+=("$t"); done
+  for t in "${TARGETS[@]}"; do [[ $t != direct && $t != baseline ]] && proxies+=("$t"); done
+  # With perf at hand, also where the CPU time goes, kernel included (shares of samples).
+  perf_flag=()
+  command -v perf >/dev/null && perf_flag=(--perf)
   if ((${#counted[@]} && ${#proxies[@]})); then
     log "counts per request (bench/profile.sh): ${counted[*]} on ${proxies[*]}"
-    "$BENCH_DIR/profile.sh" --scenarios "$(IFS=,; echo "${counted[*]}")" \
+    "$BENCH_DIR/profile.sh" --scenarios "$(IFS=,; echo "${counted[*]}")" "${perf_flag[@]}" \
       --targets "$(IFS=,; echo "${proxies[*]}")" --duration "$COUNTS_DURATION" \
       --ferry "$FERRY_BIN" --out "$OUT/profile" >"$OUT/raw/profile.log" 2>&1 ||
       log "WARNING: bench/profile.sh failed; see $OUT/raw/profile.log"
