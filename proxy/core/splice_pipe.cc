@@ -7,9 +7,13 @@
 
 namespace ferry::proxy {
 
-SplicePipe::~SplicePipe() {
+SplicePipe::~SplicePipe() { discard(); }
+
+void SplicePipe::discard() {
   if (read_fd_ >= 0) ::close(read_fd_);
   if (write_fd_ >= 0) ::close(write_fd_);
+  read_fd_ = write_fd_ = -1;
+  held_ = 0;
 }
 
 bool SplicePipe::ready() {

@@ -35,6 +35,9 @@ class SplicePipe {
   // Reads what is left in the pipe into `buf` (up to `len`), emptying it: for bytes the
   // client's socket did not take, which then go the ordinary way.
   std::size_t read_rest(char* buf, std::size_t len);
+  // Drops what the pipe holds (the client it was for is gone): the pipe is closed, and
+  // ready() opens a fresh one for the next use.
+  void discard();
   // Bytes in the pipe.
   std::size_t held() const { return held_; }
 

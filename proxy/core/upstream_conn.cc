@@ -330,14 +330,15 @@ void UpstreamConn::resume_reading() {
   start_reading();
 }
 
-bool UpstreamConn::small_first_read() const {
-  return state_ == State::Active && !response_started_ && tls_ == nullptr && h2c_ == nullptr &&
-         client_ != nullptr && client_->may_splice();
+bool UpstreamConn::plain_to_splicing_client() const {
+  return state_ == State::Active && tls_ == nullptr && h2c_ == nullptr && client_ != nullptr && client_->may_splice();
 }
 
+bool UpstreamConn::small_first_read() const { return !response_started_ && plain_to_splicing_client(); }
+
 bool UpstreamConn::splice_ready() {
-  return state_ == State::Active && !splice_off_ && tls_ == nullptr && h2c_ == nullptr && client_ != nullptr &&
-         parser_.body_remaining() >= kSpliceMinBytes && client_->may_splice() && worker_.splice_pipe().ready();
+  return !splice_off_ && parser_.body_remaining() >= kSpliceMinBytes && plain_to_splicing_client() &&
+         worker_.splice_pipe().ready();
 }
 
 void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
@@ -380,10 +381,7 @@ void UpstreamConn::relay_spliced() {
     arm_timer(worker_.settings().backend_response_ms);
     const ssize_t out = pipe.drain_to(to);
     if (out < 0) {
-      char* scrap = worker_.blocks().get_large();
-      while (pipe.held() > 0 && pipe.read_rest(scrap, BlockPool::kLargeBlockSize) > 0) {
-      }
-      worker_.blocks().put(scrap);
+      pipe.discard();
       client_->splice_failed(static_cast<int>(out));  // closes the client, and with it this connection
       return;
     }

@@ -97,6 +97,8 @@ class UpstreamConn final : private HttpParser::Sink {
   // read still fill half the block, so the client's queue shares it rather than copying them.
   static constexpr std::size_t kFirstReadBytes = BlockPool::kBlockSize / 2 + 4096;
   static constexpr std::size_t kSpliceMinBytes = 16 * 1024;
+  // A plain backend connection serving a client that could take a spliced body.
+  bool plain_to_splicing_client() const;
   bool splice_ready();
   bool small_first_read() const;
   void relay_spliced();

@@ -25,17 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Bytes no shift or repeat of a block reproduces: a misplaced or doubled piece shows.
-std::string pattern(std::size_t n) {
-  std::string s(n, '\0');
-  uint32_t x = 2463534242u;
-  for (auto& c : s) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
+std::string pattern(std::size_t n) { return FakeBackend::pattern(n); }
 
 // Pipes this process holds open (ferry runs in it): the worker opens its splice pipe on the
 // first body it splices.
