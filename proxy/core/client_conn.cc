@@ -105,6 +105,16 @@ ClientConn::ClientConn(Worker& worker) : worker_(worker) {
 
 ClientConn::~ClientConn() = default;
 
+void ClientConn::set_client_ip(const char* text) {
+  const std::size_t len = std::strlen(text);
+  if (len < sizeof client_ip_) {
+    std::memcpy(client_ip_, text, len + 1);
+  } else {
+    client_ip_[0] = '\0';
+    std::memcpy(edge().client_ip, text, std::min(len, sizeof edge_->client_ip - 1));
+  }
+}
+
 void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t listener) {
   auto* c = new ClientConn(worker);
   c->listener_ = static_cast<uint16_t>(listener);
@@ -127,17 +137,19 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
   sockaddr_storage peer{};
   int peer_len = sizeof peer;
   if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
-    format_peer(peer, c->client_ip_);
+    char text[INET6_ADDRSTRLEN];
+    format_peer(peer, text);
+    c->set_client_ip(text);
     c->client_key_ = limits::client_key(peer);  // once per connection, not per request
   }
   if (const ListenerSettings* l = c->listener(); l != nullptr && l->speaks_tls()) {
-    c->tls_ = tls::Session::server(l->server_tls());
-    if (c->tls_ == nullptr) {
+    c->edge().tls = tls::Session::server(l->server_tls());
+    if (c->tls() == nullptr) {
       log_error("TLS: out of memory for a new connection");
       c->close();
       return;
     }
-    c->tls_->set_output_sink(&ClientConn::on_tls_output, c);
+    c->tls()->set_output_sink(&ClientConn::on_tls_output, c);
     c->secure_ = true;
   }
   c->phase_ = Phase::Idle;
@@ -155,7 +167,7 @@ void ClientConn::attach_exchange() {
 void ClientConn::maybe_go_idle() {
   if (stream_mode_ || ex_ == nullptr || closing_ || phase_ != Phase::Idle || close_after_write_) return;
   // A TLS handshake under way keeps its exchange, and with it the client_header deadline.
-  if (tls_ != nullptr && !tls_->handshake_done()) return;
+  if (tls() != nullptr && !tls()->handshake_done()) return;
   if (queued_to_client() != 0 || ex_->out.writing() || ex_->tls_out.writing() || !ex_->pending_input.empty() ||
       ex_->in_input || ex_->upstream != nullptr || ex_->finish_pending) {
     return;
@@ -175,7 +187,7 @@ void ClientConn::close() {
     if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
   }
   // Every stream's exchange ends with the connection (the session itself goes in on_closed).
-  if (h2_ != nullptr) h2_->abandon_all();
+  if (h2() != nullptr) h2()->abandon_all();
   if (listed_) {
     adjust(worker_.metrics().client_connections, -1);
     worker_.client_closed(this);
@@ -183,13 +195,13 @@ void ClientConn::close() {
   if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
   if (stream_mode_) {
     // What the exchange answered goes to its stream, which sends it on after this is gone.
-    if (ex_ != nullptr && stream_ != nullptr && ex_->out.pending() != 0)
-      ex_->out.drain_to([this](const char* data, std::size_t len) { stream_->response_bytes(data, len); });
-    if (http2::Stream* s = std::exchange(stream_, nullptr)) s->peer_closed();
+    if (ex_ != nullptr && stream() != nullptr && ex_->out.pending() != 0)
+      ex_->out.drain_to([this](const char* data, std::size_t len) { stream()->response_bytes(data, len); });
+    if (http2::Stream* s = edge_ != nullptr ? std::exchange(edge_->stream, nullptr) : nullptr) s->peer_closed();
   } else if (ex_ != nullptr) {
     // A response's last good bytes (or a TLS alert) get the one try at the socket they would
     // have had without the batch.
-    if (tls_ != nullptr) {
+    if (tls() != nullptr) {
       encrypt_queued();
       ex_->tls_out.write_now(as_stream(&tcp_));
     } else {
@@ -210,9 +222,9 @@ void ClientConn::on_closed(uv_handle_t* h) {
 void ClientConn::drain() {
   if (closing_) return;
   close_after_write_ = true;
-  if (h2_ != nullptr) {
+  if (h2() != nullptr) {
     // GOAWAY with the last stream taken: those finish, the client opens no more here.
-    h2_->shutdown();
+    h2()->shutdown();
     return;
   }
   if (ex_ == nullptr) {
@@ -231,7 +243,7 @@ void ClientConn::start_reading() {
   if (reading_ || closing_ || eof_) return;
   if (stream_mode_) {
     reading_ = true;
-    if (stream_ != nullptr) stream_->pause_input(false);
+    if (stream() != nullptr) stream()->pause_input(false);
     return;
   }
   if (const int rc = uv_read_start(as_stream(&tcp_), &ClientConn::on_alloc, &ClientConn::on_read);
@@ -246,7 +258,7 @@ void ClientConn::stop_reading() {
   if (!reading_) return;
   if (stream_mode_) {
     reading_ = false;
-    if (stream_ != nullptr) stream_->pause_input(true);
+    if (stream() != nullptr) stream()->pause_input(true);
     return;
   }
   uv_read_stop(as_stream(&tcp_));
@@ -262,13 +274,13 @@ void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   ClientConn* c = self_of(as_handle(s));
   Worker& worker = c->worker_;  // c may be closing by the end (its memory stays until on_closed)
   if (nread > 0) {
-    if (c->tls_ != nullptr) {
+    if (c->tls() != nullptr) {
       c->read_tls(buf->base, static_cast<std::size_t>(nread));
     } else {
       c->handle_input(buf->base, static_cast<std::size_t>(nread));
     }
   } else if (nread < 0) {
-    if (c->tls_ != nullptr) c->tls_->feed_eof();
+    if (c->tls() != nullptr) c->tls()->feed_eof();
     c->on_eof();
   }
   if (buf->base != nullptr) worker.blocks().put(buf->base);
@@ -296,8 +308,8 @@ void ClientConn::handle_input(const char* data, std::size_t len) {
   if (phase_ == Phase::Linger) return;  // the response is out; what the client sends is dropped
   if (phase_ == Phase::Idle && !ex_->request_started && !any_request_ && wants_http2_preface(data, len)) start_http2();
   if (phase_ == Phase::Http2) {
-    if (!h2_->feed(data, len)) {
-      log_debug("client %s: HTTP/2: %s", client_ip_, h2_->error() != nullptr ? h2_->error() : "error");
+    if (!h2()->feed(data, len)) {
+      log_debug("client %s: HTTP/2: %s", client_ip(), h2()->error() != nullptr ? h2()->error() : "error");
       stop_reading();  // what is queued (a GOAWAY) goes out, then the connection closes
     }
     return;
@@ -367,7 +379,7 @@ void ClientConn::feed(const char* data, std::size_t len) {
       send_error(431, true);
       break;
     case HttpParser::Status::Invalid:
-      log_debug("client %s: bad request: %s", client_ip_, ex_->parser.error());
+      log_debug("client %s: bad request: %s", client_ip(), ex_->parser.error());
       send_error(400, true);
       break;
     case HttpParser::Status::Aborted:
@@ -543,7 +555,7 @@ void ClientConn::engage_backend() {
     int peer_len = sizeof peer;
     // The peer address costs a system call, so only tables that route by source ask for it.
     if (routing.routes_by_source &&
-        uv_tcp_getpeername(peer_tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+        uv_tcp_getpeername(peer_tcp(), reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
       request.peer = &peer;
     ex_->route = routing.routes.match(request);
     request.peer = nullptr;
@@ -704,14 +716,14 @@ bool ClientConn::within_rate_limit(const limits::Rate& rate, uint64_t salt) {
 void ClientConn::start_request_on_upstream() {
   const balancer::Snapshot& snap = ex_->snapshot->get();
   RequestRewrite rw;
-  rw.client_ip = client_ip_;
+  rw.client_ip = client_ip();
   rw.backend_name = snap.backends[ex_->backend_index].name;
   rw.upgrade = ex_->request_upgrade;
   rw.body_chunked = ex_->request_chunked;
   rw.content_length = ex_->parser.head().content_length;
   rw.has_body = ex_->request_has_body;
   rw.tls = secure_;
-  rw.client_subject = client_subject_;
+  rw.client_subject = client_subject();
   rw.request_id = ex_->request_id;
   if (ex_->route != nullptr && !ex_->route->strip_prefix.empty()) {
     ex_->scratch.clear();
@@ -988,11 +1000,11 @@ void ClientConn::close_when_written() {
     close();  // the stream sends on what the exchange queued
     return;
   }
-  if (tls_ != nullptr && tls_->handshake_done() && !tls_->failed()) {
+  if (tls() != nullptr && tls()->handshake_done() && !tls()->failed()) {
     // close_notify after the last byte: the client can tell a complete response from a cut.
     encrypt_queued();
     if (closing_) return;
-    tls_->shutdown();
+    tls()->shutdown();
     flush();
     if (closing_) return;
   }
@@ -1151,7 +1163,7 @@ BackendCounters* ClientConn::backend_counters() {
 balancer::Request ClientConn::request_view(const balancer::RequestHeaders& headers) const {
   const MessageHead& head = ex_->parser.head();
   balancer::Request request{llhttp_method_name(static_cast<llhttp_method_t>(head.method)),
-                            head.view(head.url), client_ip_, headers};
+                            head.view(head.url), client_ip(), headers};
   if (const std::optional<std::string_view> host = headers.nth("host", 0)) request.host = *host;
   request.listener = listener_;
   return request;
@@ -1171,7 +1183,7 @@ void ClientConn::log_request() {
   AccessRecord r;
   r.time = std::chrono::system_clock::now() -
            std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(total_ns));
-  r.client = client_ip_;
+  r.client = client_ip();
   r.method = ex_->head_complete ? std::string_view(llhttp_method_name(static_cast<llhttp_method_t>(head.method)))
                             : std::string_view("-");
   r.target = ex_->head_complete ? head.view(head.url) : std::string_view("-");
@@ -1193,7 +1205,7 @@ void ClientConn::flush() {
     flush_to_stream();
     return;
   }
-  if (tls_ == nullptr) {
+  if (tls() == nullptr) {
     if (const int rc = ex_->out.flush(as_stream(&tcp_)); rc != 0) close();
     return;
   }
@@ -1208,14 +1220,14 @@ void ClientConn::flush() {
 }
 
 void ClientConn::encrypt_queued() {
-  if (ex_->out.pending() == 0 || tls_->failed()) return;
+  if (ex_->out.pending() == 0 || tls()->failed()) return;
   bool failed = false;
   ex_->out.drain_to([&](const char* data, std::size_t len) {
     if (failed) return;
-    if (tls_->write(data, len).status != tls::Session::Status::Ok) failed = true;
+    if (tls()->write(data, len).status != tls::Session::Status::Ok) failed = true;
   });
   if (failed) {
-    log_debug("client %s: TLS write: %s", client_ip_, tls_->error().c_str());
+    log_debug("client %s: TLS write: %s", client_ip(), tls()->error().c_str());
     close();
   }
 }
@@ -1228,21 +1240,21 @@ void ClientConn::on_tls_output(void* owner, const char* data, std::size_t len) {
 void ClientConn::read_tls(const char* data, std::size_t len) {
   attach_exchange();
   if (!ex_->handshake_timed) ex_->plain_http_to_tls = looks_like_plain_http({data, len});
-  if (!tls_->handshake_done() && phase_ == Phase::Idle && !ex_->handshake_timed) {
+  if (!tls()->handshake_done() && phase_ == Phase::Idle && !ex_->handshake_timed) {
     // A handshake has client_header to finish, as a request head has: a client that stalls
     // mid-handshake holds a connection no longer than one that stalls mid-head.
     ex_->handshake_timed = true;
     arm_timer(worker_.settings().client_header_ms);
   }
-  tls_->feed(data, len);
+  tls()->feed(data, len);
   // Decrypt everything fed, even when handle_input stops reading (backpressure): bytes left
   // inside the session would wait for a socket read that may never come. What one read
   // block held is at most one block of plaintext, so memory stays bounded.
   char* block = worker_.blocks().get();
   for (;;) {
-    const bool was_done = tls_->handshake_done();
-    const tls::Session::Result r = tls_->read(block, BlockPool::kBlockSize);
-    if (!was_done && tls_->handshake_done()) handshake_finished();
+    const bool was_done = tls()->handshake_done();
+    const tls::Session::Result r = tls()->read(block, BlockPool::kBlockSize);
+    if (!was_done && tls()->handshake_done()) handshake_finished();
     if (r.status == tls::Session::Status::Ok) {
       handle_input(block, r.bytes);
       if (closing_) break;
@@ -1278,27 +1290,27 @@ const ListenerSettings* ClientConn::listener() const {
 void ClientConn::handshake_finished() {
   // Once per connection: the subject only exists when client_ca made the client show a
   // certificate that verified, and it cannot change (no renegotiation).
-  client_subject_ = tls_->peer_subject();
-  worker_.metrics().count_tls_handshake(listener_, tls_->resumed() ? TlsResult::Resumed : TlsResult::Full,
-                                         tls_->version());
+  edge().client_subject = tls()->peer_subject();
+  worker_.metrics().count_tls_handshake(listener_, tls()->resumed() ? TlsResult::Resumed : TlsResult::Full,
+                                         tls()->version());
   // ALPN chose h2, or the client offered none on a listener that speaks only h2.
   if (const ListenerSettings* l = listener(); l != nullptr && l->h2) {
-    const std::string_view alpn = tls_->alpn();
+    const std::string_view alpn = tls()->alpn();
     if (alpn == "h2" || (alpn.empty() && !l->http1)) start_http2();
   }
 }
 
 void ClientConn::tls_failed() {
-  if (!tls_->handshake_done()) {
+  if (!tls()->handshake_done()) {
     worker_.metrics().count_tls_handshake(listener_, TlsResult::Failed, {});
-    worker_.note_tls_failure(client_ip_, tls_->error());
+    worker_.note_tls_failure(client_ip(), tls()->error());
     if (ex_->plain_http_to_tls) {
       // nginx's courtesy: a browser that typed http:// for an https:// port learns why.
       ex_->tls_out.clear();
       ex_->tls_out.append(kPlainHttpToTlsPort);
     }
   } else {
-    log_debug("client %s: TLS: %s", client_ip_, tls_->error().c_str());
+    log_debug("client %s: TLS: %s", client_ip(), tls()->error().c_str());
   }
   flush();
   close();
@@ -1311,7 +1323,7 @@ void ClientConn::on_written(void* self, int status) {
     c->close();
     return;
   }
-  if (c->h2_ != nullptr) {
+  if (c->h2() != nullptr) {
     c->pump_http2();
     return;
   }
@@ -1361,7 +1373,7 @@ void ClientConn::on_timer(void* owner) {
       if (std::exchange(c->http2_idle_closing_, true)) {
         c->close();
       } else {
-        c->h2_->shutdown();
+        c->h2()->shutdown();
         c->arm_timer(kLingerMs);
       }
       break;
@@ -1374,7 +1386,7 @@ void ClientConn::on_timer(void* owner) {
 // ---- HTTP/2 ----
 
 bool ClientConn::wants_http2_preface(const char* data, std::size_t len) const {
-  if (tls_ != nullptr) return false;  // over TLS, ALPN decides (handshake_finished)
+  if (tls() != nullptr) return false;  // over TLS, ALPN decides (handshake_finished)
   const ListenerSettings* l = listener();
   if (l == nullptr || !l->h2) return false;
   if (!l->http1) return true;  // h2 alone: whatever comes is read as HTTP/2
@@ -1392,9 +1404,9 @@ void ClientConn::start_http2() {
   limits.max_concurrent_streams = settings.http2_max_concurrent_streams;
   limits.max_header_bytes = settings.max_header_bytes;
   limits.response_buffer = settings.response_buffer;
-  http2::ServerSession::Host& host = *this;  // a private base: converted here, where it is visible
-  h2_ = std::make_unique<http2::ServerSession>(host, limits);
-  if (worker_.draining()) h2_->shutdown();
+  Edge& e = edge();
+  e.h2 = std::make_unique<http2::ServerSession>(e.http2_link, limits);
+  if (worker_.draining()) h2()->shutdown();
   want_write();
 }
 
@@ -1414,27 +1426,27 @@ void ClientConn::want_write() {
 }
 
 void ClientConn::pump_http2() {
-  if (closing_ || h2_ == nullptr) return;
+  if (closing_ || h2() == nullptr) return;
   // Frames while the socket takes them at once: a write that completes inside flush() brings
   // no on_written, so nothing else would ask for the next ones.
   for (;;) {
     const std::size_t queued = queued_to_client();
     if (queued >= kHttp2FramesAhead) break;
     const std::size_t before = ex_->out.pending();
-    if (!h2_->send_pending(&ClientConn::append_frames, this, kHttp2FramesAhead - queued))
-      log_debug("client %s: HTTP/2: %s", client_ip_, h2_->error() != nullptr ? h2_->error() : "error");
+    if (!h2()->send_pending(&ClientConn::append_frames, this, kHttp2FramesAhead - queued))
+      log_debug("client %s: HTTP/2: %s", client_ip(), h2()->error() != nullptr ? h2()->error() : "error");
     if (closing_) return;
     const bool made = ex_->out.pending() != before;
     flush();
     if (closing_) return;
     if (!made) break;
   }
-  if (h2_->finished()) {
+  if (h2()->finished()) {
     if (queued_to_client() == 0) close_when_written();
     return;
   }
   // No stream open: the connection idles under client_idle, as a keep-alive one does.
-  if (h2_->open_streams() == 0) {
+  if (h2()->open_streams() == 0) {
     if (!http2_idle_closing_) arm_timer(worker_.settings().client_idle_ms);
   } else if (!http2_idle_closing_) {
     ex_->deadline.clear();
@@ -1445,17 +1457,17 @@ http2::StreamPeer* ClientConn::open_stream(http2::Stream& stream) {
   if (closing_) return nullptr;
   auto* c = new ClientConn(worker_);
   c->stream_mode_ = true;
-  c->stream_ = &stream;
+  c->edge().stream = &stream;
   c->listener_ = listener_;
   c->secure_ = secure_;
-  std::memcpy(c->client_ip_, client_ip_, sizeof client_ip_);
+  c->set_client_ip(client_ip());
   c->client_key_ = client_key_;
-  c->client_subject_ = client_subject_;
-  c->peer_tcp_ = &tcp_;
+  if (!client_subject().empty()) c->edge().client_subject = client_subject();
+  c->edge().peer_tcp = &tcp_;
   c->reading_ = true;
   c->phase_ = Phase::Idle;
   worker_.metrics().count_http2_stream(listener_);
-  return c;
+  return &c->edge().http2_link;
 }
 
 void ClientConn::stream_input(const char* data, std::size_t len) {
@@ -1464,21 +1476,21 @@ void ClientConn::stream_input(const char* data, std::size_t len) {
 }
 
 void ClientConn::stream_abandoned() {
-  stream_ = nullptr;
+  if (edge_ != nullptr) edge_->stream = nullptr;
   close();
 }
 
 void ClientConn::stream_drained() { on_written(this, 0); }
 
 void ClientConn::flush_to_stream() {
-  if (stream_ == nullptr || ex_->out.pending() == 0) return;
+  if (stream() == nullptr || ex_->out.pending() == 0) return;
   // Held to the end of the read burst as socket writes are: the stream parses the response
   // then, outside whatever produced it.
   if (worker_.writes().holding()) {
     ex_->out.flush(nullptr);  // only joins the batch
     return;
   }
-  ex_->out.drain_to([this](const char* data, std::size_t len) { stream_->response_bytes(data, len); });
+  ex_->out.drain_to([this](const char* data, std::size_t len) { stream()->response_bytes(data, len); });
 }
 
 // ---- gRPC ----

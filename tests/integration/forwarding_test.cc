@@ -1,7 +1,10 @@
 // End-to-end forwarding over real sockets: ferry in-process in front of fake backends.
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <cctype>
+#include <cstdlib>
 #include <future>
 #include <set>
 #include <thread>
@@ -64,8 +67,8 @@ TEST(Forwarding, ReportsEachClientAddressInXForwardedFor) {
   FakeBackend b1("b1");
   RunningProxy proxy(test_config({b1.address()}));
   ASSERT_TRUE(proxy.started());
-  // One-, two- and three-digit octets, and a zero.
-  for (const char* from : {"127.0.0.1", "127.10.200.3", "127.255.0.99"}) {
+  // One-, two- and three-digit octets, a zero, and the longest text an IPv4 address has.
+  for (const char* from : {"127.0.0.1", "127.10.200.3", "127.255.0.99", "127.255.255.254"}) {
     Client c(proxy.port(), from);
     ASSERT_TRUE(c.connected()) << from;
     ASSERT_TRUE(c.send("GET /ip HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n"));
@@ -74,6 +77,33 @@ TEST(Forwarding, ReportsEachClientAddressInXForwardedFor) {
     const std::vector<Request> all = b1.requests_seen();
     ASSERT_FALSE(all.empty());
     EXPECT_EQ(all.back().header("X-Forwarded-For"), from);
+  }
+}
+
+// An IPv6 client whose address is too long for the connection's own room for it (which holds
+// any IPv4 address): the text lives beside the connection, for every request it makes.
+// Needs an address no host loopback has, so the test runs in a network namespace of its own
+// (root only); the proxy, the backend and the client all live in it.
+TEST(Forwarding, ReportsALongIPv6ClientAddressOnEveryRequest) {
+  if (::unshare(CLONE_NEWNET) != 0) GTEST_SKIP() << "cannot make a network namespace (needs root)";
+  constexpr const char* kClient = "fd00:f:0:0:1234:5678:9abc:def0";
+  const std::string setup = std::string("ip link set lo up && ip -6 addr add ") + kClient +
+                            "/128 dev lo nodad 2>&1";
+  if (std::system(setup.c_str()) != 0) GTEST_SKIP() << "cannot add an IPv6 address (ip, or IPv6 off)";
+  FakeBackend b1("b1");
+  config::Config cfg = test_config({b1.address()});
+  cfg.listen = {std::string("[") + kClient + "]:0"};
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port(), kClient);
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.send("GET /ip HTTP/1.1\r\nHost: example.test\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    const std::vector<Request> all = b1.requests_seen();
+    ASSERT_EQ(all.size(), static_cast<std::size_t>(i + 1));
+    EXPECT_EQ(all.back().header("X-Forwarded-For"), "fd00:f::1234:5678:9abc:def0") << i;
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 namespace ferry::testing {
 
@@ -35,22 +36,29 @@ int Response::count(const std::string& name) const {
 Client::Client(uint16_t port, std::chrono::milliseconds timeout) : Client(port, nullptr, timeout) {}
 
 Client::Client(uint16_t port, const char* source_ip, std::chrono::milliseconds timeout) : timeout_(timeout) {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (source_ip != nullptr) {
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    if (::inet_pton(AF_INET, source_ip, &from.sin_addr) != 1 ||
-        ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-      return;
-    }
+  if (source_ip != nullptr && std::string_view(source_ip).find(':') != std::string_view::npos) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    if (::inet_pton(AF_INET6, source_ip, &a.sin6_addr) != 1) return;
+    sockaddr_in6 to = a;
+    to.sin6_port = htons(port);
+    open(reinterpret_cast<sockaddr*>(&a), reinterpret_cast<sockaddr*>(&to), sizeof a);
+    return;
   }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  if (source_ip != nullptr && ::inet_pton(AF_INET, source_ip, &from.sin_addr) != 1) return;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(port);
+  open(source_ip != nullptr ? reinterpret_cast<sockaddr*>(&from) : nullptr, reinterpret_cast<sockaddr*>(&to),
+       sizeof to);
+}
+
+void Client::open(const sockaddr* from, const sockaddr* to, socklen_t len) {
+  fd_ = ::socket(to->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if ((from != nullptr && ::bind(fd_, from, len) != 0) || ::connect(fd_, to, len) != 0) {
     ::close(fd_);
     fd_ = -1;
     return;

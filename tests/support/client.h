@@ -2,6 +2,8 @@
 // minimal parser (Content-Length, chunked, or until close), with a deadline on every read.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -23,7 +25,8 @@ class Client {
  public:
   explicit Client(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Connects from `source_ip` (any 127.x.y.z works on Linux loopback), so tests can see how
-  // ferry reports client addresses other than 127.0.0.1.
+  // ferry reports client addresses other than 127.0.0.1. An IPv6 `source_ip` connects to that
+  // same address, where the test has ferry listen (an address it put on a loopback of its own).
   Client(uint16_t port, const char* source_ip, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~Client();
   Client(const Client&) = delete;
@@ -43,6 +46,8 @@ class Client {
   std::string buffered() const { return buf_; }
 
  private:
+  // Connects fd_ to `to` (from `from` when not null; both of length `len`), or leaves it -1.
+  void open(const sockaddr* from, const sockaddr* to, socklen_t len);
   bool fill();
   int fd_ = -1;
   std::chrono::milliseconds timeout_;
