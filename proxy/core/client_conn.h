@@ -192,9 +192,6 @@ class ClientConn final : private HttpParser::Sink {
   void log_request();
   BackendCounters* backend_counters();
 
-  // What only TLS connections, HTTP/2 connections, their streams and IPv6 clients need. Kept
-  // out of line so that a plain HTTP/1 connection, idle most of its life, stays small: at
-  // 10,000 idle connections every byte here is 10 kB.
   // The two interfaces the HTTP/2 session calls: the connection's (Host) and a stream's
   // (StreamPeer). They live in the Edge, not among ClientConn's bases, so that a plain
   // connection does not carry their two vtable pointers.
@@ -207,6 +204,9 @@ class ClientConn final : private HttpParser::Sink {
     void stream_drained() override { conn.stream_drained(); }
     ClientConn& conn;
   };
+  // What only TLS connections, HTTP/2 connections and their streams, and client addresses
+  // longer than any IPv4 one need. Kept out of line so that a plain HTTP/1 connection, idle
+  // most of its life, stays small: at 10,000 idle connections each byte of ClientConn is 10 kB.
   struct Edge {
     explicit Edge(ClientConn& c) : http2_link(c) {}
     Http2Link http2_link;  // first: it outlives the session below, which holds it
