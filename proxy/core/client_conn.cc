@@ -1406,7 +1406,7 @@ void ClientConn::start_http2() {
   limits.response_buffer = settings.response_buffer;
   Edge& e = edge();
   e.h2 = std::make_unique<http2::ServerSession>(e.http2_link, limits);
-  if (worker_.draining()) h2()->shutdown();
+  if (worker_.draining()) e.h2->shutdown();
   want_write();
 }
 

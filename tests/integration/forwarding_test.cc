@@ -1,7 +1,9 @@
 // End-to-end forwarding over real sockets: ferry in-process in front of fake backends.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -84,8 +86,29 @@ TEST(Forwarding, ReportsEachClientAddressInXForwardedFor) {
 // any IPv4 address): the text lives beside the connection, for every request it makes.
 // Needs an address no host loopback has, so the test runs in a network namespace of its own
 // (root only); the proxy, the backend and the client all live in it.
+// Moves the calling thread (and threads it starts) into a new network namespace, and back when
+// it goes out of scope, so tests run after it in the same process are not left in it.
+class OwnNetworkNamespace {
+ public:
+  OwnNetworkNamespace() : home_(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    entered_ = home_ >= 0 && ::unshare(CLONE_NEWNET) == 0;
+  }
+  ~OwnNetworkNamespace() {
+    if (entered_) ::setns(home_, CLONE_NEWNET);
+    if (home_ >= 0) ::close(home_);
+  }
+  OwnNetworkNamespace(const OwnNetworkNamespace&) = delete;
+  OwnNetworkNamespace& operator=(const OwnNetworkNamespace&) = delete;
+  bool entered() const { return entered_; }
+
+ private:
+  int home_;
+  bool entered_ = false;
+};
+
 TEST(Forwarding, ReportsALongIPv6ClientAddressOnEveryRequest) {
-  if (::unshare(CLONE_NEWNET) != 0) GTEST_SKIP() << "cannot make a network namespace (needs root)";
+  const OwnNetworkNamespace ns;
+  if (!ns.entered()) GTEST_SKIP() << "cannot make a network namespace (needs root)";
   constexpr const char* kClient = "fd00:f:0:0:1234:5678:9abc:def0";
   const std::string setup = std::string("ip link set lo up && ip -6 addr add ") + kClient +
                             "/128 dev lo nodad 2>&1";

@@ -26,6 +26,7 @@ namespace {
 std::size_t heap_in_use() { return mallinfo2().uordblks; }
 
 // A connection that made one request, read the whole answer and now idles; -1 on failure.
+// Raw, not support/client.h's Client: that one keeps a heap buffer, which would be counted.
 int idle_client(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
