@@ -7,7 +7,11 @@ SDK connection pool looks like to a proxy). Then the helper prints
 
     READY open=<n> failed=<n> seconds=<s>
 
-on stdout and holds every socket until SIGUSR1 or SIGTERM. On SIGUSR1 it first counts the
+on stdout and holds every socket until SIGUSR1 or SIGTERM. With --pause-at K it first opens K
+connections, prints `HALF open=<n> failed=<n>` and waits for SIGUSR2 before opening the rest,
+so a caller can read the proxy's memory at two counts: the difference over the second batch is
+what one more idle connection costs, without the pools a proxy sizes once for the opening
+burst's concurrency. On SIGUSR1 it first counts the
 connections the proxy has not closed meanwhile and prints `STILL_OPEN <n>`. It exits on its
 own after --hold seconds. Standard library only; one thread, epoll via selectors.
 
@@ -163,19 +167,34 @@ def main():
     ap.add_argument("--open-timeout", type=float, default=60.0)
     ap.add_argument("--hold", type=float, default=120.0, help="exit after this many seconds")
     ap.add_argument("--tls", action="store_true", help="connect with TLS (HTTPS)")
+    ap.add_argument("--pause-at", type=int, default=0,
+                    help="after this many, print HALF and wait for SIGUSR2 before the rest")
     args = ap.parse_args()
 
     signals = []
     signal.signal(signal.SIGUSR1, lambda *_: signals.append("usr1"))
+    signal.signal(signal.SIGUSR2, lambda *_: signals.append("usr2"))
     signal.signal(signal.SIGTERM, lambda *_: signals.append("term"))
 
+    ctx = tls_context() if args.tls else None
     t0 = time.monotonic()
-    socks, failed = open_all(args.host, args.port, args.count, args.parallel,
-                             t0 + args.open_timeout, tls_context() if args.tls else None)
+    first = min(args.pause_at, args.count) if args.pause_at > 0 else args.count
+    socks, failed = open_all(args.host, args.port, first, args.parallel, t0 + args.open_timeout, ctx)
+    if first < args.count:
+        print(f"HALF open={len(socks)} failed={failed}", flush=True)
+        paused = time.monotonic()
+        wait_end = paused + args.hold
+        while "usr2" not in signals and "term" not in signals and time.monotonic() < wait_end:
+            time.sleep(0.05)
+        t0 += time.monotonic() - paused  # the pause is not opening time
+        more, more_failed = open_all(args.host, args.port, args.count - first, args.parallel,
+                                     t0 + args.open_timeout, ctx)
+        socks += more
+        failed += more_failed
     print(f"READY open={len(socks)} failed={failed} seconds={time.monotonic() - t0:.2f}",
           flush=True)
     end = time.monotonic() + args.hold
-    while not signals and time.monotonic() < end:
+    while "usr1" not in signals and "term" not in signals and time.monotonic() < end:
         time.sleep(0.05)
     if "usr1" in signals:
         print(f"STILL_OPEN {still_open(socks)}", flush=True)

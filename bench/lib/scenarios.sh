@@ -240,6 +240,19 @@ run_http() {
     >>"$OUT/runs.jsonl"
 }
 
+# helper_line PATTERN FILE PID SECONDS: the first line of FILE matching PATTERN, once the
+# idle helper (PID) has printed it; empty if the helper exits or SECONDS + 30 pass first.
+helper_line() {
+  local pattern=$1 file=$2 pid=$3 limit=$4 i line=""
+  for ((i = 0; i < (limit + 30) * 10; i++)); do
+    line=$(grep -m1 "$pattern" "$file" || true)
+    [[ -n $line ]] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  printf '%s' "$line"
+}
+
 # run_idle ROUND SCENARIO TARGET: hold IDLE_CONNS keep-alive connections (tls-idle10k: over
 # TLS) open through the target and measure the target's RSS before and after; appends a
 # record to runs.jsonl.
@@ -271,17 +284,20 @@ run_idle() {
   read -r acc0 req0 chk0 < <(backend_counters)
   reset_hwm "${pids[@]}"
 
+  # Half the connections first, then the rest: the RSS the second half adds is what one more
+  # idle connection costs, apart from what a proxy sizes once for the opening burst (pools of
+  # request state, pooled backend connections).
+  local half=$((IDLE_CONNS / 2))
   "${LOAD_WRAP[@]}" /usr/bin/python3 "$BENCH_DIR/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" \
-    --open-timeout "$open_limit" --hold 120 "${tls_opt[@]}" >"$helper_out" 2>&1 &
+    --open-timeout "$open_limit" --hold 120 --pause-at "$half" "${tls_opt[@]}" >"$helper_out" 2>&1 &
   helper_pid=$!
   IDLE_PID=$helper_pid
-  local i ready=""
-  for ((i = 0; i < (open_limit + 30) * 10; i++)); do
-    ready=$(grep -m1 '^READY' "$helper_out" || true)
-    [[ -n $ready ]] && break
-    kill -0 "$helper_pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  local ready="" halfway="" rss_half=0
+  halfway=$(helper_line '^HALF' "$helper_out" "$helper_pid" "$open_limit")
+  sleep "$IDLE_SETTLE"
+  target_alive "$target" && rss_half=$(status_kb VmRSS "${pids[@]}")
+  kill -USR2 "$helper_pid" 2>/dev/null || true
+  ready=$(helper_line '^READY' "$helper_out" "$helper_pid" "$open_limit")
   sleep "$IDLE_SETTLE"
 
   local alive=true rss1=0 hwm=0 cpu1=0 still=0
@@ -310,9 +326,11 @@ run_idle() {
   opened=$(sed -n 's/.*open=\([0-9]*\).*/\1/p' <<<"$ready")
   failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$ready")
   secs=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$ready")
-  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"busy_before_pct":%d,"raw":"raw/r%d-%s-%s.txt"}\n' \
+  local half_open
+  half_open=$(sed -n 's/.*open=\([0-9]*\).*/\1/p' <<<"$halfway")
+  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"idle":{"requested":%d,"open":%d,"failed":%d,"open_seconds":%s,"still_open":%d,"rss_before_kb":%d,"rss_after_kb":%d,"half_open":%d,"rss_half_kb":%d},"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"busy_before_pct":%d,"raw":"raw/r%d-%s-%s.txt"}\n' \
     "$round" "$scen" "$target" "$alive" "$IDLE_CONNS" "${opened:-0}" "${failed:-$IDLE_CONNS}" \
-    "${secs:-0}" "${still:-0}" "$rss0" "$rss1" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss1" \
+    "${secs:-0}" "${still:-0}" "$rss0" "$rss1" "${half_open:-0}" "$rss_half" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss1" \
     $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$quiet" "$round" "$scen" "$target" \
     >>"$OUT/runs.jsonl"
 }

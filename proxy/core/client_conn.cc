@@ -98,7 +98,7 @@ constexpr std::string_view kPlainHttpToTlsPort =
 
 }  // namespace
 
-ClientConn::ClientConn(Worker& worker) : worker_(worker) {
+ClientConn::ClientConn(Worker& worker) {
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
 }
@@ -140,7 +140,6 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
     char text[INET6_ADDRSTRLEN];
     format_peer(peer, text);
     c->set_client_ip(text);
-    c->client_key_ = limits::client_key(peer);  // once per connection, not per request
   }
   if (const ListenerSettings* l = c->listener(); l != nullptr && l->speaks_tls()) {
     c->edge().tls = tls::Session::server(l->server_tls());
@@ -160,8 +159,8 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
 
 void ClientConn::attach_exchange() {
   if (ex_ != nullptr) return;
-  worker_.idle_remove(this);
-  ex_ = worker_.exchanges().acquire(this, this, worker_.settings().max_header_bytes);
+  worker().idle_remove(this);
+  ex_ = worker().exchanges().acquire(this, worker().settings().max_header_bytes);
 }
 
 void ClientConn::maybe_go_idle() {
@@ -172,27 +171,27 @@ void ClientConn::maybe_go_idle() {
       ex_->in_input || ex_->upstream != nullptr || ex_->finish_pending) {
     return;
   }
-  worker_.exchanges().release(std::exchange(ex_, nullptr));
-  worker_.idle_add(this, Worker::IdleKind::BetweenRequests);
+  worker().exchanges().release(std::exchange(ex_, nullptr));
+  worker().idle_add(this, Worker::IdleKind::BetweenRequests);
 }
 
 void ClientConn::close() {
   if (std::exchange(closing_, true)) return;
-  worker_.idle_remove(this);
+  worker().idle_remove(this);
   if (ex_ != nullptr) {
     ex_->deadline.clear();
     if (ex_->response_started || ex_->head_held) log_request();  // a response cut short still counts
     if (ex_->upstream != nullptr) std::exchange(ex_->upstream, nullptr)->detach(false);
     release_backend(balancer::Outcome::Success);
-    if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
+    if (ex_->snapshot != nullptr) worker().release_snapshot(std::exchange(ex_->snapshot, nullptr));
   }
   // Every stream's exchange ends with the connection (the session itself goes in on_closed).
   if (h2() != nullptr) h2()->abandon_all();
   if (listed_) {
-    adjust(worker_.metrics().client_connections, -1);
-    worker_.client_closed(this);
+    adjust(worker().metrics().client_connections, -1);
+    worker().client_closed(this);
   }
-  if (counted_) worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+  if (counted_) worker().shared().connections.fetch_sub(1, std::memory_order_relaxed);
   if (stream_mode_) {
     // What the exchange answered goes to its stream, which sends it on after this is gone.
     if (ex_ != nullptr && stream() != nullptr && ex_->out.pending() != 0)
@@ -215,7 +214,7 @@ void ClientConn::on_closed(uv_handle_t* h) {
   ClientConn* c = self_of(h);
   // Closing the socket cancelled any write in flight (its callback has run), so the exchange
   // can go back to the pool.
-  if (c->ex_ != nullptr) c->worker_.exchanges().release(std::exchange(c->ex_, nullptr));
+  if (c->ex_ != nullptr) c->worker().exchanges().release(std::exchange(c->ex_, nullptr));
   delete c;
 }
 
@@ -267,12 +266,12 @@ void ClientConn::stop_reading() {
 
 void ClientConn::on_alloc(uv_handle_t* h, std::size_t, uv_buf_t* buf) {
   ClientConn* c = self_of(h);
-  *buf = uv_buf_init(c->worker_.blocks().get(), BlockPool::kBlockSize);
+  *buf = uv_buf_init(c->worker().blocks().get(), BlockPool::kBlockSize);
 }
 
 void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   ClientConn* c = self_of(as_handle(s));
-  Worker& worker = c->worker_;  // c may be closing by the end (its memory stays until on_closed)
+  Worker& worker = c->worker();  // c may be closing by the end (its memory stays until on_closed)
   if (nread > 0) {
     if (c->tls() != nullptr) {
       c->read_tls(buf->base, static_cast<std::size_t>(nread));
@@ -358,7 +357,7 @@ void ClientConn::feed(const char* data, std::size_t len) {
     any_request_ = true;
     ex_->request_started = true;
     ex_->request_start_ns = uv_hrtime();
-    arm_timer(worker_.settings().client_header_ms);
+    arm_timer(worker().settings().client_header_ms);
   }
   std::size_t used = 0;
   switch (ex_->parser.feed(data, len, &used)) {
@@ -387,13 +386,17 @@ void ClientConn::feed(const char* data, std::size_t len) {
   }
 }
 
+int RequestEvents::on_head(MessageHead& head) { return conn->on_head(head); }
+int RequestEvents::on_body(const char* data, std::size_t len) { return conn->on_body(data, len); }
+int RequestEvents::on_message_end() { return conn->on_message_end(); }
+
 int ClientConn::on_head(MessageHead& head) {
   ex_->head_complete = true;
   // Before any check, so even ferry's own 4xx answers carry the id the access log shows.
   if (const std::string_view id = head.find(HeaderName::XRequestId); acceptable_request_id(id)) {
     ex_->request_id.assign(id);
   } else {
-    worker_.request_ids().next(ex_->request_id);
+    worker().request_ids().next(ex_->request_id);
   }
   if (head.http_major != 1 || head.http_minor > 1) {
     send_error(400, true);
@@ -443,7 +446,7 @@ int ClientConn::on_head(MessageHead& head) {
   }
   ex_->request_chunked = head.chunked;
   ex_->request_has_body = head.chunked || head.content_length > 0;
-  const uint64_t max_body = worker_.settings().max_body_bytes;
+  const uint64_t max_body = worker().settings().max_body_bytes;
   if (max_body != 0 && head.has_content_length && head.content_length > max_body) {
     send_error(413, true);
     return -1;
@@ -453,7 +456,7 @@ int ClientConn::on_head(MessageHead& head) {
   ex_->request_upgrade = head.upgrade;
   // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 request means the framing may be faulty;
   // the connection closes after the response.
-  ex_->client_keep_alive = head.keep_alive && !worker_.draining() && !close_after_write_ &&
+  ex_->client_keep_alive = head.keep_alive && !worker().draining() && !close_after_write_ &&
                            !(ex_->http10 && transfer_encodings > 0);
   if (ex_->request_has_body && !ex_->http10 && iequals(trim(expect), "100-continue")) {
     // The body is read (and buffered) by ferry, so ferry answers the expectation itself.
@@ -462,7 +465,7 @@ int ClientConn::on_head(MessageHead& head) {
   }
   phase_ = Phase::Body;
   // The head arrived in time; from here the client has client_idle between body reads.
-  arm_timer(worker_.settings().client_idle_ms);
+  arm_timer(worker().settings().client_idle_ms);
   return 0;
 }
 
@@ -480,7 +483,7 @@ void ClientConn::append_body(std::string& to, const char* data, std::size_t len,
 
 int ClientConn::on_body(const char* data, std::size_t len) {
   ex_->body_received += len;
-  const uint64_t max_body = worker_.settings().max_body_bytes;
+  const uint64_t max_body = worker().settings().max_body_bytes;
   if (max_body != 0 && ex_->body_received > max_body) {
     send_error(413, true);
     return -1;
@@ -501,7 +504,7 @@ int ClientConn::on_body(const char* data, std::size_t len) {
   append_body(ex_->request_body, data, len, ex_->request_chunked);
   // Small bodies are read whole before a backend is engaged, so a slow client never ties up a
   // backend worker; a larger one is streamed once the backend is connected.
-  if (phase_ == Phase::Body && ex_->request_body.size() >= worker_.settings().request_buffer) {
+  if (phase_ == Phase::Body && ex_->request_body.size() >= worker().settings().request_buffer) {
     engage_backend();
   }
   return 0;
@@ -528,7 +531,7 @@ int ClientConn::on_message_end() {
 void ClientConn::engage_backend() {
   phase_ = Phase::Forwarding;
   if (!ex_->request_complete) stop_reading();
-  if (ex_->snapshot == nullptr) ex_->snapshot = worker_.acquire_snapshot();
+  if (ex_->snapshot == nullptr) ex_->snapshot = worker().acquire_snapshot();
   const balancer::Snapshot& snap = ex_->snapshot->get();
   if (ex_->engage_ns == 0) ex_->engage_ns = uv_hrtime();
   const HeadHeaders headers(ex_->parser.head());
@@ -536,9 +539,9 @@ void ClientConn::engage_backend() {
   if (ex_->route == nullptr) {
     // HTTP-01 (RFC 8555 8.3) before anything else, so the CA's check never meets a route, a
     // redirect to HTTPS or a rate limit. Other requests only compare the prefix.
-    if (!secure_ && worker_.shared().acme_tokens != nullptr &&
+    if (!secure_ && worker().shared().acme_tokens != nullptr &&
         request.target.starts_with(acme::ChallengeTokens::kPathPrefix)) {
-      const std::optional<std::string> answer = worker_.shared().acme_tokens->answer(request.target);
+      const std::optional<std::string> answer = worker().shared().acme_tokens->answer(request.target);
       OwnResponse r;
       r.status = answer ? 200 : 404;
       r.content_type = "text/plain";
@@ -548,7 +551,7 @@ void ClientConn::engage_backend() {
     }
     const Routing& routing = ex_->snapshot->routes();
     // The global limit first, before routing: a client past it costs no route match.
-    if (const limits::Rate& per_client = worker_.settings().per_client;
+    if (const limits::Rate& per_client = worker().settings().per_client;
         per_client.on() && !within_rate_limit(per_client, 0))
       return;
     sockaddr_storage peer{};
@@ -571,7 +574,7 @@ void ClientConn::engage_backend() {
       send_route_response(request);
       return;
     }
-    ex_->pool = balancer::routing::choose_pool(*ex_->route, worker_.next_split(ex_->route->index));
+    ex_->pool = balancer::routing::choose_pool(*ex_->route, worker().next_split(ex_->route->index));
     if (ex_->pool < routing.pools.size()) ex_->pool_name = routing.pools[ex_->pool].name;
   }
   const std::optional<std::size_t> pick = pick_backend(request);
@@ -596,14 +599,14 @@ void ClientConn::engage_backend() {
   ex_->backend_slot = backend.metrics_slot;
   ex_->backend_name = backend.name;
   const PoolSettings& pool = ex_->snapshot->routes().pools[ex_->pool];
-  if (UpstreamConn* pooled = UpstreamConn::take_pooled(worker_, backend, pool); pooled != nullptr) {
+  if (UpstreamConn* pooled = UpstreamConn::take_pooled(worker(), backend, pool); pooled != nullptr) {
     ex_->upstream = pooled;
     ex_->upstream->attach(this);
     start_request_on_upstream();
     return;
   }
   UpstreamError why = UpstreamError::Refused;
-  ex_->upstream = UpstreamConn::connect(worker_, backend, pool, this, &why);
+  ex_->upstream = UpstreamConn::connect(worker(), backend, pool, this, &why);
   if (ex_->upstream == nullptr) upstream_failed(why);
 }
 
@@ -616,14 +619,14 @@ std::optional<std::size_t> ClientConn::pick_backend(const balancer::Request& req
   const balancer::PoolView view = snap.pools.empty() ? balancer::PoolView(snap) : snap.pool(ex_->pool);
   const bool hashing = pool.balancer == config::BalancerKind::ConsistentHash;
   const std::string_view hash_key = hashing ? balancer::pick_key(pool.hash_key, request) : request.client_ip;
-  if (!worker_.balancers_fit(ex_->snapshot)) {
+  if (!worker().balancers_fit(ex_->snapshot)) {
     // A retry of a request that began before a reload: its pool's balancer is gone, and any
     // eligible backend not tried yet will do.
     for (std::size_t i = 0; i < view.size(); ++i)
       if (view.eligible(i) && !ex_->tried.contains(i)) return i;
     return std::nullopt;
   }
-  balancer::Balancer& algorithm = worker_.balancer(ex_->pool);
+  balancer::Balancer& algorithm = worker().balancer(ex_->pool);
   if (!pool.sticky_cookie.empty() && ex_->tried.size() == 0) {
     // The cookie's backend while it is eligible; a missing, forged or stale value, or one
     // naming a backend that is unhealthy, draining or gone, is a fresh pick (and cookie).
@@ -642,9 +645,9 @@ std::optional<std::size_t> ClientConn::pick_backend(const balancer::Request& req
   if (!pick || pool.slow_start_ms == 0 || snap.ramp_since_ms.empty()) return pick;
   // Slow start (balancer/slow_start.h): a ramping backend's pick stands with its share.
   const uint32_t first = snap.pools.empty() ? 0 : snap.pools[ex_->pool].first;
-  const auto now = static_cast<int64_t>(uv_now(worker_.loop()));
+  const auto now = static_cast<int64_t>(uv_now(worker().loop()));
   const double share = balancer::ramp_share(snap.ramp_since_ms[first + *pick], now, pool.slow_start_ms);
-  const uint64_t draw = hashing ? balancer::hash_bytes(hash_key, 0x5105'7a27) : worker_.random().next();
+  const uint64_t draw = hashing ? balancer::hash_bytes(hash_key, 0x5105'7a27) : worker().random().next();
   if (balancer::pick_stands(share, draw)) return pick;
   balancer::TriedSet without = ex_->tried;
   without.add(*pick);
@@ -673,7 +676,7 @@ void ClientConn::send_route_response(const balancer::Request& request) {
       send_error(400, !ex_->request_complete);
       return;
     }
-    const std::string_view listener = worker_.settings().listeners[listener_].name;
+    const std::string_view listener = worker().settings().listeners[listener_].name;
     balancer::routing::RedirectParts parts;
     parts.protocol = secure_ ? "https" : "http";
     parts.host = host;
@@ -701,9 +704,9 @@ void ClientConn::send_built(OwnResponse& r) {
 bool ClientConn::within_rate_limit(const limits::Rate& rate, uint64_t salt) {
   // engage_ns is uv_hrtime(): one monotonic clock for every worker, as the shared table needs.
   const limits::Decision d =
-      worker_.shared().rate_limiter.admit(limits::salted_key(client_key_, salt), rate, ex_->engage_ns);
+      worker().shared().rate_limiter.admit(limits::salted_key(limits::client_key(client_ip()), salt), rate, ex_->engage_ns);
   if (d.allowed) return true;
-  worker_.metrics().count_rate_limited(listener_);
+  worker().metrics().count_rate_limited(listener_);
   OwnResponse r;
   r.status = 429;
   r.content_type = "text/plain";
@@ -774,7 +777,7 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
     ex_->streaming = false;
     const balancer::Backend& backend = ex_->snapshot->get().backends[ex_->backend_index];
     error = UpstreamError::Refused;
-    ex_->upstream = UpstreamConn::connect(worker_, backend, ex_->snapshot->routes().pools[ex_->pool], this, &error);
+    ex_->upstream = UpstreamConn::connect(worker(), backend, ex_->snapshot->routes().pools[ex_->pool], this, &error);
     if (ex_->upstream != nullptr) return;
   }
   const bool refused = error == UpstreamError::Refused;
@@ -784,8 +787,8 @@ void ClientConn::upstream_failed(UpstreamError error, bool reused) {
               std::string(info(error).text).c_str());
     const Routing& routing = ex_->snapshot->routes();
     const bool checked = ex_->pool < routing.pools.size() && routing.pools[ex_->pool].health_checks;
-    if (refused && checked && worker_.shared().on_refused) {
-      worker_.shared().on_refused(snap.backend_set, ex_->backend_index);
+    if (refused && checked && worker().shared().on_refused) {
+      worker().shared().on_refused(snap.backend_set, ex_->backend_index);
     }
   }
   if (BackendCounters* counters = backend_counters()) counters->record_error(info(error).metric_kind);
@@ -835,7 +838,7 @@ int ClientConn::response_head(MessageHead& head) {
     framing = BodyFraming::UntilClose;
   }
   const bool keep = ex_->client_keep_alive && ex_->request_complete && framing != BodyFraming::UntilClose &&
-                    !worker_.draining() && !(ex_->request_upgrade && head.status != 101);
+                    !worker().draining() && !(ex_->request_upgrade && head.status != 101);
   ResponseRewrite rw;
   rw.framing = framing;
   rw.keep_alive = keep;
@@ -893,7 +896,7 @@ int ClientConn::response_body(char* block, const char* data, std::size_t len) {
   flush();
   // Read ahead of a slow client up to buffers.response, then hold the backend back.
   if (!ex_->upstream_paused && ex_->upstream != nullptr &&
-      queued_to_client() > worker_.settings().response_buffer) {
+      queued_to_client() > worker().settings().response_buffer) {
     ex_->upstream->pause_reading();
     ex_->upstream_paused = true;
   }
@@ -910,7 +913,7 @@ int ClientConn::splice_target() {
     // The head (and the body's first bytes) go first: the batch writes them now, not at the
     // end of the burst, and usually the socket takes them whole.
     flush();
-    worker_.writes().run();
+    worker().writes().run();
     if (closing_) return -1;
   }
   if (ex_->out.pending() > 0 || tcp_.write_queue_size > 0) return -1;
@@ -948,7 +951,7 @@ void ClientConn::response_end(bool backend_reusable) {
     std::exchange(ex_->upstream, nullptr)->detach(backend_reusable && ex_->request_complete);
   }
   release_backend(balancer::Outcome::Success);
-  worker_.count_request();
+  worker().count_request();
   flush();
   finish_exchange();
 }
@@ -981,7 +984,7 @@ void ClientConn::tunnel_data(char* block, const char* data, std::size_t len) {
   queue_relayed(block, data, len);
   flush();
   if (!ex_->upstream_paused && ex_->upstream != nullptr &&
-      queued_to_client() > worker_.settings().response_buffer) {
+      queued_to_client() > worker().settings().response_buffer) {
     ex_->upstream->pause_reading();
     ex_->upstream_paused = true;
   }
@@ -1124,21 +1127,21 @@ bool ClientConn::finish_exchange_now() {
   reset_request_state();
   ex_->parser.next_message();
   phase_ = Phase::Idle;
-  if (close_after_write_ || worker_.draining()) {
+  if (close_after_write_ || worker().draining()) {
     close_after_write_ = true;
     ex_->deadline.clear();
     close_when_written();
     return false;
   }
   ex_->parser.head().trim();
-  arm_timer(worker_.settings().client_idle_ms);
+  arm_timer(worker().settings().client_idle_ms);
   start_reading();
   return !ex_->pending_input.empty();
 }
 
 void ClientConn::reset_request_state() {
   release_backend(balancer::Outcome::Success);
-  if (ex_->snapshot != nullptr) worker_.release_snapshot(std::exchange(ex_->snapshot, nullptr));
+  if (ex_->snapshot != nullptr) worker().release_snapshot(std::exchange(ex_->snapshot, nullptr));
   ex_->reset_request();
 }
 
@@ -1148,8 +1151,8 @@ void ClientConn::release_backend(balancer::Outcome outcome) {
   const balancer::Backend& backend = snap.backends[ex_->backend_index];
   backend.load->outstanding.fetch_sub(1, std::memory_order_relaxed);
   // A request that started before a reload has no balancer to tell (its pool's may be gone).
-  if (worker_.balancers_fit(ex_->snapshot) && ex_->pool < snap.pools.size())
-    worker_.balancer(ex_->pool).release(ex_->backend_index - snap.pools[ex_->pool].first, outcome);
+  if (worker().balancers_fit(ex_->snapshot) && ex_->pool < snap.pools.size())
+    worker().balancer(ex_->pool).release(ex_->backend_index - snap.pools[ex_->pool].first, outcome);
 }
 
 const void* ClientConn::backend_in_use() const {
@@ -1157,7 +1160,7 @@ const void* ClientConn::backend_in_use() const {
 }
 
 BackendCounters* ClientConn::backend_counters() {
-  return worker_.metrics().backend(ex_->backend_slot);
+  return worker().metrics().backend(ex_->backend_slot);
 }
 
 balancer::Request ClientConn::request_view(const balancer::RequestHeaders& headers) const {
@@ -1176,8 +1179,8 @@ void ClientConn::log_request() {
   const uint64_t total_ns = now - ex_->request_start_ns;
   if (BackendCounters* counters = backend_counters()) counters->record_response(ex_->response_status, total_ns);
   if (ex_->route_slot != 0)
-    if (BackendCounters* route = worker_.metrics().route(ex_->route_slot)) route->record_response(ex_->response_status, total_ns);
-  AccessLogBuffer* log = worker_.access_log();
+    if (BackendCounters* route = worker().metrics().route(ex_->route_slot)) route->record_response(ex_->response_status, total_ns);
+  AccessLogBuffer* log = worker().access_log();
   if (log == nullptr) return;
   const MessageHead& head = ex_->parser.head();
   AccessRecord r;
@@ -1212,7 +1215,7 @@ void ClientConn::flush() {
   // Plaintext waits for the batch as plain bytes do (out joins it), so what one burst queues
   // becomes one run of records; when the batch runs (or there is none) it is encrypted, then
   // written.
-  if (!worker_.writes().holding()) encrypt_queued();
+  if (!worker().writes().holding()) encrypt_queued();
   if (closing_) return;
   int rc = ex_->out.flush(as_stream(&tcp_));
   if (rc == 0) rc = ex_->tls_out.flush(as_stream(&tcp_));
@@ -1244,13 +1247,13 @@ void ClientConn::read_tls(const char* data, std::size_t len) {
     // A handshake has client_header to finish, as a request head has: a client that stalls
     // mid-handshake holds a connection no longer than one that stalls mid-head.
     ex_->handshake_timed = true;
-    arm_timer(worker_.settings().client_header_ms);
+    arm_timer(worker().settings().client_header_ms);
   }
   tls()->feed(data, len);
   // Decrypt everything fed, even when handle_input stops reading (backpressure): bytes left
   // inside the session would wait for a socket read that may never come. What one read
   // block held is at most one block of plaintext, so memory stays bounded.
-  char* block = worker_.blocks().get();
+  char* block = worker().blocks().get();
   for (;;) {
     const bool was_done = tls()->handshake_done();
     const tls::Session::Result r = tls()->read(block, BlockPool::kBlockSize);
@@ -1262,7 +1265,7 @@ void ClientConn::read_tls(const char* data, std::size_t len) {
     }
     if (r.status == tls::Session::Status::WantMore) break;
     if (r.status == tls::Session::Status::Closed) {  // close_notify: as a TCP half-close
-      worker_.blocks().put(block);
+      worker().blocks().put(block);
       flush();
       on_eof();
       return;
@@ -1270,7 +1273,7 @@ void ClientConn::read_tls(const char* data, std::size_t len) {
     tls_failed();
     break;
   }
-  worker_.blocks().put(block);
+  worker().blocks().put(block);
   if (closing_) return;
   flush();  // handshake records, session tickets, alerts
   maybe_go_idle();
@@ -1283,7 +1286,7 @@ std::string_view ClientConn::hsts_line() const {
 }
 
 const ListenerSettings* ClientConn::listener() const {
-  const std::vector<ListenerSettings>& all = worker_.settings().listeners;
+  const std::vector<ListenerSettings>& all = worker().settings().listeners;
   return listener_ < all.size() ? &all[listener_] : nullptr;
 }
 
@@ -1291,7 +1294,7 @@ void ClientConn::handshake_finished() {
   // Once per connection: the subject only exists when client_ca made the client show a
   // certificate that verified, and it cannot change (no renegotiation).
   edge().client_subject = tls()->peer_subject();
-  worker_.metrics().count_tls_handshake(listener_, tls()->resumed() ? TlsResult::Resumed : TlsResult::Full,
+  worker().metrics().count_tls_handshake(listener_, tls()->resumed() ? TlsResult::Resumed : TlsResult::Full,
                                          tls()->version());
   // ALPN chose h2, or the client offered none on a listener that speaks only h2.
   if (const ListenerSettings* l = listener(); l != nullptr && l->h2) {
@@ -1302,8 +1305,8 @@ void ClientConn::handshake_finished() {
 
 void ClientConn::tls_failed() {
   if (!tls()->handshake_done()) {
-    worker_.metrics().count_tls_handshake(listener_, TlsResult::Failed, {});
-    worker_.note_tls_failure(client_ip(), tls()->error());
+    worker().metrics().count_tls_handshake(listener_, TlsResult::Failed, {});
+    worker().note_tls_failure(client_ip(), tls()->error());
     if (ex_->plain_http_to_tls) {
       // nginx's courtesy: a browser that typed http:// for an https:// port learns why.
       ex_->tls_out.clear();
@@ -1337,7 +1340,7 @@ void ClientConn::on_written(void* self, int status) {
     return;
   }
   if (c->ex_->upstream_paused && c->ex_->upstream != nullptr &&
-      c->queued_to_client() <= c->worker_.settings().response_buffer / 2) {
+      c->queued_to_client() <= c->worker().settings().response_buffer / 2) {
     c->ex_->upstream_paused = false;
     c->ex_->upstream->resume_reading();
   }
@@ -1351,7 +1354,7 @@ void ClientConn::update_timer() {
   // more request body, or for it to read the response.
   const bool waiting_on_client = (ex_->streaming && !ex_->request_complete) || queued_to_client() > 0;
   if (waiting_on_client) {
-    arm_timer(worker_.settings().client_idle_ms);
+    arm_timer(worker().settings().client_idle_ms);
   } else {
     ex_->deadline.clear();
   }
@@ -1370,9 +1373,10 @@ void ClientConn::on_timer(void* owner) {
       break;
     case Phase::Http2:
       // Idle past client_idle: GOAWAY, and a moment for it to go out before the close.
-      if (std::exchange(c->http2_idle_closing_, true)) {
+      if (c->http2_idle_closing_) {
         c->close();
       } else {
+        c->http2_idle_closing_ = true;
         c->h2()->shutdown();
         c->arm_timer(kLingerMs);
       }
@@ -1399,14 +1403,14 @@ void ClientConn::start_http2() {
   attach_exchange();
   phase_ = Phase::Http2;
   ex_->deadline.clear();
-  const Settings& settings = worker_.settings();
+  const Settings& settings = worker().settings();
   http2::SessionLimits limits;
   limits.max_concurrent_streams = settings.http2_max_concurrent_streams;
   limits.max_header_bytes = settings.max_header_bytes;
   limits.response_buffer = settings.response_buffer;
   Edge& e = edge();
   e.h2 = std::make_unique<http2::ServerSession>(e.http2_link, limits);
-  if (worker_.draining()) e.h2->shutdown();
+  if (worker().draining()) e.h2->shutdown();
   want_write();
 }
 
@@ -1418,8 +1422,8 @@ void ClientConn::want_write() {
   if (closing_ || ex_ == nullptr) return;
   // Never from inside the caller (a stream, or nghttp2 itself): the write batch calls
   // on_written from the top of the loop's turn, and pump_http2 makes the frames then.
-  if (worker_.writes().open()) {
-    worker_.writes().add(&ex_->out);
+  if (worker().writes().open()) {
+    worker().writes().add(&ex_->out);
   } else {
     pump_http2();
   }
@@ -1447,7 +1451,7 @@ void ClientConn::pump_http2() {
   }
   // No stream open: the connection idles under client_idle, as a keep-alive one does.
   if (h2()->open_streams() == 0) {
-    if (!http2_idle_closing_) arm_timer(worker_.settings().client_idle_ms);
+    if (!http2_idle_closing_) arm_timer(worker().settings().client_idle_ms);
   } else if (!http2_idle_closing_) {
     ex_->deadline.clear();
   }
@@ -1455,18 +1459,17 @@ void ClientConn::pump_http2() {
 
 http2::StreamPeer* ClientConn::open_stream(http2::Stream& stream) {
   if (closing_) return nullptr;
-  auto* c = new ClientConn(worker_);
+  auto* c = new ClientConn(worker());
   c->stream_mode_ = true;
   c->edge().stream = &stream;
   c->listener_ = listener_;
   c->secure_ = secure_;
   c->set_client_ip(client_ip());
-  c->client_key_ = client_key_;
   if (!client_subject().empty()) c->edge().client_subject = client_subject();
   c->edge().peer_tcp = &tcp_;
   c->reading_ = true;
   c->phase_ = Phase::Idle;
-  worker_.metrics().count_http2_stream(listener_);
+  worker().metrics().count_http2_stream(listener_);
   return &c->edge().http2_link;
 }
 
@@ -1486,7 +1489,7 @@ void ClientConn::flush_to_stream() {
   if (stream() == nullptr || ex_->out.pending() == 0) return;
   // Held to the end of the read burst as socket writes are: the stream parses the response
   // then, outside whatever produced it.
-  if (worker_.writes().holding()) {
+  if (worker().writes().holding()) {
     ex_->out.flush(nullptr);  // only joins the batch
     return;
   }

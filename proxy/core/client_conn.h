@@ -37,7 +37,7 @@ namespace ferry::proxy {
 class UpstreamConn;
 class Worker;
 
-class ClientConn final : private HttpParser::Sink {
+class ClientConn final {
  public:
   // Accepts a pending connection from `server`, the worker's listener number `listener`
   // (an index into Settings::listeners); closes it at once past max_connections.
@@ -101,9 +101,11 @@ class ClientConn final : private HttpParser::Sink {
     Http2,       // an HTTP/2 connection: the session reads and writes, streams do the rest
   };
 
-  int on_head(MessageHead& head) override;
-  int on_body(const char* data, std::size_t len) override;
-  int on_message_end() override;
+  // The request parser's events, through the exchange's RequestEvents.
+  friend struct RequestEvents;
+  int on_head(MessageHead& head);
+  int on_body(const char* data, std::size_t len);
+  int on_message_end();
 
   // ---- HTTP/2 (the connection's side) ----
   // Whether this connection's first bytes are an HTTP/2 preface it may take (plain, h2 listed).
@@ -231,31 +233,39 @@ class ClientConn final : private HttpParser::Sink {
   const char* client_ip() const { return client_ip_[0] != '\0' || edge_ == nullptr ? client_ip_ : edge_->client_ip; }
   void set_client_ip(const char* text);
 
-  Worker& worker_;
+  // The worker whose loop this connection is on (the loop's data; every ClientConn, stream
+  // ones too, has its handle initialised on that loop). Not a member: at 10,000 idle
+  // connections each byte of ClientConn is 10 kB.
+  Worker& worker() const { return *static_cast<Worker*>(tcp_.loop->data); }
+
   uv_tcp_t tcp_{};
   std::unique_ptr<Edge> edge_;  // null for a plain HTTP/1 connection
   Exchange* ex_ = nullptr;  // while a request is under way (and until its response is written)
-  uint64_t client_key_ = 0;         // the peer address's rate-limit key (limits/client_key.h); 0: none
-  // Fields of one or two bytes from here on, together, so they pack without padding.
+  // Fields of one or two bytes from here on, together, so they pack without padding. The
+  // rate-limit key of the client's address is not kept: it is computed from client_ip() by
+  // the requests that need it.
   Phase phase_ = Phase::Idle;
   bool closing_ = false;
   bool reading_ = false;
   bool close_after_write_ = false;  // sticky: the connection ends after the current response
-  bool counted_ = false;            // holds one of WorkerShared::connections
-  bool listed_ = false;             // in the worker's client list
-  bool eof_ = false;                // the client half-closed after a complete request
-  bool clean_end_ = false;          // the last request was read whole with nothing after it
-  bool secure_ = false;             // the client came over TLS (in stream mode too)
-  bool any_request_ = false;        // a request began on this connection (no HTTP/2 preface now)
-  bool stream_mode_ = false;        // serves one HTTP/2 stream: no socket of its own
-  bool http2_idle_closing_ = false; // an idle HTTP/2 connection was sent GOAWAY
-  uint16_t listener_ = 0;           // index into Settings::listeners
-  // The peer's address as text, when it fits (every IPv4 address does); else it is in the
-  // Edge and this stays empty.
-  char client_ip_[16] = {};
+  // One byte of rarely written flags.
+  bool counted_ : 1 = false;             // holds one of WorkerShared::connections
+  bool listed_ : 1 = false;              // in the worker's client list
+  bool eof_ : 1 = false;                 // the client half-closed after a complete request
+  bool clean_end_ : 1 = false;           // the last request was read whole with nothing after it
+  bool secure_ : 1 = false;              // the client came over TLS (in stream mode too)
+  bool any_request_ : 1 = false;         // a request began on this connection (no HTTP/2 preface now)
+  bool stream_mode_ : 1 = false;         // serves one HTTP/2 stream: no socket of its own
+  bool http2_idle_closing_ : 1 = false;  // an idle HTTP/2 connection was sent GOAWAY
 
  public:
   uint8_t idle_list_ = 0;  // which of the worker's idle lists it is in; 0 = none (see idle_prev_)
+
+ private:
+  uint16_t listener_ = 0;  // index into Settings::listeners
+  // The peer's address as text, when it fits (every IPv4 address does); else it is in the
+  // Edge and this stays empty.
+  char client_ip_[16] = {};
 };
 
 }  // namespace ferry::proxy

@@ -65,7 +65,7 @@ ExchangePool::~ExchangePool() {
     for (Exchange* ex : free_) delete ex;
 }
 
-Exchange* ExchangePool::acquire(void* owner, HttpParser::Sink* sink, std::size_t max_head_bytes) {
+Exchange* ExchangePool::acquire(ClientConn* owner, std::size_t max_head_bytes) {
   Exchange* ex;
   if (!free_.empty()) {
     ex = free_.back();
@@ -73,7 +73,7 @@ Exchange* ExchangePool::acquire(void* owner, HttpParser::Sink* sink, std::size_t
   } else {
     ex = new Exchange(loop_, blocks_, writes_, on_written_, on_expired_);
   }
-  ex->parser.set_sink(sink);
+  ex->events.conn = owner;
   ex->parser.set_max_head_bytes(max_head_bytes);
   ex->out.set_owner(owner);
   ex->tls_out.set_owner(owner);
@@ -86,7 +86,7 @@ void ExchangePool::release(Exchange* ex) {
   ex->out.clear();
   ex->tls_out.clear();
   ex->parser.reset();
-  ex->parser.set_sink(nullptr);
+  ex->events.conn = nullptr;
   ex->out.set_owner(nullptr);
   ex->tls_out.set_owner(nullptr);
   ex->deadline.set_owner(nullptr);

@@ -19,13 +19,24 @@
 
 namespace ferry::proxy {
 
+class ClientConn;
 class UpstreamConn;
 
+// The request parser's sink: hands each parser event to the ClientConn the exchange serves
+// (defined in client_conn.cc). It lives here rather than as a base of ClientConn so that a
+// connection between requests, which holds no exchange, carries no vtable pointer for it.
+struct RequestEvents final : HttpParser::Sink {
+  int on_head(MessageHead& head) override;
+  int on_body(const char* data, std::size_t len) override;
+  int on_message_end() override;
+  ClientConn* conn = nullptr;
+};
+
 struct Exchange {
-  // `sink`/`owner` are set when attached to a connection.
+  // `events.conn` and the owners are set when attached to a connection.
   Exchange(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
            Deadline::Callback on_expired)
-      : parser(HttpParser::Kind::Request, nullptr, 0),
+      : parser(HttpParser::Kind::Request, &events, 0),
         out(blocks, nullptr, on_written, writes),
         tls_out(blocks, nullptr, on_written, writes) {
     deadline.init(loop, nullptr, on_expired);
@@ -36,7 +47,8 @@ struct Exchange {
 
   Deadline deadline;
   uv_shutdown_t shutdown_req{};
-  HttpParser parser;
+  RequestEvents events;
+  HttpParser parser;  // reports to `events`
   OutQueue out;      // to the client: plaintext (over TLS it is encrypted into tls_out)
   OutQueue tls_out;  // TLS connections: ciphertext for the socket
   std::string request_head;   // the head for the backend, rebuilt per attempt
@@ -100,7 +112,7 @@ class ExchangePool {
       : loop_(loop), blocks_(blocks), writes_(writes), on_written_(on_written), on_expired_(on_expired) {}
   ~ExchangePool();
 
-  Exchange* acquire(void* owner, HttpParser::Sink* sink, std::size_t max_head_bytes);
+  Exchange* acquire(ClientConn* owner, std::size_t max_head_bytes);
   // `ex` must have no write in flight.
   void release(Exchange* ex);
   // Shutdown: frees the spare ones (their timers close); later releases free at once.

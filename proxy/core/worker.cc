@@ -35,6 +35,7 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   // Handles are set up here, on the creating thread, so drain() can uv_async_send as soon as
   // the constructor returns; the loop then runs only on the worker's thread.
   uv_loop_init(&loop_);
+  loop_.data = this;  // how a connection finds its worker (ClientConn::worker)
   writes_.start(&loop_);
   uv_async_init(&loop_, &snapshot_nudge_, &Worker::on_snapshot_nudge);
   snapshot_nudge_.data = this;

@@ -96,7 +96,6 @@ class HttpParser {
   void next_message();
   // Back to a fresh state, for a new connection (parsers are recycled with their buffers).
   void reset();
-  void set_sink(Sink* sink) { sink_ = sink; }
 
   // For responses: the request was HEAD, so the response has no body whatever it says.
   void set_head_request(bool is_head) { head_request_ = is_head; }

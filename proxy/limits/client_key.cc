@@ -1,5 +1,6 @@
 #include "proxy/limits/client_key.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <cstring>
@@ -35,6 +36,16 @@ uint64_t client_key(const sockaddr_storage& peer) {
     return hash_of(&v6.sin6_addr, sizeof v6.sin6_addr);
   }
   return 0;
+}
+
+uint64_t client_key(const char* address) {
+  sockaddr_storage peer{};
+  if (inet_pton(AF_INET, address, &reinterpret_cast<sockaddr_in&>(peer).sin_addr) == 1) {
+    peer.ss_family = AF_INET;
+  } else if (inet_pton(AF_INET6, address, &reinterpret_cast<sockaddr_in6&>(peer).sin6_addr) == 1) {
+    peer.ss_family = AF_INET6;
+  }
+  return client_key(peer);
 }
 
 uint64_t route_salt(std::string_view route_name) {

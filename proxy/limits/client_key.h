@@ -14,6 +14,9 @@ namespace ferry::proxy::limits {
 // IPv4 client) is the IPv4 address. Never 0, except for a peer that is neither IPv4 nor IPv6,
 // which has no key (0) and is not limited.
 uint64_t client_key(const sockaddr_storage& peer);
+// The same key from the address as text, as a connection keeps it (dotted IPv4, or IPv6 as
+// inet_ntop writes it): connections do not hold the key, only the text. 0 if it is neither.
+uint64_t client_key(const char* address);
 
 // What sets a route's buckets apart from the global ones and from other routes': a hash of the
 // route's name (names are unique), so a route keeps its buckets when a reload moves it. Never 0.

@@ -50,6 +50,20 @@ TEST(ClientKey, AnAddressOfNeitherFamilyHasNoKey) {
   EXPECT_EQ(client_key(unix_peer), 0U);
 }
 
+// A connection keeps its peer's address as text only; the key from that text must be the key
+// of the address, or a client's buckets would split between the two ways of finding them.
+TEST(ClientKey, FromTheAddressAsTextIsTheAddresssKey) {
+  for (const char* ip : {"127.0.0.1", "192.0.2.255", "255.255.255.255", "::1", "2001:db8::1",
+                         "fd00:f::1234:5678:9abc:def0", "::ffff:192.0.2.7"}) {
+    EXPECT_EQ(client_key(ip), key_of(ip)) << ip;
+  }
+  EXPECT_EQ(client_key("::ffff:192.0.2.7"), client_key("192.0.2.7"));
+  EXPECT_NE(client_key("192.0.2.7"), client_key("192.0.2.8"));
+  // What a connection holds when getpeername failed or the peer was neither family.
+  EXPECT_EQ(client_key(""), 0U);
+  EXPECT_EQ(client_key("unknown"), 0U);
+}
+
 TEST(ClientKey, EachRouteHasBucketsApartFromTheGlobalOnesAndEachOther) {
   const uint64_t client = key_of("10.0.0.1");
   const uint64_t api = route_salt("api");
