@@ -81,11 +81,11 @@ class ClientConn final {
   static void on_written(void* owner, int status);
   static void on_timer(void* owner);
 
-  ClientConn* prev_ = nullptr;  // Worker's list of every client connection
+  // The worker's list this connection is in (see list_): one of the idle lists, or the list of
+  // those with an exchange. One pair of links serves both, as a connection is in one at a time.
+  ClientConn* prev_ = nullptr;
   ClientConn* next_ = nullptr;
-  ClientConn* idle_prev_ = nullptr;  // Worker's idle list (connections without an exchange)
-  ClientConn* idle_next_ = nullptr;
-  uint64_t idle_deadline_ = 0;       // loop time at which an idle connection is closed
+  uint64_t idle_deadline_ = 0;  // loop time at which an idle connection is closed
 
  private:
   explicit ClientConn(Worker& worker);
@@ -250,7 +250,7 @@ class ClientConn final {
   bool close_after_write_ = false;  // sticky: the connection ends after the current response
   // One byte of rarely written flags.
   bool counted_ : 1 = false;             // holds one of WorkerShared::connections
-  bool listed_ : 1 = false;              // in the worker's client list
+  bool listed_ : 1 = false;              // in the worker's lists (counted in client_connections)
   bool eof_ : 1 = false;                 // the client half-closed after a complete request
   bool clean_end_ : 1 = false;           // the last request was read whole with nothing after it
   bool secure_ : 1 = false;              // the client came over TLS (in stream mode too)
@@ -259,7 +259,9 @@ class ClientConn final {
   bool http2_idle_closing_ : 1 = false;  // an idle HTTP/2 connection was sent GOAWAY
 
  public:
-  uint8_t idle_list_ = 0;  // which of the worker's idle lists it is in; 0 = none (see idle_prev_)
+  // Which of the worker's lists it is in: a Worker::IdleKind, Worker::kActiveList, or 0 for none
+  // (not yet accepted, closing, or an HTTP/2 stream).
+  uint8_t list_ = 0;
 
  private:
   uint16_t listener_ = 0;  // index into Settings::listeners

@@ -183,12 +183,12 @@ void Worker::adopt_latest_snapshot() {
         c->close();
       }
     }
-    std::vector<ClientConn*> cut;
-    for (ClientConn* c = clients_; c != nullptr && !drain_over.empty(); c = c->next_) {
-      const void* key = c->backend_in_use();
-      if (key != nullptr && drain_over.count(key) != 0) cut.push_back(c);
+    if (!drain_over.empty()) {
+      for (ClientConn* c : all_clients()) {
+        const void* key = c->backend_in_use();
+        if (key != nullptr && drain_over.count(key) != 0) c->close();
+      }
     }
-    for (ClientConn* c : cut) c->close();
   }
   if ((backends_changed || routing_changed) && backend_sessions_.size() > 0) prune_backend_sessions();
 }
@@ -221,19 +221,47 @@ void Worker::release_snapshot(LocalSnapshot* snap) {
 }
 
 void Worker::client_opened(ClientConn* conn) {
-  conn->next_ = clients_;
-  if (clients_ != nullptr) clients_->prev_ = conn;
-  clients_ = conn;
+  link(conn, kActiveList);
   ++client_count_;
 }
 
 void Worker::client_closed(ClientConn* conn) {
-  if (conn->prev_ != nullptr) conn->prev_->next_ = conn->next_;
-  if (conn->next_ != nullptr) conn->next_->prev_ = conn->prev_;
-  if (clients_ == conn) clients_ = conn->next_;
-  conn->prev_ = conn->next_ = nullptr;
+  unlink(conn);
   --client_count_;
   maybe_finish_drain();
+}
+
+void Worker::link(ClientConn* conn, uint8_t list) {
+  ClientList& l = lists_[list - 1];
+  conn->list_ = list;
+  conn->prev_ = l.tail;
+  conn->next_ = nullptr;
+  if (l.tail != nullptr) {
+    l.tail->next_ = conn;
+  } else {
+    l.head = conn;
+  }
+  l.tail = conn;
+}
+
+void Worker::unlink(ClientConn* conn) {
+  if (conn->list_ == 0) return;
+  ClientList& l = lists_[conn->list_ - 1];
+  if (conn->prev_ != nullptr) conn->prev_->next_ = conn->next_;
+  if (conn->next_ != nullptr) conn->next_->prev_ = conn->prev_;
+  if (l.head == conn) l.head = conn->next_;
+  if (l.tail == conn) l.tail = conn->prev_;
+  conn->prev_ = conn->next_ = nullptr;
+  conn->list_ = 0;
+}
+
+std::vector<ClientConn*> Worker::all_clients() const {
+  std::vector<ClientConn*> all;
+  all.reserve(client_count_);
+  for (const ClientList& l : lists_) {
+    for (ClientConn* c = l.head; c != nullptr; c = c->next_) all.push_back(c);
+  }
+  return all;
 }
 
 void Worker::on_control_nudge(uv_async_t* handle) {
@@ -263,37 +291,23 @@ void Worker::apply_update() {
 }
 
 void Worker::idle_add(ClientConn* conn, IdleKind kind) {
-  idle_remove(conn);
+  unlink(conn);
   const uint64_t ms = kind == IdleKind::New ? settings_.client_header_ms : settings_.client_idle_ms;
-  IdleList& list = idle_lists_[static_cast<int>(kind) - 1];
   conn->idle_deadline_ = uv_now(&loop_) + ms;
-  conn->idle_list_ = static_cast<uint8_t>(kind);
-  conn->idle_prev_ = list.tail;
-  conn->idle_next_ = nullptr;
-  if (list.tail != nullptr) {
-    list.tail->idle_next_ = conn;
-  } else {
-    list.head = conn;
-  }
-  list.tail = conn;
+  link(conn, static_cast<uint8_t>(kind));
   arm_idle_sweep();
 }
 
 void Worker::idle_remove(ClientConn* conn) {
-  if (conn->idle_list_ == 0) return;
-  IdleList& list = idle_lists_[conn->idle_list_ - 1];
-  if (conn->idle_prev_ != nullptr) conn->idle_prev_->idle_next_ = conn->idle_next_;
-  if (conn->idle_next_ != nullptr) conn->idle_next_->idle_prev_ = conn->idle_prev_;
-  if (list.head == conn) list.head = conn->idle_next_;
-  if (list.tail == conn) list.tail = conn->idle_prev_;
-  conn->idle_prev_ = conn->idle_next_ = nullptr;
-  conn->idle_list_ = 0;
+  if (conn->list_ == 0 || conn->list_ == kActiveList) return;
+  unlink(conn);
+  link(conn, kActiveList);
 }
 
 void Worker::arm_idle_sweep() {
   uint64_t due = 0;
-  for (const IdleList& list : idle_lists_) {
-    if (list.head != nullptr && (due == 0 || list.head->idle_deadline_ < due)) due = list.head->idle_deadline_;
+  for (const ClientList* list : {&lists_[0], &lists_[1]}) {
+    if (list->head != nullptr && (due == 0 || list->head->idle_deadline_ < due)) due = list->head->idle_deadline_;
   }
   if (due == 0 || (idle_timer_due_ != 0 && idle_timer_due_ <= due)) return;
   const uint64_t now = uv_now(&loop_);
@@ -305,8 +319,8 @@ void Worker::on_idle_sweep(uv_timer_t* handle) {
   auto* w = static_cast<Worker*>(handle->data);
   w->idle_timer_due_ = 0;
   const uint64_t now = uv_now(&w->loop_);
-  for (IdleList& list : w->idle_lists_) {
-    while (list.head != nullptr && list.head->idle_deadline_ <= now) list.head->idle_expired();
+  for (ClientList* list : {&w->lists_[0], &w->lists_[1]}) {
+    while (list->head != nullptr && list->head->idle_deadline_ <= now) list->head->idle_expired();
   }
   w->arm_idle_sweep();
 }
@@ -320,17 +334,13 @@ void Worker::begin_drain() {
   for (auto& l : listeners_) uv_close(as_handle(&l->tcp), nullptr);
   for (UpstreamConn* c : pool_.take_all()) c->close();
   uv_timer_start(&grace_timer_, &Worker::on_grace_timeout, settings_.shutdown_grace_ms, 0);
-  // drain() may close a connection, which unlinks it: walk with the next pointer saved.
-  for (ClientConn* c = clients_; c != nullptr;) {
-    ClientConn* next = c->next_;
-    c->drain();
-    c = next;
-  }
+  // drain() may close a connection or move it between lists: walk a copy of them.
+  for (ClientConn* c : all_clients()) c->drain();
   // Idle connections stay open a moment longer for a request already on its way (see
   // ClientConn::drain); every deadline capped alike keeps each list in deadline order.
   const uint64_t cap = uv_now(&loop_) + kDrainIdleMs;
-  for (IdleList& list : idle_lists_) {
-    for (ClientConn* c = list.head; c != nullptr; c = c->idle_next_) c->idle_deadline_ = std::min(c->idle_deadline_, cap);
+  for (ClientList* list : {&lists_[0], &lists_[1]}) {
+    for (ClientConn* c = list->head; c != nullptr; c = c->next_) c->idle_deadline_ = std::min(c->idle_deadline_, cap);
   }
   uv_timer_stop(&idle_timer_);
   idle_timer_due_ = 0;
@@ -343,11 +353,7 @@ void Worker::on_grace_timeout(uv_timer_t* handle) {
   if (w->client_count_ > 0) {
     log_info("worker %u: shutdown grace over, closing %zu connections", w->index_, w->client_count_);
   }
-  for (ClientConn* c = w->clients_; c != nullptr;) {
-    ClientConn* next = c->next_;
-    c->close();
-    c = next;
-  }
+  for (ClientConn* c : w->all_clients()) c->close();
   w->maybe_finish_drain();
 }
 

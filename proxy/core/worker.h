@@ -114,14 +114,18 @@ class Worker {
   LocalSnapshot* acquire_snapshot();
   void release_snapshot(LocalSnapshot* snap);
 
-  void client_opened(ClientConn* conn);
+  // Every client connection of this worker (HTTP/2 streams aside) is in one of its lists from
+  // client_opened to client_closed: an idle list, or, while it holds an exchange, the active
+  // list. So the lists together are every connection, without a second pair of links in each.
+  void client_opened(ClientConn* conn);  // into the active list
   void client_closed(ClientConn* conn);
   ExchangePool& exchanges() { return exchanges_; }
   // Connections between requests hold no exchange and no timer of their own: they wait in a
   // list per worker, oldest first, swept by one timer. New connections get client_header for
-  // their first byte, connections between requests client_idle. idle_remove is fine for a
-  // connection in no list.
+  // their first byte, connections between requests client_idle. idle_remove moves a connection
+  // back to the active list; it is fine for a connection in no idle list.
   enum class IdleKind : uint8_t { New = 1, BetweenRequests = 2 };
+  static constexpr uint8_t kActiveList = 3;
   void idle_add(ClientConn* conn, IdleKind kind);
   void idle_remove(ClientConn* conn);
 
@@ -168,11 +172,15 @@ class Worker {
   std::unordered_map<std::string, uint64_t> tls_failures_logged_;  // client address -> loop ms
   uv_timer_t idle_timer_{};
   uint64_t idle_timer_due_ = 0;  // loop time the idle sweep is armed for; 0 = not armed
-  struct IdleList {
-    ClientConn* head = nullptr;  // the oldest, so the first to expire
+  struct ClientList {
+    ClientConn* head = nullptr;  // idle lists: the oldest, so the first to expire
     ClientConn* tail = nullptr;
   };
-  IdleList idle_lists_[2];  // [New - 1], [BetweenRequests - 1]
+  ClientList lists_[3];  // [New - 1], [BetweenRequests - 1], [kActiveList - 1]
+  void link(ClientConn* conn, uint8_t list);  // at the tail
+  void unlink(ClientConn* conn);
+  // Every connection in the lists, for a walk that may close them (closing one unlinks it).
+  std::vector<ClientConn*> all_clients() const;
   WorkerMetrics metrics_;
   AccessLogBuffer access_log_;
   RequestIdSource request_ids_;
@@ -191,7 +199,6 @@ class Worker {
   void prune_backend_sessions();
   LocalSnapshot* current_ = nullptr;
   std::list<LocalSnapshot> snapshots_;  // current and retired ones still in use
-  ClientConn* clients_ = nullptr;       // intrusive list head
   std::size_t client_count_ = 0;
   std::atomic<uint64_t> requests_served_{0};  // written by this worker only
   bool draining_ = false;
