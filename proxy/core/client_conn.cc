@@ -160,14 +160,14 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
 void ClientConn::attach_exchange() {
   if (ex_ != nullptr) return;
   worker().idle_remove(this);
-  ex_ = worker().exchanges().acquire(this, worker().settings().max_header_bytes);
+  ex_ = worker().exchanges().acquire(this, worker().settings().max_header_bytes, tls() != nullptr);
 }
 
 void ClientConn::maybe_go_idle() {
   if (stream_mode_ || ex_ == nullptr || closing_ || phase_ != Phase::Idle || close_after_write_) return;
   // A TLS handshake under way keeps its exchange, and with it the client_header deadline.
   if (tls() != nullptr && !tls()->handshake_done()) return;
-  if (queued_to_client() != 0 || ex_->out.writing() || ex_->tls_out.writing() || !ex_->pending_input.empty() ||
+  if (queued_to_client() != 0 || ex_->out.writing() || (ex_->tls_out != nullptr && ex_->tls_out->writing()) || !ex_->pending_input.empty() ||
       ex_->in_input || ex_->upstream != nullptr || ex_->finish_pending) {
     return;
   }
@@ -202,7 +202,7 @@ void ClientConn::close() {
     // have had without the batch.
     if (tls() != nullptr) {
       encrypt_queued();
-      ex_->tls_out.write_now(as_stream(&tcp_));
+      ex_->tls_out->write_now(as_stream(&tcp_));
     } else {
       ex_->out.write_held(as_stream(&tcp_));
     }
@@ -1218,7 +1218,7 @@ void ClientConn::flush() {
   if (!worker().writes().holding()) encrypt_queued();
   if (closing_) return;
   int rc = ex_->out.flush(as_stream(&tcp_));
-  if (rc == 0) rc = ex_->tls_out.flush(as_stream(&tcp_));
+  if (rc == 0) rc = ex_->tls_out->flush(as_stream(&tcp_));
   if (rc != 0) close();
 }
 
@@ -1237,7 +1237,7 @@ void ClientConn::encrypt_queued() {
 
 void ClientConn::on_tls_output(void* owner, const char* data, std::size_t len) {
   auto* c = static_cast<ClientConn*>(owner);
-  c->ex_->tls_out.append(data, len);
+  c->ex_->tls_out->append(data, len);
 }
 
 void ClientConn::read_tls(const char* data, std::size_t len) {
@@ -1309,8 +1309,8 @@ void ClientConn::tls_failed() {
     worker().note_tls_failure(client_ip(), tls()->error());
     if (ex_->plain_http_to_tls) {
       // nginx's courtesy: a browser that typed http:// for an https:// port learns why.
-      ex_->tls_out.clear();
-      ex_->tls_out.append(kPlainHttpToTlsPort);
+      ex_->tls_out->clear();
+      ex_->tls_out->append(kPlainHttpToTlsPort);
     }
   } else {
     log_debug("client %s: TLS: %s", client_ip(), tls()->error().c_str());

@@ -152,7 +152,8 @@ class ClientConn final {
   static void on_tls_output(void* owner, const char* data, std::size_t len);
   // Bytes on their way to the client: plaintext not yet encrypted and ciphertext not yet written.
   std::size_t queued_to_client() const {
-    return ex_->out.pending() + ex_->tls_out.pending() + (stream() != nullptr ? stream()->backlog() : 0);
+    return ex_->out.pending() + (ex_->tls_out != nullptr ? ex_->tls_out->pending() : 0) +
+           (stream() != nullptr ? stream()->backlog() : 0);
   }
   const ListenerSettings* listener() const;
   // "Strict-Transport-Security: ...\r\n" for a TLS listener with hsts, else empty.

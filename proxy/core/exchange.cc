@@ -65,7 +65,7 @@ ExchangePool::~ExchangePool() {
     for (Exchange* ex : free_) delete ex;
 }
 
-Exchange* ExchangePool::acquire(ClientConn* owner, std::size_t max_head_bytes) {
+Exchange* ExchangePool::acquire(ClientConn* owner, std::size_t max_head_bytes, bool tls) {
   Exchange* ex;
   if (!free_.empty()) {
     ex = free_.back();
@@ -76,7 +76,8 @@ Exchange* ExchangePool::acquire(ClientConn* owner, std::size_t max_head_bytes) {
   ex->events.conn = owner;
   ex->parser.set_max_head_bytes(max_head_bytes);
   ex->out.set_owner(owner);
-  ex->tls_out.set_owner(owner);
+  if (tls && ex->tls_out == nullptr) ex->tls_out = std::make_unique<OutQueue>(blocks_, nullptr, on_written_, writes_);
+  if (ex->tls_out != nullptr) ex->tls_out->set_owner(owner);
   ex->deadline.set_owner(owner);
   return ex;
 }
@@ -84,11 +85,11 @@ Exchange* ExchangePool::acquire(ClientConn* owner, std::size_t max_head_bytes) {
 void ExchangePool::release(Exchange* ex) {
   ex->deadline.clear();
   ex->out.clear();
-  ex->tls_out.clear();
+  if (ex->tls_out != nullptr) ex->tls_out->clear();
   ex->parser.reset();
   ex->events.conn = nullptr;
   ex->out.set_owner(nullptr);
-  ex->tls_out.set_owner(nullptr);
+  if (ex->tls_out != nullptr) ex->tls_out->set_owner(nullptr);
   ex->deadline.set_owner(nullptr);
   ex->reset_request();
   ex->in_input = false;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,9 +37,7 @@ struct Exchange {
   // `events.conn` and the owners are set when attached to a connection.
   Exchange(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
            Deadline::Callback on_expired)
-      : parser(HttpParser::Kind::Request, &events, 0),
-        out(blocks, nullptr, on_written, writes),
-        tls_out(blocks, nullptr, on_written, writes) {
+      : parser(HttpParser::Kind::Request, &events, 0), out(blocks, nullptr, on_written, writes) {
     deadline.init(loop, nullptr, on_expired);
   }
 
@@ -50,7 +49,11 @@ struct Exchange {
   RequestEvents events;
   HttpParser parser;  // reports to `events`
   OutQueue out;      // to the client: plaintext (over TLS it is encrypted into tls_out)
-  OutQueue tls_out;  // TLS connections: ciphertext for the socket
+  // TLS connections: ciphertext for the socket. Made when a TLS connection first takes this
+  // exchange, then kept with it in the pool; an exchange only plain connections used has none
+  // (an OutQueue is 296 bytes, and a worker pools as many exchanges as it ever had requests in
+  // flight at once).
+  std::unique_ptr<OutQueue> tls_out;
   std::string request_head;   // the head for the backend, rebuilt per attempt
   std::string request_body;   // the body read before the backend was engaged (framed)
   std::string pending_input;  // bytes read past the current request (pipelining, tunnel)
@@ -112,7 +115,8 @@ class ExchangePool {
       : loop_(loop), blocks_(blocks), writes_(writes), on_written_(on_written), on_expired_(on_expired) {}
   ~ExchangePool();
 
-  Exchange* acquire(ClientConn* owner, std::size_t max_head_bytes);
+  // `tls`: the owner is a TLS connection, so the exchange gets a tls_out.
+  Exchange* acquire(ClientConn* owner, std::size_t max_head_bytes, bool tls);
   // `ex` must have no write in flight.
   void release(Exchange* ex);
   // Shutdown: frees the spare ones (their timers close); later releases free at once.
