@@ -550,9 +550,13 @@ void ClientConn::engage_backend() {
       return;
     }
     const Routing& routing = ex_->snapshot->routes();
+    // The client's rate-limit key, from its address text, once per request and only if a limit
+    // applies (connections do not keep it).
+    uint64_t client = 0;
+    const auto client_key = [&] { return client != 0 ? client : (client = limits::client_key(client_ip())); };
     // The global limit first, before routing: a client past it costs no route match.
     if (const limits::Rate& per_client = worker().settings().per_client;
-        per_client.on() && !within_rate_limit(per_client, 0))
+        per_client.on() && !within_rate_limit(client_key(), per_client, 0))
       return;
     sockaddr_storage peer{};
     int peer_len = sizeof peer;
@@ -568,7 +572,7 @@ void ClientConn::engage_backend() {
     }
     ex_->route_slot = routing.route_slots[ex_->route->index];
     if (const RouteRateLimit& limit = routing.route_limits[ex_->route->index];
-        limit.rate.on() && !within_rate_limit(limit.rate, limit.salt))
+        limit.rate.on() && !within_rate_limit(client_key(), limit.rate, limit.salt))
       return;
     if (ex_->route->action != balancer::routing::Action::Forward) {
       send_route_response(request);
@@ -701,10 +705,10 @@ void ClientConn::send_built(OwnResponse& r) {
   send_own(r.status, ex_->request_head, close_after, false);
 }
 
-bool ClientConn::within_rate_limit(const limits::Rate& rate, uint64_t salt) {
+bool ClientConn::within_rate_limit(uint64_t client, const limits::Rate& rate, uint64_t salt) {
   // engage_ns is uv_hrtime(): one monotonic clock for every worker, as the shared table needs.
   const limits::Decision d =
-      worker().shared().rate_limiter.admit(limits::salted_key(limits::client_key(client_ip()), salt), rate, ex_->engage_ns);
+      worker().shared().rate_limiter.admit(limits::salted_key(client, salt), rate, ex_->engage_ns);
   if (d.allowed) return true;
   worker().metrics().count_rate_limited(listener_);
   OwnResponse r;

@@ -175,10 +175,10 @@ class ClientConn final {
   // Builds `response` in the exchange's request_head and sends it; the connection goes on
   // after it only when the request was read whole and the client keeps it alive.
   void send_built(OwnResponse& response);
-  // Whether this client may make the request under `rate` (its buckets keyed with `salt`: 0
+  // Whether this client (rate-limit key `client`) may make the request under `rate` (its buckets keyed with `salt`: 0
   // for limits.per_client, a route's salt for its rate_limit). If not, answers 429 with
   // Retry-After, counts it in ferry_rate_limited_total, and the request goes no further.
-  bool within_rate_limit(const limits::Rate& rate, uint64_t salt);
+  bool within_rate_limit(uint64_t client, const limits::Rate& rate, uint64_t salt);
   // The forward route's pick among its pool's eligible backends, or nullopt.
   std::optional<std::size_t> pick_backend(const balancer::Request& request);
   void finish_exchange();
