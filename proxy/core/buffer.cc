@@ -1,8 +1,13 @@
 #include "proxy/core/buffer.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace ferry::proxy {
 
@@ -113,8 +118,35 @@ std::size_t OutQueue::fill(uv_buf_t* bufs) const {
 void OutQueue::try_write(uv_stream_t* stream) {
   uv_buf_t bufs[kMaxBufs];
   const std::size_t n = fill(bufs);
-  const int written = uv_try_write(stream, bufs, static_cast<unsigned>(n));
+  const ssize_t written = send_now(stream, bufs, n);
   if (written > 0) consume(static_cast<std::size_t>(written));
+}
+
+// What uv_try_write does, through send/sendmsg where libuv uses write/writev: a socket's
+// send skips the file layer (position lock, fsnotify) that write goes through, 0.1-0.2 us a
+// call on these hosts (bench/micro/socket_calls_bench.cc, bench/reports/2026-12-06-send-path).
+// Only sockets come here; the same checks as libuv's keep the bytes in order behind a
+// uv_write in flight.
+static_assert(sizeof(uv_buf_t) == sizeof(iovec) && offsetof(uv_buf_t, base) == offsetof(iovec, iov_base) &&
+              offsetof(uv_buf_t, len) == offsetof(iovec, iov_len));
+
+ssize_t OutQueue::send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n) {
+  if (stream->connect_req != nullptr || stream->write_queue_size != 0 || !uv_is_writable(stream)) return -1;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream), &fd) != 0) return -1;
+  ssize_t written;
+  do {
+    if (n == 1) {
+      written = ::send(fd, bufs[0].base, bufs[0].len, MSG_NOSIGNAL);
+    } else {
+      msghdr msg{};
+      // uv_buf_t is laid out as struct iovec on Unix (libuv's own writev relies on it).
+      msg.msg_iov = reinterpret_cast<iovec*>(const_cast<uv_buf_t*>(bufs));
+      msg.msg_iovlen = n;
+      written = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    }
+  } while (written < 0 && errno == EINTR);
+  return written;
 }
 
 void OutQueue::consume(std::size_t n) {

@@ -89,7 +89,7 @@ class OutQueue {
   // (a read block, once read into, only ever is).
   void append_shared(char* block, const char* data, std::size_t len);
 
-  // Writes what is queued: first straight to the socket (uv_try_write), then, for whatever
+  // Writes what is queued: first straight to the socket (send_now), then, for whatever
   // the socket did not take, one uv_write whose completion calls on_written. If the socket
   // takes everything no callback follows: callers look at pending() after flushing. (A
   // uv_write that completes at once still costs libuv a redundant epoll_ctl per write.)
@@ -135,6 +135,9 @@ class OutQueue {
   std::size_t fill(uv_buf_t* bufs) const;
   // As much as the socket takes now, without waiting (errors are left to the next uv_write).
   void try_write(uv_stream_t* stream);
+  // One send of `bufs` to the stream's socket if nothing is queued in libuv ahead of it:
+  // bytes taken, or -1 (errno says why; nothing at all was tried if libuv holds a write).
+  static ssize_t send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n);
   void release_in_flight();
   // Drops `n` bytes written from the front of the queue (nothing in flight).
   void consume(std::size_t n);

@@ -136,6 +136,13 @@ class ClientConn final {
   // Gives the exchange back once nothing is in flight between requests.
   void maybe_go_idle();
   void start_reading();
+  // The first read, at accept, before the socket goes into epoll (see client_conn.cc).
+  void read_first();
+  // Whether input after what the first read brought can matter (see read_first).
+  bool wants_more_input() const;
+  // Closes the socket itself when libuv never put it in epoll, so closing the handle costs no
+  // epoll_ctl (see client_conn.cc).
+  void close_unpolled_socket();
   void stop_reading();
   // Closes once everything queued is written: first the write side, then, after the client
   // stops sending (or a short linger), the socket. Closing with unread bytes in the receive
@@ -248,8 +255,8 @@ class ClientConn final {
   Phase phase_ = Phase::Idle;
   bool closing_ = false;
   bool reading_ = false;
-  bool close_after_write_ = false;  // sticky: the connection ends after the current response
-  // One byte of rarely written flags.
+  // Two bytes of rarely written flags.
+  bool close_after_write_ : 1 = false;   // sticky: the connection ends after the current response
   bool counted_ : 1 = false;             // holds one of WorkerShared::connections
   bool listed_ : 1 = false;              // in the worker's lists (counted in client_connections)
   bool eof_ : 1 = false;                 // the client half-closed after a complete request
@@ -258,6 +265,7 @@ class ClientConn final {
   bool any_request_ : 1 = false;         // a request began on this connection (no HTTP/2 preface now)
   bool stream_mode_ : 1 = false;         // serves one HTTP/2 stream: no socket of its own
   bool http2_idle_closing_ : 1 = false;  // an idle HTTP/2 connection was sent GOAWAY
+  bool in_epoll_ : 1 = false;            // libuv ever put the socket in epoll (a read, a queued write, a shutdown)
 
  public:
   // Which of the worker's lists it is in: a Worker::IdleKind, Worker::kActiveList, or 0 for none

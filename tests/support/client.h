@@ -33,6 +33,7 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }  // for tests that look at the socket itself
   bool send(const std::string& bytes);
   void shutdown_write();
   // Reads one response. `head_request`: the response has no body. nullopt on close/timeout.
