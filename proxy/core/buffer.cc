@@ -84,7 +84,7 @@ void OutQueue::append_shared(char* block, const char* data, std::size_t len) {
   pending_ += len;
 }
 
-int OutQueue::flush(uv_stream_t* stream) {
+int OutQueue::flush(uv_stream_t* stream, bool fin_follows) {
   if (writing_ || segments_.empty()) return 0;
   if (batch_ != nullptr && batch_->holding()) {
     batch_->add(this);
@@ -92,7 +92,7 @@ int OutQueue::flush(uv_stream_t* stream) {
   }
   // An error here (EPIPE, ECONNRESET, ...) is left to uv_write below, which reports it through
   // on_written as before: owners expect failures after the call that queued the bytes returns.
-  try_write(stream);
+  try_write(stream, fin_follows);
   if (segments_.empty()) return 0;
   uv_buf_t bufs[kMaxBufs];
   const std::size_t n = fill(bufs);
@@ -115,10 +115,13 @@ std::size_t OutQueue::fill(uv_buf_t* bufs) const {
   return n;
 }
 
-void OutQueue::try_write(uv_stream_t* stream) {
+void OutQueue::try_write(uv_stream_t* stream, bool fin_follows) {
   uv_buf_t bufs[kMaxBufs];
   const std::size_t n = fill(bufs);
-  const ssize_t written = send_now(stream, bufs, n);
+  // Only the call that can take the last queued bytes may hold them back: with more segments
+  // than one write takes, the next write pushes these anyway.
+  const int flags = MSG_NOSIGNAL | (fin_follows && n == segments_.size() ? MSG_MORE : 0);
+  const ssize_t written = send_now(stream, bufs, n, flags);
   if (written > 0) consume(static_cast<std::size_t>(written));
 }
 
@@ -130,20 +133,20 @@ void OutQueue::try_write(uv_stream_t* stream) {
 static_assert(sizeof(uv_buf_t) == sizeof(iovec) && offsetof(uv_buf_t, base) == offsetof(iovec, iov_base) &&
               offsetof(uv_buf_t, len) == offsetof(iovec, iov_len));
 
-ssize_t OutQueue::send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n) {
+ssize_t OutQueue::send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n, int flags) {
   if (stream->connect_req != nullptr || stream->write_queue_size != 0 || !uv_is_writable(stream)) return -1;
   uv_os_fd_t fd;
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream), &fd) != 0) return -1;
   ssize_t written;
   do {
     if (n == 1) {
-      written = ::send(fd, bufs[0].base, bufs[0].len, MSG_NOSIGNAL);
+      written = ::send(fd, bufs[0].base, bufs[0].len, flags);
     } else {
       msghdr msg{};
       // uv_buf_t is laid out as struct iovec on Unix (libuv's own writev relies on it).
       msg.msg_iov = reinterpret_cast<iovec*>(const_cast<uv_buf_t*>(bufs));
       msg.msg_iovlen = n;
-      written = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+      written = ::sendmsg(fd, &msg, flags);
     }
   } while (written < 0 && errno == EINTR);
   return written;

@@ -96,7 +96,11 @@ class OutQueue {
   // While the batch holds writes, this only joins it; when the batch runs it calls
   // on_written(owner, 0), and the owner flushes again as after any completed write.
   // Does nothing while a write is in flight. Returns a libuv error or 0.
-  int flush(uv_stream_t* stream);
+  // `fin_follows`: the caller shuts the socket as soon as these bytes are out, so the kernel
+  // may hold them (MSG_MORE) and send them with the FIN in one segment: close() and
+  // shutdown() put the FIN on a last segment not yet sent. A response and its connection's
+  // end then cost one segment and one ACK where they cost two of each.
+  int flush(uv_stream_t* stream, bool fin_follows = false);
   // The stream is about to close: bytes the batch holds get the one try at the socket they
   // would have had without it (no uv_write; closing would cancel it).
   void write_held(uv_stream_t* stream);
@@ -134,10 +138,10 @@ class OutQueue {
   // Points `bufs` (kMaxBufs) at the front segments; returns how many.
   std::size_t fill(uv_buf_t* bufs) const;
   // As much as the socket takes now, without waiting (errors are left to the next uv_write).
-  void try_write(uv_stream_t* stream);
+  void try_write(uv_stream_t* stream, bool fin_follows = false);
   // One send of `bufs` to the stream's socket if nothing is queued in libuv ahead of it:
   // bytes taken, or -1 (errno says why; nothing at all was tried if libuv holds a write).
-  static ssize_t send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n);
+  static ssize_t send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n, int flags);
   void release_in_flight();
   // Drops `n` bytes written from the front of the queue (nothing in flight).
   void consume(std::size_t n);

@@ -1270,7 +1270,7 @@ void ClientConn::flush() {
     return;
   }
   if (tls() == nullptr) {
-    const int rc = ex_->out.flush(as_stream(&tcp_));
+    const int rc = ex_->out.flush(as_stream(&tcp_), fin_follows());
     if (ex_->out.writing()) in_epoll_ = true;  // what the socket did not take waits for POLLOUT
     if (rc != 0) close();
     return;
@@ -1284,6 +1284,12 @@ void ClientConn::flush() {
   if (rc == 0) rc = ex_->tls_out->flush(as_stream(&tcp_));
   if (ex_->out.writing() || ex_->tls_out->writing()) in_epoll_ = true;
   if (rc != 0) close();
+}
+
+bool ClientConn::fin_follows() const {
+  // What on_written checks before it lingers, which closes or shuts the socket at once: the
+  // last response is whole in the queue and nothing else will be written.
+  return close_after_write_ && phase_ == Phase::Idle && ex_->upstream == nullptr;
 }
 
 void ClientConn::encrypt_queued() {

@@ -143,6 +143,8 @@ class ClientConn final {
   // Closes the socket itself when libuv never put it in epoll, so closing the handle costs no
   // epoll_ctl (see client_conn.cc).
   void close_unpolled_socket();
+  // Whether the socket is shut as soon as what is queued is out (see OutQueue::flush).
+  bool fin_follows() const;
   void stop_reading();
   // Closes once everything queued is written: first the write side, then, after the client
   // stops sending (or a short linger), the socket. Closing with unread bytes in the receive

@@ -1,8 +1,11 @@
-// A new connection's first read happens at accept, before its socket goes into epoll, and a
-// request that closes its connection after the answer never puts it there (client_conn.cc,
-// read_first). These tests look at the worker's epoll sets themselves (/proc/self/fdinfo of
-// each eventpoll descriptor lists the descriptors it watches) while a slow backend holds the
-// answer, and check that every answer still arrives whole, however the first read went.
+// What a connection that carries one request costs ferry's side of TCP. Its first read
+// happens at accept, before its socket goes into epoll, and a request that closes its
+// connection after the answer never puts it there (client_conn.cc, read_first): these tests
+// look at the worker's epoll sets themselves (/proc/self/fdinfo of each eventpoll descriptor
+// lists the descriptors it watches) while a slow backend holds the answer. The answer's last
+// bytes wait in the kernel for the FIN and travel with it (OutQueue::flush, fin_follows): the
+// client's TCP_INFO counts the segments that brought them. Every answer must still arrive
+// whole, however the first read went.
 #include <gtest/gtest.h>
 
 #include <dirent.h>
@@ -14,6 +17,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -98,6 +102,23 @@ std::set<int> watched_by_epoll() {
   return watched;
 }
 
+// How many TCP segments the socket's kernel has received on it. glibc's struct tcp_info
+// stops before the counters Linux 4.2 added; they follow it in the kernel's (linux/tcp.h,
+// which cannot be included beside glibc's header).
+struct TcpInfoWithCounts {
+  tcp_info base;
+  uint64_t pacing_rate, max_pacing_rate, bytes_acked, bytes_received;
+  uint32_t segs_out, segs_in;
+};
+static_assert(sizeof(tcp_info) == 104 && offsetof(TcpInfoWithCounts, segs_in) == 140);
+
+uint32_t segments_in(int fd) {
+  TcpInfoWithCounts info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 || len < sizeof info) return 0;
+  return info.segs_in;
+}
+
 // Reads until `until` has come, or with an empty `until` to the connection's end; `reset`
 // says whether it ended with a reset rather than a FIN.
 struct Reply {
@@ -132,7 +153,7 @@ constexpr const char* kKeepAliveRequest = "GET / HTTP/1.1\r\nHost: first.test\r\
 
 // ferry in front of one backend that answers `body` after `delay`, so a test can look at
 // ferry while it waits.
-class FirstRead : public ::testing::Test {
+class ShortConnection : public ::testing::Test {
  protected:
   void start(std::chrono::milliseconds delay, const std::string& body) {
     answer(delay, body);
@@ -170,7 +191,7 @@ class FirstRead : public ::testing::Test {
   std::unique_ptr<RunningProxy> proxy_;
 };
 
-TEST_F(FirstRead, ARequestThatClosesItsConnectionIsAnsweredWithoutItsSocketEverEnteringEpoll) {
+TEST_F(ShortConnection, ARequestThatClosesItsConnectionIsAnsweredWithoutItsSocketEverEnteringEpoll) {
   start(400ms, "slow answer");
   defer_accept();
   Client client(port());
@@ -187,9 +208,27 @@ TEST_F(FirstRead, ARequestThatClosesItsConnectionIsAnsweredWithoutItsSocketEverE
   EXPECT_NE(reply.bytes.find("\r\n\r\nslow answer"), std::string::npos) << reply.bytes;
 }
 
-// The control for the test above: the same look at the epoll sets finds a keep-alive
-// connection's socket there, since ferry reads on for its next request (or its EOF).
-TEST_F(FirstRead, AKeepAliveConnectionGoesIntoEpollAndServesItsNextRequest) {
+// The answer and the FIN that ends the connection come in one segment, where they took two:
+// the client's kernel counts the segments it received (TCP_INFO's tcpi_segs_in), before the
+// answer (the SYN-ACK, and an ACK of the request if ferry's kernel sent one at once) and after.
+TEST_F(ShortConnection, ACloseModeAnswerAndItsFinArriveInOneSegment) {
+  start(300ms, "slow answer");
+  Client client(port());
+  ASSERT_TRUE(client.send(kCloseRequest));
+  std::this_thread::sleep_for(150ms);  // the request is in; the backend holds the answer
+  const uint32_t before = segments_in(client.fd());
+  std::this_thread::sleep_for(450ms);  // the answer has come, and the FIN
+  const uint32_t after = segments_in(client.fd());
+  const Reply reply = read_reply(client.fd(), "");
+  EXPECT_TRUE(reply.eof);
+  EXPECT_NE(reply.bytes.find("\r\n\r\nslow answer"), std::string::npos) << reply.bytes;
+  EXPECT_EQ(after - before, 1u) << "the answer and the FIN took " << after - before << " segments";
+}
+
+// The control for ARequestThatClosesItsConnectionIsAnswered...: the same look at the epoll
+// sets finds a keep-alive connection's socket there, since ferry reads on for its next
+// request (or its EOF).
+TEST_F(ShortConnection, AKeepAliveConnectionGoesIntoEpollAndServesItsNextRequest) {
   start(400ms, "slow answer");
   defer_accept();
   Client client(port());
@@ -210,7 +249,7 @@ TEST_F(FirstRead, AKeepAliveConnectionGoesIntoEpollAndServesItsNextRequest) {
 
 // A connection accepted before its request arrives: the first read finds nothing, the socket
 // waits in epoll, and the request that comes later is read and answered.
-TEST_F(FirstRead, ARequestThatArrivesAfterTheAcceptIsStillRead) {
+TEST_F(ShortConnection, ARequestThatArrivesAfterTheAcceptIsStillRead) {
   start(0ms, "late request");
   Client client(port());
   const std::optional<int> ferry_fd = ferrys_end(client);
@@ -227,7 +266,7 @@ TEST_F(FirstRead, ARequestThatArrivesAfterTheAcceptIsStillRead) {
 // puts the socket in epoll after all: closing it then takes it out of epoll as usual. The
 // client reads it late and slowly, gets every byte and a FIN, and the descriptor numbers the
 // closes free (reused at once by the next accepts) serve the next connections.
-TEST_F(FirstRead, ACloseModeAnswerThatWaitsForTheClientArrivesWholeAndLaterConnectionsAreServed) {
+TEST_F(ShortConnection, ACloseModeAnswerThatWaitsForTheClientArrivesWholeAndLaterConnectionsAreServed) {
   const std::string big(8 << 20, 'x');
   start(0ms, big);
   const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
