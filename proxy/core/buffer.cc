@@ -127,9 +127,9 @@ void OutQueue::try_write(uv_stream_t* stream, bool fin_follows) {
 
 // What uv_try_write does, through send/sendmsg where libuv uses write/writev: a socket's
 // send skips the file layer (position lock, fsnotify) that write goes through, 0.1-0.2 us a
-// call on these hosts (bench/micro/socket_calls_bench.cc, bench/reports/2026-12-06-send-path).
-// Only sockets come here; the same checks as libuv's keep the bytes in order behind a
-// uv_write in flight.
+// call on these hosts (bench/micro/socket_calls_bench.cc; notes in
+// bench/reports/2026-12-06-short-connections). Only sockets come here; the same checks as
+// libuv's keep the bytes in order behind a uv_write in flight.
 static_assert(sizeof(uv_buf_t) == sizeof(iovec) && offsetof(uv_buf_t, base) == offsetof(iovec, iov_base) &&
               offsetof(uv_buf_t, len) == offsetof(iovec, iov_len));
 
