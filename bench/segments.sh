@@ -26,31 +26,25 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $# -ge 1 ]] || { echo "usage: bench/segments.sh [--mode close|keepalive] [--duration S] [--backend BIN] FERRY_BIN..." >&2; exit 2; }
+# shellcheck source=bench/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 for tool in wrk nstat; do
-  command -v "$tool" > /dev/null || { echo "segments.sh: $tool not found (bash scripts/install-deps.sh --bench)" >&2; exit 2; }
+  command -v "$tool" > /dev/null || die "$tool not found (bash scripts/install-deps.sh)"
 done
 BACKEND_BIN=${BACKEND_BIN:-$1}
 
 WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2> /dev/null || true; done
-  rm -rf "$WORK"
+BACKEND_PID=""
+PROXY_PID=""
+stop_both() {
+  stop_pid "$PROXY_PID" "ferry under test"
+  stop_pid "$BACKEND_PID" "backend ferry"
+  PROXY_PID=""
+  BACKEND_PID=""
 }
-trap cleanup EXIT
+trap 'stop_both; rm -rf "$WORK"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_listening() {
-  local port=$1
-  for _ in $(seq 100); do
-    if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "segments.sh: nothing listens on $port" >&2
-  return 1
-}
 
 HEADER=()
 [[ $MODE == close ]] && HEADER=(-H 'Connection: close')
@@ -76,12 +70,11 @@ access_log: "off"
 backends: ["127.0.0.1:$backend_port"]
 EOF
   "$BACKEND_BIN" -c "$WORK/backend.yaml" > "$WORK/backend.log" 2>&1 &
-  PIDS+=($!)
+  BACKEND_PID=$!
   "$bin" -c "$WORK/proxy.yaml" > "$WORK/proxy.log" 2>&1 &
-  proxy_pid=$!
-  PIDS+=("$proxy_pid")
-  wait_listening "$backend_port"
-  wait_listening "$proxy_port"
+  PROXY_PID=$!
+  # The backend answers any path; through the proxy, so does the pair once both are up.
+  wait_http "http://127.0.0.1:$proxy_port/" 10 || die "$bin: no answer on $proxy_port"
   wrk -t1 -c8 -d1 "${HEADER[@]}" "http://127.0.0.1:$proxy_port/" > /dev/null  # warm-up
   nstat -n > /dev/null
   out=$(wrk -t1 -c8 -d"$DURATION" "${HEADER[@]}" "http://127.0.0.1:$proxy_port/")
@@ -89,7 +82,5 @@ EOF
   requests=$(awk '/requests in/ { print $1 }' <<< "$out")
   awk -v b="$bin" -v r="$requests" -v s="$segments" -v m="$MODE" \
     'BEGIN { printf "%s (%s): %d requests, %d segments, %.2f segments per request\n", b, m, r, s, s / r }'
-  kill "${PIDS[@]}" 2> /dev/null || true
-  for pid in "${PIDS[@]}"; do wait "$pid" 2> /dev/null || true; done
-  PIDS=()
+  stop_both
 done

@@ -193,10 +193,11 @@ bool ClientConn::wants_more_input() const {
   // A whole request that ends its connection: the client sends nothing more that ferry would
   // read (RFC 9112 9.6), and an EOF changes nothing, as the answer is on its way. What would
   // still arrive is dropped at the close, as nginx's "lingering_close auto" drops it when it
-  // was not seen with the request. Over TLS, the handshake needs more reads.
+  // was not seen with the request. Over TLS, the handshake needs more reads (so a TLS socket
+  // is always in epoll before anything of it is written).
   const bool done = ex_ != nullptr && phase_ == Phase::Forwarding && ex_->request_complete &&
                     !ex_->client_keep_alive && ex_->pending_input.empty();
-  return stream_mode_ || tls() != nullptr || !done;
+  return tls() != nullptr || !done;
 }
 
 // libuv takes a socket out of epoll with epoll_ctl(DEL) when its handle closes, and skips
@@ -1282,7 +1283,6 @@ void ClientConn::flush() {
   if (closing_) return;
   int rc = ex_->out.flush(as_stream(&tcp_));
   if (rc == 0) rc = ex_->tls_out->flush(as_stream(&tcp_));
-  if (ex_->out.writing() || ex_->tls_out->writing()) in_epoll_ = true;
   if (rc != 0) close();
 }
 
