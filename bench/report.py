@@ -70,6 +70,8 @@ def metrics(rec):
         m["backend_cores"] = rec["backend_cpu_ticks"] * cores if rec["target"] != "direct" else None
         m["wrk_cores"] = rec["wrk_cpu_ticks"] * cores
         m["idle_cores"] = rec["idle_ticks"] * cores
+        # The load side: wrk and the backends, which --pin puts on the other CPUs.
+        m["load_cores"] = (rec["backend_cpu_ticks"] + rec["wrk_cpu_ticks"]) * cores
     if "idle" in rec:
         idle = rec["idle"]
         m["open"] = idle["open"]
@@ -116,6 +118,10 @@ def metrics(rec):
     m["socket_detail"] = {k: e[k] for k in ("connect", "read", "write", "timeout")}
     m["errors"] = m["non2xx"] + m["socket_errors"]
     m["cpu_per_1k"] = cpu_ms / (req / 1000.0)
+    # The kernel's part of it (runs from before the bench split it have none).
+    if "cpu_sys_ticks" in rec:
+        m["sys_per_1k"] = rec["cpu_sys_ticks"] * 1000.0 / rec["clk_tck"] / (req / 1000.0)
+        m["kernel_share"] = rec["cpu_sys_ticks"] / rec["cpu_ticks"] if rec["cpu_ticks"] else None
     # Health checks (a connection and a /health request each) are the proxy's checker, not
     # its pool: counted apart. Runs from before the bench counted them have none.
     checks = rec.get("backend_checks", 0)
@@ -182,7 +188,7 @@ def ratio(a, b):
 
 HTTP_KEYS = ("rps", "p50_ms", "p99_ms", "cpu_per_1k", "peak_rss_mib", "be_conns_per_1k",
              "be_req_per_req", "other_cpu_pct", "proxy_cores", "backend_cores", "wrk_cores",
-             "idle_cores", "resumed_pct")
+             "idle_cores", "load_cores", "sys_per_1k", "kernel_share", "resumed_pct")
 IDLE_KEYS = ("bytes_per_conn", "bytes_per_conn_added", "rss_before_mib", "rss_after_mib", "peak_rss_mib", "open",
              "still_open", "open_seconds")
 # metric -> True when higher is better (ratios read "ferry / peer")
@@ -244,6 +250,16 @@ def aggregate(records, meta):
                         "per_round": by_round,
                         "median": median(by_round.values()),
                     }
+                # The kernel floor: ferry's kernel CPU per request over the peer's whole CPU
+                # per request, round by round. It is the CPU ratio ferry would read if its
+                # user-space work cost nothing: no target below it can be met in user space.
+                if peer != "direct" and not idle:
+                    floor = {str(rd): ratio(per["ferry"][rd].get("sys_per_1k"),
+                                            per[peer][rd].get("cpu_per_1k"))
+                             for rd in rounds if rd in per["ferry"] and rd in per[peer]}
+                    if any(v is not None for v in floor.values()):
+                        s["ratios"].setdefault(peer, {})["kernel_floor"] = {
+                            "per_round": floor, "median": median(floor.values())}
         # a ferry-only scenario against ferry in its baseline scenario of the same run, round
         # by round (both ran in the same round, a few seconds apart), then the median
         base = FERRY_ONLY.get(scen, (None,))[0]
@@ -294,6 +310,37 @@ def iqr_cell(q):
     return "–" if q2 is None else f"{q2:.2f} ({q1:.2f}–{q3:.2f})"
 
 
+# A side is full at this share of its capacity (CPU time over the run, medians over rounds).
+FULL = 0.95
+
+
+def capacities(meta):
+    """(the proxy's capacity, the load side's), in cores, when pinned; None otherwise."""
+    pin = meta.get("pin")
+    if not pin:
+        return None
+    n_proxy = len(str(pin["proxy_cpus"]).split(","))
+    cap = pin.get("proxy_cap_pct")
+    return (cap / 100.0 if cap else n_proxy, len(str(pin["load_cpus"]).split(",")))
+
+
+def pace(meta, s, peer):
+    """Which side was full in the runs of ferry and peer: 'proxies' (each proxy at its
+    capacity: req/s reads the proxies), 'load side' (wrk and the backends full, a proxy not:
+    req/s reads the load side, whatever the proxies cost), 'mixed' or None (not pinned)."""
+    cap = capacities(meta)
+    if cap is None:
+        return None
+    medians = [s["targets"][t]["median"] for t in ("ferry", peer) if t in s["targets"]]
+    proxy_full = [(m.get("proxy_cores") or 0) >= FULL * cap[0] for m in medians]
+    load_full = [(m.get("load_cores") or 0) >= FULL * cap[1] for m in medians]
+    if all(proxy_full):
+        return "proxies"
+    if all(load_full) and not all(proxy_full):
+        return "load side"
+    return "mixed"
+
+
 def spread_section(agg):
     """Per-round ratios ferry ÷ peer: median and interquartile range, the proxies' busy cores,
     and (with --counts) instructions and system calls per request beside them."""
@@ -310,8 +357,25 @@ def spread_section(agg):
              f"(instructions in user space under callgrind, system calls under strace -c) do "
              f"not drift with the machine: they are the stable evidence beside the ratios.")
     o.append("")
+    cap = capacities(agg["meta"])
+    if cap is not None:
+        capped = agg["meta"]["pin"].get("proxy_cap_pct")
+        o.append(f"**load side busy**: wrk's and the backends' CPU over the run, as a share of "
+                 f"the {cap[1]} CPU(s) they were given, in ferry's runs and the peer's. "
+                 f"**pace**: which side was full (≥ {FULL:.2f} of its capacity; the proxy's is "
+                 + (f"its cap, {capped}% of one CPU" if capped else "its pinned cores")
+                 + "). Where the load side was full and a proxy was not, req/s measures wrk and "
+                 "the backends: the ratio reads near 1 whatever the proxies cost, and only CPU "
+                 "per request tells them apart. `bench/run.sh --proxy-cap PCT` caps the proxy "
+                 "so that it is the full side.")
+        o.append("")
     header = ["scenario", "peer", "n", "req/s ferry ÷ peer", "CPU/req ferry ÷ peer",
               "busy cores ferry / peer"]
+    if cap is not None:
+        header += ["load side busy ferry / peer", "pace"]
+    floors = any("kernel_floor" in r for sc in scens.values() for r in sc["ratios"].values())
+    if floors:
+        header += ["kernel share ferry / peer", "kernel floor"]
     if counts:
         header += ["Ir/req ferry / peer", "syscalls/req ferry / peer"]
     rows = []
@@ -330,6 +394,18 @@ def spread_section(agg):
             row = [name, TARGET_LABEL[peer], str(len([v for v in rps if v is not None])),
                    iqr_cell(quartiles(rps)), iqr_cell(quartiles(cpu)),
                    f"{fmt(busy_f, '.2f')} / {fmt(busy_p, '.2f')}"]
+            if cap is not None:
+                load_f = ferry["median"].get("load_cores")
+                load_p = s["targets"][peer]["median"].get("load_cores")
+                row.append(f"{fmt(load_f and load_f / cap[1], '.2f')} / "
+                           f"{fmt(load_p and load_p / cap[1], '.2f')}")
+                row.append(pace(agg["meta"], s, peer) or "–")
+            if floors:
+                ks_f = ferry["median"].get("kernel_share")
+                ks_p = s["targets"][peer]["median"].get("kernel_share")
+                row.append(f"{fmt(ks_f, '.2f')} / {fmt(ks_p, '.2f')}")
+                row.append(iqr_cell(quartiles(list(r.get("kernel_floor", {})
+                                                   .get("per_round", {}).values()))))
             if counts:
                 c = counts.get(name, {})
                 cf, cp = c.get("ferry", {}), c.get(peer, {})
@@ -340,6 +416,13 @@ def spread_section(agg):
         return []
     o.append(md_table(header, rows))
     o.append("")
+    if floors:
+        o.append("**kernel share**: the part of each proxy's CPU time spent in the kernel "
+                 "(median over rounds). **kernel floor**: ferry's kernel CPU per request over "
+                 "the peer's whole CPU per request, per round: the CPU ratio ferry would read "
+                 "if its own code cost nothing. A CPU target below it cannot be met in user "
+                 "space; only fewer or cheaper system calls and segments move it.")
+        o.append("")
     if counts:
         o.append("Counts: `profile/profile.md` (bench/profile.sh, run after the rounds).")
         o.append("")
@@ -386,7 +469,7 @@ TARGETS = [
 ]
 
 
-def target_rows(scens):
+def target_rows(scens, meta):
     rows = []
     for label, scen, kind, key, peer, limit, higher in TARGETS:
         s = scens.get(scen)
@@ -419,14 +502,19 @@ def target_rows(scens):
             measured = ferry["median"].get(key)
             limit = theirs
             wanted = "≤ " + ("–" if theirs is None else f"{theirs:.2f} ({TARGET_LABEL[peer]})")
+        # req/s targets: which side set the pace in ferry's and the peer's runs
+        who = "–"
+        if key == "rps" and kind in ("ratio", "best"):
+            peers = [peer] if peer else [p for p in ("nginx", "haproxy") if p in s["targets"]]
+            who = ", ".join(sorted({pace(meta, s, p) or "–" for p in peers}))
         if measured is None or limit is None:
-            rows.append([label, wanted, "–", "–"])
+            rows.append([label, wanted, "–", "–", who])
             continue
         met = measured >= limit if higher else measured <= limit
         shown = f"{measured:,.0f}" if kind == "absolute" else f"{measured:.2f}"
         if kind != "absolute" and shown == f"{limit:.2f}" and not met:
             shown = f"{measured:.3f}"  # 1.096 against 1.10: two decimals would hide the miss
-        rows.append([label, wanted, shown, "yes" if met else "**no**"])
+        rows.append([label, wanted, shown, "yes" if met else "**no**", who])
     return rows
 
 
@@ -525,6 +613,8 @@ def render_md(agg, micro):
              f"backend nginx with {meta.get('backend_workers')} worker(s)."
              + (f" Pinned: proxy on CPU {meta['pin']['proxy_cpus']}, wrk and backends on CPU "
                 f"{meta['pin']['load_cpus']}." if meta.get("pin") else " Not pinned.")
+             + (f" Capped: each proxy at {meta['pin']['proxy_cap_pct']}% of one CPU (a cgroup)."
+                if (meta.get("pin") or {}).get("proxy_cap_pct") else "")
              + (f" Load average at the start: {meta['load_at_start']}."
                 if meta.get("load_at_start") else ""))
     mach = meta.get("machine", {})
@@ -580,15 +670,17 @@ def render_md(agg, micro):
         o.append("![requests/s relative to nginx](chart.png)")
         o.append("")
     o += spread_section(agg)
-    targets = target_rows(scens)
+    targets = target_rows(scens, agg["meta"])
     if targets:
         o.append("## Targets")
         o.append("")
         o.append("The speed targets ferry is held to, against this run's medians (ratios are "
-                 "ferry ÷ peer, per round, then the median).")
+                 "ferry ÷ peer, per round, then the median). **pace**, for req/s targets in a "
+                 "pinned run: which side was full (see above); a req/s target read where the "
+                 "load side set the pace says how fast wrk and the backends were, not ferry.")
         o.append("")
-        o.append(md_table(["target", "wanted", "measured", "met"], targets,
-                          ["l", "l", "r", "l"]))
+        o.append(md_table(["target", "wanted", "measured", "met", "pace"], targets,
+                          ["l", "l", "r", "l", "l"]))
         o.append("")
     for name, s in scens.items():
         if name in FERRY_ONLY:

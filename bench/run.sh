@@ -3,12 +3,13 @@
 #
 #   bench/run.sh [--rounds N] [--duration S] [--scenarios a,b] [--targets a,b] [--micro]
 #                [--quick] [--warmup S] [--workers N] [--ferry PATH] [--out DIR]
-#                [--pin] [--proxy-cpus LIST] [--counts] [--baseline PATH]
+#                [--pin] [--proxy-cpus LIST] [--proxy-cap PCT] [--counts] [--baseline PATH]
 #
 # Builds ferry (Release, build-bench/), starts one nginx backend pair on loopback, then for
 # each round runs every scenario against ferry, nginx, haproxy and direct in turn, the order
 # rotated by one each round (A B C D, B C D A, ...), each proxy freshly started for its run.
-# --pin puts the proxy alone on its cores (taskset) and wrk and the backends on the others.
+# --pin puts the proxy alone on its cores (taskset) and wrk and the backends on the others;
+# --proxy-cap also caps the proxy's CPU, so that it, not the load side, sets the pace.
 # --counts adds bench/profile.sh's instruction and system-call counts per request.
 # Writes results.md, results.json, chart.png and the raw wrk output to the output folder it
 # names at the end.
@@ -25,6 +26,8 @@ source "$BENCH_DIR/lib/targets.sh"
 source "$BENCH_DIR/lib/scenarios.sh"
 # shellcheck source=bench/lib/setup.sh
 source "$BENCH_DIR/lib/setup.sh"
+# shellcheck source=bench/lib/cpu_cap.sh
+source "$BENCH_DIR/lib/cpu_cap.sh"
 
 PY=/usr/bin/python3
 ROUNDS=3
@@ -46,6 +49,7 @@ BUILD_DIR="$ROOT/build-bench"
 IDLE_PID=""
 PIN=false
 PROXY_CPUS=0
+PROXY_CAP=""
 COUNTS=false
 COUNTS_DURATION=3
 # Whether --rounds, --duration, --warmup or --quiet-wait were given (--pin changes the
@@ -75,6 +79,11 @@ usage: bench/run.sh [options]
                     backends on the others; defaults become 20 rounds of 2 s, 1 s warm-up,
                     2 s quiet wait (each still settable)
   --proxy-cpus LIST the proxy's cores with --pin (default $PROXY_CPUS; implies --pin)
+  --proxy-cap PCT   also cap the proxy at PCT% of one CPU (a cgroup; needs root; implies
+                    --pin). Pinned alone, the proxy's CPU is often not what runs out: on
+                    2 CPUs, wrk and the backends fill theirs first, and req/s then measures
+                    them. Capped, the proxy runs out first and req/s reads its requests per
+                    CPU-second; the report's busy columns show which side was full
   --counts          afterwards, bench/profile.sh's instruction (callgrind) and system-call
                     (strace -c) counts per request for the same scenarios and proxies,
                     ${COUNTS_DURATION} s each, into OUT/profile; the report puts them beside
@@ -104,6 +113,7 @@ while (($#)); do
       ;;
     --pin) PIN=true; shift ;;
     --proxy-cpus) PROXY_CPUS=${2:?}; PIN=true; shift 2 ;;
+    --proxy-cap) PROXY_CAP=${2:?}; PIN=true; shift 2 ;;
     --counts) COUNTS=true; shift ;;
     --micro) MICRO=true; shift ;;
     --ferry) FERRY_BIN=${2:?}; shift 2 ;;
@@ -186,6 +196,7 @@ cleanup() {
   [[ -n $IDLE_PID ]] && stop_pid "$IDLE_PID" "idle_conns.py"
   [[ -n $TARGET_PID && $TARGET_PID != "$BACKEND_PID" ]] && stop_pid "$TARGET_PID" "target"
   [[ -n $BACKEND_PID ]] && stop_pid "$BACKEND_PID" "backend nginx"
+  cap_remove
   if [[ -d $RUN_DIR ]]; then
     cp "$RUN_DIR"/*.log "$OUT/raw/" 2>/dev/null || true
     rm -rf "$RUN_DIR"
@@ -194,6 +205,11 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
+if [[ -n $PROXY_CAP ]]; then
+  cap_create "$PROXY_CAP"
+  mapfile -t -O "${#TARGET_WRAP[@]}" TARGET_WRAP < <(cap_wrap)
+  log "capped: the proxy gets $PROXY_CAP% of one CPU ($CAP_DIR)"
+fi
 
 # --- build -----------------------------------------------------------------------------
 bench_build_ferry "$MICRO" "$OUT/raw/build.log"
@@ -234,7 +250,8 @@ git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   printf '"idle_conns":%d,"tls_clients":%d,"quiet_wait_s":%d,"quiet_pct":%d,"micro":%s,' \
     "$IDLE_CONNS" "$TLS_CLIENTS" "$QUIET_WAIT" "$QUIET_PCT" "$(json_str "$MICRO_STATUS")"
   if $PIN; then
-    printf '"pin":{"proxy_cpus":%s,"load_cpus":%s},' "$(json_str "$PROXY_CPUS")" "$(json_str "$LOAD_CPUS")"
+    printf '"pin":{"proxy_cpus":%s,"load_cpus":%s,"proxy_cap_pct":%s},' "$(json_str "$PROXY_CPUS")" \
+      "$(json_str "$LOAD_CPUS")" "${PROXY_CAP:-null}"
   fi
   printf '"load_at_start":%s,' "$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)")"
   printf '"scenarios":[%s],' "$(printf '"%s",' "${SCENARIOS[@]}" | sed 's/,$//')"

@@ -192,19 +192,23 @@ run_http() {
   # The target's CPU, and everything else the machine does during the run: busy CPU minus the
   # target, the backend and wrk (this shell's children). High values mean other work competed
   # with the bench. Read together, right around wrk, so all of them cover the same window.
-  local cpu0 cpu1 k0 k1 be0=0 be1=0 mb0 mt0 ms0 mb1 mt1 ms1 bpids=()
+  local cpu0 cpu1 k0 k1 be0=0 be1=0 mb0 mt0 ms0 mb1 mt1 ms1 bpids=() user0 sys0 user1 sys1
   [[ $target != direct ]] && mapfile -t bpids < <(pid_tree "$BACKEND_PID")
   ((${#bpids[@]})) && be0=$(cpu_ticks "${bpids[@]}")
   k0=$(children_ticks)
   read -r mb0 mt0 ms0 < <(machine_ticks)
-  cpu0=$(cpu_ticks "${pids[@]}")
+  # Split into user and kernel time: the kernel's part (TCP work shared by every proxy) is
+  # the floor under the proxy's CPU per request that no user-space saving goes below.
+  read -r user0 sys0 < <(cpu_ticks_split "${pids[@]}")
+  cpu0=$((user0 + sys0))
 
   run_load "$scen" "$DURATION" "$port" >"$OUT/$raw"
 
   local alive=true hwm=0 rss=0 acc1 req1 chk1
   if target_alive "$target"; then
     mapfile -t pids < <(target_pids)
-    cpu1=$(cpu_ticks "${pids[@]}")
+    read -r user1 sys1 < <(cpu_ticks_split "${pids[@]}")
+    cpu1=$((user1 + sys1))
     read -r mb1 mt1 ms1 < <(machine_ticks)
     k1=$(children_ticks)
     ((${#bpids[@]})) && be1=$(cpu_ticks "${bpids[@]}")
@@ -214,6 +218,7 @@ run_http() {
   else
     alive=false
     cpu1=$cpu0
+    sys1=$sys0
     read -r mb1 mt1 ms1 < <(machine_ticks)
     k1=$(children_ticks)
   fi
@@ -233,8 +238,8 @@ run_http() {
   local wrkjson
   wrkjson=$(sed -n 's/^WRKJSON //p' "$OUT/$raw" | tail -n 1)
   [[ -n $wrkjson ]] || wrkjson=null
-  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"cpus":%d,"machine_ticks":%d,"idle_ticks":%d,"backend_cpu_ticks":%d,"wrk_cpu_ticks":%d,"route_requests":{"before":%s,"after":%s},"raw":"%s"}\n' \
-    "$round" "$scen" "$target" "$alive" "$wrkjson" $((cpu1 - cpu0)) "$CLK_TCK" "$hwm" "$rss" \
+  printf '{"round":%d,"scenario":"%s","target":"%s","alive":%s,"wrk":%s,"cpu_ticks":%d,"cpu_sys_ticks":%d,"clk_tck":%d,"peak_rss_kb":%d,"rss_kb":%d,"backend_accepts":%d,"backend_requests":%d,"backend_checks":%d,"other_cpu_pct":%s,"steal_pct":%s,"busy_before_pct":%d,"cpus":%d,"machine_ticks":%d,"idle_ticks":%d,"backend_cpu_ticks":%d,"wrk_cpu_ticks":%d,"route_requests":{"before":%s,"after":%s},"raw":"%s"}\n' \
+    "$round" "$scen" "$target" "$alive" "$wrkjson" $((cpu1 - cpu0)) $((sys1 - sys0)) "$CLK_TCK" "$hwm" "$rss" \
     $((acc1 - acc0 - 1)) $((req1 - req0 - 1)) $((chk1 - chk0)) "$other_pct" "$steal_pct" "$quiet" \
     "$(nproc)" "$span" "$idle" $((be1 - be0)) $((k1 - k0)) "${routes0:-null}" "${routes1:-null}" "$raw" \
     >>"$OUT/runs.jsonl"

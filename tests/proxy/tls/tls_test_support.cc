@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <random>
@@ -87,6 +88,10 @@ const Pki& Pki::get() {
     const EvpPkeyPtr stranger = ec_key("P-256");
     issue("stranger", {"stranger", "Elsewhere", {}, from, until}, stranger.get(), other_ca.get(),
           other_ca_key.get(), p->stranger);
+    // The PKI itself lives to the end (no destruction order to reason about), but its files
+    // go at exit: ctest runs each test in a process of its own, and each made a directory.
+    static const std::string* dir_at_exit = &p->dir.path();
+    std::atexit([] { ferry::testing::remove_tree(*dir_at_exit); });
     return p;
   }();
   return *pki;
