@@ -336,7 +336,7 @@ def pace(meta, s, peer):
     load_full = [(m.get("load_cores") or 0) >= FULL * cap[1] for m in medians]
     if all(proxy_full):
         return "proxies"
-    if all(load_full) and not all(proxy_full):
+    if all(load_full):  # and a proxy below its capacity
         return "load side"
     return "mixed"
 
