@@ -1,5 +1,7 @@
 #include "proxy/http2/request_head.h"
 
+#include <llhttp.h>
+
 namespace ferry::proxy::http2 {
 
 namespace {
@@ -14,6 +16,18 @@ bool is_token(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+// The methods ferry's HTTP/1 side reads: llhttp's, in HTTP mode (case-sensitive). The head
+// built here goes through that parser, which refuses any other token ("FOO", "get", "PRI").
+// Refusing those here answers an HTTP/2 client with the 400 an HTTP/1 client gets for them,
+// before a stream is opened toward a backend.
+bool is_http1_method(std::string_view method) {
+#define FERRY_IS_METHOD(num, name, string) \
+  if (method == #string) return true;
+  HTTP_METHOD_MAP(FERRY_IS_METHOD)
+#undef FERRY_IS_METHOD
+  return false;
 }
 
 // A request-target ferry writes into a request line: visible ASCII only, so neither a space
@@ -119,6 +133,7 @@ const char* RequestFields::build_head(bool end_stream, std::string& out) const {
   if (connection_specific_) return "a connection-specific header field";
   if (repeated_) return "a repeated Host or Content-Length";
   if (method_.empty() || !is_token(method_)) return "a missing or malformed :method";
+  if (!is_http1_method(method_)) return "a :method ferry does not proxy";
   if (method_ == "CONNECT") return "CONNECT is not proxied";
   if (scheme_.empty() || path_.empty()) return "a missing :scheme or :path";
   if (!is_visible(path_) || !(path_.front() == '/' || (path_ == "*" && method_ == "OPTIONS")))

@@ -78,6 +78,13 @@ TEST(Http2RequestHead, RefusesEveryShapeABackendCouldReadTwoWays) {
       {{{":method", "GET /x HTTP/1.1\r\n"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}},
        "a missing or malformed :method"},
       {{{":method", "CONNECT"}, {":authority", "a:443"}}, "CONNECT is not proxied"},
+      // tokens the HTTP/1 parser behind the stream refuses (fuzz_h2 found "exao%Me.com")
+      {{{":method", "exao%Me.com"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}},
+       "a :method ferry does not proxy"},
+      {{{":method", "get"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}},
+       "a :method ferry does not proxy"},
+      {{{":method", "PRI"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}},
+       "a :method ferry does not proxy"},
       {{{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/a b"}}, "a malformed :path"},
       {{{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "x"}}, "a malformed :path"},
       {{{":method", "GET"}, {":scheme", "http"}, {":authority", "a\r\n"}, {":path", "/"}},
