@@ -3,17 +3,15 @@
 #include <cstring>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace ferry::proxy {
 
 namespace {
 
 HttpParser& self(llhttp_t* p) { return *static_cast<HttpParser*>(p->data); }
-
-void append(std::string& arena, Span& span, const char* at, std::size_t len) {
-  if (span.length == 0) span.offset = static_cast<uint32_t>(arena.size());
-  arena.append(at, len);
-  span.length += static_cast<uint32_t>(len);
-}
 
 }  // namespace
 
@@ -58,16 +56,26 @@ void MessageHead::trim() {
   if (fields.capacity() > kKeepFields) std::vector<HeaderField>().swap(fields);
 }
 
-const llhttp_settings_t& HttpParser::settings() {
+// The head's fields, target and reason are read from its raw bytes once it is whole (see
+// split_head), so llhttp runs over a head without a callback per name, value and piece of
+// either: those calls and the copying behind them were a tenth of a keep-alive request's
+// instructions. A chunked message's trailer section has no raw copy, so its fields still come
+// through llhttp's callbacks: the parser switches to trailer_settings() at the end of such a
+// head, and back at the next message.
+namespace {
+
+llhttp_settings_t base_settings() {
+  llhttp_settings_t st;
+  llhttp_settings_init(&st);
+  return st;
+}
+
+}  // namespace
+
+const llhttp_settings_t& HttpParser::head_settings() {
   static const llhttp_settings_t s = [] {
-    llhttp_settings_t st;
-    llhttp_settings_init(&st);
+    llhttp_settings_t st = base_settings();
     st.on_message_begin = &HttpParser::on_message_begin;
-    st.on_url = &HttpParser::on_url;
-    st.on_status = &HttpParser::on_status;
-    st.on_header_field = &HttpParser::on_header_field;
-    st.on_header_value = &HttpParser::on_header_value;
-    st.on_header_value_complete = &HttpParser::on_header_value_complete;
     st.on_headers_complete = &HttpParser::on_headers_complete;
     st.on_body = &HttpParser::on_body;
     st.on_message_complete = &HttpParser::on_message_complete;
@@ -81,95 +89,161 @@ const llhttp_settings_t& HttpParser::settings() {
   return s;
 }
 
+const llhttp_settings_t& HttpParser::trailer_settings() {
+  static const llhttp_settings_t s = [] {
+    llhttp_settings_t st = head_settings();
+    st.on_header_field = &HttpParser::on_trailer_field;
+    st.on_header_value = &HttpParser::on_trailer_value;
+    st.on_header_value_complete = &HttpParser::on_trailer_value_complete;
+    return st;
+  }();
+  return s;
+}
+
 HttpParser::HttpParser(Kind kind, Sink* sink, std::size_t max_head_bytes)
     : sink_(sink),
       kind_(kind),
       scanner_(kind == Kind::Request ? HeadScanner::StartLine::Request : HeadScanner::StartLine::Response),
       max_head_bytes_(max_head_bytes) {
-  llhttp_init(&parser_, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings());
+  llhttp_init(&parser_, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &head_settings());
   parser_.data = this;
 }
 
 int HttpParser::on_message_begin(llhttp_t* p) {
   HttpParser& s = self(p);
+  // The head itself was cleared when its first byte was scanned (feed): its raw bytes are in
+  // the arena by now.
+  p->settings = const_cast<llhttp_settings_t*>(&head_settings());
   s.started_ = true;
   s.head_done_ = false;
-  s.in_value_ = true;  // so the first header name opens a field
-  s.head_.clear();
   s.trailers_.clear();
   s.trailer_part_ = 0;
   return 0;
 }
 
-int HttpParser::on_url(llhttp_t* p, const char* at, std::size_t len) {
+// Trailer fields are dropped, never merged into the head ("Host: evil" in a trailer must not
+// reach the backend as a header), or kept apart as lines when asked (gRPC's status travels in
+// trailers).
+int HttpParser::on_trailer_field(llhttp_t* p, const char* at, std::size_t len) {
   HttpParser& s = self(p);
-  append(s.head_.arena, s.head_.url, at, len);
+  if (s.keep_trailers_) {
+    s.trailers_.append(at, len);
+    s.trailer_part_ = 1;
+  }
   return 0;
 }
 
-int HttpParser::on_status(llhttp_t* p, const char* at, std::size_t len) {
+int HttpParser::on_trailer_value(llhttp_t* p, const char* at, std::size_t len) {
   HttpParser& s = self(p);
-  append(s.head_.arena, s.head_.reason, at, len);
+  if (s.keep_trailers_) {
+    if (s.trailer_part_ == 1) s.trailers_.append(": ");
+    s.trailer_part_ = 2;
+    s.trailers_.append(at, len);
+  }
   return 0;
 }
 
-int HttpParser::on_header_field(llhttp_t* p, const char* at, std::size_t len) {
+int HttpParser::on_trailer_value_complete(llhttp_t* p) {
   HttpParser& s = self(p);
-  // Trailer fields arrive through the same callbacks: they are dropped, never merged into the
-  // head ("Host: evil" in a trailer must not reach the backend as a header), or kept apart as
-  // lines when asked (gRPC's status travels in trailers).
-  if (s.head_done_) {
-    if (s.keep_trailers_) {
-      s.trailers_.append(at, len);
-      s.trailer_part_ = 1;
+  if (s.keep_trailers_) {
+    if (s.trailer_part_ == 1) s.trailers_.append(": ");
+    s.trailers_.append("\r\n");
+    s.trailer_part_ = 0;
+  }
+  return 0;
+}
+
+namespace {
+
+// Index of the first `c` in a[from, a.size()), which holds one (the scanner saw it), 16 bytes
+// a step where SSE2 is there: a head line is a few dozen bytes, and memchr's call and set-up
+// cost more than the search.
+template <char c>
+std::size_t find_in_head(const std::string& a, std::size_t from) {
+  const char* p = a.data();
+#if defined(__SSE2__)
+  const __m128i wanted = _mm_set1_epi8(c);
+  while (from + 16 <= a.size()) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + from));
+    if (const int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, wanted)); mask != 0)
+      return from + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    from += 16;
+  }
+#endif
+  while (from < a.size() && p[from] != c) ++from;
+  return from;
+}
+
+// The colon ending the field name that starts at a[from], and whether the name has a '_': one
+// search for both, as the name is scanned anyway.
+std::size_t find_colon(const std::string& a, std::size_t from, bool* underscore) {
+  const char* p = a.data();
+#if defined(__SSE2__)
+  const __m128i colon = _mm_set1_epi8(':');
+  const __m128i under = _mm_set1_epi8('_');
+  while (from + 16 <= a.size()) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + from));
+    const auto at_colon = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, colon)));
+    const auto at_under = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, under)));
+    if (at_colon != 0) {
+      const unsigned before = (at_colon & -at_colon) - 1;  // the lanes before the first colon
+      *underscore = *underscore || (at_under & before) != 0;
+      return from + static_cast<std::size_t>(__builtin_ctz(at_colon));
     }
-    return 0;
+    *underscore = *underscore || at_under != 0;
+    from += 16;
   }
-  if (s.in_value_) {
-    s.head_.fields.push_back(HeaderField{});
-    s.in_value_ = false;
-  }
-  append(s.head_.arena, s.head_.fields.back().name, at, len);
-  return 0;
+#endif
+  for (; from < a.size() && p[from] != ':'; ++from)
+    if (p[from] == '_') *underscore = true;
+  return from;
 }
 
-int HttpParser::on_header_value(llhttp_t* p, const char* at, std::size_t len) {
-  HttpParser& s = self(p);
-  if (s.head_done_) {
-    if (s.keep_trailers_) {
-      if (s.trailer_part_ == 1) s.trailers_.append(": ");
-      s.trailer_part_ = 2;
-      s.trailers_.append(at, len);
-    }
-    return 0;
-  }
-  append(s.head_.arena, s.head_.fields.back().value, at, len);
-  return 0;
-}
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
-int HttpParser::on_header_value_complete(llhttp_t* p) {
-  HttpParser& s = self(p);
-  if (s.head_done_) {
-    if (s.keep_trailers_) {
-      if (s.trailer_part_ == 1) s.trailers_.append(": ");
-      s.trailers_.append("\r\n");
-      s.trailer_part_ = 0;
-    }
-    return 0;
+}  // namespace
+
+// The head's raw bytes, whole in the arena, already held to RFC 9112's grammar by the scanner:
+// lines end in CRLF, a request line is method SP target SP version with single spaces, a status
+// line is version SP 3DIGIT [SP reason], and each field line is a token, a colon and a value
+// without control bytes but HTAB. So one search finds each line's colon and another its end.
+// The spans match what llhttp's callbacks reported (tests/proxy/http1/head_split_test.cc holds
+// the two side by side): the target between the spaces, the reason after the code's SP (its
+// leading and trailing spaces kept), a value from its first byte past the colon's OWS to the
+// CR (its trailing OWS kept).
+void HttpParser::split_head() {
+  MessageHead& h = head_;
+  const std::string& a = h.arena;
+  std::size_t i = 0;
+  // RFC 9112 2.2: empty lines before a request line are ignored (the scanner allowed them).
+  while (i + 1 < a.size() && a[i] == '\r') i += 2;
+  const std::size_t first_end = find_in_head<'\r'>(a, i);
+  if (kind_ == Kind::Request) {
+    const std::size_t target = find_in_head<' '>(a, i) + 1;
+    h.url = Span{static_cast<uint32_t>(target), static_cast<uint32_t>(first_end - 9 - target)};
+  } else if (first_end - i > 12) {  // "HTTP/1.1 200" and a SP
+    h.reason = Span{static_cast<uint32_t>(i + 13), static_cast<uint32_t>(first_end - i - 13)};
   }
-  HeaderField& f = s.head_.fields.back();
-  // An empty value never called on_header_value: anchor its span anyway.
-  if (f.value.length == 0) f.value.offset = static_cast<uint32_t>(s.head_.arena.size());
-  const std::string_view name = s.head_.name(f);
-  f.kind = classify_header(name);
-  f.underscore = name.find('_') != std::string_view::npos;
-  s.in_value_ = true;
-  return 0;
+  i = first_end + 2;
+  while (i < a.size() && a[i] != '\r') {
+    bool underscore = false;
+    const std::size_t colon = find_colon(a, i, &underscore);
+    const std::size_t end = find_in_head<'\r'>(a, colon);
+    std::size_t value = colon + 1;
+    while (value < end && is_ows(a[value])) ++value;
+    HeaderField& f = h.fields.emplace_back();
+    f.name = Span{static_cast<uint32_t>(i), static_cast<uint32_t>(colon - i)};
+    f.value = Span{static_cast<uint32_t>(value), static_cast<uint32_t>(end - value)};
+    f.kind = classify_header(h.name(f));
+    f.underscore = underscore;
+    i = end + 2;
+  }
 }
 
 int HttpParser::on_headers_complete(llhttp_t* p) {
   HttpParser& s = self(p);
   MessageHead& h = s.head_;
+  s.split_head();
   h.method = p->method;
   h.status = p->status_code;
   h.http_major = p->http_major;
@@ -180,6 +254,7 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
   h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
   h.content_length = h.has_content_length ? p->content_length : 0;
   s.head_done_ = true;
+  if (h.chunked) p->settings = const_cast<llhttp_settings_t*>(&trailer_settings());
   if (s.sink_->on_head(h) != 0) {
     s.sink_aborted_ = true;
     return -1;
@@ -277,6 +352,7 @@ HttpParser::Status HttpParser::run_llhttp(const char* data, std::size_t len, std
     trailer_pause_ = false;
     llhttp_resume(&parser_);
     in_head_ = true;
+    in_trailers_ = true;
     scanner_.reset_for_trailers();
     return Status::Ok;
   }
@@ -305,6 +381,12 @@ HttpParser::Status HttpParser::feed(const char* data, std::size_t len, std::size
         return Status::HeadTooLarge;
       }
       piece = n;
+      if (!in_trailers_) {
+        // The head's raw bytes, for split_head once llhttp has seen the last of them. Its
+        // first bytes start a new head; the last message's stays readable until then.
+        if (scanner_.head_bytes() == n) head_.clear();
+        head_.arena.append(data + off, n);
+      }
       if (r == HeadScanner::Result::Complete) in_head_ = false;
     }
     std::size_t used = 0;
@@ -333,9 +415,10 @@ HttpParser::Status HttpParser::finish() {
 void HttpParser::reset() {
   llhttp_reset(&parser_);
   parser_.data = this;
+  parser_.settings = const_cast<llhttp_settings_t*>(&head_settings());
   in_head_ = true;
+  in_trailers_ = false;
   started_ = false;
-  in_value_ = false;
   head_request_ = false;
   sink_aborted_ = false;
   head_done_ = false;
@@ -371,6 +454,7 @@ HttpParser::Status HttpParser::skip_body(uint64_t n) {
 void HttpParser::next_message() {
   if (llhttp_get_errno(&parser_) == HPE_PAUSED) llhttp_resume(&parser_);
   in_head_ = true;
+  in_trailers_ = false;
   started_ = false;
   scanner_.reset();
 }

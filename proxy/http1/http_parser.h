@@ -1,7 +1,8 @@
 // A strict llhttp wrapper for one side of a connection (requests from clients, responses from
-// backends). It runs HeadScanner over head bytes first, accumulates the head (names and values
-// may arrive split across reads) into a reusable arena, streams body bytes to its sink, and
-// pauses after every message so the next one waits its turn. No lenient flag is ever set.
+// backends). It runs HeadScanner over head bytes first, gathers the head's raw bytes (which may
+// arrive split across reads) into a reusable arena and splits them into fields once the head is
+// whole, streams body bytes to its sink, and pauses after every message so the next one waits
+// its turn. No lenient flag is ever set.
 #pragma once
 
 #include <llhttp.h>
@@ -29,7 +30,8 @@ struct HeaderField {
   bool underscore = false;  // the name has a '_' (never forwarded: see headers.cc)
 };
 
-// The head of one message. Spans point into `arena`.
+// The head of one message. `arena` holds its raw bytes, start line to blank line; the spans
+// point into it.
 struct MessageHead {
   std::string arena;
   std::vector<HeaderField> fields;
@@ -120,11 +122,9 @@ class HttpParser {
 
  private:
   static int on_message_begin(llhttp_t* p);
-  static int on_url(llhttp_t* p, const char* at, std::size_t len);
-  static int on_status(llhttp_t* p, const char* at, std::size_t len);
-  static int on_header_field(llhttp_t* p, const char* at, std::size_t len);
-  static int on_header_value(llhttp_t* p, const char* at, std::size_t len);
-  static int on_header_value_complete(llhttp_t* p);
+  static int on_trailer_field(llhttp_t* p, const char* at, std::size_t len);
+  static int on_trailer_value(llhttp_t* p, const char* at, std::size_t len);
+  static int on_trailer_value_complete(llhttp_t* p);
   static int on_headers_complete(llhttp_t* p);
   static int on_body(llhttp_t* p, const char* at, std::size_t len);
   static int on_message_complete(llhttp_t* p);
@@ -133,7 +133,11 @@ class HttpParser {
   static int on_chunk_extension_name_complete(llhttp_t* p);
   static int on_chunk_extension_value(llhttp_t* p, const char* at, std::size_t len);
   static int on_chunk_extension_value_complete(llhttp_t* p);
-  static const llhttp_settings_t& settings();
+  static const llhttp_settings_t& head_settings();
+  static const llhttp_settings_t& trailer_settings();
+
+  // Fills the head's target or reason and its fields from the raw bytes in its arena.
+  void split_head();
 
   Status run_llhttp(const char* data, std::size_t len, std::size_t* used);
   // For a callback that finds what llhttp let through: stops parsing with `why` as the error.
@@ -149,8 +153,8 @@ class HttpParser {
   MessageHead head_;
   std::size_t max_head_bytes_;
   bool in_head_ = true;
+  bool in_trailers_ = false;  // the scanner is on a chunked message's trailer section
   bool started_ = false;
-  bool in_value_ = false;  // the last head callback was a value (the next name starts a field)
   bool head_request_ = false;
   bool sink_aborted_ = false;
   bool head_done_ = false;          // header callbacks after this are trailers: never fields
