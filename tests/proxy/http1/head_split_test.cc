@@ -7,90 +7,33 @@
 #include "proxy/http1/http_parser.h"
 
 #include <gtest/gtest.h>
-#include <llhttp.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "fuzz/head_view.h"
 
 namespace ferry::proxy {
 namespace {
 
 using Kind = HttpParser::Kind;
 
-// What a head holds, as plain strings.
-struct Seen {
-  bool got = false;
-  std::string target;
-  std::string reason;
-  std::vector<std::pair<std::string, std::string>> fields;
+using fuzz::HeadView;
+using Seen = HeadView;
 
-  bool operator==(const Seen&) const = default;
-};
+std::string show(const Seen& s) { return s.show(); }
 
-std::string show(const Seen& s) {
-  std::ostringstream out;
-  out << "target [" << s.target << "] reason [" << s.reason << "]";
-  for (const auto& [n, v] : s.fields) out << " [" << n << "]=[" << v << "]";
-  return out.str();
-}
-
-// The reference: llhttp's own spans for the first head in `data`.
-Seen llhttp_view(Kind kind, std::string_view data) {
-  struct State {
-    Seen seen;
-    bool in_value = true;
-  } st;
-  llhttp_settings_t settings;
-  llhttp_settings_init(&settings);
-  settings.on_url = [](llhttp_t* p, const char* at, std::size_t len) {
-    static_cast<State*>(p->data)->seen.target.append(at, len);
-    return 0;
-  };
-  settings.on_status = [](llhttp_t* p, const char* at, std::size_t len) {
-    static_cast<State*>(p->data)->seen.reason.append(at, len);
-    return 0;
-  };
-  settings.on_header_field = [](llhttp_t* p, const char* at, std::size_t len) {
-    auto* s = static_cast<State*>(p->data);
-    if (s->in_value) s->seen.fields.emplace_back();
-    s->in_value = false;
-    s->seen.fields.back().first.append(at, len);
-    return 0;
-  };
-  settings.on_header_value = [](llhttp_t* p, const char* at, std::size_t len) {
-    auto* s = static_cast<State*>(p->data);
-    s->in_value = true;
-    s->seen.fields.back().second.append(at, len);
-    return 0;
-  };
-  settings.on_header_value_complete = [](llhttp_t* p) {
-    static_cast<State*>(p->data)->in_value = true;
-    return 0;
-  };
-  settings.on_headers_complete = [](llhttp_t* p) {
-    static_cast<State*>(p->data)->seen.got = true;
-    return -1;  // the head is all this wants
-  };
-  llhttp_t parser;
-  llhttp_init(&parser, kind == Kind::Request ? HTTP_REQUEST : HTTP_RESPONSE, &settings);
-  parser.data = &st;
-  llhttp_execute(&parser, data.data(), data.size());
-  return st.seen;
-}
+Seen llhttp_view(Kind kind, std::string_view data) { return fuzz::llhttp_head_view(kind == Kind::Request, data); }
 
 struct HeadSink final : HttpParser::Sink {
   Seen seen;
   int on_head(MessageHead& h) override {
-    seen.got = true;
-    seen.target = std::string(h.view(h.url));
-    seen.reason = std::string(h.view(h.reason));
+    seen = fuzz::view_of(h);
     for (const HeaderField& f : h.fields) {
-      seen.fields.emplace_back(h.name(f), h.value(f));
       // What split_head notes of each name on the way: its kind, and whether it has a '_'.
       EXPECT_EQ(f.underscore, h.name(f).find('_') != std::string_view::npos) << h.name(f);
       EXPECT_EQ(f.kind, classify_header(h.name(f))) << h.name(f);
@@ -184,11 +127,7 @@ TEST(HeadSplit, NextHeadStartsClean) {
   struct Sink final : HttpParser::Sink {
     std::vector<Seen> heads;
     int on_head(MessageHead& h) override {
-      Seen s;
-      s.got = true;
-      s.target = std::string(h.view(h.url));
-      for (const HeaderField& f : h.fields) s.fields.emplace_back(h.name(f), h.value(f));
-      heads.push_back(s);
+      heads.push_back(fuzz::view_of(h));
       return 0;
     }
     int on_body(const char*, std::size_t) override { return 0; }
