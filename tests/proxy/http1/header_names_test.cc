@@ -118,13 +118,19 @@ TEST(Iequals, EveryByteAtEveryPositionAsTheReference) {
         std::string lower = base;
         for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         ASSERT_EQ(iequals(changed, lower), reference_iequals(changed, lower)) << "byte " << b << " at " << i << " of " << len;
+        // The same byte with 0x20 flipped: equal only for letters (0xc1 and 0xe1 are not).
+        std::string flipped = changed;
+        flipped[i] = static_cast<char>(b ^ 0x20);
+        ASSERT_EQ(iequals(changed, flipped), reference_iequals(changed, flipped)) << "byte " << b << " at " << i << " of " << len;
       }
     }
   }
   EXPECT_TRUE(iequals("KEEP-ALIVE", "keep-alive"));
   EXPECT_FALSE(iequals("keep-alivf", "keep-alive"));
   EXPECT_FALSE(iequals("keep-alive", "keep-aliv"));
-  EXPECT_FALSE(iequals("\xc1", "\xe1"));  // not letters: 0x80 | 'A' and 0x80 | 'a'
+  // Not letters: 0x80 | 'A' and 0x80 | 'a', alone and in a name long enough for the word path.
+  EXPECT_FALSE(iequals("\xc1", "\xe1"));
+  EXPECT_FALSE(iequals("content-\xc1" "ength", "content-\xe1" "ength"));
 }
 
 }  // namespace
