@@ -63,9 +63,6 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 class FieldLines {
  public:
   FieldLines(const MessageHead& head, std::string& out) : head_(head), out_(out) {}
-  ~FieldLines() { flush(); }
-  FieldLines(const FieldLines&) = delete;
-  FieldLines& operator=(const FieldLines&) = delete;
 
   void keep(const HeaderField& f) {
     const std::string& raw = head_.arena;
@@ -81,10 +78,7 @@ class FieldLines {
       return;
     }
     flush();
-    out_.append(head_.name(f));
-    out_.append(": ", 2);
-    out_.append(head_.value(f));
-    out_.append("\r\n", 2);
+    append_header(out_, head_.name(f), head_.value(f));
   }
   // Before anything else is appended to `out`.
   void flush() {

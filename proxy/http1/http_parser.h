@@ -157,7 +157,7 @@ class HttpParser {
   bool started_ = false;
   bool head_request_ = false;
   bool sink_aborted_ = false;
-  bool head_done_ = false;          // header callbacks after this are trailers: never fields
+  bool head_done_ = false;          // the head is parsed and split (on_headers_complete)
   bool keep_trailers_ = false;
   uint8_t trailer_part_ = 0;        // of the trailer line under way: 0 none, 1 name, 2 value
   std::string trailers_;
