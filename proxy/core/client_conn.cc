@@ -118,7 +118,8 @@ void ClientConn::set_client_ip(const char* text) {
   }
 }
 
-void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t listener) {
+void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t listener,
+                             const sockaddr_storage* peer) {
   auto* c = new ClientConn(worker);
   c->listener_ = static_cast<uint16_t>(listener);
   if (const int rc = uv_accept(server, as_stream(&c->tcp_)); rc != 0) {
@@ -137,11 +138,13 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
   worker.client_opened(c);
   c->listed_ = true;
   adjust(worker.metrics().client_connections, 1);
-  sockaddr_storage peer{};
-  int peer_len = sizeof peer;
-  if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
+  sockaddr_storage asked{};
+  int asked_len = sizeof asked;
+  if (peer == nullptr && uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&asked), &asked_len) == 0)
+    peer = &asked;
+  if (peer != nullptr) {
     char text[INET6_ADDRSTRLEN];
-    format_peer(peer, text);
+    format_peer(*peer, text);
     c->set_client_ip(text);
   }
   if (const ListenerSettings* l = c->listener(); l != nullptr && l->speaks_tls()) {

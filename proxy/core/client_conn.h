@@ -40,8 +40,9 @@ class Worker;
 class ClientConn final {
  public:
   // Accepts a pending connection from `server`, the worker's listener number `listener`
-  // (an index into Settings::listeners); closes it at once past max_connections.
-  static void accept_from(Worker& worker, uv_stream_t* server, uint32_t listener);
+  // (an index into Settings::listeners); closes it at once past max_connections. `peer` is
+  // the client's address when the accept gave it, or null to ask the socket.
+  static void accept_from(Worker& worker, uv_stream_t* server, uint32_t listener, const sockaddr_storage* peer);
 
   // Idempotent; any callback on this loop may call it. Memory goes in the close callback.
   void close();

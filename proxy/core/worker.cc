@@ -65,10 +65,7 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
     auto listener = std::make_unique<Listener>();
     listener->worker = this;
     listener->index = fd.listener;
-    uv_tcp_init(&loop_, &listener->tcp);
-    listener->tcp.data = listener.get();
-    int rc = uv_tcp_open(&listener->tcp, fd.fd);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), kBacklog, &Worker::on_connection);
+    const int rc = listen_with_peer(&loop_, *listener, fd.fd, kBacklog, &Worker::on_connection);
     if (rc != 0) log_error("worker %u: listen: %s", index_, uv_err_name(rc));
     listeners_.push_back(std::move(listener));
   }
@@ -98,8 +95,8 @@ void Worker::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
-void Worker::on_connection(uv_stream_t* server, int status) {
-  const auto* listener = static_cast<const Listener*>(server->data);
+void Worker::on_connection(PeerAcceptListener& accepting, int status, const sockaddr_storage* peer) {
+  const auto* listener = static_cast<const Listener*>(&accepting);
   Worker* w = listener->worker;
   if (status < 0) {
     // EMFILE and friends: log and go on; the listener stays, and accepting resumes once
@@ -107,7 +104,7 @@ void Worker::on_connection(uv_stream_t* server, int status) {
     log_error("worker %u: accept: %s", w->index_, uv_err_name(status));
     return;
   }
-  ClientConn::accept_from(*w, server, listener->index);
+  ClientConn::accept_from(*w, reinterpret_cast<uv_stream_t*>(&accepting.tcp), listener->index, peer);
 }
 
 void Worker::on_snapshot_nudge(uv_async_t* handle) {

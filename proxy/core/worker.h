@@ -28,6 +28,7 @@
 #include "proxy/core/conn_pool.h"
 #include "proxy/core/exchange.h"
 #include "proxy/core/local_snapshot.h"
+#include "proxy/core/peer_accept.h"
 #include "proxy/core/settings.h"
 #include "proxy/core/write_batch.h"
 #include "proxy/limits/client_rate_limiter.h"
@@ -137,7 +138,7 @@ class Worker {
   }
 
  private:
-  static void on_connection(uv_stream_t* server, int status);
+  static void on_connection(PeerAcceptListener& accepting, int status, const sockaddr_storage* peer);
   static void on_snapshot_nudge(uv_async_t* handle);
   static void on_control_nudge(uv_async_t* handle);
   static void on_grace_timeout(uv_timer_t* handle);
@@ -158,8 +159,7 @@ class Worker {
   std::vector<ListenFd> listen_fds_;
   uv_loop_t loop_{};
   // One per adopted socket.
-  struct Listener {
-    uv_tcp_t tcp{};
+  struct Listener : PeerAcceptListener {
     Worker* worker = nullptr;
     uint32_t index = 0;  // into Settings::listeners
   };
