@@ -8,8 +8,10 @@
 // So once a listener is listening, its read watcher is pointed at this file's accept loop,
 // which asks accept4() for the address and hands each descriptor to the listener's callback
 // through the handle's `accepted_fd`, exactly as libuv's own loop does; the callback then
-// takes it with uv_accept() as before. The watcher callback and `accepted_fd` are fields of
-// libuv's public handle struct (its ABI within soname 1), not internals.
+// takes it with uv_accept() as before. The watcher callback and `accepted_fd` are fields
+// libuv's public header declares in the handle struct (under its "private fields", which the
+// layout of soname 1 keeps); a libuv that wired its accept loop another way would fail
+// tests/proxy/core/peer_accept_test.cc.
 //
 // What the loop does not handle itself goes back to libuv's loop, which stays in place:
 // EMFILE and ENFILE (libuv keeps a spare descriptor for them and sheds the queue) and errors
