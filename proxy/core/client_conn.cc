@@ -138,9 +138,9 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
   worker.client_opened(c);
   c->listed_ = true;
   adjust(worker.metrics().client_connections, 1);
-  sockaddr_storage asked{};
-  int asked_len = sizeof asked;
-  if (peer == nullptr && uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&asked), &asked_len) == 0)
+  sockaddr_storage asked;  // filled only when the accept did not give the address
+  if (int asked_len = sizeof asked;
+      peer == nullptr && uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&asked), &asked_len) == 0)
     peer = &asked;
   if (peer != nullptr) {
     char text[INET6_ADDRSTRLEN];

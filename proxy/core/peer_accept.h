@@ -32,7 +32,7 @@ struct PeerAcceptListener {
 
   uv_tcp_t tcp{};
   Accepted on_accepted = nullptr;
-  // libuv's own accept loop, for what accept_with_peer's does not handle.
+  // libuv's own accept loop, for the errors this file's loop hands back to it.
   uv__io_cb libuv_accept_loop = nullptr;
 };
 

@@ -23,14 +23,9 @@ namespace {
 using Kind = HttpParser::Kind;
 
 using fuzz::HeadView;
-using Seen = HeadView;
-
-std::string show(const Seen& s) { return s.show(); }
-
-Seen llhttp_view(Kind kind, std::string_view data) { return fuzz::llhttp_head_view(kind == Kind::Request, data); }
 
 struct HeadSink final : HttpParser::Sink {
-  Seen seen;
+  HeadView seen;
   int on_head(MessageHead& h) override {
     seen = fuzz::view_of(h);
     for (const HeaderField& f : h.fields) {
@@ -45,7 +40,7 @@ struct HeadSink final : HttpParser::Sink {
 };
 
 // HttpParser's view of the first head in `data`, fed in pieces of `step` bytes (0: whole).
-Seen ferry_view(Kind kind, std::string_view data, std::size_t step) {
+HeadView ferry_view(Kind kind, std::string_view data, std::size_t step) {
   HeadSink sink;
   HttpParser parser(kind, sink, 64 * 1024);
   std::size_t off = 0;
@@ -61,13 +56,13 @@ Seen ferry_view(Kind kind, std::string_view data, std::size_t step) {
 
 // Checks one input; returns whether ferry accepted a head from it.
 bool agree(Kind kind, std::string_view data, const std::string& label) {
-  const Seen whole = ferry_view(kind, data, 0);
-  const Seen bytewise = ferry_view(kind, data, 1);
-  EXPECT_EQ(whole, bytewise) << label << "\nwhole:    " << show(whole) << "\nbytewise: " << show(bytewise);
+  const HeadView whole = ferry_view(kind, data, 0);
+  const HeadView bytewise = ferry_view(kind, data, 1);
+  EXPECT_EQ(whole, bytewise) << label << "\nwhole:    " << whole.show() << "\nbytewise: " << bytewise.show();
   if (!whole.got) return false;
-  const Seen reference = llhttp_view(kind, data);
+  const HeadView reference = fuzz::llhttp_head_view(kind == Kind::Request, data);
   EXPECT_TRUE(reference.got) << label;
-  EXPECT_EQ(whole, reference) << label << "\nferry:  " << show(whole) << "\nllhttp: " << show(reference);
+  EXPECT_EQ(whole, reference) << label << "\nferry:  " << whole.show() << "\nllhttp: " << reference.show();
   return true;
 }
 
@@ -125,7 +120,7 @@ TEST(HeadSplit, EdgeCasesAgreeWithLlhttp) {
 // linger, and the first stays readable until the second's first byte arrives.
 TEST(HeadSplit, NextHeadStartsClean) {
   struct Sink final : HttpParser::Sink {
-    std::vector<Seen> heads;
+    std::vector<HeadView> heads;
     int on_head(MessageHead& h) override {
       heads.push_back(fuzz::view_of(h));
       return 0;
