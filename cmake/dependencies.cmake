@@ -9,15 +9,23 @@ macro(ferry_missing what package)
                       "(scripts/install-deps.sh installs every dependency).")
 endmacro()
 
-# libuv
-find_path(UV_INCLUDE_DIR uv.h)
-find_library(UV_LIBRARY NAMES uv)
-if(NOT UV_INCLUDE_DIR OR NOT UV_LIBRARY)
-  ferry_missing("libuv" "libuv1-dev")
-endif()
-add_library(uv_dep INTERFACE)
-target_include_directories(uv_dep INTERFACE ${UV_INCLUDE_DIR})
-target_link_libraries(uv_dep INTERFACE ${UV_LIBRARY})
+# A C library found by its header and its shared object, as the interface target `target`.
+function(ferry_system_library target header library what package)
+  find_path(${target}_INCLUDE_DIR ${header})
+  find_library(${target}_LIBRARY NAMES ${library})
+  if(NOT ${target}_INCLUDE_DIR OR NOT ${target}_LIBRARY)
+    ferry_missing("${what}" "${package}")
+  endif()
+  add_library(${target} INTERFACE)
+  target_include_directories(${target} INTERFACE ${${target}_INCLUDE_DIR})
+  target_link_libraries(${target} INTERFACE ${${target}_LIBRARY})
+endfunction()
+
+ferry_system_library(uv_dep uv.h uv "libuv" "libuv1-dev")
+
+# liburing: the write batch's sends go through io_uring where the kernel allows it
+# (proxy/core/send_ring.h); ferry falls back to send(2) at run time, not at build time.
+ferry_system_library(uring_dep liburing.h uring "liburing" "liburing-dev")
 
 # llhttp: Debian's node-llhttp ships C sources, not a library; build them here. Strict mode is
 # on: it rejects "Host : x", "\r\n\rX" head endings and chunk data not followed by CRLF, which

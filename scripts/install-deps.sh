@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config
-  libuv1-dev libssl-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libnghttp2-dev
+  libuv1-dev libssl-dev node-llhttp libyaml-cpp-dev prometheus-cpp-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev libnghttp2-dev liburing-dev
   libcurl4-openssl-dev nlohmann-json3-dev
   # dev backends (the seed's Flask app under gunicorn with a keep-alive worker)
   python3 python3-flask gunicorn python3-gevent

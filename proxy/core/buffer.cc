@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -90,9 +91,17 @@ int OutQueue::flush(uv_stream_t* stream, bool fin_follows) {
     batch_->add(this);
     return 0;
   }
-  // An error here (EPIPE, ECONNRESET, ...) is left to uv_write below, which reports it through
-  // on_written as before: owners expect failures after the call that queued the bytes returns.
-  try_write(stream, fin_follows);
+  if (std::exchange(socket_full_, false)) {
+    // The ring's send just found the socket full (or failed): straight to uv_write, which
+    // waits for room (or reports the error).
+  } else if (stream != nullptr && batch_ != nullptr && batch_->sends_on_ring() && send_ring(stream, fin_follows)) {
+    return 0;
+  } else {
+    // An error here (EPIPE, ECONNRESET, ...) is left to uv_write below, which reports it
+    // through on_written as before: owners expect failures after the call that queued the
+    // bytes returns.
+    try_write(stream, fin_follows);
+  }
   if (segments_.empty()) return 0;
   uv_buf_t bufs[kMaxBufs];
   const std::size_t n = fill(bufs);
@@ -103,7 +112,30 @@ int OutQueue::flush(uv_stream_t* stream, bool fin_follows) {
   return 0;
 }
 
+bool OutQueue::send_ring(uv_stream_t* stream, bool fin_follows) {
+  if (!may_send_now(stream)) return false;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream), &fd) != 0) return false;
+  uv_buf_t bufs[kMaxBufs];
+  const std::size_t n = fill(bufs);
+  batch_->send_on_ring(this, stream, fd, bufs, n, send_flags(n, fin_follows));
+  in_flight_ = n;
+  writing_ = true;
+  on_ring_ = true;
+  return true;
+}
+
+void OutQueue::ring_sent(int result, std::size_t asked) {
+  writing_ = false;
+  on_ring_ = false;
+  in_flight_ = 0;
+  if (result > 0) consume(static_cast<std::size_t>(result));
+  if (result < 0 || static_cast<std::size_t>(result) < asked) socket_full_ = true;
+  batch_->add(this);
+}
+
 void OutQueue::write_held(uv_stream_t* stream) {
+  if (on_ring_) batch_->settle();  // the send on the ring goes before the socket closes
   if (!in_batch_) return;
   batch_->remove(this);
   try_write(stream);
@@ -118,11 +150,18 @@ std::size_t OutQueue::fill(uv_buf_t* bufs) const {
 void OutQueue::try_write(uv_stream_t* stream, bool fin_follows) {
   uv_buf_t bufs[kMaxBufs];
   const std::size_t n = fill(bufs);
+  const ssize_t written = send_now(stream, bufs, n, send_flags(n, fin_follows));
+  if (written > 0) consume(static_cast<std::size_t>(written));
+}
+
+int OutQueue::send_flags(std::size_t n, bool fin_follows) const {
   // Only the call that can take the last queued bytes may hold them back: with more segments
   // than one write takes, the next write pushes these anyway.
-  const int flags = MSG_NOSIGNAL | (fin_follows && n == segments_.size() ? MSG_MORE : 0);
-  const ssize_t written = send_now(stream, bufs, n, flags);
-  if (written > 0) consume(static_cast<std::size_t>(written));
+  return MSG_NOSIGNAL | (fin_follows && n == segments_.size() ? MSG_MORE : 0);
+}
+
+bool OutQueue::may_send_now(uv_stream_t* stream) {
+  return stream->connect_req == nullptr && stream->write_queue_size == 0 && uv_is_writable(stream);
 }
 
 // What uv_try_write does, through send/sendmsg where libuv uses write/writev: a socket's
@@ -134,7 +173,7 @@ static_assert(sizeof(uv_buf_t) == sizeof(iovec) && offsetof(uv_buf_t, base) == o
               offsetof(uv_buf_t, len) == offsetof(iovec, iov_len));
 
 ssize_t OutQueue::send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n, int flags) {
-  if (stream->connect_req != nullptr || stream->write_queue_size != 0 || !uv_is_writable(stream)) return -1;
+  if (!may_send_now(stream)) return -1;
   uv_os_fd_t fd;
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream), &fd) != 0) return -1;
   ssize_t written;

@@ -72,6 +72,7 @@ class OutQueue {
     req_.data = this;
   }
   ~OutQueue() {
+    if (on_ring_) batch_->settle();  // the ring borrows the bytes in flight
     release_in_flight();
     clear();
   }
@@ -95,6 +96,9 @@ class OutQueue {
   // uv_write that completes at once still costs libuv a redundant epoll_ctl per write.)
   // While the batch holds writes, this only joins it; when the batch runs it calls
   // on_written(owner, 0), and the owner flushes again as after any completed write.
+  // While the batch runs with a SendRing, the send goes on the ring instead and the bytes
+  // stay in flight until the run makes its sends, after which on_written follows as for a
+  // uv_write (see send_ring.h).
   // Does nothing while a write is in flight. Returns a libuv error or 0.
   // `fin_follows`: the caller shuts the socket as soon as these bytes are out, so the kernel
   // may hold them (MSG_MORE) and send them with the FIN in one segment: close() and
@@ -114,6 +118,7 @@ class OutQueue {
   }
   // The stream is about to close: what is queued and not in flight gets one try at the socket.
   void write_now(uv_stream_t* stream) {
+    if (on_ring_) batch_->settle();  // the send on the ring goes before the socket closes
     if (batch_ != nullptr) batch_->remove(this);
     if (!writing_ && !segments_.empty()) try_write(stream);
   }
@@ -121,6 +126,8 @@ class OutQueue {
   // Bytes queued or in flight.
   std::size_t pending() const { return pending_; }
   bool writing() const { return writing_; }
+  // A uv_write is in flight: libuv put the socket in epoll to wait for room.
+  bool waiting_in_libuv() const { return writing_ && !on_ring_; }
   // Drops every segment not in flight. Only safe when no write is in flight or the stream is
   // closing (libuv then completes the write with UV_ECANCELED before freeing anything).
   void clear();
@@ -142,7 +149,16 @@ class OutQueue {
   // One send of `bufs` to the stream's socket if nothing is queued in libuv ahead of it:
   // bytes taken, or -1 (errno says why; nothing at all was tried if libuv holds a write).
   static ssize_t send_now(uv_stream_t* stream, const uv_buf_t* bufs, std::size_t n, int flags);
+  // Whether bytes may go straight to the socket: libuv holds no write of its own ahead of them.
+  static bool may_send_now(uv_stream_t* stream);
+  // send(2) flags for a write of the front `n` segments.
+  int send_flags(std::size_t n, bool fin_follows) const;
+  // Queues the front segments' send on the batch's ring; false if it may not send now.
+  bool send_ring(uv_stream_t* stream, bool fin_follows);
   void release_in_flight();
+  // The batch made this queue's send on the ring: `result` is what send(2) would have
+  // returned for the `asked` bytes in flight.
+  void ring_sent(int result, std::size_t asked);
   // Drops `n` bytes written from the front of the queue (nothing in flight).
   void consume(std::size_t n);
 
@@ -159,6 +175,8 @@ class OutQueue {
   std::size_t in_flight_ = 0;  // segments_[0 .. in_flight_) belong to the pending uv_write
   std::size_t pending_ = 0;
   bool writing_ = false;
+  bool on_ring_ = false;      // the write in flight is a send on the batch's ring
+  bool socket_full_ = false;  // the last send on the ring left bytes: the next write waits for room
   uv_write_t req_{};
 };
 

@@ -279,6 +279,13 @@ void ClientConn::on_closed(uv_handle_t* h) {
 
 void ClientConn::drain() {
   if (closing_) return;
+  if (ex_ != nullptr && phase_ == Phase::Idle && !close_after_write_ && h2() == nullptr && queued_to_client() > 0) {
+    // The last response is still being written (on the write batch's ring, or waiting for
+    // room), and its head told the client the connection stays open: the next request may be
+    // on its way already. So the connection is treated as idle, below: once the response is
+    // out it waits in the idle list, under the drain's short deadline (Worker::idle_add).
+    return;
+  }
   close_after_write_ = true;
   if (h2() != nullptr) {
     // GOAWAY with the last stream taken: those finish, the client opens no more here.
@@ -343,7 +350,7 @@ void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     c->on_eof();
   }
   if (buf->base != nullptr) worker.blocks().put(buf->base);
-  if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().run();
+  if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().burst_ended();
 }
 
 void ClientConn::on_eof() {
@@ -1275,7 +1282,7 @@ void ClientConn::flush() {
   }
   if (tls() == nullptr) {
     const int rc = ex_->out.flush(as_stream(&tcp_), fin_follows());
-    if (ex_->out.writing()) in_epoll_ = true;  // what the socket did not take waits for POLLOUT
+    if (ex_->out.waiting_in_libuv()) in_epoll_ = true;  // what the socket did not take waits for POLLOUT
     if (rc != 0) close();
     return;
   }

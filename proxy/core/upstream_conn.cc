@@ -431,7 +431,7 @@ void UpstreamConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     u->on_end(nread);
   }
   if (buf->base != nullptr) worker.blocks().put(buf->base);
-  if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().run();
+  if (WriteBatch::ends_read_burst(nread, buf->len)) worker.writes().burst_ended();
 }
 
 void UpstreamConn::on_end(ssize_t status) {

@@ -36,7 +36,10 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   // the constructor returns; the loop then runs only on the worker's thread.
   uv_loop_init(&loop_);
   loop_.data = this;  // how a connection finds its worker (ClientConn::worker)
-  writes_.start(&loop_);
+  std::string why_no_ring;
+  std::unique_ptr<SendRing> ring = SendRing::open(&why_no_ring);
+  if (ring == nullptr && index_ == 0) log_info("sends go through send(2), not io_uring: %s", why_no_ring.c_str());
+  writes_.start(&loop_, std::move(ring));
   uv_async_init(&loop_, &snapshot_nudge_, &Worker::on_snapshot_nudge);
   snapshot_nudge_.data = this;
   uv_async_init(&loop_, &control_nudge_, &Worker::on_control_nudge);
@@ -289,7 +292,10 @@ void Worker::apply_update() {
 
 void Worker::idle_add(ClientConn* conn, IdleKind kind) {
   unlink(conn);
-  const uint64_t ms = kind == IdleKind::New ? settings_.client_header_ms : settings_.client_idle_ms;
+  uint64_t ms = kind == IdleKind::New ? settings_.client_header_ms : settings_.client_idle_ms;
+  // A connection that goes idle while the worker drains gets what those idle at its start got
+  // (begin_drain); every deadline still comes after the ones before it in its list.
+  if (draining_) ms = std::min<uint64_t>(ms, kDrainIdleMs);
   conn->idle_deadline_ = uv_now(&loop_) + ms;
   link(conn, static_cast<uint8_t>(kind));
   arm_idle_sweep();

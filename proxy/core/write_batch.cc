@@ -4,7 +4,11 @@
 
 namespace ferry::proxy {
 
-void WriteBatch::start(uv_loop_t* loop) {
+WriteBatch::WriteBatch() = default;
+WriteBatch::~WriteBatch() = default;
+
+void WriteBatch::start(uv_loop_t* loop, std::unique_ptr<SendRing> ring) {
+  ring_ = std::move(ring);
   uv_prepare_init(loop, &before_poll_);
   before_poll_.data = this;
   uv_prepare_start(&before_poll_, &WriteBatch::on_prepare);
@@ -27,6 +31,7 @@ void WriteBatch::add(OutQueue* q) {
   q->batch_next_ = nullptr;
   (tail_ != nullptr ? tail_->batch_next_ : head_) = q;
   tail_ = q;
+  ++held_;
 }
 
 void WriteBatch::remove(OutQueue* q) {
@@ -35,19 +40,42 @@ void WriteBatch::remove(OutQueue* q) {
   (q->batch_next_ != nullptr ? q->batch_next_->batch_prev_ : tail_) = q->batch_prev_;
   q->batch_prev_ = q->batch_next_ = nullptr;
   q->in_batch_ = false;
+  --held_;
 }
 
 void WriteBatch::run() {
   if (running_ || head_ == nullptr) return;
   running_ = true;
-  // One at a time from the front: a callback may close other connections (their queues leave
-  // the list) but adds none, since flushes write at once while the batch runs.
-  while (head_ != nullptr) {
-    OutQueue* q = head_;
-    remove(q);
-    q->on_written_(q->owner_, 0);
+  for (;;) {
+    // One at a time from the front: a callback may close other connections (their queues
+    // leave the list) but adds none, since flushes write at once (or onto the ring) while the
+    // batch runs.
+    while (head_ != nullptr) {
+      OutQueue* q = head_;
+      remove(q);
+      q->on_written_(q->owner_, 0);
+    }
+    if (ring_ == nullptr || ring_->empty()) break;
+    // The sends go out; each queue they came from rejoins the list, and its owner hears of
+    // it in the next round as after a completed write.
+    ring_->settle(&WriteBatch::on_sent);
   }
   running_ = false;
+}
+
+void WriteBatch::send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n,
+                              int flags) {
+  if (ring_->full()) ring_->settle(&WriteBatch::on_sent);
+  ring_->queue(stream, fd, bufs, n, flags, q);
+}
+
+void WriteBatch::settle() {
+  if (ring_ != nullptr) ring_->settle(&WriteBatch::on_sent);
+}
+
+void WriteBatch::on_sent(void* queue, int result, std::size_t asked) {
+  auto* q = static_cast<OutQueue*>(queue);
+  q->ring_sent(result, asked);
 }
 
 void WriteBatch::on_prepare(uv_prepare_t* handle) { static_cast<WriteBatch*>(handle->data)->run(); }

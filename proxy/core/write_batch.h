@@ -13,12 +13,20 @@
 // would then keep its block and its exchange until every other event of the turn is handled,
 // and a burst of new connections piles those up (idle connections measured 15% more RSS).
 //
+// With a SendRing (send_ring.h), the sends a run makes share one entry into the kernel, so
+// a run should have many: reads then end a burst without running the batch until it holds
+// kRingRun queues, and the rest wait to the end of the turn. The cap bounds what the held
+// responses pin (their blocks and exchanges) in a burst of new connections.
+//
 // Loop thread only.
 #pragma once
 
 #include <uv.h>
 
 #include <cstddef>
+#include <memory>
+
+#include "proxy/core/send_ring.h"
 
 namespace ferry::proxy {
 
@@ -26,12 +34,18 @@ class OutQueue;
 
 class WriteBatch {
  public:
-  WriteBatch() = default;
   WriteBatch(const WriteBatch&) = delete;
   WriteBatch& operator=(const WriteBatch&) = delete;
 
-  // Starts the loop handle. It is unreferenced: it never keeps a loop alive.
-  void start(uv_loop_t* loop);
+  // Queues held before a read burst's end runs the batch, when sends go through a ring.
+  static constexpr std::size_t kRingRun = 32;
+
+  WriteBatch();
+  ~WriteBatch();
+
+  // Starts the loop handle. It is unreferenced: it never keeps a loop alive. With a `ring`,
+  // the sends of each run go through it.
+  void start(uv_loop_t* loop, std::unique_ptr<SendRing> ring = nullptr);
   // Closes the handle; from then on queues write at once. Idempotent. Held queues stay held
   // (the owners are closing) until they are cleared or destroyed.
   void close();
@@ -47,8 +61,22 @@ class WriteBatch {
   void remove(OutQueue* q);
 
   // Lets every queue in the batch write, oldest first. Readers call it at the end of a burst
-  // (see ends_read_burst); it also runs by itself at the end of each turn.
+  // (see ends_read_burst); it also runs by itself at the end of each turn. With a ring, the
+  // queues' sends are made before it returns.
   void run();
+  // A reader's burst ended: runs the batch, or with a ring lets it gather up to kRingRun.
+  void burst_ended() {
+    if (ring_ == nullptr || held_ >= kRingRun) run();
+  }
+
+  // Whether a flush now should queue its send on the ring (only while the batch runs).
+  bool sends_on_ring() const { return running_ && ring_ != nullptr; }
+  bool has_ring() const { return ring_ != nullptr; }
+  // Queues a send for `q` (from OutQueue::flush, while sends_on_ring()).
+  void send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags);
+  // Makes every send queued on the ring now and tells their queues. For a queue about to
+  // lose its socket or its bytes; run() does it before it returns.
+  void settle();
 
   // Whether a read callback's result ends the socket's burst: anything but a read that
   // filled the whole buffer (`buffer_len`), after which libuv reads again at once.
@@ -59,8 +87,12 @@ class WriteBatch {
  private:
   static void on_prepare(uv_prepare_t* handle);
 
+  static void on_sent(void* queue, int result, std::size_t asked);
+
   OutQueue* head_ = nullptr;
   OutQueue* tail_ = nullptr;
+  std::size_t held_ = 0;  // queues in the list
+  std::unique_ptr<SendRing> ring_;
   uv_prepare_t before_poll_{};
   bool started_ = false;
   bool running_ = false;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -687,6 +688,46 @@ TEST(Shutdown, AnIdleConnectionStillGetsTheRequestItSendsJustAfterTheDrain) {
   const auto before = std::chrono::steady_clock::now();
   EXPECT_TRUE(quiet.closed_by_peer());
   EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+  proxy.stop();
+}
+
+TEST(Shutdown, AResponseStillBeingWrittenWhenTheDrainComesLeavesTheConnectionOpenForTheNextRequest) {
+  // The response is whole in ferry (the backend is done with it) but the client has not read
+  // it yet, and its head said keep-alive: the client may send its next request as soon as it
+  // has read it, drain or not. That request gets an answer with Connection: close, as on a
+  // connection idle when the drain came. (With sends on the write batch's ring, a response
+  // waits there at the end of many loop turns, so an upgrade under load met this often.)
+  const std::string body(4 << 20, 'b');
+  std::atomic<bool> sent{false};
+  FakeBackend b1("b1");
+  b1.set_handler([&](BackendConn& c, const Request& r) {
+    if (r.target == "/big") {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+      sent = true;
+    } else {
+      c.send("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext");
+    }
+  });
+  auto cfg = test_config({b1.address()});
+  cfg.buffers.response = 16 << 20;  // ferry takes the whole body from the backend at once
+  RunningProxy proxy(cfg);
+  ASSERT_TRUE(proxy.started());
+  Client c(proxy.port(), 5s);
+  ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(eventually([&] { return sent.load(); }));
+  std::this_thread::sleep_for(200ms);  // ferry reads the rest of the body; the client reads nothing
+  proxy.server().drain();
+  std::this_thread::sleep_for(50ms);  // the workers have begun draining
+  auto first = c.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->body.size(), body.size());
+  EXPECT_EQ(first->header("Connection"), "") << "the response began before the drain";
+  ASSERT_TRUE(c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto next = c.read_response();
+  ASSERT_TRUE(next) << "the connection closed under the next request";
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->body, "next");
+  EXPECT_EQ(next->header("Connection"), "close");
   proxy.stop();
 }
 

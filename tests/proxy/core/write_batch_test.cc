@@ -5,7 +5,10 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/core/buffer.h"
 
@@ -156,6 +159,158 @@ TEST_F(WriteBatchTest, OnceClosedFlushesWriteAtOnce) {
   ASSERT_EQ(q.flush(stream()), 0);
   EXPECT_EQ(next_write(), "straight out");
   EXPECT_EQ(q.pending(), 0u);
+}
+
+// The same batch with a SendRing: a run's flushes queue their sends on the ring, which makes
+// them all before the run returns; each owner then hears of its write as after a uv_write.
+class WriteBatchRingTest : public WriteBatchTest {
+ protected:
+  void SetUp() override {
+    std::string why;
+    auto ring = SendRing::open(&why);
+    ASSERT_NE(ring, nullptr) << why;
+    WriteBatchTest::SetUp();
+    batch_.close();  // restarted with the ring
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    batch_.start(&loop_, std::move(ring));
+  }
+};
+
+// An owner that can do more than flush when its turn comes.
+struct RingOwner {
+  OutQueue* queue = nullptr;
+  uv_stream_t* stream = nullptr;
+  std::function<void()> on_turn;  // before the flush
+  int calls = 0;
+
+  static void on_written(void* self, int status) {
+    auto* o = static_cast<RingOwner*>(self);
+    ++o->calls;
+    EXPECT_EQ(status, 0);
+    if (o->on_turn) o->on_turn();
+    EXPECT_EQ(o->queue->flush(o->stream), 0);
+  }
+};
+
+TEST_F(WriteBatchRingTest, ARunsSendsGoOutTogetherWhenItsQueuesHaveAllFlushed) {
+  RingOwner a, b;
+  OutQueue qa(pool_, &a, &RingOwner::on_written, &batch_);
+  OutQueue qb(pool_, &b, &RingOwner::on_written, &batch_);
+  a.queue = &qa;
+  a.stream = stream();
+  b.queue = &qb;
+  b.stream = stream();
+  std::string seen_by_b = "unset";
+  b.on_turn = [&] {
+    if (b.calls == 1) seen_by_b = next_write();
+  };
+  qa.append("first");
+  ASSERT_EQ(qa.flush(stream()), 0);
+  qb.append("second");
+  ASSERT_EQ(qb.flush(stream()), 0);
+  one_turn();
+  EXPECT_EQ(seen_by_b, "") << "a's flush wrote at once instead of queueing on the ring";
+  EXPECT_EQ(next_write(), "first");
+  EXPECT_EQ(next_write(), "second");
+  EXPECT_EQ(qa.pending(), 0u);
+  EXPECT_EQ(qb.pending(), 0u);
+  EXPECT_FALSE(qa.writing());
+  EXPECT_EQ(a.calls, 2) << "once to flush, once told the send is done";
+  EXPECT_EQ(b.calls, 2);
+  EXPECT_EQ(pool_.in_use(), 0u);
+}
+
+TEST_F(WriteBatchRingTest, WhatTheSocketDidNotTakeGoesOnThroughUvWrite) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  uv_pipe_t big_pipe;
+  ASSERT_EQ(uv_pipe_init(&loop_, &big_pipe, 0), 0);
+  ASSERT_EQ(uv_pipe_open(&big_pipe, fds[0]), 0);
+  auto* big = reinterpret_cast<uv_stream_t*>(&big_pipe);
+  RingOwner o;
+  OutQueue q(pool_, &o, &RingOwner::on_written, &batch_);
+  o.queue = &q;
+  o.stream = big;
+  std::string sent;
+  for (int i = 0; sent.size() < (1u << 20); ++i) sent += "line " + std::to_string(i) + "\n";
+  q.append(sent);
+  ASSERT_EQ(q.flush(big), 0);
+  std::string got;
+  char buf[65536];
+  for (int turns = 0; got.size() < sent.size() && turns < 10000; ++turns) {
+    one_turn();
+    ssize_t n;
+    while ((n = ::recv(fds[1], buf, sizeof buf, MSG_DONTWAIT)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent) << "bytes lost, doubled or out of order";
+  EXPECT_EQ(q.pending(), 0u);
+  EXPECT_GE(o.calls, 3) << "flush, the ring's partial send, then the uv_write's completion";
+  uv_close(reinterpret_cast<uv_handle_t*>(&big_pipe), nullptr);
+  ::close(fds[1]);
+}
+
+TEST_F(WriteBatchRingTest, AQueueDestroyedWhileItsSendIsOnTheRingStillSendsAndIsNeverTouchedAgain) {
+  RingOwner a, c;
+  auto qc = std::make_unique<OutQueue>(pool_, &c, &RingOwner::on_written, &batch_);
+  OutQueue qa(pool_, &a, &RingOwner::on_written, &batch_);
+  c.queue = qc.get();
+  c.stream = stream();
+  a.queue = &qa;
+  a.stream = stream();
+  a.on_turn = [&] {
+    if (a.calls == 1) qc.reset();  // c's turn came first: its send is on the ring
+  };
+  qc->append("from c");
+  ASSERT_EQ(qc->flush(stream()), 0);
+  qa.append("from a");
+  ASSERT_EQ(qa.flush(stream()), 0);
+  one_turn();
+  EXPECT_EQ(next_write(), "from c");
+  EXPECT_EQ(next_write(), "from a");
+  EXPECT_EQ(c.calls, 1);
+  EXPECT_EQ(pool_.in_use(), 0u);
+}
+
+TEST_F(WriteBatchRingTest, WriteHeldMakesTheSendOnTheRingBeforeTheStreamCloses) {
+  RingOwner o;
+  OutQueue q(pool_, &o, &RingOwner::on_written, &batch_);
+  o.queue = &q;
+  o.stream = stream();
+  std::string seen = "unset";
+  bool once = false;
+  o.on_turn = [&] {
+    if (once) return;
+    once = true;
+    q.append("last good bytes");
+    ASSERT_EQ(q.flush(stream()), 0);
+    ASSERT_TRUE(q.writing()) << "on the ring";
+    q.write_held(stream());  // what a close does first
+    seen = next_write();
+  };
+  q.append("");
+  batch_.add(&q);
+  one_turn();
+  EXPECT_EQ(seen, "last good bytes");
+}
+
+TEST_F(WriteBatchRingTest, ReadBurstsLetTheBatchGatherUpToItsRun) {
+  std::vector<std::unique_ptr<Owner>> owners;
+  std::vector<std::unique_ptr<OutQueue>> queues;
+  for (std::size_t i = 0; i < WriteBatch::kRingRun; ++i) {
+    owners.push_back(std::make_unique<Owner>());
+    queues.push_back(std::make_unique<OutQueue>(pool_, owners.back().get(), &Owner::on_written, &batch_));
+    owners.back()->queue = queues.back().get();
+    owners.back()->stream = stream();
+    queues.back()->append("r" + std::to_string(i));
+    ASSERT_EQ(queues.back()->flush(stream()), 0);
+    batch_.burst_ended();
+    if (i + 1 < WriteBatch::kRingRun) {
+      ASSERT_EQ(next_write(), "") << "a burst's end ran the batch with " << i + 1 << " queues held";
+    }
+  }
+  for (std::size_t i = 0; i < WriteBatch::kRingRun; ++i) EXPECT_EQ(next_write(), "r" + std::to_string(i));
+  for (auto& q : queues) EXPECT_EQ(q->pending(), 0u);
 }
 
 TEST(ReadBurst, OnlyAReadThatFilledItsBufferIsFollowedByAnother) {

@@ -1,0 +1,191 @@
+#include "proxy/core/send_ring.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+namespace ferry::proxy {
+
+namespace {
+
+// user_data of a slot turned into a no-op: its completion, whenever it comes, is skipped.
+constexpr uint64_t kSkipped = UINT64_MAX;
+
+bool switched_off() {
+  const char* v = std::getenv("FERRY_IO_URING");
+  return v != nullptr && (std::strcmp(v, "off") == 0 || std::strcmp(v, "0") == 0);
+}
+
+void say(std::string* why_not, const std::string& what) {
+  if (why_not != nullptr) *why_not = what;
+}
+
+}  // namespace
+
+std::unique_ptr<SendRing> SendRing::open(std::string* why_not) {
+  if (switched_off()) {
+    say(why_not, "FERRY_IO_URING=off");
+    return nullptr;
+  }
+  std::unique_ptr<SendRing> r(new SendRing());
+  io_uring_params params{};
+  // SUBMIT_ALL (Linux 5.18): a send that fails at submission does not stop the ones after it.
+  params.flags = IORING_SETUP_SUBMIT_ALL;
+  if (const int rc = io_uring_queue_init_params(kEntries, &r->ring_, &params); rc < 0) {
+    say(why_not, std::string("io_uring_setup: ") + std::strerror(-rc));
+    return nullptr;
+  }
+  r->ring_open_ = true;
+  if (!r->behaves(why_not)) return nullptr;
+  return r;
+}
+
+SendRing::~SendRing() {
+  if (ring_open_) io_uring_queue_exit(&ring_);
+}
+
+// The contract settle() relies on, tried on a socket pair: a send completes inside the
+// io_uring_enter that submits it, with the bytes, and with -EAGAIN (not a wait for room) when
+// the socket is full. Kernels before MSG_DONTWAIT meant "no wait" to io_uring would park the
+// second send until the peer reads.
+bool SendRing::behaves(std::string* why_not) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+    say(why_not, std::string("socketpair: ") + std::strerror(errno));
+    return false;
+  }
+  // Static: the kernel may still hold it if the second check fails (until the ring closes).
+  static const char probe[] = "x";
+  int got = 0;
+  std::size_t asked = 0;
+  auto remember = [](void* tag, int result, std::size_t n) {
+    auto* out = static_cast<std::pair<int*, std::size_t*>*>(tag);
+    *out->first = result;
+    *out->second = n;
+  };
+  std::pair<int*, std::size_t*> tag{&got, &asked};
+  uv_buf_t one = uv_buf_init(const_cast<char*>(probe), 1);
+
+  bool ok = true;
+  queue(nullptr, fds[0], &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL, &tag);
+  settle(remember);
+  char back = 0;
+  if (got != 1 || ::recv(fds[1], &back, 1, MSG_DONTWAIT) != 1 || back != 'x') {
+    say(why_not, "a send through io_uring did not arrive (" + std::to_string(got) + ")");
+    ok = false;
+  }
+  if (ok) {
+    static char filler[65536];
+    while (::send(fds[0], filler, sizeof filler, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+    }
+    queue(nullptr, fds[0], &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL, &tag);
+    if (io_uring_submit(&ring_) != 1) {
+      say(why_not, "io_uring_enter refused a send");
+      ok = false;
+    } else {
+      io_uring_cqe* cqe = nullptr;
+      if (io_uring_peek_cqe(&ring_, &cqe) != 0) {
+        say(why_not, "a send to a full socket waited inside io_uring (kernel too old)");
+        ok = false;
+      } else {
+        ok = cqe->res == -EAGAIN;
+        if (!ok) say(why_not, "a send to a full socket gave " + std::to_string(cqe->res) + ", not -EAGAIN");
+        io_uring_cqe_seen(&ring_, cqe);
+      }
+    }
+    queued_ = 0;
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return ok;
+}
+
+void SendRing::queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags, void* tag) {
+  Entry& e = entries_[queued_];
+  e.stream = stream;
+  e.tag = tag;
+  e.asked = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    e.iov[i].iov_base = bufs[i].base;
+    e.iov[i].iov_len = bufs[i].len;
+    e.asked += bufs[i].len;
+  }
+  // The queue reserves a slot for every entry, so the ring always has room for one.
+  e.sqe = io_uring_get_sqe(&ring_);
+  flags |= MSG_DONTWAIT;  // see the header: nothing may stay in flight
+  if (n == 1) {
+    io_uring_prep_send(e.sqe, fd, e.iov[0].iov_base, e.iov[0].iov_len, flags);
+  } else {
+    e.msg = msghdr{};
+    e.msg.msg_iov = e.iov;
+    e.msg.msg_iovlen = n;
+    io_uring_prep_sendmsg(e.sqe, fd, &e.msg, static_cast<unsigned>(flags));
+  }
+  io_uring_sqe_set_data64(e.sqe, queued_);
+  ++queued_;
+}
+
+void SendRing::settle(Done done) {
+  if (queued_ == 0) return;
+  int result[kEntries];
+  bool expected[kEntries];
+  unsigned waiting = 0;
+  for (unsigned i = 0; i < queued_; ++i) {
+    Entry& e = entries_[i];
+    expected[i] = e.stream == nullptr || !uv_is_closing(reinterpret_cast<uv_handle_t*>(e.stream));
+    result[i] = -EBADF;
+    if (expected[i]) {
+      ++waiting;
+    } else {
+      io_uring_prep_nop(e.sqe);
+      io_uring_sqe_set_data64(e.sqe, kSkipped);
+    }
+  }
+  int rc;
+  do {
+    rc = io_uring_submit(&ring_);
+  } while (rc == -EINTR);
+  // What the kernel did not take stays in the submission queue (an error for the whole
+  // enter, which has not happened here): those slots become no-ops that later submissions
+  // carry, and their sends report -EAGAIN, which sends the bytes the ordinary way.
+  if (unsigned left = io_uring_sq_ready(&ring_); left > 0) {
+    for (unsigned i = queued_ - left; i < queued_; ++i) {
+      if (expected[i]) --waiting;
+      expected[i] = false;
+      result[i] = -EAGAIN;
+      io_uring_prep_nop(entries_[i].sqe);
+      io_uring_sqe_set_data64(entries_[i].sqe, kSkipped);
+    }
+  }
+  while (waiting > 0) {
+    io_uring_cqe* cqe = nullptr;
+    int w = io_uring_peek_cqe(&ring_, &cqe);
+    // Not expected: open() saw sends complete inside the submitting call.
+    if (w == -EAGAIN) w = io_uring_wait_cqe(&ring_, &cqe);
+    if (w == -EINTR) continue;
+    if (w < 0) break;
+    const uint64_t slot = io_uring_cqe_get_data64(cqe);
+    if (slot < queued_ && expected[slot]) {
+      result[slot] = cqe->res;
+      --waiting;
+    }
+    io_uring_cqe_seen(&ring_, cqe);
+  }
+  // The callbacks may queue again, into these slots: they get copies.
+  const unsigned n = queued_;
+  void* tags[kEntries];
+  std::size_t asked[kEntries];
+  for (unsigned i = 0; i < n; ++i) {
+    tags[i] = entries_[i].tag;
+    asked[i] = entries_[i].asked;
+  }
+  queued_ = 0;
+  for (unsigned i = 0; i < n; ++i) done(tags[i], result[i], asked[i]);
+}
+
+}  // namespace ferry::proxy

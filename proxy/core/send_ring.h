@@ -1,0 +1,74 @@
+// A worker's io_uring for the write batch's sends: the sends one batch run makes go to the
+// kernel in one io_uring_enter(2) instead of one send(2) each.
+//
+// Why: on these hosts entering the kernel costs about 1 us of a keep-alive request's 20, and
+// a relayed request makes four such entries (a read and a send on each side). Sent through
+// the ring, a run's sends share one entry (bench/reports/2026-12-07-io-uring-sends).
+//
+// Every send is MSG_DONTWAIT, so the kernel completes each inside the io_uring_enter that
+// submits it: with what the socket took (maybe less than asked), -EAGAIN, or an error, just
+// as send(2) would have returned. settle() submits and reaps in one go, so nothing is ever
+// left in flight between two calls: the batch never has to watch the ring's descriptor, and
+// a send's bytes are only borrowed until settle() returns. open() checks that the kernel
+// behaves so before the ring is used, and gives none where io_uring is missing, disabled
+// (kernel.io_uring_disabled, a seccomp filter such as systemd's SystemCallFilter) or too old,
+// or where FERRY_IO_URING=off: the batch then sends with send(2), as before.
+//
+// Loop thread only.
+#pragma once
+
+#include <liburing.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace ferry::proxy {
+
+class SendRing {
+ public:
+  static constexpr unsigned kEntries = 64;  // sends per io_uring_enter at most
+  static constexpr std::size_t kMaxBufs = 64;
+  // Told of each send as settle() reaps it: its tag, what send(2) would have returned
+  // (bytes taken, or -errno), and the bytes asked.
+  using Done = void (*)(void* tag, int result, std::size_t asked);
+
+  // A ring that passed the checks, or null (`why_not` says why).
+  static std::unique_ptr<SendRing> open(std::string* why_not = nullptr);
+  ~SendRing();
+  SendRing(const SendRing&) = delete;
+  SendRing& operator=(const SendRing&) = delete;
+
+  bool empty() const { return queued_ == 0; }
+  bool full() const { return queued_ == kEntries; }
+  // Queues one send of `bufs` (at most kMaxBufs) to `stream`'s socket `fd`. The bytes must
+  // stay put until settle(); the iovecs are copied. Not while full().
+  void queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags, void* tag);
+  // Submits what is queued and calls `done` for each send, in the order queued. A send whose
+  // stream started closing since it was queued is not made (its descriptor is closed, and its
+  // number may already be another socket's): it reports -EBADF.
+  void settle(Done done);
+
+ private:
+  struct Entry {
+    uv_stream_t* stream;
+    io_uring_sqe* sqe;
+    void* tag;
+    std::size_t asked;
+    msghdr msg;
+    iovec iov[kMaxBufs];
+  };
+
+  SendRing() = default;
+  bool behaves(std::string* why_not);
+
+  io_uring ring_{};
+  bool ring_open_ = false;
+  unsigned queued_ = 0;
+  Entry entries_[kEntries];
+};
+
+}  // namespace ferry::proxy
