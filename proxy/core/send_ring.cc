@@ -99,6 +99,7 @@ bool SendRing::behaves(std::string* why_not) {
       }
     }
     queued_ = 0;
+    iov_used_ = 0;
   }
   ::close(fds[0]);
   ::close(fds[1]);
@@ -110,19 +111,18 @@ void SendRing::queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::siz
   e.stream = stream;
   e.tag = tag;
   e.asked = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    e.iov[i].iov_base = bufs[i].base;
-    e.iov[i].iov_len = bufs[i].len;
-    e.asked += bufs[i].len;
-  }
-  // The queue reserves a slot for every entry, so the ring always has room for one.
+  for (std::size_t i = 0; i < n; ++i) e.asked += bufs[i].len;
+  // The ring has a slot for every entry (kEntries of each), so there is always one free here.
   e.sqe = io_uring_get_sqe(&ring_);
   flags |= MSG_DONTWAIT;  // see the header: nothing may stay in flight
   if (n == 1) {
-    io_uring_prep_send(e.sqe, fd, e.iov[0].iov_base, e.iov[0].iov_len, flags);
+    io_uring_prep_send(e.sqe, fd, bufs[0].base, bufs[0].len, flags);
   } else {
+    iovec* iov = iov_ + iov_used_;
+    iov_used_ += n;
+    for (std::size_t i = 0; i < n; ++i) iov[i] = iovec{bufs[i].base, bufs[i].len};
     e.msg = msghdr{};
-    e.msg.msg_iov = e.iov;
+    e.msg.msg_iov = iov;
     e.msg.msg_iovlen = n;
     io_uring_prep_sendmsg(e.sqe, fd, &e.msg, static_cast<unsigned>(flags));
   }
@@ -185,6 +185,7 @@ void SendRing::settle(Done done) {
     asked[i] = entries_[i].asked;
   }
   queued_ = 0;
+  iov_used_ = 0;
   for (unsigned i = 0; i < n; ++i) done(tags[i], result[i], asked[i]);
 }
 

@@ -65,7 +65,7 @@ void WriteBatch::run() {
 
 void WriteBatch::send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n,
                               int flags) {
-  if (ring_->full()) ring_->settle(&WriteBatch::on_sent);
+  if (!ring_->has_room(n)) ring_->settle(&WriteBatch::on_sent);
   ring_->queue(stream, fd, bufs, n, flags, q);
 }
 

@@ -154,10 +154,10 @@ TEST_F(SendRingTest, MoreSendsThanItsEntriesGoOutOverSeveralSettles) {
   uv_buf_t buf = uv_buf_init(bytes, 1);
   for (int round = 0; round < 3; ++round) {
     for (unsigned i = 0; i < SendRing::kEntries; ++i) {
-      ASSERT_FALSE(ring_->full());
+      ASSERT_TRUE(ring_->has_room(1));
       ring_->queue(nullptr, pairs[i].fds[0], &buf, 1, MSG_NOSIGNAL, &sent[i]);
     }
-    EXPECT_TRUE(ring_->full());
+    EXPECT_FALSE(ring_->has_room(1));
     ring_->settle(&record);
   }
   for (unsigned i = 0; i < SendRing::kEntries; ++i) {
@@ -168,6 +168,30 @@ TEST_F(SendRingTest, MoreSendsThanItsEntriesGoOutOverSeveralSettles) {
 
 // What systemd's SystemCallFilter does to a service without @aio: io_uring_setup fails with
 // EPERM. In a child process, which the filter cannot be taken off again.
+TEST_F(SendRingTest, SendsOfManyBuffersShareTheIovecsUntilTheyRunOut) {
+  constexpr std::size_t kBufs = SendRing::kMaxBufs;
+  std::vector<Pair> pairs(SendRing::kIovecs / kBufs);
+  std::vector<Sent> sent(pairs.size());
+  char bytes[kBufs];
+  std::vector<uv_buf_t> bufs;
+  for (std::size_t i = 0; i < kBufs; ++i) {
+    bytes[i] = static_cast<char>('a' + i % 26);
+    bufs.push_back(uv_buf_init(&bytes[i], 1));
+  }
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    ASSERT_TRUE(ring_->has_room(kBufs));
+    ring_->queue(nullptr, pairs[i].fds[0], bufs.data(), kBufs, MSG_NOSIGNAL, &sent[i]);
+  }
+  EXPECT_FALSE(ring_->has_room(2)) << "every iovec is taken";
+  EXPECT_TRUE(ring_->has_room(1)) << "a send of one buffer needs none";
+  ring_->settle(&record);
+  EXPECT_TRUE(ring_->has_room(kBufs));
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    EXPECT_EQ(sent[i].result, static_cast<int>(kBufs));
+    EXPECT_EQ(pairs[i].received(), std::string(bytes, kBufs)) << "send " << i << " got another's iovecs";
+  }
+}
+
 TEST(SendRingSwitch, ASeccompFilterThatRefusesIoUringGivesNoRingAndSaysWhy) {
   int report[2];
   ASSERT_EQ(::pipe(report), 0);
