@@ -697,7 +697,9 @@ TEST(Shutdown, AResponseStillBeingWrittenWhenTheDrainComesLeavesTheConnectionOpe
   // has read it, drain or not. That request gets an answer with Connection: close, as on a
   // connection idle when the drain came. (With sends on the write batch's ring, a response
   // waits there at the end of many loop turns, so an upgrade under load met this often.)
-  const std::string body(4 << 20, 'b');
+  // Far more than the loopback socket buffers take (they grow to a few MiB), so most of it
+  // is still in ferry when the drain comes.
+  const std::string body(32 << 20, 'b');
   std::atomic<bool> sent{false};
   FakeBackend b1("b1");
   b1.set_handler([&](BackendConn& c, const Request& r) {
@@ -709,7 +711,7 @@ TEST(Shutdown, AResponseStillBeingWrittenWhenTheDrainComesLeavesTheConnectionOpe
     }
   });
   auto cfg = test_config({b1.address()});
-  cfg.buffers.response = 16 << 20;  // ferry takes the whole body from the backend at once
+  cfg.buffers.response = 64 << 20;  // ferry takes the whole body from the backend at once
   RunningProxy proxy(cfg);
   ASSERT_TRUE(proxy.started());
   Client c(proxy.port(), 5s);
