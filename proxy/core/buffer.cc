@@ -118,7 +118,7 @@ bool OutQueue::send_ring(uv_stream_t* stream, bool fin_follows) {
   if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream), &fd) != 0) return false;
   uv_buf_t bufs[kMaxBufs];
   const std::size_t n = fill(bufs);
-  batch_->send_on_ring(this, stream, fd, bufs, n, send_flags(n, fin_follows));
+  if (!batch_->send_on_ring(this, stream, fd, bufs, n, send_flags(n, fin_follows))) return false;
   in_flight_ = n;
   writing_ = true;
   on_ring_ = true;
@@ -224,6 +224,7 @@ void OutQueue::on_write(uv_write_t* req, int status) {
 
 void OutQueue::clear() {
   if (batch_ != nullptr) batch_->remove(this);  // nothing left for the batch to write
+  socket_full_ = false;  // a pooled exchange's next connection starts with a fresh socket
   for (std::size_t i = in_flight_; i < segments_.size(); ++i) {
     pending_ -= segments_[i].len;
     if (segments_[i].block != nullptr) pool_.put(segments_[i].block);

@@ -280,7 +280,7 @@ void ClientConn::on_closed(uv_handle_t* h) {
 void ClientConn::drain() {
   if (closing_) return;
   if (ex_ != nullptr && phase_ == Phase::Idle && !close_after_write_ && h2() == nullptr && queued_to_client() > 0) {
-    // The last response is still being written (on the write batch's ring, or waiting for
+    // The last response is still being written (held in the write batch, or waiting for
     // room), and its head told the client the connection stays open: the next request may be
     // on its way already. So the connection is treated as idle, below: once the response is
     // out it waits in the idle list, under the drain's short deadline (Worker::idle_add).

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -109,11 +110,11 @@ bool SendRing::behaves(std::string* why_not) {
 void SendRing::queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags, void* tag) {
   Entry& e = entries_[queued_];
   e.stream = stream;
+  e.fd = fd;
   e.tag = tag;
   e.asked = 0;
   for (std::size_t i = 0; i < n; ++i) e.asked += bufs[i].len;
-  // The ring has a slot for every entry (kEntries of each), so there is always one free here.
-  e.sqe = io_uring_get_sqe(&ring_);
+  e.sqe = io_uring_get_sqe(&ring_);  // has_room() checked that the queue has space
   flags |= MSG_DONTWAIT;  // see the header: nothing may stay in flight
   if (n == 1) {
     io_uring_prep_send(e.sqe, fd, bufs[0].base, bufs[0].len, flags);
@@ -131,7 +132,11 @@ void SendRing::queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::siz
 }
 
 void SendRing::settle(Done done) {
-  if (queued_ == 0) return;
+  if (queued_ == 0) {
+    // No-ops left by a failed submit still hold their slots: let the kernel have them.
+    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+    return;
+  }
   int result[kEntries];
   bool expected[kEntries];
   unsigned waiting = 0;
@@ -152,9 +157,11 @@ void SendRing::settle(Done done) {
   } while (rc == -EINTR);
   // What the kernel did not take stays in the submission queue (an error for the whole
   // enter, which has not happened here): those slots become no-ops that later submissions
-  // carry, and their sends report -EAGAIN, which sends the bytes the ordinary way.
+  // carry, and their sends report -EAGAIN, which sends the bytes the ordinary way. The
+  // kernel takes slots in order, so the ones left are the last: this settle's, after any
+  // no-ops an earlier failure left.
   if (unsigned left = io_uring_sq_ready(&ring_); left > 0) {
-    for (unsigned i = queued_ - left; i < queued_; ++i) {
+    for (unsigned i = queued_ - std::min(left, queued_); i < queued_; ++i) {
       if (expected[i]) --waiting;
       expected[i] = false;
       result[i] = -EAGAIN;
@@ -168,10 +175,22 @@ void SendRing::settle(Done done) {
     // Not expected: open() saw sends complete inside the submitting call.
     if (w == -EAGAIN) w = io_uring_wait_cqe(&ring_, &cqe);
     if (w == -EINTR) continue;
-    if (w < 0) break;
+    if (w < 0) {
+      // The kernel took these sends and will not say what became of them. Sending their
+      // bytes again could repeat them, taking them as sent could lose them: their
+      // connections end instead (the shut socket fails the uv_write that follows).
+      broken_ = true;
+      for (unsigned i = 0; i < queued_; ++i) {
+        if (!expected[i]) continue;
+        ::shutdown(entries_[i].fd, SHUT_RDWR);
+        result[i] = -EPIPE;
+      }
+      break;
+    }
     const uint64_t slot = io_uring_cqe_get_data64(cqe);
     if (slot < queued_ && expected[slot]) {
       result[slot] = cqe->res;
+      expected[slot] = false;
       --waiting;
     }
     io_uring_cqe_seen(&ring_, cqe);

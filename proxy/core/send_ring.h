@@ -47,19 +47,27 @@ class SendRing {
 
   bool empty() const { return queued_ == 0; }
   // Whether a send of `n` buffers (at most kMaxBufs) may be queued before the next settle().
-  bool has_room(std::size_t n) const { return queued_ < kEntries && (n == 1 || iov_used_ + n <= kIovecs); }
+  // None once the ring has failed (see settle()): the batch then sends with send(2).
+  bool has_room(std::size_t n) {
+    return !broken_ && queued_ < kEntries && io_uring_sq_space_left(&ring_) > 0 &&
+           (n == 1 || iov_used_ + n <= kIovecs);
+  }
   // Queues one send of `bufs` to `stream`'s socket `fd`. The bytes must stay put until
   // settle(); the iovecs are copied. Only when has_room(n).
   void queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags, void* tag);
   // Submits what is queued and calls `done` for each send, in the order queued. A send whose
   // stream started closing since it was queued is not made (its descriptor is closed, and its
-  // number may already be another socket's): it reports -EBADF.
+  // number may already be another socket's): it reports -EBADF. Sends the kernel did not
+  // take (io_uring_enter failed) report -EAGAIN, so their bytes go the ordinary way. If the
+  // ring cannot tell what became of a send it took, the ring stops for good, and that
+  // send's socket is shut so that its connection ends rather than lose or repeat bytes.
   void settle(Done done);
 
  private:
   struct Entry {
     uv_stream_t* stream;
     io_uring_sqe* sqe;
+    int fd;
     void* tag;
     std::size_t asked;
     msghdr msg;  // sendmsg's, pointing into iov_
@@ -70,6 +78,7 @@ class SendRing {
 
   io_uring ring_{};
   bool ring_open_ = false;
+  bool broken_ = false;
   unsigned queued_ = 0;
   std::size_t iov_used_ = 0;
   // Small, and touched only as far as used: at 10,000 idle connections every kilobyte a

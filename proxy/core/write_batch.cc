@@ -63,10 +63,12 @@ void WriteBatch::run() {
   running_ = false;
 }
 
-void WriteBatch::send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n,
+bool WriteBatch::send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n,
                               int flags) {
   if (!ring_->has_room(n)) ring_->settle(&WriteBatch::on_sent);
+  if (!ring_->has_room(n)) return false;
   ring_->queue(stream, fd, bufs, n, flags, q);
+  return true;
 }
 
 void WriteBatch::settle() {

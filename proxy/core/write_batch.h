@@ -72,8 +72,9 @@ class WriteBatch {
   // Whether a flush now should queue its send on the ring (only while the batch runs).
   bool sends_on_ring() const { return running_ && ring_ != nullptr; }
   bool has_ring() const { return ring_ != nullptr; }
-  // Queues a send for `q` (from OutQueue::flush, while sends_on_ring()).
-  void send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags);
+  // Queues a send for `q` (from OutQueue::flush, while sends_on_ring()); false if the ring
+  // cannot take it (it failed), and the queue sends the ordinary way.
+  bool send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags);
   // Makes every send queued on the ring now and tells their queues. For a queue about to
   // lose its socket or its bytes; run() does it before it returns.
   void settle();

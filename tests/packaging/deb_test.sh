@@ -93,7 +93,7 @@ depends="$(field Depends)"
 echo "#   Depends: $depends"
 # depends_on NAME: Depends names the package NAME (any version).
 depends_on() { tr ',' '\n' <<<"$depends" | awk -v n="$1" '$1 == n { found = 1 } END { exit !found }'; }
-for dep in libuv1 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 libstdc++6 libc6 adduser; do
+for dep in libuv1 liburing2 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 libstdc++6 libc6 adduser; do
   check "Depends on $dep" depends_on "$dep"
 done
 lists_control_files() {
