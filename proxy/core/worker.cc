@@ -36,10 +36,7 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   // the constructor returns; the loop then runs only on the worker's thread.
   uv_loop_init(&loop_);
   loop_.data = this;  // how a connection finds its worker (ClientConn::worker)
-  std::string why_no_ring;
-  std::unique_ptr<SendRing> ring = SendRing::open(&why_no_ring);
-  if (ring == nullptr && index_ == 0) log_info("sends go through send(2), not io_uring: %s", why_no_ring.c_str());
-  writes_.start(&loop_, std::move(ring));
+  writes_.start(&loop_);  // its ring comes in run(), on the worker's own thread
   uv_async_init(&loop_, &snapshot_nudge_, &Worker::on_snapshot_nudge);
   snapshot_nudge_.data = this;
   uv_async_init(&loop_, &control_nudge_, &Worker::on_control_nudge);
@@ -93,6 +90,14 @@ void Worker::drain() {
 }
 
 void Worker::run() {
+  // The ring is opened here, not in the constructor, so that the thread which sets it up and
+  // submits to it is the loop's. io_uring may interrupt the system calls of the thread that
+  // submits (its completion work is run on that thread): libuv's loop retries, where a
+  // blocking read on the constructing thread (a test's client, say) would fail with EINTR.
+  std::string why_no_ring;
+  std::unique_ptr<SendRing> ring = SendRing::open(&why_no_ring);
+  if (ring == nullptr && index_ == 0) log_info("sends go through send(2), not io_uring: %s", why_no_ring.c_str());
+  writes_.use_ring(std::move(ring));
   adopt_latest_snapshot();
   if (drain_requested_.load(std::memory_order_acquire)) begin_drain();
   uv_run(&loop_, UV_RUN_DEFAULT);

@@ -46,6 +46,8 @@ class WriteBatch {
   // Starts the loop handle. It is unreferenced: it never keeps a loop alive. With a `ring`,
   // the sends of each run go through it.
   void start(uv_loop_t* loop, std::unique_ptr<SendRing> ring = nullptr);
+  // From now on, the sends of each run go through `ring` (null: send(2)). Not while it runs.
+  void use_ring(std::unique_ptr<SendRing> ring) { ring_ = std::move(ring); }
   // Closes the handle; from then on queues write at once. Idempotent. Held queues stay held
   // (the owners are closing) until they are cleared or destroyed.
   void close();
