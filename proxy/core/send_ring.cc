@@ -1,6 +1,5 @@
 #include "proxy/core/send_ring.h"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -7,8 +7,7 @@ namespace ferry::proxy {
 WriteBatch::WriteBatch() = default;
 WriteBatch::~WriteBatch() = default;
 
-void WriteBatch::start(uv_loop_t* loop, std::unique_ptr<SendRing> ring) {
-  ring_ = std::move(ring);
+void WriteBatch::start(uv_loop_t* loop) {
   uv_prepare_init(loop, &before_poll_);
   before_poll_.data = this;
   uv_prepare_start(&before_poll_, &WriteBatch::on_prepare);

@@ -43,9 +43,8 @@ class WriteBatch {
   WriteBatch();
   ~WriteBatch();
 
-  // Starts the loop handle. It is unreferenced: it never keeps a loop alive. With a `ring`,
-  // the sends of each run go through it.
-  void start(uv_loop_t* loop, std::unique_ptr<SendRing> ring = nullptr);
+  // Starts the loop handle. It is unreferenced: it never keeps a loop alive.
+  void start(uv_loop_t* loop);
   // From now on, the sends of each run go through `ring` (null: send(2)). Not while it runs.
   void use_ring(std::unique_ptr<SendRing> ring) { ring_ = std::move(ring); }
   // Closes the handle; from then on queues write at once. Idempotent. Held queues stay held
@@ -73,7 +72,6 @@ class WriteBatch {
 
   // Whether a flush now should queue its send on the ring (only while the batch runs).
   bool sends_on_ring() const { return running_ && ring_ != nullptr; }
-  bool has_ring() const { return ring_ != nullptr; }
   // Queues a send for `q` (from OutQueue::flush, while sends_on_ring()); false if the ring
   // cannot take it (it failed), and the queue sends the ordinary way.
   bool send_on_ring(OutQueue* q, uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags);

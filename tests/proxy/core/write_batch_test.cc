@@ -170,9 +170,7 @@ class WriteBatchRingTest : public WriteBatchTest {
     auto ring = SendRing::open(&why);
     ASSERT_NE(ring, nullptr) << why;
     WriteBatchTest::SetUp();
-    batch_.close();  // restarted with the ring
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    batch_.start(&loop_, std::move(ring));
+    batch_.use_ring(std::move(ring));
   }
 };
 
