@@ -194,7 +194,9 @@ class Http2Attacks : public ::testing::Test {
  protected:
   void SetUp() override {
     backend_.set_handler([](BackendConn& conn, const Request& req) {
-      if (req.target == "/slow") std::this_thread::sleep_for(300ms);
+      // Long enough for the SIGTERM to reach ferry's worker while the stream is in flight,
+      // even under a sanitizer on a loaded host (300 ms once was not, in CI).
+      if (req.target == "/slow") std::this_thread::sleep_for(1500ms);
       conn.send(FakeBackend::default_response("b1", req));
     });
     port_ = free_port();
