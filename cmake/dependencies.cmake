@@ -24,7 +24,7 @@ endfunction()
 ferry_system_library(uv_dep uv.h uv "libuv" "libuv1-dev")
 
 # liburing: the write batch's sends go through io_uring where the kernel allows it
-# (proxy/core/send_ring.h); ferry falls back to send(2) at run time, not at build time.
+# (proxy/core/socket_ring.h); ferry falls back to send(2) at run time, not at build time.
 ferry_system_library(uring_dep liburing.h uring "liburing" "liburing-dev")
 
 # llhttp: Debian's node-llhttp ships C sources, not a library; build them here. Strict mode is

@@ -96,9 +96,9 @@ class OutQueue {
   // uv_write that completes at once still costs libuv a redundant epoll_ctl per write.)
   // While the batch holds writes, this only joins it; when the batch runs it calls
   // on_written(owner, 0), and the owner flushes again as after any completed write.
-  // While the batch runs with a SendRing, the send goes on the ring instead and the bytes
+  // While the batch runs with a SocketRing, the send goes on the ring instead and the bytes
   // stay in flight until the run makes its sends, after which on_written follows as for a
-  // uv_write (see send_ring.h).
+  // uv_write (see socket_ring.h).
   // Does nothing while a write is in flight. Returns a libuv error or 0.
   // `fin_follows`: the caller shuts the socket as soon as these bytes are out, so the kernel
   // may hold them (MSG_MORE) and send them with the FIN in one segment: close() and

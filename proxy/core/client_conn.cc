@@ -67,8 +67,8 @@ std::string_view trim(std::string_view s) {
 
 // Dotted quad by hand: inet_ntop (under uv_ip4_name) goes through snprintf, about 1,300
 // instructions for every new connection. `out` holds at least 16 bytes ("255.255.255.255").
-void format_ipv4(const sockaddr_in& sin, char* out) {
-  const auto* b = reinterpret_cast<const unsigned char*>(&sin.sin_addr.s_addr);
+void format_ipv4(uint32_t s_addr, char* out) {
+  const auto* b = reinterpret_cast<const unsigned char*>(&s_addr);
   for (int i = 0; i < 4; ++i) {
     unsigned v = b[i];
     if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
@@ -81,7 +81,7 @@ void format_ipv4(const sockaddr_in& sin, char* out) {
 void format_peer(const sockaddr_storage& ss, char (&out)[INET6_ADDRSTRLEN]) {
   const std::size_t len = sizeof out;
   if (ss.ss_family == AF_INET) {
-    format_ipv4(reinterpret_cast<const sockaddr_in&>(ss), out);
+    format_ipv4(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr, out);
   } else if (ss.ss_family == AF_INET6) {
     uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), out, len);
   } else {
@@ -108,14 +108,21 @@ ClientConn::ClientConn(Worker& worker) {
 
 ClientConn::~ClientConn() = default;
 
-void ClientConn::set_client_ip(const char* text) {
-  const std::size_t len = std::strlen(text);
-  if (len < sizeof client_ip_) {
-    std::memcpy(client_ip_, text, len + 1);
+void ClientConn::set_client_ip(const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_INET) {
+    client_ipv4_ = reinterpret_cast<const sockaddr_in&>(peer).sin_addr.s_addr;
   } else {
-    client_ip_[0] = '\0';
-    std::memcpy(edge().client_ip, text, std::min(len, sizeof edge_->client_ip - 1));
+    format_peer(peer, edge().client_ip);
   }
+}
+
+const char* ClientConn::client_ip() const {
+  if (edge_ != nullptr && edge_->client_ip[0] != '\0') return edge_->client_ip;
+  if (client_ipv4_ == 0) return "";
+  if (ex_ != nullptr) return ex_->client_ip;  // written when the exchange attached
+  thread_local char text[16];
+  format_ipv4(client_ipv4_, text);
+  return text;
 }
 
 void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t listener,
@@ -127,6 +134,7 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
     c->close();
     return;
   }
+  worker.read_through_ring(as_stream(&c->tcp_));
   const uint32_t open = worker.shared().connections.fetch_add(1, std::memory_order_relaxed) + 1;
   c->counted_ = true;
   if (open > worker.settings().max_connections || worker.draining()) {
@@ -142,11 +150,7 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
   if (int asked_len = sizeof asked;
       peer == nullptr && uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&asked), &asked_len) == 0)
     peer = &asked;
-  if (peer != nullptr) {
-    char text[INET6_ADDRSTRLEN];
-    format_peer(*peer, text);
-    c->set_client_ip(text);
-  }
+  if (peer != nullptr) c->set_client_ip(*peer);
   if (const ListenerSettings* l = c->listener(); l != nullptr && l->speaks_tls()) {
     c->edge().tls = tls::Session::server(l->server_tls());
     if (c->tls() == nullptr) {
@@ -219,6 +223,7 @@ void ClientConn::attach_exchange() {
   if (ex_ != nullptr) return;
   worker().idle_remove(this);
   ex_ = worker().exchanges().acquire(this, worker().settings().max_header_bytes, tls() != nullptr);
+  if (client_ipv4_ != 0) format_ipv4(client_ipv4_, ex_->client_ip);
 }
 
 void ClientConn::maybe_go_idle() {
@@ -265,7 +270,10 @@ void ClientConn::close() {
       ex_->out.write_held(as_stream(&tcp_));
     }
   }
-  if (!stream_mode_) close_unpolled_socket();
+  if (!stream_mode_) {
+    worker().reading_ends(as_stream(&tcp_));
+    close_unpolled_socket();
+  }
   uv_close(as_handle(&tcp_), &ClientConn::on_closed);
 }
 
@@ -318,6 +326,7 @@ void ClientConn::start_reading() {
     return;
   }
   reading_ = true;
+  worker().reading_resumed(as_stream(&tcp_));
 }
 
 void ClientConn::stop_reading() {
@@ -1544,7 +1553,8 @@ http2::StreamPeer* ClientConn::open_stream(http2::Stream& stream) {
   c->edge().stream = &stream;
   c->listener_ = listener_;
   c->secure_ = secure_;
-  c->set_client_ip(client_ip());
+  c->client_ipv4_ = client_ipv4_;
+  if (edge_ != nullptr) std::memcpy(c->edge().client_ip, edge_->client_ip, sizeof edge_->client_ip);
   if (!client_subject().empty()) c->edge().client_subject = client_subject();
   c->edge().peer_tcp = &tcp_;
   c->reading_ = true;

@@ -86,7 +86,14 @@ class ClientConn final {
   // those with an exchange. One pair of links serves both, as a connection is in one at a time.
   ClientConn* prev_ = nullptr;
   ClientConn* next_ = nullptr;
-  uint64_t idle_deadline_ = 0;  // loop time at which an idle connection is closed
+  // Loop time at which an idle connection is closed, modulo 2^32 ms (Worker::ms_until compares
+  // it; timeouts are at most 24 hours). 32 bits with client_ipv4_ beside them keep ClientConn
+  // at 296 bytes, in glibc's 304-byte chunks rather than 320: 16 bytes less per idle connection.
+  uint32_t idle_deadline_ = 0;
+
+ private:
+  // The peer's IPv4 address (network order), or 0: an IPv6 one is text in the Edge.
+  uint32_t client_ipv4_ = 0;
 
  private:
   explicit ClientConn(Worker& worker);
@@ -228,7 +235,7 @@ class ClientConn final {
     http2::Stream* stream = nullptr;  // stream mode: the stream served, until either side ends
     uv_tcp_t* peer_tcp = nullptr;     // stream mode: the connection's socket
     std::string client_subject;       // mutual TLS: the verified client certificate's subject
-    char client_ip[INET6_ADDRSTRLEN] = {};  // an address too long for ClientConn::client_ip_
+    char client_ip[INET6_ADDRSTRLEN] = {};  // an address that is not IPv4 (see client_ipv4_)
   };
   Edge& edge() {
     if (edge_ == nullptr) edge_ = std::make_unique<Edge>(*this);
@@ -241,8 +248,11 @@ class ClientConn final {
   std::string_view client_subject() const {
     return edge_ != nullptr ? std::string_view(edge_->client_subject) : std::string_view();
   }
-  const char* client_ip() const { return client_ip_[0] != '\0' || edge_ == nullptr ? client_ip_ : edge_->client_ip; }
-  void set_client_ip(const char* text);
+  // The peer's address as text ("" if unknown). An IPv4 one is kept as its four bytes and
+  // written out once per request, into the exchange; without an exchange (a log line between
+  // requests) the text is this thread's, good until the next call.
+  const char* client_ip() const;
+  void set_client_ip(const sockaddr_storage& peer);
 
   // The worker whose loop this connection is on (the loop's data; every ClientConn, stream
   // ones too, has its handle initialised on that loop). Not a member: at 10,000 idle
@@ -277,9 +287,6 @@ class ClientConn final {
 
  private:
   uint16_t listener_ = 0;  // index into Settings::listeners
-  // The peer's address as text, when it fits (every IPv4 address does); else it is in the
-  // Edge and this stays empty.
-  char client_ip_[16] = {};
 };
 
 }  // namespace ferry::proxy

@@ -1,18 +1,21 @@
-// A worker's io_uring for the write batch's sends: the sends one batch run makes go to the
-// kernel in one io_uring_enter(2) instead of one send(2) each.
+// An io_uring through which a worker makes many socket sends or reads in one system call:
+// the write batch's sends (write_batch.h) and the reads of a loop turn (read_ring.h) each go
+// to the kernel in one io_uring_enter(2) instead of one send(2) or read(2) each.
 //
-// Why: on these hosts entering the kernel costs about 1 us of a keep-alive request's 20, and
-// a relayed request makes four such entries (a read and a send on each side). Sent through
-// the ring, a run's sends share one entry (bench/reports/2026-12-07-io-uring-sends).
+// Why: on these hosts entering the kernel costs about 1 us of a keep-alive request's 15, and
+// a relayed request makes four such entries (a read and a send on each side). Through the
+// ring, a run's sends share one entry, and so do a turn's reads
+// (bench/reports/2026-12-07-io-uring-sends, bench/reports/2026-12-08-io-uring-reads).
 //
-// Every send is MSG_DONTWAIT, so the kernel completes each inside the io_uring_enter that
-// submits it: with what the socket took (maybe less than asked), -EAGAIN, or an error, just
-// as send(2) would have returned. settle() submits and reaps in one go, so nothing is ever
-// left in flight between two calls: the batch never has to watch the ring's descriptor, and
-// a send's bytes are only borrowed until settle() returns. open() checks that the kernel
-// behaves so before the ring is used, and gives none where io_uring is missing, disabled
-// (kernel.io_uring_disabled, a seccomp filter such as systemd's SystemCallFilter) or too old,
-// or where FERRY_IO_URING=off: the batch then sends with send(2), as before.
+// Every send and read is MSG_DONTWAIT, so the kernel completes each inside the
+// io_uring_enter that submits it: with the bytes moved (maybe fewer than asked), -EAGAIN, or
+// an error, just as send(2) or recv(2) would have returned. settle() submits and reaps in one
+// go, so nothing is ever left in flight between two calls: nobody has to watch the ring's
+// descriptor, and a buffer is only borrowed until settle() returns. open() checks that the
+// kernel behaves so before the ring is used, and gives none where io_uring is missing,
+// disabled (kernel.io_uring_disabled, a seccomp filter such as systemd's SystemCallFilter) or
+// too old, or where FERRY_IO_URING=off: sockets are then read and written with plain system
+// calls, as before.
 //
 // Loop thread only.
 #pragma once
@@ -28,22 +31,23 @@
 
 namespace ferry::proxy {
 
-class SendRing {
+class SocketRing {
  public:
-  static constexpr unsigned kEntries = 64;  // sends per io_uring_enter at most
+  static constexpr unsigned kEntries = 64;  // sends or reads per io_uring_enter at most
   // Buffers of one send at most, and of all the sends of one settle (most sends have one to
   // three: a head, a body block or two).
   static constexpr std::size_t kMaxBufs = 64;
   static constexpr std::size_t kIovecs = 256;
-  // Told of each send as settle() reaps it: its tag, what send(2) would have returned
-  // (bytes taken, or -errno), and the bytes asked.
+  // Told of each send or read as settle() reaps it: its tag, what send(2) or recv(2) would
+  // have returned (bytes moved, or -errno; 0 for a read at the end of the stream), and the
+  // bytes asked.
   using Done = void (*)(void* tag, int result, std::size_t asked);
 
   // A ring that passed the checks, or null (`why_not` says why).
-  static std::unique_ptr<SendRing> open(std::string* why_not = nullptr);
-  ~SendRing();
-  SendRing(const SendRing&) = delete;
-  SendRing& operator=(const SendRing&) = delete;
+  static std::unique_ptr<SocketRing> open(std::string* why_not = nullptr);
+  ~SocketRing();
+  SocketRing(const SocketRing&) = delete;
+  SocketRing& operator=(const SocketRing&) = delete;
 
   bool empty() const { return queued_ == 0; }
   // Whether a send of `n` buffers (at most kMaxBufs) may be queued before the next settle().
@@ -55,12 +59,15 @@ class SendRing {
   // Queues one send of `bufs` to `stream`'s socket `fd`. The bytes must stay put until
   // settle(); the iovecs are copied. Only when has_room(n).
   void queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::size_t n, int flags, void* tag);
-  // Submits what is queued and calls `done` for each send, in the order queued. A send whose
-  // stream started closing since it was queued is not made (its descriptor is closed, and its
-  // number may already be another socket's): it reports -EBADF. Sends the kernel did not
-  // take (io_uring_enter failed) report -EAGAIN, so their bytes go the ordinary way. If the
-  // ring cannot tell what became of a send it took, the ring stops for good, and that
-  // send's socket is shut so that its connection ends rather than lose or repeat bytes.
+  // Queues one read of up to `len` bytes from `stream`'s socket `fd` into `into`, which must
+  // stay put until settle(). Only when has_room(1).
+  void queue_read(uv_stream_t* stream, int fd, char* into, std::size_t len, void* tag);
+  // Submits what is queued and calls `done` for each entry, in the order queued. An entry
+  // whose stream started closing since it was queued is not made (its descriptor is closed,
+  // and its number may already be another socket's): it reports -EBADF. Entries the kernel
+  // did not take (io_uring_enter failed) report -EAGAIN, so their bytes go the ordinary way.
+  // If the ring cannot tell what became of an entry it took, the ring stops for good, and
+  // that entry's socket is shut so that its connection ends rather than lose or repeat bytes.
   void settle(Done done);
 
  private:
@@ -73,8 +80,9 @@ class SendRing {
     msghdr msg;  // sendmsg's, pointing into iov_
   };
 
-  SendRing() = default;
+  SocketRing() = default;
   bool behaves(std::string* why_not);
+  bool reads_behave(const int fds[2], std::string* why_not);
 
   io_uring ring_{};
   bool ring_open_ = false;

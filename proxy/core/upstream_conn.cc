@@ -50,6 +50,7 @@ UpstreamConn::UpstreamConn(Worker& worker, PoolKey key)
       out_(worker.blocks(), this, &UpstreamConn::on_written, &worker.writes()) {
   uv_tcp_init(worker.loop(), &tcp_);
   tcp_.data = this;
+  worker.read_through_ring(as_stream(&tcp_));
   ++open_handles_;
   deadline_.init(worker.loop(), this, &UpstreamConn::on_timer);
   ++open_handles_;
@@ -316,6 +317,7 @@ void UpstreamConn::start_reading() {
     return;
   }
   reading_ = true;
+  worker_.reading_resumed(as_stream(&tcp_));
 }
 
 void UpstreamConn::pause_reading() {
@@ -604,6 +606,7 @@ void UpstreamConn::close() {
     out_.write_held(as_stream(&tcp_));  // e.g. a tunnel's last bytes from a client that just left
   }
   out_.clear();
+  worker_.reading_ends(as_stream(&tcp_));
   uv_close(as_handle(&tcp_), &UpstreamConn::on_closed);
   uv_close(deadline_.handle(), &UpstreamConn::on_closed);
 }

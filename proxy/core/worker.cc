@@ -95,9 +95,16 @@ void Worker::run() {
   // submits (its completion work is run on that thread): libuv's loop retries, where a
   // blocking read on the constructing thread (a test's client, say) would fail with EINTR.
   std::string why_no_ring;
-  std::unique_ptr<SendRing> ring = SendRing::open(&why_no_ring);
-  if (ring == nullptr && index_ == 0) log_info("sends go through send(2), not io_uring: %s", why_no_ring.c_str());
+  std::unique_ptr<SocketRing> ring = SocketRing::open(&why_no_ring);
+  const bool had_ring = ring != nullptr;
+  if (!had_ring && index_ == 0) log_info("sends go through send(2), not io_uring: %s", why_no_ring.c_str());
   writes_.use_ring(std::move(ring));
+  if (had_ring) {
+    reads_ = ReadRing::open(
+        &loop_, [](void* blocks, char* block) { static_cast<BlockPool*>(blocks)->put(block); }, &blocks_,
+        &why_no_ring);
+    if (reads_ == nullptr && index_ == 0) log_info("reads go through libuv, not io_uring: %s", why_no_ring.c_str());
+  }
   adopt_latest_snapshot();
   if (drain_requested_.load(std::memory_order_acquire)) begin_drain();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -301,7 +308,7 @@ void Worker::idle_add(ClientConn* conn, IdleKind kind) {
   // A connection that goes idle while the worker drains gets what those idle at its start got
   // (begin_drain); every deadline still comes after the ones before it in its list.
   if (draining_) ms = std::min<uint64_t>(ms, kDrainIdleMs);
-  conn->idle_deadline_ = uv_now(&loop_) + ms;
+  conn->idle_deadline_ = static_cast<uint32_t>(uv_now(&loop_) + ms);
   link(conn, static_cast<uint8_t>(kind));
   arm_idle_sweep();
 }
@@ -313,13 +320,15 @@ void Worker::idle_remove(ClientConn* conn) {
 }
 
 void Worker::arm_idle_sweep() {
+  const uint64_t now = uv_now(&loop_);
   uint64_t due = 0;
   for (const ClientList* list : {&lists_[0], &lists_[1]}) {
-    if (list->head != nullptr && (due == 0 || list->head->idle_deadline_ < due)) due = list->head->idle_deadline_;
+    if (list->head == nullptr) continue;
+    const uint64_t at = now + static_cast<uint64_t>(std::max<int64_t>(ms_until(list->head->idle_deadline_, now), 0));
+    if (due == 0 || at < due) due = at;
   }
   if (due == 0 || (idle_timer_due_ != 0 && idle_timer_due_ <= due)) return;
-  const uint64_t now = uv_now(&loop_);
-  uv_timer_start(&idle_timer_, &Worker::on_idle_sweep, due > now ? due - now : 0, 0);
+  uv_timer_start(&idle_timer_, &Worker::on_idle_sweep, due - now, 0);
   idle_timer_due_ = due;
 }
 
@@ -328,7 +337,7 @@ void Worker::on_idle_sweep(uv_timer_t* handle) {
   w->idle_timer_due_ = 0;
   const uint64_t now = uv_now(&w->loop_);
   for (ClientList* list : {&w->lists_[0], &w->lists_[1]}) {
-    while (list->head != nullptr && list->head->idle_deadline_ <= now) list->head->idle_expired();
+    while (list->head != nullptr && ms_until(list->head->idle_deadline_, now) <= 0) list->head->idle_expired();
   }
   w->arm_idle_sweep();
 }
@@ -346,9 +355,12 @@ void Worker::begin_drain() {
   for (ClientConn* c : all_clients()) c->drain();
   // Idle connections stay open a moment longer for a request already on its way (see
   // ClientConn::drain); every deadline capped alike keeps each list in deadline order.
-  const uint64_t cap = uv_now(&loop_) + kDrainIdleMs;
+  const uint64_t now = uv_now(&loop_);
   for (ClientList* list : {&lists_[0], &lists_[1]}) {
-    for (ClientConn* c = list->head; c != nullptr; c = c->next_) c->idle_deadline_ = std::min(c->idle_deadline_, cap);
+    for (ClientConn* c = list->head; c != nullptr; c = c->next_) {
+      if (ms_until(c->idle_deadline_, now) > static_cast<int64_t>(kDrainIdleMs))
+        c->idle_deadline_ = static_cast<uint32_t>(now + kDrainIdleMs);
+    }
   }
   uv_timer_stop(&idle_timer_);
   idle_timer_due_ = 0;
@@ -407,6 +419,7 @@ void Worker::close_everything() {
   uv_close(as_handle(&idle_timer_), nullptr);
   exchanges_.close();
   writes_.close();
+  if (reads_ != nullptr) reads_->close();
   uv_close(as_handle(&snapshot_nudge_), nullptr);
   uv_close(as_handle(&control_nudge_), nullptr);
 }

@@ -29,6 +29,7 @@
 #include "proxy/core/exchange.h"
 #include "proxy/core/local_snapshot.h"
 #include "proxy/core/peer_accept.h"
+#include "proxy/core/read_ring.h"
 #include "proxy/core/settings.h"
 #include "proxy/core/write_batch.h"
 #include "proxy/limits/client_rate_limiter.h"
@@ -93,6 +94,17 @@ class Worker {
   void note_tls_failure(const char* client_ip, const std::string& why);
   BlockPool& blocks() { return blocks_; }
   WriteBatch& writes() { return writes_; }
+  // A connection's socket is read through the worker's ring (read_ring.h) where the kernel
+  // allows one: watched once, told when its reading starts again and before it closes.
+  void read_through_ring(uv_stream_t* s) {
+    if (reads_ != nullptr) reads_->watch(s);
+  }
+  void reading_resumed(uv_stream_t* s) {
+    if (reads_ != nullptr) reads_->resumed(s);
+  }
+  void reading_ends(uv_stream_t* s) {
+    if (reads_ != nullptr) reads_->forget(s);
+  }
   SplicePipe& splice_pipe() { return splice_pipe_; }
   ConnPool& pool() { return pool_; }
   // The latest TLS session with each backend of a TLS pool (pool_tls.h names the keys), so a
@@ -129,6 +141,12 @@ class Worker {
   static constexpr uint8_t kActiveList = 3;
   void idle_add(ClientConn* conn, IdleKind kind);
   void idle_remove(ClientConn* conn);
+  // Milliseconds from loop time `now` to an idle deadline kept modulo 2^32 (negative: past).
+  // Exact while deadlines lie within 24 days of now; client_header and client_idle are at
+  // most 24 hours.
+  static int64_t ms_until(uint32_t deadline, uint64_t now) {
+    return static_cast<int32_t>(deadline - static_cast<uint32_t>(now));
+  }
 
   // Any thread (a relaxed read of a counter only this worker writes).
   uint64_t requests_served() const { return requests_served_.load(std::memory_order_relaxed); }
@@ -187,6 +205,7 @@ class Worker {
   balancer::SplitMix64 random_{0x2545F4914F6CDD1DULL};
   BlockPool blocks_;
   WriteBatch writes_;  // before every queue that joins it
+  std::unique_ptr<ReadRing> reads_;  // opened in run(), on the loop's thread
   SplicePipe splice_pipe_;
   ExchangePool exchanges_;
   ConnPool pool_;

@@ -13,7 +13,7 @@
 // would then keep its block and its exchange until every other event of the turn is handled,
 // and a burst of new connections piles those up (idle connections measured 15% more RSS).
 //
-// With a SendRing (send_ring.h), the sends a run makes share one entry into the kernel, so
+// With a SocketRing (socket_ring.h), the sends a run makes share one entry into the kernel, so
 // a run should have many: reads then end a burst without running the batch until it holds
 // kRingRun queues, and the rest wait to the end of the turn. The cap bounds what the held
 // responses pin (their blocks and exchanges) in a burst of new connections.
@@ -26,7 +26,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "proxy/core/send_ring.h"
+#include "proxy/core/socket_ring.h"
 
 namespace ferry::proxy {
 
@@ -46,7 +46,7 @@ class WriteBatch {
   // Starts the loop handle. It is unreferenced: it never keeps a loop alive.
   void start(uv_loop_t* loop);
   // From now on, the sends of each run go through `ring` (null: send(2)). Not while it runs.
-  void use_ring(std::unique_ptr<SendRing> ring) { ring_ = std::move(ring); }
+  void use_ring(std::unique_ptr<SocketRing> ring) { ring_ = std::move(ring); }
   // Closes the handle; from then on queues write at once. Idempotent. Held queues stay held
   // (the owners are closing) until they are cleared or destroyed.
   void close();
@@ -93,7 +93,7 @@ class WriteBatch {
   OutQueue* head_ = nullptr;
   OutQueue* tail_ = nullptr;
   std::size_t held_ = 0;  // queues in the list
-  std::unique_ptr<SendRing> ring_;
+  std::unique_ptr<SocketRing> ring_;
   uv_prepare_t before_poll_{};
   bool started_ = false;
   bool running_ = false;

@@ -73,12 +73,16 @@ TEST(Forwarding, ReportsEachClientAddressInXForwardedFor) {
   for (const char* from : {"127.0.0.1", "127.10.200.3", "127.255.0.99", "127.255.255.254"}) {
     Client c(proxy.port(), from);
     ASSERT_TRUE(c.connected()) << from;
-    ASSERT_TRUE(c.send("GET /ip HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n"));
-    auto r = c.read_response();
-    ASSERT_TRUE(r) << from;
-    const std::vector<Request> all = b1.requests_seen();
-    ASSERT_FALSE(all.empty());
-    EXPECT_EQ(all.back().header("X-Forwarded-For"), from);
+    // Two requests: the address is written out again for the second (a new exchange).
+    for (const char* connection : {"keep-alive", "close"}) {
+      ASSERT_TRUE(c.send(std::string("GET /ip HTTP/1.1\r\nHost: example.test\r\nConnection: ") + connection +
+                         "\r\n\r\n"));
+      auto r = c.read_response();
+      ASSERT_TRUE(r) << from;
+      const std::vector<Request> all = b1.requests_seen();
+      ASSERT_FALSE(all.empty());
+      EXPECT_EQ(all.back().header("X-Forwarded-For"), from) << connection;
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-#include "proxy/core/send_ring.h"
+#include "proxy/core/socket_ring.h"
 
 #include <gtest/gtest.h>
 #include <linux/filter.h>
@@ -57,19 +57,19 @@ struct Pair {
   }
 };
 
-class SendRingTest : public ::testing::Test {
+class SocketRingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    ring_ = SendRing::open(&why);
+    ring_ = SocketRing::open(&why);
     // ferry falls back to send(2) without a ring, but these hosts (and CI's) have io_uring: a
     // ring that does not open here means the fast path went untested.
     ASSERT_NE(ring_, nullptr) << why;
   }
-  std::unique_ptr<SendRing> ring_;
+  std::unique_ptr<SocketRing> ring_;
 };
 
-TEST_F(SendRingTest, SendsOfOneSettleArriveWithWhatEachTook) {
+TEST_F(SocketRingTest, SendsOfOneSettleArriveWithWhatEachTook) {
   Pair a, b;
   char one[] = "GET / HTTP/1.1\r\n";
   char two[] = "Host: x\r\n\r\n";
@@ -91,7 +91,7 @@ TEST_F(SendRingTest, SendsOfOneSettleArriveWithWhatEachTook) {
   EXPECT_EQ(b.received(), "HTTP/1.1 204 No Content\r\n\r\n");
 }
 
-TEST_F(SendRingTest, AFullSocketGivesEagainAtOnceAndAFullerOneWhatItTook) {
+TEST_F(SocketRingTest, AFullSocketGivesEagainAtOnceAndAFullerOneWhatItTook) {
   Pair full, partial;
   full.fill();
   static char big[1 << 20];
@@ -107,7 +107,7 @@ TEST_F(SendRingTest, AFullSocketGivesEagainAtOnceAndAFullerOneWhatItTook) {
   EXPECT_EQ(sp.asked, sizeof big);
 }
 
-TEST_F(SendRingTest, APeerThatLeftGivesEpipeNotASignal) {
+TEST_F(SocketRingTest, APeerThatLeftGivesEpipeNotASignal) {
   Pair p;
   ::close(p.fds[1]);
   p.fds[1] = -1;
@@ -119,7 +119,7 @@ TEST_F(SendRingTest, APeerThatLeftGivesEpipeNotASignal) {
   EXPECT_EQ(s.result, -EPIPE);
 }
 
-TEST_F(SendRingTest, ASendToAStreamThatStartedClosingIsNotMadeEvenIfItsNumberIsReused) {
+TEST_F(SocketRingTest, ASendToAStreamThatStartedClosingIsNotMadeEvenIfItsNumberIsReused) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
   int fds[2];
@@ -147,20 +147,20 @@ TEST_F(SendRingTest, ASendToAStreamThatStartedClosingIsNotMadeEvenIfItsNumberIsR
   EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
-TEST_F(SendRingTest, MoreSendsThanItsEntriesGoOutOverSeveralSettles) {
-  std::vector<Pair> pairs(SendRing::kEntries);
-  std::vector<Sent> sent(SendRing::kEntries);
+TEST_F(SocketRingTest, MoreSendsThanItsEntriesGoOutOverSeveralSettles) {
+  std::vector<Pair> pairs(SocketRing::kEntries);
+  std::vector<Sent> sent(SocketRing::kEntries);
   char bytes[] = "x";
   uv_buf_t buf = uv_buf_init(bytes, 1);
   for (int round = 0; round < 3; ++round) {
-    for (unsigned i = 0; i < SendRing::kEntries; ++i) {
+    for (unsigned i = 0; i < SocketRing::kEntries; ++i) {
       ASSERT_TRUE(ring_->has_room(1));
       ring_->queue(nullptr, pairs[i].fds[0], &buf, 1, MSG_NOSIGNAL, &sent[i]);
     }
     EXPECT_FALSE(ring_->has_room(1));
     ring_->settle(&record);
   }
-  for (unsigned i = 0; i < SendRing::kEntries; ++i) {
+  for (unsigned i = 0; i < SocketRing::kEntries; ++i) {
     EXPECT_EQ(sent[i].calls, 3);
     EXPECT_EQ(pairs[i].received(), "xxx");
   }
@@ -168,9 +168,9 @@ TEST_F(SendRingTest, MoreSendsThanItsEntriesGoOutOverSeveralSettles) {
 
 // What systemd's SystemCallFilter does to a service without @aio: io_uring_setup fails with
 // EPERM. In a child process, which the filter cannot be taken off again.
-TEST_F(SendRingTest, SendsOfManyBuffersShareTheIovecsUntilTheyRunOut) {
-  constexpr std::size_t kBufs = SendRing::kMaxBufs;
-  std::vector<Pair> pairs(SendRing::kIovecs / kBufs);
+TEST_F(SocketRingTest, SendsOfManyBuffersShareTheIovecsUntilTheyRunOut) {
+  constexpr std::size_t kBufs = SocketRing::kMaxBufs;
+  std::vector<Pair> pairs(SocketRing::kIovecs / kBufs);
   std::vector<Sent> sent(pairs.size());
   char bytes[kBufs];
   std::vector<uv_buf_t> bufs;
@@ -192,7 +192,7 @@ TEST_F(SendRingTest, SendsOfManyBuffersShareTheIovecsUntilTheyRunOut) {
   }
 }
 
-TEST(SendRingSwitch, ASeccompFilterThatRefusesIoUringGivesNoRingAndSaysWhy) {
+TEST(SocketRingSwitch, ASeccompFilterThatRefusesIoUringGivesNoRingAndSaysWhy) {
   int report[2];
   ASSERT_EQ(::pipe(report), 0);
   const pid_t child = ::fork();
@@ -209,7 +209,7 @@ TEST(SendRingSwitch, ASeccompFilterThatRefusesIoUringGivesNoRingAndSaysWhy) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
       ::_exit(2);
     std::string why;
-    const bool none = SendRing::open(&why) == nullptr;
+    const bool none = SocketRing::open(&why) == nullptr;
     const std::string line = (none ? "none: " : "ring: ") + why;
     (void)!::write(report[1], line.data(), line.size());
     ::_exit(0);
@@ -226,10 +226,10 @@ TEST(SendRingSwitch, ASeccompFilterThatRefusesIoUringGivesNoRingAndSaysWhy) {
   EXPECT_EQ(said, "none: io_uring_setup: Operation not permitted");
 }
 
-TEST(SendRingSwitch, FerryIoUringOffGivesNoRing) {
+TEST(SocketRingSwitch, FerryIoUringOffGivesNoRing) {
   ::setenv("FERRY_IO_URING", "off", 1);
   std::string why;
-  const bool none = SendRing::open(&why) == nullptr;
+  const bool none = SocketRing::open(&why) == nullptr;
   ::unsetenv("FERRY_IO_URING");
   EXPECT_TRUE(none);
   EXPECT_EQ(why, "FERRY_IO_URING=off");

@@ -161,13 +161,13 @@ TEST_F(WriteBatchTest, OnceClosedFlushesWriteAtOnce) {
   EXPECT_EQ(q.pending(), 0u);
 }
 
-// The same batch with a SendRing: a run's flushes queue their sends on the ring, which makes
+// The same batch with a SocketRing: a run's flushes queue their sends on the ring, which makes
 // them all before the run returns; each owner then hears of its write as after a uv_write.
 class WriteBatchRingTest : public WriteBatchTest {
  protected:
   void SetUp() override {
     std::string why;
-    auto ring = SendRing::open(&why);
+    auto ring = SocketRing::open(&why);
     ASSERT_NE(ring, nullptr) << why;
     WriteBatchTest::SetUp();
     batch_.use_ring(std::move(ring));
