@@ -4,10 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "balancer/hash.h"
@@ -111,17 +113,32 @@ ClientConn::~ClientConn() = default;
 void ClientConn::set_client_ip(const sockaddr_storage& peer) {
   if (peer.ss_family == AF_INET) {
     client_ipv4_ = reinterpret_cast<const sockaddr_in&>(peer).sin_addr.s_addr;
-  } else {
-    format_peer(peer, edge().client_ip);
+    return;
   }
+  // An IPv4 client of a dual-stack socket (systemd's, say: ferry's own IPv6 sockets are
+  // IPv6-only) is as common as a plain one there, and stays as small.
+  if (const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
+      peer.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+    std::memcpy(&client_ipv4_, in6.sin6_addr.s6_addr + 12, sizeof client_ipv4_);
+    client_ip_mapped_ = true;
+    return;
+  }
+  format_peer(peer, edge().client_ip);
+}
+
+void ClientConn::write_client_ipv4(char (&out)[kIpv4TextBytes]) const {
+  constexpr std::string_view kMapped = "::ffff:";  // as inet_ntop writes it
+  char* at = out;
+  if (client_ip_mapped_) at = std::copy(kMapped.begin(), kMapped.end(), at);
+  format_ipv4(client_ipv4_, at);
 }
 
 const char* ClientConn::client_ip() const {
   if (edge_ != nullptr && edge_->client_ip[0] != '\0') return edge_->client_ip;
   if (client_ipv4_ == 0) return "";
   if (ex_ != nullptr) return ex_->client_ip;  // written when the exchange attached
-  thread_local char text[16];
-  format_ipv4(client_ipv4_, text);
+  thread_local char text[kIpv4TextBytes];
+  write_client_ipv4(text);
   return text;
 }
 
@@ -223,7 +240,7 @@ void ClientConn::attach_exchange() {
   if (ex_ != nullptr) return;
   worker().idle_remove(this);
   ex_ = worker().exchanges().acquire(this, worker().settings().max_header_bytes, tls() != nullptr);
-  if (client_ipv4_ != 0) format_ipv4(client_ipv4_, ex_->client_ip);
+  if (client_ipv4_ != 0) write_client_ipv4(ex_->client_ip);
 }
 
 void ClientConn::maybe_go_idle() {
@@ -1554,6 +1571,7 @@ http2::StreamPeer* ClientConn::open_stream(http2::Stream& stream) {
   c->listener_ = listener_;
   c->secure_ = secure_;
   c->client_ipv4_ = client_ipv4_;
+  c->client_ip_mapped_ = client_ip_mapped_;
   if (edge_ != nullptr) std::memcpy(c->edge().client_ip, edge_->client_ip, sizeof edge_->client_ip);
   if (!client_subject().empty()) c->edge().client_subject = client_subject();
   c->edge().peer_tcp = &tcp_;

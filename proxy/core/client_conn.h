@@ -92,7 +92,8 @@ class ClientConn final {
   uint32_t idle_deadline_ = 0;
 
  private:
-  // The peer's IPv4 address (network order), or 0: an IPv6 one is text in the Edge.
+  // The peer's IPv4 address (network order, IPv4-mapped ones too), or 0: an IPv6 one is text
+  // in the Edge.
   uint32_t client_ipv4_ = 0;
 
  private:
@@ -253,6 +254,9 @@ class ClientConn final {
   // requests) the text is this thread's, good until the next call.
   const char* client_ip() const;
   void set_client_ip(const sockaddr_storage& peer);
+  // The text of client_ipv4_: "255.255.255.255", or "::ffff:" and that, and a NUL.
+  static constexpr std::size_t kIpv4TextBytes = 24;
+  void write_client_ipv4(char (&out)[kIpv4TextBytes]) const;
 
   // The worker whose loop this connection is on (the loop's data; every ClientConn, stream
   // ones too, has its handle initialised on that loop). Not a member: at 10,000 idle
@@ -279,6 +283,7 @@ class ClientConn final {
   bool stream_mode_ : 1 = false;         // serves one HTTP/2 stream: no socket of its own
   bool http2_idle_closing_ : 1 = false;  // an idle HTTP/2 connection was sent GOAWAY
   bool in_epoll_ : 1 = false;            // libuv ever put the socket in epoll (a read, a queued write, a shutdown)
+  bool client_ip_mapped_ : 1 = false;    // client_ipv4_ came IPv4-mapped, on an IPv6 socket ("::ffff:a.b.c.d")
 
  public:
   // Which of the worker's lists it is in: a Worker::IdleKind, Worker::kActiveList, or 0 for none

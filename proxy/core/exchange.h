@@ -60,7 +60,7 @@ struct Exchange {
   std::string scratch;        // response head being built
   std::string request_id;     // X-Request-Id: the client's own, or one ferry made
   std::string set_cookie;     // a sticky pool's Set-Cookie line for the response; empty: none
-  char client_ip[16] = {};    // the client's IPv4 address as text (ClientConn::client_ip)
+  char client_ip[24] = {};    // the client's IPv4 address as text (ClientConn::client_ip)
   UpstreamConn* upstream = nullptr;
   LocalSnapshot* snapshot = nullptr;
   // Into the routing `snapshot` holds; set at first engage, kept through retries.

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 namespace ferry::proxy {
@@ -62,6 +64,8 @@ ReadRing::~ReadRing() {
 void ReadRing::close() {
   if (!std::exchange(open_, false)) return;
   if (t_ring == this) t_ring = nullptr;
+  for (const Pending& p : held_) give_back(p);  // their streams are gone or going
+  held_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(&after_poll_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&held_wake_), nullptr);
 }
@@ -76,26 +80,40 @@ void ReadRing::watch(uv_stream_t* stream) {
 void ReadRing::on_io(uv_loop_t* loop, uv__io_t* watcher, unsigned int events) {
   uv_stream_t* s = stream_of(watcher);
   ReadRing* r = t_ring;
-  // An error or a hang-up (libuv reads then to learn which, and ends the stream), a connect
-  // under way: libuv's.
-  if (r != nullptr && (events & POLLIN) != 0 && (events & (POLLERR | POLLHUP)) == 0 && s->connect_req == nullptr &&
-      r->queue(s)) {
-    events &= ~static_cast<unsigned int>(POLLIN);
+  if (r != nullptr && (events & POLLIN) != 0 && (events & (POLLERR | POLLHUP)) == 0 && s->connect_req == nullptr) {
+    const bool queued = r->queue(s);
     // A full ring settles inside queue(), and a callback of that settle may close this stream.
-    if (events == 0 || uv_is_closing(as_handle(s))) return;
+    if (uv_is_closing(as_handle(s))) return;
+    if (queued) {
+      events &= ~static_cast<unsigned int>(POLLIN);
+      if (events == 0) return;
+    }
+  }
+  // What is left is libuv's: an error or a hang-up (libuv reads then to learn which, and ends
+  // the stream), a connect under way, room to write. If libuv is about to read, the bytes
+  // held for this stream go first.
+  if (r != nullptr && !r->held_.empty() && (events & (POLLIN | POLLERR | POLLHUP)) != 0) {
+    r->deliver_held(s);
+    if (uv_is_closing(as_handle(s))) return;
   }
   g_libuv_stream_io.load(std::memory_order_relaxed)(loop, watcher, events);
 }
 
 bool ReadRing::queue(uv_stream_t* stream) {
   if (!open_ || settling_) return false;
-  // A stream can be queued twice when a poll phase waits more than once (libuv takes up to
-  // 1,024 events per epoll_wait). That is harmless: the kernel makes a settle's reads in
-  // order, the second finds what came after the first or nothing, and the callbacks run in
-  // the same order. Looking for the stream first cost 3% of a keep-alive request's
-  // instructions.
   if (queued_ == SocketRing::kEntries) settle();  // a full ring's worth: read them now
   if (!ring_->has_room(1)) return false;          // the ring failed: libuv reads
+  // A poll phase waits more than once when epoll has more than libuv takes at a time (1,024
+  // events), so a stream can come twice before a settle. It is queued once: two reads of one
+  // stream in a settle would each take a buffer before either callback ran. A small hash of
+  // the queued streams finds it without a walk (a walk cost 3% of a keep-alive request's
+  // instructions).
+  std::size_t slot = (reinterpret_cast<std::uintptr_t>(stream) >> 4) * 0x9E3779B97F4A7C15ull >> (64 - kSeenBits);
+  while (seen_[slot] != nullptr) {
+    if (seen_[slot] == stream) return true;
+    slot = (slot + 1) & (kSeenSlots - 1);
+  }
+  seen_[slot] = stream;
   pending_[queued_++] = Pending{stream, uv_buf_init(nullptr, 0), 0, Kind::Skip};
   return true;
 }
@@ -118,13 +136,20 @@ void ReadRing::settle() {
   settling_ = true;
   const unsigned n = queued_;
   unsigned reads = 0;
+  std::memset(seen_, 0, sizeof seen_);
   for (unsigned i = 0; i < n; ++i) {
     Pending& p = pending_[i];
-    // A callback earlier in the poll phase may have stopped or closed it.
-    if (!reading(p.stream)) continue;
+    // A callback earlier in the poll phase (or of the UV_ENOBUFS below) may have stopped or
+    // closed it. A ring left short of room by a failed submit reads the rest next turn (the
+    // socket stays readable).
+    if (!reading(p.stream) || !ring_->has_room(1)) continue;
     p.stream->alloc_cb(as_handle(p.stream), kSuggestedSize, &p.buf);
     if (p.buf.base == nullptr || p.buf.len == 0) {
-      p.kind = Kind::NoBuffer;
+      // At once, as libuv does: an owner may count on its alloc callback being followed by
+      // the read callback (ferry's backend side then splices). A read already queued for a
+      // stream this closes is not made (SocketRing::settle), and bytes read for one it stops
+      // are held.
+      p.stream->read_cb(p.stream, UV_ENOBUFS, &p.buf);
       continue;
     }
     p.kind = Kind::Read;
@@ -144,14 +169,14 @@ void ReadRing::settle() {
 }
 
 void ReadRing::dispatch(Pending& p) {
-  if (p.kind == Kind::Skip) return;
+  if (p.kind != Kind::Read) return;
   if (uv_is_closing(as_handle(p.stream))) {
     give_back(p);
     return;
   }
   if (!reading(p.stream)) {
     // Stopped by a callback of this turn after its bytes came in: held for later.
-    if (p.kind == Kind::Read && !nothing_now(p.result)) {
+    if (!nothing_now(p.result)) {
       held_.push_back(p);
       ++counts_.held;
     } else {
@@ -170,9 +195,7 @@ void ReadRing::give_back(const Pending& p) {
 void ReadRing::deliver(Pending& p) {
   uv_stream_t* s = p.stream;
   uv_read_cb cb = s->read_cb;
-  if (p.kind == Kind::NoBuffer) {
-    cb(s, UV_ENOBUFS, &p.buf);
-  } else if (p.result > 0) {
+  if (p.result > 0) {
     cb(s, p.result, &p.buf);
   } else if (nothing_now(p.result)) {
     cb(s, 0, &p.buf);  // the buffer goes back unused
@@ -185,9 +208,9 @@ void ReadRing::deliver(Pending& p) {
   }
 }
 
-void ReadRing::deliver_held() {
+void ReadRing::deliver_held(uv_stream_t* only) {
   for (std::size_t i = 0; i < held_.size();) {
-    if (!reading(held_[i].stream)) {
+    if ((only != nullptr && held_[i].stream != only) || !reading(held_[i].stream)) {
       ++i;
       continue;
     }

@@ -70,9 +70,8 @@ class ReadRing {
 
  private:
   enum class Kind : unsigned char {
-    Skip,      // the stream stopped reading before its read was made
-    Read,      // read through the ring: `result` is recv(2)'s
-    NoBuffer,  // its alloc callback gave no buffer: UV_ENOBUFS, as libuv says
+    Skip,  // no read made: the stream stopped, its alloc callback gave no buffer, or no room
+    Read,  // read through the ring: `result` is recv(2)'s
   };
   struct Pending {
     uv_stream_t* stream;
@@ -94,7 +93,8 @@ class ReadRing {
   void dispatch(Pending& p);
   void give_back(const Pending& p);
   void deliver(Pending& p);
-  void deliver_held();
+  // Hands held bytes to the streams that read again (only `only`'s, if given), oldest first.
+  void deliver_held(uv_stream_t* only = nullptr);
   void schedule_held(uv_stream_t* stream);
   void drop_held(uv_stream_t* stream);
 
@@ -107,6 +107,9 @@ class ReadRing {
   bool settling_ = false;
   unsigned queued_ = 0;
   Pending pending_[SocketRing::kEntries];
+  static constexpr unsigned kSeenBits = 7;
+  static constexpr std::size_t kSeenSlots = std::size_t{1} << kSeenBits;  // twice the entries
+  uv_stream_t* seen_[kSeenSlots] = {};  // the streams in pending_, by hash
   std::vector<Pending> held_;
   Counts counts_;
 };

@@ -219,6 +219,24 @@ void SocketRing::settle(Done done) {
       io_uring_sqe_set_data64(entries_[i].sqe, kSkipped);
     }
   }
+  auto take = [&](const io_uring_cqe* cqe) {
+    const uint64_t slot = io_uring_cqe_get_data64(cqe);
+    if (slot < queued_ && expected[slot]) {
+      result[slot] = cqe->res;
+      expected[slot] = false;
+      --waiting;
+    }
+  };
+  // Every completion is in by now (open() checked): one pass takes them all, and one store
+  // gives their slots back.
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_cqe* ready;
+  io_uring_for_each_cqe(&ring_, head, ready) {
+    take(ready);
+    ++seen;
+  }
+  io_uring_cq_advance(&ring_, seen);
   while (waiting > 0) {
     io_uring_cqe* cqe = nullptr;
     int w = io_uring_peek_cqe(&ring_, &cqe);
@@ -237,12 +255,7 @@ void SocketRing::settle(Done done) {
       }
       break;
     }
-    const uint64_t slot = io_uring_cqe_get_data64(cqe);
-    if (slot < queued_ && expected[slot]) {
-      result[slot] = cqe->res;
-      expected[slot] = false;
-      --waiting;
-    }
+    take(cqe);
     io_uring_cqe_seen(&ring_, cqe);
   }
   // The callbacks may queue again, into these slots: they get copies.

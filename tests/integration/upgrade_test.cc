@@ -299,6 +299,19 @@ TEST(Systemd, NotifiesReadyReloadUpgradeAndStop) {
   EXPECT_EQ(adopted.wait_exit(), 0);
 }
 
+// The command line of ferry under systemd-socket-activate, which binds `listen`, then execs
+// ferry in place with LISTEN_FDS=1 and LISTEN_PID.
+std::vector<std::string> socket_activated(const std::string& listen, const std::string& conf) {
+  return {"/usr/bin/systemd-socket-activate", "-l", listen, FERRY_BINARY, "-c", conf};
+}
+
+bool answers(uint16_t port) {
+  return eventually([&] {
+    auto r = get(port, "/");
+    return r && r->status == 200;
+  });
+}
+
 TEST(Systemd, TakesTheListeningSocketFromSocketActivation) {
   if (::access("/usr/bin/systemd-socket-activate", X_OK) != 0) GTEST_SKIP() << "systemd-socket-activate missing";
   FakeBackend b1("b1");
@@ -307,19 +320,46 @@ TEST(Systemd, TakesTheListeningSocketFromSocketActivation) {
   const uint16_t port = free_port();
   write_file(conf, config_text(port, free_port(), {b1.address()}));
   const std::string log_path = temp.path() + "/ferry.log";
-  // systemd-socket-activate binds, then execs ferry in place with LISTEN_FDS=1 and LISTEN_PID.
-  ChildProcess ferry({"/usr/bin/systemd-socket-activate", "-l", "127.0.0.1:" + std::to_string(port), FERRY_BINARY,
-                      "-c", conf},
-                     "", log_path);
+  ChildProcess ferry(socket_activated("127.0.0.1:" + std::to_string(port), conf), "", log_path);
   ASSERT_TRUE(ferry.started());
   // Its first connection starts ferry; both workers then accept on the one socket.
-  ASSERT_TRUE(eventually([&] {
-    auto r = get(port, "/");
-    return r && r->status == 200;
-  })) << file_contents(log_path);
+  ASSERT_TRUE(answers(port)) << file_contents(log_path);
   EXPECT_NE(file_contents(log_path).find("took over 1 socket(s) from systemd socket activation"), std::string::npos)
       << file_contents(log_path);
   for (int i = 0; i < 50; ++i) EXPECT_EQ(checked(get(port, "/")).status, 200);
+  ferry.signal(SIGTERM);
+  EXPECT_EQ(ferry.wait_exit(), 0) << file_contents(log_path);
+}
+
+// systemd's sockets are dual-stack unless BindIPv6Only= says otherwise (ferry's own IPv6
+// sockets are IPv6-only): an IPv4 client of one arrives IPv4-mapped, and is reported the way
+// inet_ntop writes it, for every request on its connection.
+TEST(Systemd, AnIPv4ClientOfADualStackSocketIsReportedIPv4Mapped) {
+  if (::access("/usr/bin/systemd-socket-activate", X_OK) != 0) GTEST_SKIP() << "systemd-socket-activate missing";
+  const int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (probe < 0) GTEST_SKIP() << "no IPv6";
+  ::close(probe);
+  FakeBackend b1("b1");
+  const TempDir temp("ferry-activate-v6");
+  const std::string conf = temp.path() + "/ferry.yaml";
+  const uint16_t port = free_port();
+  std::string text = config_text(port, free_port(), {b1.address()});
+  text.replace(text.find("127.0.0.1:" + std::to_string(port)), 10 + std::to_string(port).size(),
+               "[::]:" + std::to_string(port));
+  write_file(conf, text);
+  const std::string log_path = temp.path() + "/ferry.log";
+  ChildProcess ferry(socket_activated("[::]:" + std::to_string(port), conf), "", log_path);
+  ASSERT_TRUE(ferry.started());
+  ASSERT_TRUE(answers(port)) << file_contents(log_path);
+  Client c(port, "127.0.0.1");
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(c.send("GET /mapped HTTP/1.1\r\nHost: example.test\r\n\r\n"));
+    ASSERT_TRUE(c.read_response()) << i;
+    const std::vector<Request> all = b1.requests_seen();
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(all.back().header("X-Forwarded-For"), "::ffff:127.0.0.1") << i;
+  }
   ferry.signal(SIGTERM);
   EXPECT_EQ(ferry.wait_exit(), 0) << file_contents(log_path);
 }
