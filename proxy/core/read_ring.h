@@ -6,7 +6,7 @@
 // queues the stream, and after the poll (a uv_check) the ring allocates each stream's buffer
 // with its own alloc callback, reads every queued socket through one SocketRing settle, and
 // calls each read callback with what libuv would have given it (bytes, 0 for nothing now,
-// UV_EOF, an error, UV_ENOBUFS for an empty buffer). bench/reports/2026-12-08-io-uring-reads.
+// UV_EOF, an error, UV_ENOBUFS for an empty buffer). bench/reports/2026-12-07-io-uring-reads.
 //
 // What libuv does not see stays libuv's: an event with an error or a hang-up, a stream still
 // connecting, a stream with a write to finish (POLLOUT): those go to libuv's own handler, as

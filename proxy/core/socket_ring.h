@@ -5,7 +5,7 @@
 // Why: on these hosts entering the kernel costs about 1 us of a keep-alive request's 15, and
 // a relayed request makes four such entries (a read and a send on each side). Through the
 // ring, a run's sends share one entry, and so do a turn's reads
-// (bench/reports/2026-12-07-io-uring-sends, bench/reports/2026-12-08-io-uring-reads).
+// (bench/reports/2026-12-07-io-uring-sends, bench/reports/2026-12-07-io-uring-reads).
 //
 // Every send and read is MSG_DONTWAIT, so the kernel completes each inside the
 // io_uring_enter that submits it: with the bytes moved (maybe fewer than asked), -EAGAIN, or
