@@ -211,13 +211,16 @@ bool Manager::order(int64_t now) {
       issued.reset();
     }
   }
-  board_.count_order(issued.has_value());
+  // The status goes out before the order is counted: whoever sees the count (a scrape, the
+  // status page, a test) finds the order's result in the status as well.
   if (issued) {
     failures_ = 0;
     status_.last_result = "success";
     status_.last_error.clear();
     status_.renew_at = renew_at_;
     status_.next_attempt = renew_at_;
+    publish_status();
+    board_.count_order(true);
     log_info("acme: certificate for %s obtained (expires %s, renewal due %s)", join(current_->names).c_str(),
              tls::utc_date(current_->not_after).c_str(), tls::utc_date(renew_at_).c_str());
     return true;
@@ -229,6 +232,8 @@ bool Manager::order(int64_t now) {
   status_.last_result = "failure";
   status_.last_error = problem.describe();
   status_.next_attempt = next;
+  publish_status();
+  board_.count_order(false);
   const std::string_view advice = hint(problem.short_type());
   log_error("acme: order for %s failed: %s%s%s; %s, next try in %llds", join(config_.domains).c_str(),
             problem.describe().c_str(), advice.empty() ? "" : " (", advice.empty() ? "" : (std::string(advice) + ")").c_str(),
