@@ -41,8 +41,8 @@ bool nothing_now(int result) { return result == -EAGAIN || result == -EWOULDBLOC
 }  // namespace
 
 std::unique_ptr<ReadRing> ReadRing::open(uv_loop_t* loop, Release release, void* release_context,
-                                         std::string* why_not) {
-  std::unique_ptr<SocketRing> ring = SocketRing::open(why_not);
+                                         std::string* why_not, const SocketRing* share_with) {
+  std::unique_ptr<SocketRing> ring = share_with != nullptr ? SocketRing::share(*share_with) : SocketRing::open(why_not);
   if (ring == nullptr) return nullptr;
   std::unique_ptr<ReadRing> r(new ReadRing(std::move(ring), release, release_context));
   uv_check_init(loop, &r->after_poll_);

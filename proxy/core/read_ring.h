@@ -40,9 +40,10 @@ class ReadRing {
   using Release = void (*)(void* context, char* buffer);
 
   // A ring for `loop`, which runs on this thread, or null (`why_not` says why): see
-  // SocketRing::open.
+  // SocketRing::open. With `share_with` (the write batch's ring), the reads go through that
+  // ring's io_uring (SocketRing::share), and no second one is opened and checked.
   static std::unique_ptr<ReadRing> open(uv_loop_t* loop, Release release, void* release_context,
-                                        std::string* why_not = nullptr);
+                                        std::string* why_not = nullptr, const SocketRing* share_with = nullptr);
   ~ReadRing();
   ReadRing(const ReadRing&) = delete;
   ReadRing& operator=(const ReadRing&) = delete;

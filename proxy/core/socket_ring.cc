@@ -32,23 +32,31 @@ std::unique_ptr<SocketRing> SocketRing::open(std::string* why_not) {
     say(why_not, "FERRY_IO_URING=off");
     return nullptr;
   }
-  std::unique_ptr<SocketRing> r(new SocketRing());
+  std::unique_ptr<SocketRing> r(new SocketRing(std::make_shared<Core>()));
   io_uring_params params{};
   // SUBMIT_ALL (Linux 5.18): an entry that fails at submission does not stop the ones after
   // it. (SINGLE_ISSUER and DEFER_TASKRUN changed nothing measurable here: every entry
   // completes inside its submit, so there is no deferred work for them to save.)
   params.flags = IORING_SETUP_SUBMIT_ALL;
-  if (const int rc = io_uring_queue_init_params(kEntries, &r->ring_, &params); rc < 0) {
+  if (const int rc = io_uring_queue_init_params(kEntries, r->ring(), &params); rc < 0) {
     say(why_not, std::string("io_uring_setup: ") + std::strerror(-rc));
     return nullptr;
   }
-  r->ring_open_ = true;
+  r->core_->open = true;
   if (!r->behaves(why_not)) return nullptr;
   return r;
 }
 
+std::unique_ptr<SocketRing> SocketRing::share(const SocketRing& ring) {
+  return std::unique_ptr<SocketRing>(new SocketRing(ring.core_));
+}
+
 SocketRing::~SocketRing() {
-  if (ring_open_) io_uring_queue_exit(&ring_);
+  if (core_->busy == this) core_->busy = nullptr;
+}
+
+SocketRing::Core::~Core() {
+  if (open) io_uring_queue_exit(&ring);
 }
 
 // The contract settle() relies on, tried on a socket pair: a send completes inside the
@@ -87,22 +95,23 @@ bool SocketRing::behaves(std::string* why_not) {
     while (::send(fds[0], filler, sizeof filler, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
     }
     queue(nullptr, fds[0], &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL, &tag);
-    if (io_uring_submit(&ring_) != 1) {
+    if (io_uring_submit(ring()) != 1) {
       say(why_not, "io_uring_enter refused a send");
       ok = false;
     } else {
       io_uring_cqe* cqe = nullptr;
-      if (io_uring_peek_cqe(&ring_, &cqe) != 0) {
+      if (io_uring_peek_cqe(ring(), &cqe) != 0) {
         say(why_not, "a send to a full socket waited inside io_uring (kernel too old)");
         ok = false;
       } else {
         ok = cqe->res == -EAGAIN;
         if (!ok) say(why_not, "a send to a full socket gave " + std::to_string(cqe->res) + ", not -EAGAIN");
-        io_uring_cqe_seen(&ring_, cqe);
+        io_uring_cqe_seen(ring(), cqe);
       }
     }
     queued_ = 0;
     iov_used_ = 0;
+    core_->busy = nullptr;
   }
   ::close(fds[0]);
   ::close(fds[1]);
@@ -114,18 +123,19 @@ bool SocketRing::behaves(std::string* why_not) {
 bool SocketRing::reads_behave(const int fds[2], std::string* why_not) {
   static char into[8];
   queue_read(nullptr, fds[1], into, sizeof into, nullptr);
-  if (io_uring_submit(&ring_) != 1) {
+  if (io_uring_submit(ring()) != 1) {
     say(why_not, "io_uring_enter refused a read");
     return false;
   }
   io_uring_cqe* cqe = nullptr;
   queued_ = 0;
-  if (io_uring_peek_cqe(&ring_, &cqe) != 0) {
+  core_->busy = nullptr;
+  if (io_uring_peek_cqe(ring(), &cqe) != 0) {
     say(why_not, "a read from an empty socket waited inside io_uring (kernel too old)");
     return false;
   }
   const int empty = cqe->res;
-  io_uring_cqe_seen(&ring_, cqe);
+  io_uring_cqe_seen(ring(), cqe);
   if (empty != -EAGAIN) {
     say(why_not, "a read from an empty socket gave " + std::to_string(empty) + ", not -EAGAIN");
     return false;
@@ -151,7 +161,7 @@ void SocketRing::queue_read(uv_stream_t* stream, int fd, char* into, std::size_t
   e.fd = fd;
   e.tag = tag;
   e.asked = len;
-  e.sqe = io_uring_get_sqe(&ring_);  // has_room() checked that the queue has space
+  e.sqe = take_sqe();
   io_uring_prep_recv(e.sqe, fd, into, len, MSG_DONTWAIT);  // see the header: nothing may wait
   io_uring_sqe_set_data64(e.sqe, queued_);
   ++queued_;
@@ -164,7 +174,7 @@ void SocketRing::queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::s
   e.tag = tag;
   e.asked = 0;
   for (std::size_t i = 0; i < n; ++i) e.asked += bufs[i].len;
-  e.sqe = io_uring_get_sqe(&ring_);  // has_room() checked that the queue has space
+  e.sqe = take_sqe();
   flags |= MSG_DONTWAIT;  // see the header: nothing may stay in flight
   if (n == 1) {
     io_uring_prep_send(e.sqe, fd, bufs[0].base, bufs[0].len, flags);
@@ -183,8 +193,9 @@ void SocketRing::queue(uv_stream_t* stream, int fd, const uv_buf_t* bufs, std::s
 
 void SocketRing::settle(Done done) {
   if (queued_ == 0) {
-    // No-ops left by a failed submit still hold their slots: let the kernel have them.
-    if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+    // No-ops left by a failed submit still hold their slots: let the kernel have them (not
+    // while another user's entries wait with them: its own settle carries them).
+    if (core_->busy == nullptr && io_uring_sq_ready(ring()) > 0) io_uring_submit(ring());
     return;
   }
   int result[kEntries];
@@ -203,14 +214,14 @@ void SocketRing::settle(Done done) {
   }
   int rc;
   do {
-    rc = io_uring_submit(&ring_);
+    rc = io_uring_submit(ring());
   } while (rc == -EINTR);
   // What the kernel did not take stays in the submission queue (an error for the whole
   // enter, which has not happened here): those slots become no-ops that later submissions
   // carry, and their sends report -EAGAIN, which sends the bytes the ordinary way. The
   // kernel takes slots in order, so the ones left are the last: this settle's, after any
   // no-ops an earlier failure left.
-  if (unsigned left = io_uring_sq_ready(&ring_); left > 0) {
+  if (unsigned left = io_uring_sq_ready(ring()); left > 0) {
     for (unsigned i = queued_ - std::min(left, queued_); i < queued_; ++i) {
       if (expected[i]) --waiting;
       expected[i] = false;
@@ -232,22 +243,22 @@ void SocketRing::settle(Done done) {
   unsigned head;
   unsigned seen = 0;
   io_uring_cqe* ready;
-  io_uring_for_each_cqe(&ring_, head, ready) {
+  io_uring_for_each_cqe(ring(), head, ready) {
     take(ready);
     ++seen;
   }
-  io_uring_cq_advance(&ring_, seen);
+  io_uring_cq_advance(ring(), seen);
   while (waiting > 0) {
     io_uring_cqe* cqe = nullptr;
-    int w = io_uring_peek_cqe(&ring_, &cqe);
+    int w = io_uring_peek_cqe(ring(), &cqe);
     // Not expected: open() saw sends complete inside the submitting call.
-    if (w == -EAGAIN) w = io_uring_wait_cqe(&ring_, &cqe);
+    if (w == -EAGAIN) w = io_uring_wait_cqe(ring(), &cqe);
     if (w == -EINTR) continue;
     if (w < 0) {
       // The kernel took these sends and will not say what became of them. Sending their
       // bytes again could repeat them, taking them as sent could lose them: their
       // connections end instead (the shut socket fails the uv_write that follows).
-      broken_ = true;
+      core_->broken = true;
       for (unsigned i = 0; i < queued_; ++i) {
         if (!expected[i]) continue;
         ::shutdown(entries_[i].fd, SHUT_RDWR);
@@ -256,7 +267,7 @@ void SocketRing::settle(Done done) {
       break;
     }
     take(cqe);
-    io_uring_cqe_seen(&ring_, cqe);
+    io_uring_cqe_seen(ring(), cqe);
   }
   // The callbacks may queue again, into these slots: they get copies.
   const unsigned n = queued_;
@@ -268,6 +279,7 @@ void SocketRing::settle(Done done) {
   }
   queued_ = 0;
   iov_used_ = 0;
+  core_->busy = nullptr;
   for (unsigned i = 0; i < n; ++i) done(tags[i], result[i], asked[i]);
 }
 

@@ -17,6 +17,11 @@
 // too old, or where FERRY_IO_URING=off: sockets are then read and written with plain system
 // calls, as before.
 //
+// One io_uring can serve two users (the write batch's sends and the read ring's reads): see
+// share(). The kernel keeps a per-thread note of the ring last entered, and a thread that
+// alternates between two rings pays a lookup on every io_uring_enter (about 1% of a
+// keep-alive request's CPU in bench/reports/2026-12-07-shared-ring).
+//
 // Loop thread only.
 #pragma once
 
@@ -45,16 +50,22 @@ class SocketRing {
 
   // A ring that passed the checks, or null (`why_not` says why).
   static std::unique_ptr<SocketRing> open(std::string* why_not = nullptr);
+  // A second user of `ring`'s io_uring, with its own entries: the checks open() made hold
+  // for it too. The two take turns: while one has entries queued (from its first queue to
+  // its settle), the other has no room (has_room() is false, and its caller goes the
+  // ordinary way). Either may outlive the other.
+  static std::unique_ptr<SocketRing> share(const SocketRing& ring);
   ~SocketRing();
   SocketRing(const SocketRing&) = delete;
   SocketRing& operator=(const SocketRing&) = delete;
 
   bool empty() const { return queued_ == 0; }
   // Whether a send of `n` buffers (at most kMaxBufs) may be queued before the next settle().
-  // None once the ring has failed (see settle()): the batch then sends with send(2).
+  // None once the ring has failed (see settle()): the batch then sends with send(2). None
+  // while a user it shares the io_uring with has entries queued.
   bool has_room(std::size_t n) {
-    return !broken_ && queued_ < kEntries && io_uring_sq_space_left(&ring_) > 0 &&
-           (n == 1 || iov_used_ + n <= kIovecs);
+    return !core_->broken && (core_->busy == nullptr || core_->busy == this) && queued_ < kEntries &&
+           io_uring_sq_space_left(&core_->ring) > 0 && (n == 1 || iov_used_ + n <= kIovecs);
   }
   // Queues one send of `bufs` to `stream`'s socket `fd`. The bytes must stay put until
   // settle(); the iovecs are copied. Only when has_room(n).
@@ -80,13 +91,28 @@ class SocketRing {
     msghdr msg;  // sendmsg's, pointing into iov_
   };
 
-  SocketRing() = default;
+  // The io_uring and what its users share.
+  struct Core {
+    io_uring ring{};
+    bool open = false;
+    bool broken = false;                // see settle(): every user stops
+    const SocketRing* busy = nullptr;  // the user with entries queued, if any
+    Core() = default;
+    Core(const Core&) = delete;
+    Core& operator=(const Core&) = delete;
+    ~Core();
+  };
+
+  explicit SocketRing(std::shared_ptr<Core> core) : core_(std::move(core)) {}
   bool behaves(std::string* why_not);
   bool reads_behave(const int fds[2], std::string* why_not);
+  io_uring* ring() { return &core_->ring; }
+  io_uring_sqe* take_sqe() {
+    core_->busy = this;
+    return io_uring_get_sqe(ring());  // has_room() checked that the queue has space
+  }
 
-  io_uring ring_{};
-  bool ring_open_ = false;
-  bool broken_ = false;
+  std::shared_ptr<Core> core_;
   unsigned queued_ = 0;
   std::size_t iov_used_ = 0;
   // Small, and touched only as far as used: at 10,000 idle connections every kilobyte a

@@ -96,13 +96,14 @@ void Worker::run() {
   // blocking read on the constructing thread (a test's client, say) would fail with EINTR.
   std::string why_no_ring;
   std::unique_ptr<SocketRing> ring = SocketRing::open(&why_no_ring);
-  const bool had_ring = ring != nullptr;
-  if (!had_ring && index_ == 0) log_info("sends go through send(2), not io_uring: %s", why_no_ring.c_str());
+  const SocketRing* send_ring = ring.get();
+  if (send_ring == nullptr && index_ == 0) log_info("sends go through send(2), not io_uring: %s", why_no_ring.c_str());
   writes_.use_ring(std::move(ring));
-  if (had_ring) {
+  if (send_ring != nullptr) {
+    // One io_uring for both: see SocketRing::share.
     reads_ = ReadRing::open(
         &loop_, [](void* blocks, char* block) { static_cast<BlockPool*>(blocks)->put(block); }, &blocks_,
-        &why_no_ring);
+        &why_no_ring, send_ring);
     if (reads_ == nullptr && index_ == 0) log_info("reads go through libuv, not io_uring: %s", why_no_ring.c_str());
   }
   adopt_latest_snapshot();

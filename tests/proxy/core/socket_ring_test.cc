@@ -107,6 +107,46 @@ TEST_F(SocketRingTest, AFullSocketGivesEagainAtOnceAndAFullerOneWhatItTook) {
   EXPECT_EQ(sp.asked, sizeof big);
 }
 
+// The read ring shares the write batch's io_uring (one ring entered per thread, not two in
+// turn): each user's entries complete with its own results, the two never mix entries in one
+// submission, and the second user outlives the first.
+TEST_F(SocketRingTest, ASharedRingTakesTurnsAndOutlivesItsFirstUser) {
+  std::unique_ptr<SocketRing> reads = SocketRing::share(*ring_);
+  ASSERT_NE(reads, nullptr);
+  Pair p;
+  char bytes[] = "ping";
+  uv_buf_t buf = uv_buf_init(bytes, 4);
+  Sent sent;
+  ASSERT_TRUE(ring_->has_room(1));
+  ring_->queue(nullptr, p.fds[0], &buf, 1, MSG_NOSIGNAL, &sent);
+  EXPECT_FALSE(reads->has_room(1)) << "the other user's entries are queued: no room until they settle";
+  EXPECT_TRUE(ring_->has_room(1)) << "the user with entries queued may queue more";
+  reads->settle(&record);  // nothing of its own: must not submit the other's send
+  EXPECT_EQ(sent.calls, 0);
+  ring_->settle(&record);
+  EXPECT_EQ(sent.calls, 1);
+  EXPECT_EQ(sent.result, 4);
+
+  ASSERT_TRUE(reads->has_room(1));
+  char into[16] = {};
+  Sent got;
+  reads->queue_read(nullptr, p.fds[1], into, sizeof into, &got);
+  EXPECT_FALSE(ring_->has_room(1));
+  reads->settle(&record);
+  EXPECT_EQ(got.result, 4);
+  EXPECT_EQ(std::string(into, 4), "ping");
+  EXPECT_TRUE(ring_->has_room(1));
+
+  ring_.reset();  // the first user goes; the io_uring stays for the second
+  ASSERT_EQ(::send(p.fds[0], "pong", 4, MSG_NOSIGNAL), 4);
+  Sent again;
+  ASSERT_TRUE(reads->has_room(1));
+  reads->queue_read(nullptr, p.fds[1], into, sizeof into, &again);
+  reads->settle(&record);
+  EXPECT_EQ(again.result, 4);
+  EXPECT_EQ(std::string(into, 4), "pong");
+}
+
 TEST_F(SocketRingTest, APeerThatLeftGivesEpipeNotASignal) {
   Pair p;
   ::close(p.fds[1]);
