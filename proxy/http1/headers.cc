@@ -1,9 +1,9 @@
 #include "proxy/http1/headers.h"
 
+#include "proxy/http1/head_writer.h"
 #include "proxy/http1/responses.h"
 
 #include <array>
-#include <charconv>
 
 namespace ferry::proxy {
 
@@ -48,11 +48,11 @@ class ConnectionTokens {
   bool overflow_ = false;
 };
 
-void append_header(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ", 2);
-  out.append(value);
-  out.append("\r\n", 2);
+void append_header(HeadWriter& out, std::string_view name, std::string_view value) {
+  out.put(name);
+  out.put(": ");
+  out.put(value);
+  out.put("\r\n");
 }
 
 // Copies the field lines a rewrite keeps to `out`. A line the client or backend wrote as
@@ -62,7 +62,7 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 // are written out the usual way.
 class FieldLines {
  public:
-  FieldLines(const MessageHead& head, std::string& out) : head_(head), out_(out) {}
+  FieldLines(const MessageHead& head, HeadWriter& out) : head_(head), out_(out) {}
 
   void keep(const HeaderField& f) {
     const std::string& raw = head_.arena;
@@ -82,32 +82,33 @@ class FieldLines {
   }
   // Before anything else is appended to `out`.
   void flush() {
-    if (run_end_ > run_begin_) out_.append(head_.arena, run_begin_, run_end_ - run_begin_);
+    if (run_end_ > run_begin_) out_.put(std::string_view(head_.arena).substr(run_begin_, run_end_ - run_begin_));
     run_begin_ = run_end_ = 0;
   }
 
  private:
   const MessageHead& head_;
-  std::string& out_;
+  HeadWriter& out_;
   std::size_t run_begin_ = 0;  // a run of lines as written, [begin, end) in the arena
   std::size_t run_end_ = 0;
 };
 
-void append_number(std::string& out, uint64_t n) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-  (void)ec;
-  out.append(buf, static_cast<std::size_t>(end - buf));
-}
-
+// Room for what ferry writes around the head's own bytes: its start line's fixed text and
+// the lines it adds (a guess on the generous side; HeadWriter grows past it if need be).
+constexpr std::size_t kAddedBytes = 256;
 
 }  // namespace
 
-void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::string& out) {
-  out.append(llhttp_method_name(static_cast<llhttp_method_t>(req.method)));
-  out.push_back(' ');
-  out.append(rw.target.empty() ? req.view(req.url) : rw.target);
-  out.append(" HTTP/1.1\r\n", 11);
+void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::string& into) {
+  // The head's raw bytes bound the lines kept (one more byte a line where a space is added
+  // after the colon); the Host value may go out twice (X-Forwarded-Host).
+  HeadWriter out(into, req.arena.size() + req.fields.size() + rw.target.size() + rw.client_ip.size() +
+                           rw.backend_name.size() + rw.client_subject.size() + rw.request_id.size() +
+                           req.view(req.url).size() + kAddedBytes);
+  out.put(std::string_view(llhttp_method_name(static_cast<llhttp_method_t>(req.method))));
+  out.put(' ');
+  out.put(rw.target.empty() ? req.view(req.url) : rw.target);
+  out.put(" HTTP/1.1\r\n");
 
   const ConnectionTokens connection(req.find(HeaderName::Connection));
   std::string_view host;
@@ -151,45 +152,51 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
   lines.flush();
   if (!has_host && req.http_major == 1 && req.http_minor == 0) append_header(out, "Host", rw.backend_name);
 
-  out.append("X-Forwarded-For: ");
+  out.put("X-Forwarded-For: ");
   if (forwarded_for > 0) {
     // Several X-Forwarded-For lines are one list, in order.
     for (const HeaderField& f : req.fields) {
       if (f.kind != HeaderName::XForwardedFor) continue;
-      out.append(trim(req.value(f)));
-      out.append(", ", 2);
+      out.put(trim(req.value(f)));
+      out.put(", ");
     }
   }
-  out.append(rw.client_ip);
-  out.append(rw.tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
+  out.put(rw.client_ip);
+  if (rw.tls) {
+    out.put("\r\nX-Forwarded-Proto: https\r\n");
+  } else {
+    out.put("\r\nX-Forwarded-Proto: http\r\n");
+  }
   if (!host.empty()) append_header(out, "X-Forwarded-Host", host);
   if (!rw.client_subject.empty()) append_header(out, "X-Client-Cert-Subject", rw.client_subject);
   if (!rw.request_id.empty()) append_header(out, "X-Request-Id", rw.request_id);
 
   if (rw.has_body) {
     if (rw.body_chunked) {
-      out.append("Transfer-Encoding: chunked\r\n");
+      out.put("Transfer-Encoding: chunked\r\n");
     } else {
-      out.append("Content-Length: ");
-      append_number(out, rw.content_length);
-      out.append("\r\n", 2);
+      out.put("Content-Length: ");
+      out.put_number(rw.content_length);
+      out.put("\r\n");
     }
   }
   if (rw.upgrade) {
-    out.append("Connection: upgrade\r\n");
+    out.put("Connection: upgrade\r\n");
     append_header(out, "Upgrade", upgrade);
   }
-  out.append("\r\n", 2);
+  out.put("\r\n");
 }
 
-void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std::string& out) {
-  out.append("HTTP/1.1 ");
-  append_number(out, resp.status);
-  out.push_back(' ');
+void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std::string& into) {
   std::string_view reason = resp.view(resp.reason);
   if (reason.empty()) reason = reason_phrase(resp.status);
-  out.append(reason);
-  out.append("\r\n", 2);
+  HeadWriter out(into, resp.arena.size() + resp.fields.size() + reason.size() + rw.hsts_line.size() +
+                           rw.extra_lines.size() + rw.request_id.size() + kAddedBytes);
+  out.put("HTTP/1.1 ");
+  out.put_number(resp.status);
+  out.put(' ');
+  out.put(reason);
+  out.put("\r\n");
 
   const ConnectionTokens connection(resp.find(HeaderName::Connection));
   std::string_view upgrade;
@@ -208,31 +215,31 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
     lines.keep(f);
   }
   lines.flush();
-  out.append(rw.hsts_line);
-  out.append(rw.extra_lines);
+  out.put(rw.hsts_line);
+  out.put(rw.extra_lines);
   if (!rw.request_id.empty()) append_header(out, "X-Request-Id", rw.request_id);
   switch (rw.framing) {
     case BodyFraming::ContentLength:
-      out.append("Content-Length: ");
-      append_number(out, resp.content_length);
-      out.append("\r\n", 2);
+      out.put("Content-Length: ");
+      out.put_number(resp.content_length);
+      out.put("\r\n");
       break;
     case BodyFraming::Chunked:
-      out.append("Transfer-Encoding: chunked\r\n");
+      out.put("Transfer-Encoding: chunked\r\n");
       break;
     case BodyFraming::None:
     case BodyFraming::UntilClose:
       break;
   }
   if (rw.upgrade) {
-    out.append("Connection: upgrade\r\n");
+    out.put("Connection: upgrade\r\n");
     append_header(out, "Upgrade", upgrade);
   } else if (!rw.keep_alive) {
-    out.append("Connection: close\r\n");
+    out.put("Connection: close\r\n");
   } else if (rw.http10_client) {
-    out.append("Connection: keep-alive\r\n");
+    out.put("Connection: keep-alive\r\n");
   }
-  out.append("\r\n", 2);
+  out.put("\r\n");
 }
 
 }  // namespace ferry::proxy
