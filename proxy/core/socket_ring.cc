@@ -52,6 +52,13 @@ std::unique_ptr<SocketRing> SocketRing::share(const SocketRing& ring) {
 }
 
 SocketRing::~SocketRing() {
+  // Entries queued and never settled would go out with the other user's next submit, reading
+  // or writing memory that may be gone by then, and complete as that user's slots: they
+  // become no-ops whose completions every settle skips.
+  for (unsigned i = 0; i < queued_; ++i) {
+    io_uring_prep_nop(entries_[i].sqe);
+    io_uring_sqe_set_data64(entries_[i].sqe, kSkipped);
+  }
   if (core_->busy == this) core_->busy = nullptr;
 }
 

@@ -33,6 +33,9 @@ class HeadWriter {
   HeadWriter& operator=(const HeadWriter&) = delete;
 
   void put(std::string_view s) {
+    // An empty view may have no data at all (an unset hsts_line), and memcpy from null is
+    // undefined even for no bytes.
+    if (s.empty()) return;
     if (s.size() > static_cast<std::size_t>(end_ - at_)) grow(s.size());
     std::memcpy(at_, s.data(), s.size());
     at_ += s.size();

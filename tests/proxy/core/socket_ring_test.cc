@@ -147,6 +147,30 @@ TEST_F(SocketRingTest, ASharedRingTakesTurnsAndOutlivesItsFirstUser) {
   EXPECT_EQ(std::string(into, 4), "pong");
 }
 
+// A user that goes with entries queued (a teardown in the middle of a run) must not leave
+// them for the other user's next submit: its buffers may be gone, and the completions would
+// come back under the other user's slot numbers.
+TEST_F(SocketRingTest, AUserGoneWithEntriesQueuedLeavesNothingBehind) {
+  std::unique_ptr<SocketRing> reads = SocketRing::share(*ring_);
+  Pair p;
+  char lost[] = "lost";
+  uv_buf_t gone = uv_buf_init(lost, 4);
+  Sent never;
+  ASSERT_TRUE(reads->has_room(1));
+  reads->queue(nullptr, p.fds[0], &gone, 1, MSG_NOSIGNAL, &never);
+  reads.reset();
+  ASSERT_TRUE(ring_->has_room(1)) << "the ring is handed back when its user goes";
+  char kept[] = "kept";
+  uv_buf_t buf = uv_buf_init(kept, 4);
+  Sent sent;
+  ring_->queue(nullptr, p.fds[0], &buf, 1, MSG_NOSIGNAL, &sent);
+  ring_->settle(&record);
+  EXPECT_EQ(sent.calls, 1);
+  EXPECT_EQ(sent.result, 4);
+  EXPECT_EQ(never.calls, 0);
+  EXPECT_EQ(p.received(), "kept");
+}
+
 TEST_F(SocketRingTest, APeerThatLeftGivesEpipeNotASignal) {
   Pair p;
   ::close(p.fds[1]);
