@@ -3,6 +3,7 @@
 #include "proxy/http1/head_writer.h"
 #include "proxy/http1/responses.h"
 
+#include <algorithm>
 #include <array>
 
 namespace ferry::proxy {
@@ -93,18 +94,53 @@ class FieldLines {
   std::size_t run_end_ = 0;
 };
 
-// Room for what ferry writes around the head's own bytes: its start line's fixed text and
-// the lines it adds (a guess on the generous side; HeadWriter grows past it if need be).
-constexpr std::size_t kAddedBytes = 256;
+// HeadWriter's room is a bound of the head to come, close to its size: the room becomes the
+// string's capacity, which a pooled exchange keeps, so a loose guess shows as bytes per idle
+// connection (10 more with a flat 256 bytes: bench/reports/2026-12-07-shared-ring). Each
+// bound is the raw head's field lines (every line kept is at most a space longer), ferry's own
+// start line, and the text of what ferry adds this time.
+std::size_t digits(uint64_t n) {
+  std::size_t d = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++d;
+  }
+  return d;
+}
+
+std::size_t request_room(const MessageHead& req, const RequestRewrite& rw) {
+  const std::size_t start_line_end = std::size_t{req.url.offset} + req.url.length + 11;  // " HTTP/1.1\r\n"
+  std::size_t n = req.arena.size() - std::min(start_line_end, req.arena.size()) + req.fields.size();
+  n += 24 /* method */ + 1 + (rw.target.empty() ? std::size_t{req.url.length} : rw.target.size()) + 11;
+  if (req.http_minor == 0) n += 8 + rw.backend_name.size();  // Host, for HTTP/1.0
+  n += 17 + rw.client_ip.size() + 28;                         // X-Forwarded-For, X-Forwarded-Proto
+  n += 20 + req.find(HeaderName::Host).size();                // X-Forwarded-Host
+  if (!rw.client_subject.empty()) n += 25 + rw.client_subject.size();
+  if (!rw.request_id.empty()) n += 16 + rw.request_id.size();
+  if (rw.has_body) n += rw.body_chunked ? 28 : 18 + digits(rw.content_length);
+  if (rw.upgrade) n += 21 + 11;  // Connection: upgrade, Upgrade (its value is a line dropped)
+  return n + 2;
+}
+
+std::size_t response_room(const MessageHead& resp, const ResponseRewrite& rw, std::string_view reason) {
+  const std::size_t start_line_end =
+      resp.reason.length != 0 ? std::size_t{resp.reason.offset} + resp.reason.length + 2 : 0;
+  std::size_t n = resp.arena.size() - std::min(start_line_end, resp.arena.size()) + resp.fields.size();
+  n += 13 + reason.size() + 2;  // "HTTP/1.1 200 " reason CRLF
+  n += rw.hsts_line.size() + rw.extra_lines.size();
+  if (!rw.request_id.empty()) n += 16 + rw.request_id.size();
+  if (rw.framing == BodyFraming::ContentLength) n += 18 + digits(resp.content_length);
+  if (rw.framing == BodyFraming::Chunked) n += 28;
+  if (rw.upgrade) n += 21 + 11;
+  else if (!rw.keep_alive) n += 19;
+  else if (rw.http10_client) n += 24;
+  return n + 2;
+}
 
 }  // namespace
 
 void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::string& into) {
-  // The head's raw bytes bound the lines kept (one more byte a line where a space is added
-  // after the colon); the Host value may go out twice (X-Forwarded-Host).
-  HeadWriter out(into, req.arena.size() + req.fields.size() + rw.target.size() + rw.client_ip.size() +
-                           rw.backend_name.size() + rw.client_subject.size() + rw.request_id.size() +
-                           req.view(req.url).size() + kAddedBytes);
+  HeadWriter out(into, request_room(req, rw));
   out.put(std::string_view(llhttp_method_name(static_cast<llhttp_method_t>(req.method))));
   out.put(' ');
   out.put(rw.target.empty() ? req.view(req.url) : rw.target);
@@ -190,8 +226,7 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
 void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std::string& into) {
   std::string_view reason = resp.view(resp.reason);
   if (reason.empty()) reason = reason_phrase(resp.status);
-  HeadWriter out(into, resp.arena.size() + resp.fields.size() + reason.size() + rw.hsts_line.size() +
-                           rw.extra_lines.size() + rw.request_id.size() + kAddedBytes);
+  HeadWriter out(into, response_room(resp, rw, reason));
   out.put("HTTP/1.1 ");
   out.put_number(resp.status);
   out.put(' ');

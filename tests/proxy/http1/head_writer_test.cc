@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "proxy/http1/headers.h"
+
 #include <cstdint>
 #include <string>
 
@@ -59,6 +61,41 @@ TEST(HeadWriter, ANumberAtTheVeryEndOfTheRoomStillFits) {
     }
     EXPECT_EQ(out, std::string(guess, 'x') + "184467440737095516157") << "guess " << guess;
   }
+}
+
+struct NoSink final : HttpParser::Sink {
+  int on_head(MessageHead&) override { return 0; }
+  int on_body(const char*, std::size_t) override { return 0; }
+  int on_message_end() override { return 0; }
+};
+
+// The room a head builder makes becomes the string's capacity, which a pooled exchange keeps:
+// a loose guess shows as bytes per idle connection. So the room stays close to the head.
+TEST(HeadWriter, TheHeadBuildersMakeRoomCloseToTheHead) {
+  NoSink sink;
+  HttpParser request(HttpParser::Kind::Request, sink, 8192);
+  const std::string_view get = "GET /index.html HTTP/1.1\r\nHost: example.test\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
+  std::size_t used = 0;
+  ASSERT_EQ(request.feed(get.data(), get.size(), &used), HttpParser::Status::MessageDone);
+  RequestRewrite rw;
+  rw.client_ip = "127.0.0.1";
+  rw.request_id = "4346e57ff278aab0dbd238973a2b148a";
+  std::string head;
+  build_request_head(request.head(), rw, head);
+  EXPECT_GE(head.capacity(), head.size());
+  EXPECT_LE(head.capacity(), head.size() + 64) << head;
+
+  HttpParser response(HttpParser::Kind::Response, sink, 8192);
+  const std::string_view ok =
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 18:40:43 GMT\r\n"
+      "Content-Type: text/plain\r\nContent-Length: 27\r\nConnection: keep-alive\r\n\r\n";
+  ASSERT_EQ(response.feed(ok.data(), ok.size(), &used), HttpParser::Status::Ok);
+  ResponseRewrite rrw;
+  rrw.request_id = rw.request_id;
+  std::string out;
+  build_response_head(response.head(), rrw, out);
+  EXPECT_GE(out.capacity(), out.size());
+  EXPECT_LE(out.capacity(), out.size() + 64) << out;
 }
 
 }  // namespace
