@@ -91,7 +91,8 @@ usage: bench/run.sh [options]
 
 Environment: BENCH_PORT_BASE (default 18400; ports BASE..BASE+9 on 127.0.0.1),
 BACKEND_WORKERS (nginx backend workers, default 1), IDLE_CONNS (default 10000),
-TLS_CLIENTS (openssl s_time processes in tls-full and tls-resumed, default 4).
+IDLE_PARALLEL (idle scenarios: connections being opened at once, default 256; the burst's
+concurrency is what a proxy sizes its pools for), TLS_CLIENTS (openssl s_time processes in tls-full and tls-resumed, default 4).
 EOF
 }
 
@@ -133,7 +134,7 @@ if $PIN; then
   [[ -n ${GIVEN[quiet]:-} ]] || QUIET_WAIT=2
 fi
 
-for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS TLS_CLIENTS QUIET_WAIT; do
+for n in ROUNDS DURATION WARMUP WORKERS BACKEND_WORKERS IDLE_CONNS IDLE_PARALLEL TLS_CLIENTS QUIET_WAIT; do
   [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number, got '${!n}'"
 done
 ((ROUNDS >= 1 && DURATION >= 1 && WORKERS >= 1 && TLS_CLIENTS >= 1)) ||

@@ -11,6 +11,7 @@ ALL_SCENARIOS=(keepalive routes100 close 64k post4k c1000 idle10k tls-keepalive 
 # keepalive-noroutes (bench/profile.sh only) is keepalive on ferry without routes at all.
 FERRY_ONLY_SCENARIOS=(routes100 keepalive-noroutes)
 IDLE_CONNS=${IDLE_CONNS:-10000}
+IDLE_PARALLEL=${IDLE_PARALLEL:-256}
 # openssl s_time processes run at once in tls-full and tls-resumed (each makes one connection
 # at a time).
 TLS_CLIENTS=${TLS_CLIENTS:-4}
@@ -294,7 +295,7 @@ run_idle() {
   # request state, pooled backend connections).
   local half=$((IDLE_CONNS / 2))
   "${LOAD_WRAP[@]}" /usr/bin/python3 "$BENCH_DIR/idle_conns.py" 127.0.0.1 "$port" "$IDLE_CONNS" \
-    --open-timeout "$open_limit" --hold 120 --pause-at "$half" "${tls_opt[@]}" >"$helper_out" 2>&1 &
+    --open-timeout "$open_limit" --hold 120 --pause-at "$half" --parallel "$IDLE_PARALLEL" "${tls_opt[@]}" >"$helper_out" 2>&1 &
   helper_pid=$!
   IDLE_PID=$helper_pid
   local ready="" halfway="" rss_half=0

@@ -13,16 +13,17 @@
 namespace ferry::proxy {
 
 BlockPool::~BlockPool() {
-  for (char* b : free_) std::free(header(b));
-  for (char* b : free_large_) std::free(header(b));
+  for (char* b : small_.free) std::free(header(b));
+  for (char* b : large_.free) std::free(header(b));
 }
 
-char* BlockPool::take(std::vector<char*>& free, std::size_t size) {
+char* BlockPool::take(Spares& spares, std::size_t size) {
   ++in_use_;
   char* b;
-  if (!free.empty()) {
-    b = free.back();
-    free.pop_back();
+  if (!spares.free.empty()) {
+    b = spares.free.back();
+    spares.free.pop_back();
+    spares.least = std::min(spares.least, spares.free.size());
   } else {
     auto* raw = static_cast<char*>(std::malloc(sizeof(Header) + size));
     if (raw == nullptr) {
@@ -36,20 +37,27 @@ char* BlockPool::take(std::vector<char*>& free, std::size_t size) {
   return b;
 }
 
-char* BlockPool::get() { return take(free_, kBlockSize); }
-
-char* BlockPool::get_large() { return take(free_large_, kLargeBlockSize); }
-
 void BlockPool::put(char* block) {
   if (block == nullptr || --header(block)->refs != 0) return;
   --in_use_;
-  const bool large = header(block)->size == kLargeBlockSize;
-  std::vector<char*>& free = large ? free_large_ : free_;
-  if (free.size() < (large ? max_free_large_ : max_free_)) {
-    free.push_back(block);
+  Spares& spares = header(block)->size == kLargeBlockSize ? large_ : small_;
+  if (spares.free.size() < spares.max) {
+    spares.free.push_back(block);
   } else {
     std::free(header(block));
   }
+}
+
+std::size_t BlockPool::free_unused() { return free_unused(small_) + free_unused(large_); }
+
+std::size_t BlockPool::free_unused(Spares& spares) {
+  // The `least` spares at the bottom of the stack were not taken all period (get() takes from
+  // the top); the ones above were, and stay.
+  const std::size_t unused = std::min(spares.least, spares.free.size());
+  for (std::size_t i = 0; i < unused; ++i) std::free(header(spares.free[i]));
+  spares.free.erase(spares.free.begin(), spares.free.begin() + static_cast<std::ptrdiff_t>(unused));
+  spares.least = spares.free.size();
+  return unused;
 }
 
 void OutQueue::append(const char* data, std::size_t len) {

@@ -26,21 +26,28 @@ class BlockPool {
   static constexpr std::size_t kLargeBlockSize = 96 * 1024;
 
   explicit BlockPool(std::size_t max_free = 512, std::size_t max_free_large = 64)
-      : max_free_(max_free), max_free_large_(max_free_large) {}
+      : small_{{}, max_free, 0}, large_{{}, max_free_large, 0} {}
   ~BlockPool();
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
 
   // A block of kBlockSize bytes with one reference.
-  char* get();
+  char* get() { return take(small_, kBlockSize); }
   // A block of kLargeBlockSize bytes with one reference; put() takes either kind.
-  char* get_large();
+  char* get_large() { return take(large_, kLargeBlockSize); }
   // kBlockSize or kLargeBlockSize: the bytes of a block from get() or get_large().
   static std::size_t size_of(char* block) { return header(block)->size; }
   // One more reference to a block from get().
   void retain(char* block) { ++header(block)->refs; }
   // Drops a reference; the last one returns the block to the pool.
   void put(char* block);
+  // Frees the spare blocks that no get() needed since the last call, and returns how many.
+  // A burst (thousands of connections opening at once, a spell of large responses) leaves
+  // spares behind that a steady load never takes again: called every few seconds, this gives
+  // their memory back to the allocator, where new connections reuse it, while a steady load,
+  // which takes its spares again within every period, keeps them and allocates nothing.
+  std::size_t free_unused();
+  std::size_t spare() const { return small_.free.size() + large_.free.size(); }
   std::size_t in_use() const { return in_use_; }
 
  private:
@@ -49,12 +56,16 @@ class BlockPool {
     uint32_t size;
   };
   static Header* header(char* block) { return reinterpret_cast<Header*>(block - sizeof(Header)); }
-  char* take(std::vector<char*>& free, std::size_t size);
+  struct Spares {
+    std::vector<char*> free;
+    std::size_t max;    // spares kept; a block put back beyond this is freed at once
+    std::size_t least;  // the fewest spares there were since the last free_unused
+  };
+  char* take(Spares& spares, std::size_t size);
+  static std::size_t free_unused(Spares& spares);
 
-  std::vector<char*> free_;
-  std::vector<char*> free_large_;
-  std::size_t max_free_;
-  std::size_t max_free_large_;
+  Spares small_;
+  Spares large_;
   std::size_t in_use_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "proxy/core/exchange.h"
 
+#include <algorithm>
+
 namespace ferry::proxy {
 
 namespace {
@@ -70,6 +72,7 @@ Exchange* ExchangePool::acquire(ClientConn* owner, std::size_t max_head_bytes, b
   if (!free_.empty()) {
     ex = free_.back();
     free_.pop_back();
+    least_free_ = std::min(least_free_, free_.size());
   } else {
     ex = new Exchange(loop_, blocks_, writes_, on_written_, on_expired_);
   }
@@ -98,11 +101,24 @@ void ExchangePool::release(Exchange* ex) {
   ex->plain_http_to_tls = false;
   trim(ex->pending_input);
   if (closed_ || free_.size() >= kMaxSpare) {
-    ex->deadline.set_owner(ex);
-    uv_close(ex->deadline.handle(), &ExchangePool::free_on_close);
+    close_and_free(ex);
     return;
   }
   free_.push_back(ex);
+}
+
+std::size_t ExchangePool::free_unused() {
+  // The bottom `least_free_` were not taken all period (acquire() takes from the top).
+  const std::size_t unused = std::min(least_free_, free_.size());
+  for (std::size_t i = 0; i < unused; ++i) close_and_free(free_[i]);
+  free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(unused));
+  least_free_ = free_.size();
+  return unused;
+}
+
+void ExchangePool::close_and_free(Exchange* ex) {
+  ex->deadline.set_owner(ex);
+  uv_close(ex->deadline.handle(), &ExchangePool::free_on_close);
 }
 
 void ExchangePool::free_on_close(uv_handle_t* h) { delete static_cast<Exchange*>(h->data); }
@@ -110,10 +126,7 @@ void ExchangePool::free_on_close(uv_handle_t* h) { delete static_cast<Exchange*>
 void ExchangePool::close() {
   if (closed_) return;
   closed_ = true;
-  for (Exchange* ex : free_) {
-    ex->deadline.set_owner(ex);
-    uv_close(ex->deadline.handle(), &ExchangePool::free_on_close);
-  }
+  for (Exchange* ex : free_) close_and_free(ex);
   free_.clear();
 }
 

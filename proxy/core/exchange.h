@@ -120,11 +120,16 @@ class ExchangePool {
   Exchange* acquire(ClientConn* owner, std::size_t max_head_bytes, bool tls);
   // `ex` must have no write in flight.
   void release(Exchange* ex);
+  // Frees the spare exchanges no acquire() needed since the last call (their timers close
+  // first) and returns how many; see BlockPool::free_unused.
+  std::size_t free_unused();
+  std::size_t spare() const { return free_.size(); }
   // Shutdown: frees the spare ones (their timers close); later releases free at once.
   void close();
 
  private:
   static void free_on_close(uv_handle_t* h);
+  static void close_and_free(Exchange* ex);
 
   uv_loop_t* loop_;
   BlockPool& blocks_;
@@ -132,6 +137,7 @@ class ExchangePool {
   OutQueue::DrainedFn on_written_;
   Deadline::Callback on_expired_;
   std::vector<Exchange*> free_;
+  std::size_t least_free_ = 0;  // the fewest spares there were since the last free_unused
   bool closed_ = false;
 };
 

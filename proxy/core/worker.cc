@@ -21,6 +21,9 @@ uv_handle_t* as_handle(void* h) { return static_cast<uv_handle_t*>(h); }
 constexpr int kBacklog = 511;
 // How long an idle client connection may still bring a request once the worker drains.
 constexpr uint64_t kDrainIdleMs = 1000;
+// How often the spares a period left untaken (read blocks, exchanges) are freed. A steady load
+// takes its spares again within a second; a burst's are gone a second or two after it.
+constexpr uint64_t kSpareCheckMs = 1000;
 
 }  // namespace
 
@@ -51,6 +54,9 @@ Worker::Worker(unsigned index, WorkerShared& shared, const Settings& settings,
   uv_timer_start(&log_flush_timer_, &Worker::on_log_flush, 100, 100);
   uv_timer_init(&loop_, &ticket_timer_);
   ticket_timer_.data = this;
+  uv_timer_init(&loop_, &spare_timer_);
+  spare_timer_.data = this;
+  uv_timer_start(&spare_timer_, &Worker::on_spare_check, kSpareCheckMs, kSpareCheckMs);
   // One worker rotates the process's session-ticket keys; rotate() is a no-op until due, so a
   // minute's tick keeps every rotation within a minute of its time.
   if (index_ == 0) uv_timer_start(&ticket_timer_, &Worker::on_ticket_tick, 60'000, 60'000);
@@ -343,6 +349,12 @@ void Worker::on_idle_sweep(uv_timer_t* handle) {
   w->arm_idle_sweep();
 }
 
+void Worker::on_spare_check(uv_timer_t* handle) {
+  auto* w = static_cast<Worker*>(handle->data);
+  w->blocks_.free_unused();
+  w->exchanges_.free_unused();
+}
+
 void Worker::on_log_flush(uv_timer_t* handle) {
   static_cast<Worker*>(handle->data)->access_log_.flush();
 }
@@ -417,6 +429,7 @@ void Worker::close_everything() {
   access_log_.flush();
   uv_close(as_handle(&log_flush_timer_), nullptr);
   uv_close(as_handle(&ticket_timer_), nullptr);
+  uv_close(as_handle(&spare_timer_), nullptr);
   uv_close(as_handle(&idle_timer_), nullptr);
   exchanges_.close();
   writes_.close();

@@ -163,6 +163,7 @@ class Worker {
   static void on_log_flush(uv_timer_t* handle);
   static void on_ticket_tick(uv_timer_t* handle);
   static void on_idle_sweep(uv_timer_t* handle);
+  static void on_spare_check(uv_timer_t* handle);
   void arm_idle_sweep();
   void apply_update();
   void run();
@@ -187,6 +188,7 @@ class Worker {
   uv_timer_t grace_timer_{};
   uv_timer_t log_flush_timer_{};
   uv_timer_t ticket_timer_{};
+  uv_timer_t spare_timer_{};  // frees the block and exchange spares a period did not use
   std::unordered_map<std::string, uint64_t> tls_failures_logged_;  // client address -> loop ms
   uv_timer_t idle_timer_{};
   uint64_t idle_timer_due_ = 0;  // loop time the idle sweep is armed for; 0 = not armed

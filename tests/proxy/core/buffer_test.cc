@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <string>
+#include <vector>
 
 // OutQueue over a real socket pair: what a peer reads is exactly what was queued, in order,
 // whether the socket takes it at once (uv_try_write) or only part of it (the rest by uv_write),
@@ -149,6 +150,49 @@ TEST(BlockPool, LargeBlocksKeepTheirSizeAndComeBackOnlyAsLargeBlocks) {
   pool.put(small);
   pool.put(large);
   EXPECT_EQ(pool.in_use(), 0u);
+}
+
+// What a burst leaves behind goes back to the allocator; what a steady load takes again stays.
+TEST(BlockPool, SparesAPeriodLeftUntakenAreFreedAndTheOnesInUseStay) {
+  BlockPool pool;
+  std::vector<char*> burst;
+  for (int i = 0; i < 10; ++i) burst.push_back(pool.get());
+  burst.push_back(pool.get_large());
+  burst.push_back(pool.get_large());
+  for (char* b : burst) pool.put(b);
+  ASSERT_EQ(pool.spare(), 12u);
+  // The burst's period: it took every spare there was (none), so none went unused.
+  EXPECT_EQ(pool.free_unused(), 0u);
+  EXPECT_EQ(pool.spare(), 12u);
+
+  // A steady load takes three small blocks (and a large one) at a time and gives them back.
+  auto steady_period = [&pool] {
+    char* a = pool.get();
+    char* b = pool.get();
+    char* c = pool.get();
+    char* l = pool.get_large();
+    std::memset(a, 'a', BlockPool::kBlockSize);  // a kept spare is whole and usable
+    std::memset(l, 'l', BlockPool::kLargeBlockSize);
+    for (char* x : {a, b, c, l}) pool.put(x);
+  };
+  steady_period();
+  EXPECT_EQ(pool.free_unused(), 8u) << "7 small and 1 large spares went unused";
+  EXPECT_EQ(pool.spare(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    steady_period();
+    EXPECT_EQ(pool.free_unused(), 0u) << "the steady load's own spares were freed";
+    EXPECT_EQ(pool.spare(), 4u);
+  }
+  // The load stops: a whole period later its spares go too.
+  EXPECT_EQ(pool.free_unused(), 4u);
+  EXPECT_EQ(pool.spare(), 0u);
+  EXPECT_EQ(pool.in_use(), 0u);
+  // And the pool still works from nothing.
+  char* again = pool.get();
+  ASSERT_NE(again, nullptr);
+  std::memset(again, 'x', BlockPool::kBlockSize);
+  pool.put(again);
+  EXPECT_EQ(pool.spare(), 1u);
 }
 
 TEST(BlockPool, ALargeReadBlockHoldsA64KiBResponseWithItsHead) {

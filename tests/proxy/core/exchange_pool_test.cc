@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <vector>
+
 namespace ferry::proxy {
 namespace {
 
@@ -47,6 +49,36 @@ TEST_F(ExchangePoolTest, OnlyATlsConnectionsExchangeCarriesACiphertextQueue) {
   EXPECT_EQ(second->tls_out, nullptr);
   pool_.release(again);
   pool_.release(second);
+}
+
+// A burst of requests in flight leaves as many spare exchanges (each with a timer handle and
+// about 1.4 KB): the ones a whole period did not take are closed and freed, the rest stay.
+TEST_F(ExchangePoolTest, SpareExchangesAPeriodLeftUntakenAreFreed) {
+  std::vector<Exchange*> burst;
+  for (int i = 0; i < 8; ++i) burst.push_back(pool_.acquire(nullptr, 8192, false));
+  for (Exchange* ex : burst) pool_.release(ex);
+  ASSERT_EQ(pool_.spare(), 8u);
+  EXPECT_EQ(pool_.free_unused(), 0u) << "the burst's period took every spare there was";
+
+  // A steady load of two requests at a time.
+  Exchange* a = pool_.acquire(nullptr, 8192, false);
+  Exchange* b = pool_.acquire(nullptr, 8192, false);
+  pool_.release(a);
+  pool_.release(b);
+  EXPECT_EQ(pool_.free_unused(), 6u);
+  EXPECT_EQ(pool_.spare(), 2u);
+  uv_run(&loop_, UV_RUN_NOWAIT);  // the freed ones' timers close, then they are deleted
+
+  Exchange* a2 = pool_.acquire(nullptr, 8192, false);
+  Exchange* b2 = pool_.acquire(nullptr, 8192, false);
+  EXPECT_TRUE((a2 == a && b2 == b) || (a2 == b && b2 == a)) << "the load's own exchanges are kept";
+  a2->request_head = "GET / HTTP/1.1\r\n";  // whole and usable
+  pool_.release(a2);
+  pool_.release(b2);
+  EXPECT_EQ(pool_.free_unused(), 0u);
+  EXPECT_EQ(pool_.spare(), 2u);
+  EXPECT_EQ(pool_.free_unused(), 2u) << "a period with no request frees the rest";
+  EXPECT_EQ(pool_.spare(), 0u);
 }
 
 }  // namespace
