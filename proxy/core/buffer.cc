@@ -53,7 +53,8 @@ std::size_t BlockPool::free_unused() { return free_unused(small_) + free_unused(
 std::size_t BlockPool::free_unused(Spares& spares) {
   // The `least` spares at the bottom of the stack were not taken all period (get() takes from
   // the top); the ones above were, and stay.
-  const std::size_t unused = std::min(spares.least, spares.free.size());
+  const std::size_t least = std::min(spares.least, spares.free.size());
+  const std::size_t unused = least > spares.keep ? least - spares.keep : 0;
   for (std::size_t i = 0; i < unused; ++i) std::free(header(spares.free[i]));
   spares.free.erase(spares.free.begin(), spares.free.begin() + static_cast<std::ptrdiff_t>(unused));
   spares.least = spares.free.size();

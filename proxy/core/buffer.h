@@ -25,8 +25,10 @@ class BlockPool {
   // is relayed from it, so few are ever in use; an idle connection holds none.
   static constexpr std::size_t kLargeBlockSize = 96 * 1024;
 
-  explicit BlockPool(std::size_t max_free = 512, std::size_t max_free_large = 64)
-      : small_{{}, max_free, 0}, large_{{}, max_free_large, 0} {}
+  // `keep_unused`: spares of each size free_unused() leaves even when a period took none, so a
+  // load whose concurrency wavers by a few does not free and allocate blocks every period.
+  explicit BlockPool(std::size_t max_free = 512, std::size_t max_free_large = 64, std::size_t keep_unused = 8)
+      : small_{{}, max_free, keep_unused, 0}, large_{{}, max_free_large, keep_unused, 0} {}
   ~BlockPool();
   BlockPool(const BlockPool&) = delete;
   BlockPool& operator=(const BlockPool&) = delete;
@@ -41,7 +43,8 @@ class BlockPool {
   void retain(char* block) { ++header(block)->refs; }
   // Drops a reference; the last one returns the block to the pool.
   void put(char* block);
-  // Frees the spare blocks that no get() needed since the last call, and returns how many.
+  // Frees the spare blocks that no get() needed since the last call (beyond `keep_unused` of
+  // each size), and returns how many.
   // A burst (thousands of connections opening at once, a spell of large responses) leaves
   // spares behind that a steady load never takes again: called every few seconds, this gives
   // their memory back to the allocator, where new connections reuse it, while a steady load,
@@ -59,6 +62,7 @@ class BlockPool {
   struct Spares {
     std::vector<char*> free;
     std::size_t max;    // spares kept; a block put back beyond this is freed at once
+    std::size_t keep;   // unused spares free_unused leaves
     std::size_t least;  // the fewest spares there were since the last free_unused
   };
   char* take(Spares& spares, std::size_t size);

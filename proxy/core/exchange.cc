@@ -109,7 +109,8 @@ void ExchangePool::release(Exchange* ex) {
 
 std::size_t ExchangePool::free_unused() {
   // The bottom `least_free_` were not taken all period (acquire() takes from the top).
-  const std::size_t unused = std::min(least_free_, free_.size());
+  const std::size_t least = std::min(least_free_, free_.size());
+  const std::size_t unused = least > keep_unused_ ? least - keep_unused_ : 0;
   for (std::size_t i = 0; i < unused; ++i) close_and_free(free_[i]);
   free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(unused));
   least_free_ = free_.size();

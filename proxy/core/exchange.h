@@ -111,17 +111,19 @@ struct Exchange {
 // A worker's spare exchanges. Loop thread only.
 class ExchangePool {
  public:
+  // `keep_unused`: spares free_unused() leaves even when a period took none (see BlockPool).
   ExchangePool(uv_loop_t* loop, BlockPool& blocks, WriteBatch* writes, OutQueue::DrainedFn on_written,
-               Deadline::Callback on_expired)
-      : loop_(loop), blocks_(blocks), writes_(writes), on_written_(on_written), on_expired_(on_expired) {}
+               Deadline::Callback on_expired, std::size_t keep_unused = 16)
+      : loop_(loop), blocks_(blocks), writes_(writes), on_written_(on_written), on_expired_(on_expired),
+        keep_unused_(keep_unused) {}
   ~ExchangePool();
 
   // `tls`: the owner is a TLS connection, so the exchange gets a tls_out.
   Exchange* acquire(ClientConn* owner, std::size_t max_head_bytes, bool tls);
   // `ex` must have no write in flight.
   void release(Exchange* ex);
-  // Frees the spare exchanges no acquire() needed since the last call (their timers close
-  // first) and returns how many; see BlockPool::free_unused.
+  // Frees the spare exchanges no acquire() needed since the last call, beyond `keep_unused`
+  // (their timers close first), and returns how many; see BlockPool::free_unused.
   std::size_t free_unused();
   std::size_t spare() const { return free_.size(); }
   // Shutdown: frees the spare ones (their timers close); later releases free at once.
@@ -136,6 +138,7 @@ class ExchangePool {
   WriteBatch* writes_;
   OutQueue::DrainedFn on_written_;
   Deadline::Callback on_expired_;
+  std::size_t keep_unused_;
   std::vector<Exchange*> free_;
   std::size_t least_free_ = 0;  // the fewest spares there were since the last free_unused
   bool closed_ = false;

@@ -154,7 +154,7 @@ TEST(BlockPool, LargeBlocksKeepTheirSizeAndComeBackOnlyAsLargeBlocks) {
 
 // What a burst leaves behind goes back to the allocator; what a steady load takes again stays.
 TEST(BlockPool, SparesAPeriodLeftUntakenAreFreedAndTheOnesInUseStay) {
-  BlockPool pool;
+  BlockPool pool(512, 64, /*keep_unused=*/0);
   std::vector<char*> burst;
   for (int i = 0; i < 10; ++i) burst.push_back(pool.get());
   burst.push_back(pool.get_large());
@@ -193,6 +193,21 @@ TEST(BlockPool, SparesAPeriodLeftUntakenAreFreedAndTheOnesInUseStay) {
   std::memset(again, 'x', BlockPool::kBlockSize);
   pool.put(again);
   EXPECT_EQ(pool.spare(), 1u);
+}
+
+// A few unused spares of each size stay, so a load whose concurrency wavers by a few does not
+// free and allocate blocks every period.
+TEST(BlockPool, AFewUnusedSparesOfEachSizeStay) {
+  BlockPool pool(512, 64, /*keep_unused=*/2);
+  std::vector<char*> burst;
+  for (int i = 0; i < 6; ++i) burst.push_back(pool.get());
+  for (int i = 0; i < 3; ++i) burst.push_back(pool.get_large());
+  for (char* b : burst) pool.put(b);
+  EXPECT_EQ(pool.free_unused(), 0u);
+  EXPECT_EQ(pool.free_unused(), 5u) << "4 small and 1 large beyond the 2 of each kept";
+  EXPECT_EQ(pool.spare(), 4u);
+  EXPECT_EQ(pool.free_unused(), 0u);
+  EXPECT_EQ(pool.spare(), 4u);
 }
 
 TEST(BlockPool, ALargeReadBlockHoldsA64KiBResponseWithItsHead) {

@@ -23,7 +23,7 @@ class ExchangePoolTest : public ::testing::Test {
 
   uv_loop_t loop_{};
   BlockPool blocks_;
-  ExchangePool pool_{&loop_, blocks_, nullptr, &on_written, &on_expired};
+  ExchangePool pool_{&loop_, blocks_, nullptr, &on_written, &on_expired, /*keep_unused=*/0};
 };
 
 // A TLS connection's ciphertext queue is 296 bytes, and a worker keeps as many exchanges as it
@@ -79,6 +79,18 @@ TEST_F(ExchangePoolTest, SpareExchangesAPeriodLeftUntakenAreFreed) {
   EXPECT_EQ(pool_.spare(), 2u);
   EXPECT_EQ(pool_.free_unused(), 2u) << "a period with no request frees the rest";
   EXPECT_EQ(pool_.spare(), 0u);
+}
+
+TEST_F(ExchangePoolTest, AFewUnusedSpareExchangesStay) {
+  ExchangePool pool(&loop_, blocks_, nullptr, &on_written, &on_expired, /*keep_unused=*/3);
+  std::vector<Exchange*> burst;
+  for (int i = 0; i < 5; ++i) burst.push_back(pool.acquire(nullptr, 8192, false));
+  for (Exchange* ex : burst) pool.release(ex);
+  EXPECT_EQ(pool.free_unused(), 0u);
+  EXPECT_EQ(pool.free_unused(), 2u);
+  EXPECT_EQ(pool.spare(), 3u);
+  EXPECT_EQ(pool.free_unused(), 0u);
+  pool.close();
 }
 
 }  // namespace
