@@ -46,7 +46,7 @@ class BlockPool {
   // Frees the spare blocks that no get() needed since the last call (beyond `keep_unused` of
   // each size), and returns how many.
   // A burst (thousands of connections opening at once, a spell of large responses) leaves
-  // spares behind that a steady load never takes again: called every few seconds, this gives
+  // spares behind that a steady load never takes again: called once a second (Worker), this gives
   // their memory back to the allocator, where new connections reuse it, while a steady load,
   // which takes its spares again within every period, keeps them and allocates nothing.
   std::size_t free_unused();
