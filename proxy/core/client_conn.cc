@@ -191,7 +191,18 @@ void ClientConn::accept_from(Worker& worker, uv_stream_t* server, uint32_t liste
 // needs epoll at all: no epoll_ctl to add the socket, none to take it out (close()). On these
 // hosts a system call costs about 1 us, and a short connection makes nine. HAProxy reads the
 // same way. When nothing is in yet, the read costs one EAGAIN and the socket goes to epoll.
+// With the worker's io_uring, the read is not a system call of its own: the socket reads (so
+// libuv would put it in epoll at its next poll) and its first read goes with the turn's other
+// reads, in the one io_uring_enter after the poll (ReadRing::read_soon). That is before the
+// next poll, so first_read_done() can still stop the reading before the socket ever enters
+// epoll. Accepted a little later in the turn, the request is in more often, too.
 void ClientConn::read_first() {
+  if (worker().has_read_ring()) {
+    start_reading();
+    // If the ring cannot take it, epoll tells when the socket is readable, as after an EAGAIN.
+    if (reading_) worker().read_soon(as_stream(&tcp_));
+    return;
+  }
   uv_os_fd_t fd;
   char* block = worker().blocks().get();
   if (block == nullptr || uv_fileno(as_handle(&tcp_), &fd) != 0) {
@@ -211,6 +222,15 @@ void ClientConn::read_first() {
   const uv_buf_t buf = uv_buf_init(block, BlockPool::kBlockSize);
   on_read(as_stream(&tcp_), n > 0 ? n : (n == 0 ? UV_EOF : uv_translate_sys_error(errno)), &buf);  // puts the block
   if (!closing_ && (n == static_cast<ssize_t>(BlockPool::kBlockSize) || wants_more_input())) start_reading();
+}
+
+// The first read of a socket just accepted, made through the ring before libuv's next poll
+// (read_first): the socket is not in epoll yet. A request that needs no more reads stops the
+// reading now, and unless a write or shutdown waits in libuv, the socket never goes in.
+void ClientConn::first_read_done(ssize_t nread) {
+  if (closing_ || !reading_ || static_cast<std::size_t>(nread) == BlockPool::kBlockSize || wants_more_input()) return;
+  stop_reading();
+  if (tcp_.io_watcher.pevents == 0) in_epoll_ = false;
 }
 
 bool ClientConn::wants_more_input() const {
@@ -371,7 +391,11 @@ void ClientConn::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     } else {
       c->handle_input(buf->base, static_cast<std::size_t>(nread));
     }
+    if (worker.first_read() == s) c->first_read_done(nread);
   } else if (nread < 0) {
+    // A first read that finds the end or an error: the connection closes (on_eof, with no
+    // exchange), and its socket never was in epoll (first_read_done).
+    if (worker.first_read() == s && c->ex_ == nullptr) c->in_epoll_ = false;
     if (c->tls() != nullptr) c->tls()->feed_eof();
     c->on_eof();
   }

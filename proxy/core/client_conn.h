@@ -147,6 +147,7 @@ class ClientConn final {
   void start_reading();
   // The first read, at accept, before the socket goes into epoll (see client_conn.cc).
   void read_first();
+  void first_read_done(ssize_t nread);
   // Whether input after what the first read brought can matter (see read_first).
   bool wants_more_input() const;
   // Closes the socket itself when libuv never put it in epoll, so closing the handle costs no
@@ -282,7 +283,7 @@ class ClientConn final {
   bool any_request_ : 1 = false;         // a request began on this connection (no HTTP/2 preface now)
   bool stream_mode_ : 1 = false;         // serves one HTTP/2 stream: no socket of its own
   bool http2_idle_closing_ : 1 = false;  // an idle HTTP/2 connection was sent GOAWAY
-  bool in_epoll_ : 1 = false;            // libuv ever put the socket in epoll (a read, a queued write, a shutdown)
+  bool in_epoll_ : 1 = false;            // libuv may have put the socket in epoll (a read, a queued write, a shutdown)
   bool client_ip_mapped_ : 1 = false;    // client_ipv4_ came IPv4-mapped, on an IPv6 socket ("::ffff:a.b.c.d")
 
  public:

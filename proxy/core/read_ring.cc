@@ -99,7 +99,7 @@ void ReadRing::on_io(uv_loop_t* loop, uv__io_t* watcher, unsigned int events) {
   g_libuv_stream_io.load(std::memory_order_relaxed)(loop, watcher, events);
 }
 
-bool ReadRing::queue(uv_stream_t* stream) {
+bool ReadRing::queue(uv_stream_t* stream, bool soon) {
   if (!open_ || settling_) return false;
   if (queued_ == SocketRing::kEntries) settle();  // a full ring's worth: read them now
   if (!ring_->has_room(1)) return false;          // the ring failed: libuv reads
@@ -114,7 +114,7 @@ bool ReadRing::queue(uv_stream_t* stream) {
     slot = (slot + 1) & (kSeenSlots - 1);
   }
   seen_[slot] = stream;
-  pending_[queued_++] = Pending{stream, uv_buf_init(nullptr, 0), 0, Kind::Skip};
+  pending_[queued_++] = Pending{stream, uv_buf_init(nullptr, 0), 0, Kind::Skip, soon};
   return true;
 }
 
@@ -177,6 +177,7 @@ void ReadRing::dispatch(Pending& p) {
   if (!reading(p.stream)) {
     // Stopped by a callback of this turn after its bytes came in: held for later.
     if (!nothing_now(p.result)) {
+      p.soon = false;  // delivered after a later poll, which may have put the stream in epoll
       held_.push_back(p);
       ++counts_.held;
     } else {
@@ -195,10 +196,13 @@ void ReadRing::give_back(const Pending& p) {
 void ReadRing::deliver(Pending& p) {
   uv_stream_t* s = p.stream;
   uv_read_cb cb = s->read_cb;
+  if (nothing_now(p.result)) {
+    cb(s, 0, &p.buf);  // the buffer goes back unused
+    return;
+  }
+  first_read_ = p.soon ? s : nullptr;
   if (p.result > 0) {
     cb(s, p.result, &p.buf);
-  } else if (nothing_now(p.result)) {
-    cb(s, 0, &p.buf);  // the buffer goes back unused
   } else if (p.result == 0) {
     uv_read_stop(s);  // the end of the stream: libuv stops reading before it tells
     cb(s, UV_EOF, &p.buf);
@@ -206,6 +210,7 @@ void ReadRing::deliver(Pending& p) {
     cb(s, p.result, &p.buf);  // an error: the owner closes; reading stops meanwhile
     if (reading(s)) uv_read_stop(s);
   }
+  first_read_ = nullptr;
 }
 
 void ReadRing::deliver_held(uv_stream_t* only) {

@@ -50,6 +50,17 @@ class ReadRing {
 
   // Reads `stream` (a TCP or pipe stream of this loop) through the ring from now on.
   void watch(uv_stream_t* stream);
+  // Reads `stream` with this turn's reads (after the poll), as if epoll had reported it
+  // readable: for a socket just accepted, whose first bytes are usually in by then. The owner
+  // has started reading it. Call it from the poll phase (an io callback, as an accept is):
+  // libuv puts a stream it reads into epoll only at the start of its next poll, so when this
+  // read's callback runs, the stream has not been in epoll, and first_read() names it (a
+  // request that needs no more reads can then stop reading before it ever is). False: the
+  // ring cannot take it, and epoll tells when the stream is readable.
+  bool read_soon(uv_stream_t* stream) { return queue(stream, /*soon=*/true); }
+  // While the read callback of a read_soon() read runs with bytes, the end of the stream or
+  // an error: its stream. Else null.
+  const uv_stream_t* first_read() const { return first_read_; }
   // `stream` reads again: bytes held for it are delivered (before the loop next waits).
   void resumed(uv_stream_t* stream) {
     if (!held_.empty()) schedule_held(stream);
@@ -79,6 +90,7 @@ class ReadRing {
     uv_buf_t buf;
     int result;
     Kind kind;
+    bool soon;  // queued by read_soon(), not by an event of epoll
   };
 
   ReadRing(std::unique_ptr<SocketRing> ring, Release release, void* release_context)
@@ -89,7 +101,7 @@ class ReadRing {
   static void on_read(void* tag, int result, std::size_t asked);
 
   // False: the ring cannot take it, and libuv reads it.
-  bool queue(uv_stream_t* stream);
+  bool queue(uv_stream_t* stream, bool soon = false);
   void settle();
   void dispatch(Pending& p);
   void give_back(const Pending& p);
@@ -112,6 +124,7 @@ class ReadRing {
   static constexpr std::size_t kSeenSlots = std::size_t{1} << kSeenBits;  // twice the entries
   uv_stream_t* seen_[kSeenSlots] = {};  // the streams in pending_, by hash
   std::vector<Pending> held_;
+  const uv_stream_t* first_read_ = nullptr;
   Counts counts_;
 };
 

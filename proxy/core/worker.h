@@ -99,6 +99,12 @@ class Worker {
   void read_through_ring(uv_stream_t* s) {
     if (reads_ != nullptr) reads_->watch(s);
   }
+  // A socket just accepted, reading: its first read goes with this turn's ring reads
+  // (ReadRing::read_soon). False: there is no ring, or it cannot take the read.
+  bool read_soon(uv_stream_t* s) { return reads_ != nullptr && reads_->read_soon(s); }
+  bool has_read_ring() const { return reads_ != nullptr; }
+  // The stream whose read_soon() read is being handed over, or null.
+  const uv_stream_t* first_read() const { return reads_ != nullptr ? reads_->first_read() : nullptr; }
   void reading_resumed(uv_stream_t* s) {
     if (reads_ != nullptr) reads_->resumed(s);
   }

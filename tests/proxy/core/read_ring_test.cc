@@ -38,6 +38,7 @@ struct Buffers {
 
 Buffers* g_buffers = nullptr;
 std::string* g_calls = nullptr;  // when set: "a" for each alloc callback, "r" for each read callback
+const ReadRing* g_ring = nullptr;
 
 struct Reader {
   uv_pipe_t pipe{};
@@ -48,6 +49,7 @@ struct Reader {
   int eofs = 0;
   int errors = 0;
   int enobufs = 0;
+  int named_first = 0;  // callbacks during which the ring's first_read() was this stream
   bool closed = false;
   std::function<void(Reader&)> after_bytes;  // runs in the read callback, after bytes
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&pipe); }
@@ -66,6 +68,7 @@ void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* r = static_cast<Reader*>(s->data);
   if (g_calls != nullptr) *g_calls += "r";
   EXPECT_FALSE(r->closed) << "a read callback after the close";
+  if (g_ring != nullptr && g_ring->first_read() == s) ++r->named_first;
   if (nread > 0) {
     r->got.append(buf->base, static_cast<std::size_t>(nread));
     ++r->reads;
@@ -94,6 +97,7 @@ class ReadRingTest : public ::testing::Test {
     // ferry reads through libuv without a ring, but these hosts (and CI's) have io_uring: a
     // ring that does not open here means the fast path went untested.
     ASSERT_NE(ring_, nullptr) << why;
+    g_ring = ring_.get();
   }
   void TearDown() override {
     for (Reader& r : readers_) close(r);
@@ -103,6 +107,7 @@ class ReadRingTest : public ::testing::Test {
     ring_.reset();
     EXPECT_EQ(buffers_.out, buffers_.back) << "a buffer was not given back";
     g_buffers = nullptr;
+    g_ring = nullptr;
   }
 
   Reader& add_reader() {
@@ -392,6 +397,41 @@ TEST(ReadRingSwitch, FerryIoUringOffGivesNoRing) {
   EXPECT_EQ(ring, nullptr);
   EXPECT_NE(why.find("FERRY_IO_URING"), std::string::npos) << why;
   EXPECT_EQ(uv_loop_close(&loop), 0);
+}
+
+// A socket just accepted reads with the turn's reads, without waiting for an event of its own
+// (ClientConn::read_first): its callback comes this turn, and names it as a first read while
+// it runs (bytes, the end, an error), so its owner knows libuv has not polled it yet.
+TEST_F(ReadRingTest, AReadSoonComesThisTurnAndIsNamedAsAFirstReadWhileItsCallbackRuns) {
+  Reader& r = add_reader();
+  send(r, "GET / HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(ring_->read_soon(r.stream()));
+  one_turn();
+  EXPECT_EQ(r.got, "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.reads, 1) << "read once, though epoll reported it too";
+  EXPECT_EQ(r.named_first, 1);
+  EXPECT_EQ(ring_->first_read(), nullptr) << "named only while the callback runs";
+
+  send(r, "next");
+  turns_until([&] { return r.got.size() > 20; });
+  EXPECT_EQ(r.named_first, 1) << "a read epoll asked for was named a first read";
+
+  Reader& ended = add_reader();
+  ASSERT_EQ(::shutdown(ended.peer, SHUT_WR), 0);
+  ASSERT_TRUE(ring_->read_soon(ended.stream()));
+  one_turn();
+  EXPECT_EQ(ended.eofs, 1);
+  EXPECT_EQ(ended.named_first, 1);
+
+  // Nothing in yet: an empty read, not named (the stream goes on reading, so epoll will watch it).
+  Reader& early = add_reader();
+  ASSERT_TRUE(ring_->read_soon(early.stream()));
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(early.empties, 1);
+  EXPECT_EQ(early.named_first, 0);
+  send(early, "late");
+  turns_until([&] { return early.got == "late"; });
+  EXPECT_EQ(early.named_first, 0);
 }
 
 }  // namespace
