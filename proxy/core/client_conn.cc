@@ -249,9 +249,12 @@ bool ClientConn::wants_more_input() const {
 // uv__io_close and uv__stream_close, since libuv 1.28). A socket that never went into epoll
 // needs no DEL, and taking it out of a list it is not in is still a system call; so ferry
 // closes such a socket itself and hands libuv the handle without its descriptor.
+// libuv 1.44's uv__io_stop does nothing for a descriptor of -1, so a watcher with events still
+// asked for (pevents: a read or write started) would stay in the loop's watcher queue after the
+// handle is gone; such a socket gets libuv's own close.
 void ClientConn::close_unpolled_socket() {
   uv_os_fd_t fd;
-  if (in_epoll_ || uv_fileno(as_handle(&tcp_), &fd) != 0) return;
+  if (in_epoll_ || tcp_.io_watcher.pevents != 0 || uv_fileno(as_handle(&tcp_), &fd) != 0) return;
   tcp_.io_watcher.fd = -1;
   ::close(fd);
 }

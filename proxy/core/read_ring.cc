@@ -200,7 +200,10 @@ void ReadRing::deliver(Pending& p) {
     cb(s, 0, &p.buf);  // the buffer goes back unused
     return;
   }
-  first_read_ = p.soon ? s : nullptr;
+  // A read_soon() stream epoll has watched (read_soon called outside the poll phase, and the
+  // poll reported it too) is not named: its owner must not take it for one never in epoll.
+  // events is what libuv last gave epoll_ctl for it: 0 until the first poll that watches it.
+  first_read_ = p.soon && s->io_watcher.events == 0 ? s : nullptr;
   if (p.result > 0) {
     cb(s, p.result, &p.buf);
   } else if (p.result == 0) {

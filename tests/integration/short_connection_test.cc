@@ -262,6 +262,39 @@ TEST_F(ShortConnection, ARequestThatArrivesAfterTheAcceptIsStillRead) {
   EXPECT_NE(reply.bytes.find("\r\n\r\nlate request"), std::string::npos) << reply.bytes;
 }
 
+// Clients that connect and go before their first byte (a reset, as a port scanner's or a
+// health check's abort, or a FIN): the first read finds an error or the end, and the socket is
+// closed, libuv's handle with it, whatever read had been started on it. Many in a row, then
+// ferry still serves.
+TEST_F(ShortConnection, ClientsThatResetOrCloseBeforeTheirFirstByteLeaveAWorkingProxy) {
+  start(0ms, "still here");
+  for (int i = 0; i < 200; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << i;
+    if (i % 4 != 3) {
+      const linger reset{1, 0};  // close(2) sends a reset
+      ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+    }
+    if (i % 8 == 1) {
+      ASSERT_EQ(::send(fd, "GET / HT", 8, MSG_NOSIGNAL), 8);  // part of a head first
+    }
+    ::close(fd);
+    if (i % 16 == 0) std::this_thread::sleep_for(2ms);
+  }
+  for (int i = 0; i < 5; ++i) {
+    Client client(port());
+    ASSERT_TRUE(client.send(kCloseRequest)) << i;
+    const Reply reply = read_reply(client.fd(), "");
+    EXPECT_TRUE(reply.eof) << i;
+    EXPECT_NE(reply.bytes.find("\r\n\r\nstill here"), std::string::npos) << i << ": " << reply.bytes;
+  }
+}
+
 // A close-mode answer too large for the socket buffers waits in libuv's write queue, which
 // puts the socket in epoll after all: closing it then takes it out of epoll as usual. The
 // client reads it late and slowly, gets every byte and a FIN, and the descriptor numbers the

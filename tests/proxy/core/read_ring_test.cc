@@ -13,6 +13,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 // Reads through the ring on a real libuv loop over real socket pairs: what each read callback
 // gets, in what order, that a turn's reads share one io_uring_enter, and that bytes never go
@@ -110,7 +112,7 @@ class ReadRingTest : public ::testing::Test {
     g_ring = nullptr;
   }
 
-  Reader& add_reader() {
+  Reader& add_reader(bool start_now = true) {
     Reader& r = readers_.emplace_back();
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
@@ -119,7 +121,7 @@ class ReadRingTest : public ::testing::Test {
     r.pipe.data = &r;
     r.peer = fds[1];
     ring_->watch(r.stream());
-    start(r);
+    if (start_now) start(r);
     return r;
   }
   void start(Reader& r) {
@@ -400,38 +402,74 @@ TEST(ReadRingSwitch, FerryIoUringOffGivesNoRing) {
 }
 
 // A socket just accepted reads with the turn's reads, without waiting for an event of its own
-// (ClientConn::read_first): its callback comes this turn, and names it as a first read while
-// it runs (bytes, the end, an error), so its owner knows libuv has not polled it yet.
-TEST_F(ReadRingTest, AReadSoonComesThisTurnAndIsNamedAsAFirstReadWhileItsCallbackRuns) {
-  Reader& r = add_reader();
+// (ClientConn::read_first). read_soon() is called from an io callback, as an accept is: the
+// streams start reading there, and are read after the poll, before any poll watched them. While
+// a callback with bytes, the end or an error runs, first_read() names its stream.
+TEST_F(ReadRingTest, AReadSoonFromThePollPhaseComesThisTurnNamedAsAFirstRead) {
+  Reader& r = add_reader(/*start_now=*/false);
+  Reader& ended = add_reader(false);
+  Reader& early = add_reader(false);
   send(r, "GET / HTTP/1.1\r\n\r\n");
-  ASSERT_TRUE(ring_->read_soon(r.stream()));
-  one_turn();
-  EXPECT_EQ(r.got, "GET / HTTP/1.1\r\n\r\n");
-  EXPECT_EQ(r.reads, 1) << "read once, though epoll reported it too";
-  EXPECT_EQ(r.named_first, 1);
-  EXPECT_EQ(ring_->first_read(), nullptr) << "named only while the callback runs";
-
-  send(r, "next");
-  turns_until([&] { return r.got.size() > 20; });
-  EXPECT_EQ(r.named_first, 1) << "a read epoll asked for was named a first read";
-
-  Reader& ended = add_reader();
   ASSERT_EQ(::shutdown(ended.peer, SHUT_WR), 0);
-  ASSERT_TRUE(ring_->read_soon(ended.stream()));
-  one_turn();
+
+  using Self = std::remove_pointer_t<decltype(this)>;
+  struct Accepting {
+    Self* test;
+    std::vector<Reader*> readers;
+    bool all_taken = true;
+  } accepting{this, {&r, &ended, &early}};
+  int trigger[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, trigger), 0);
+  uv_poll_t poll;
+  ASSERT_EQ(uv_poll_init(&loop_, &poll, trigger[0]), 0);
+  poll.data = &accepting;
+  uv_poll_start(&poll, UV_READABLE, [](uv_poll_t* p, int, int) {
+    auto* a = static_cast<Accepting*>(p->data);
+    for (Reader* x : a->readers) {
+      a->test->start(*x);
+      a->all_taken = a->test->ring_->read_soon(x->stream()) && a->all_taken;
+    }
+    uv_poll_stop(p);
+  });
+  ASSERT_EQ(::send(trigger[1], "x", 1, MSG_NOSIGNAL), 1);
+  one_turn();  // the poll phase runs the callback; the reads come after it
+
+  EXPECT_TRUE(accepting.all_taken);
+  EXPECT_EQ(r.got, "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.reads, 1);
+  EXPECT_EQ(r.named_first, 1);
   EXPECT_EQ(ended.eofs, 1);
   EXPECT_EQ(ended.named_first, 1);
-
-  // Nothing in yet: an empty read, not named (the stream goes on reading, so epoll will watch it).
-  Reader& early = add_reader();
-  ASSERT_TRUE(ring_->read_soon(early.stream()));
-  uv_run(&loop_, UV_RUN_NOWAIT);
+  // Nothing in yet: an empty read, not named (the stream reads on, so epoll will watch it).
   EXPECT_EQ(early.empties, 1);
   EXPECT_EQ(early.named_first, 0);
+  EXPECT_EQ(ring_->first_read(), nullptr) << "named only while the callback runs";
+
+  // Later reads, which epoll asks for, are not first reads.
+  send(r, "next");
   send(early, "late");
-  turns_until([&] { return early.got == "late"; });
+  turns_until([&] { return r.got.size() > 20 && early.got == "late"; });
+  EXPECT_EQ(r.named_first, 1);
   EXPECT_EQ(early.named_first, 0);
+
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll), nullptr);
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  ::close(trigger[0]);
+  ::close(trigger[1]);
+}
+
+// read_soon() of a stream a poll already watched (outside the poll phase: not how ferry calls
+// it) still reads it, but does not name it a first read: its owner would take it for a socket
+// never in epoll.
+TEST_F(ReadRingTest, AReadSoonOfAStreamEpollWatchesIsNotNamedAFirstRead) {
+  Reader& r = add_reader();
+  uv_run(&loop_, UV_RUN_NOWAIT);  // a poll: the stream goes into epoll
+  send(r, "bytes");
+  ASSERT_TRUE(ring_->read_soon(r.stream()));
+  one_turn();
+  EXPECT_EQ(r.got, "bytes");
+  EXPECT_EQ(r.reads, 1);
+  EXPECT_EQ(r.named_first, 0);
 }
 
 }  // namespace
