@@ -152,14 +152,18 @@ TEST(BlockPool, LargeBlocksKeepTheirSizeAndComeBackOnlyAsLargeBlocks) {
   EXPECT_EQ(pool.in_use(), 0u);
 }
 
+// A burst: `small` and `large` blocks in use at once, then all given back as spares.
+void burst(BlockPool& pool, int small, int large) {
+  std::vector<char*> blocks;
+  for (int i = 0; i < small; ++i) blocks.push_back(pool.get());
+  for (int i = 0; i < large; ++i) blocks.push_back(pool.get_large());
+  for (char* b : blocks) pool.put(b);
+}
+
 // What a burst leaves behind goes back to the allocator; what a steady load takes again stays.
 TEST(BlockPool, SparesAPeriodLeftUntakenAreFreedAndTheOnesInUseStay) {
   BlockPool pool(512, 64, /*keep_unused=*/0);
-  std::vector<char*> burst;
-  for (int i = 0; i < 10; ++i) burst.push_back(pool.get());
-  burst.push_back(pool.get_large());
-  burst.push_back(pool.get_large());
-  for (char* b : burst) pool.put(b);
+  burst(pool, 10, 2);
   ASSERT_EQ(pool.spare(), 12u);
   // The burst's period: it took every spare there was (none), so none went unused.
   EXPECT_EQ(pool.free_unused(), 0u);
@@ -199,10 +203,7 @@ TEST(BlockPool, SparesAPeriodLeftUntakenAreFreedAndTheOnesInUseStay) {
 // free and allocate blocks every period.
 TEST(BlockPool, AFewUnusedSparesOfEachSizeStay) {
   BlockPool pool(512, 64, /*keep_unused=*/2);
-  std::vector<char*> burst;
-  for (int i = 0; i < 6; ++i) burst.push_back(pool.get());
-  for (int i = 0; i < 3; ++i) burst.push_back(pool.get_large());
-  for (char* b : burst) pool.put(b);
+  burst(pool, 6, 3);
   EXPECT_EQ(pool.free_unused(), 0u);
   EXPECT_EQ(pool.free_unused(), 5u) << "4 small and 1 large beyond the 2 of each kept";
   EXPECT_EQ(pool.spare(), 4u);
