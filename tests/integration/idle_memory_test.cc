@@ -1,10 +1,9 @@
 // Heap a plain HTTP/1 keep-alive connection holds while it idles between requests: what 10,000
-// idle clients cost a ferry. Measured with malloc's own accounting (mallinfo2 sums every
-// arena, the worker thread's too), over real sockets, with nothing else allocating meanwhile:
+// idle clients cost a ferry. Measured with the allocator's own accounting (support/heap_in_use.h),
+// over real sockets, with nothing else allocating meanwhile:
 // the answers come from a `respond` route, so no backend and no test helper keeps records.
 #include <gtest/gtest.h>
 
-#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -18,12 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "support/heap_in_use.h"
 #include "support/proxy_fixture.h"
 
 namespace ferry::testing {
 namespace {
-
-std::size_t heap_in_use() { return mallinfo2().uordblks; }
 
 // A connection that made one request, read the whole answer and now idles; -1 on failure.
 // Raw, not support/client.h's Client: that one keeps a heap buffer, which would be counted.
@@ -57,9 +55,7 @@ TEST(IdleMemory, APlainKeepAliveConnectionHoldsLittleMoreThanItsSocketHandle) {
   {
     const std::size_t before = heap_in_use();
     std::vector<char> probe(100000, 1);
-    if (heap_in_use() < before + probe.size()) {
-      GTEST_SKIP() << "this allocator (a sanitizer's?) does not report through mallinfo2";
-    }
+    ASSERT_GE(heap_in_use(), before + probe.size()) << "this allocator does not report what it holds";
   }
   // Two descriptors per connection in this process (the client's and ferry's).
   rlimit files{};
@@ -107,12 +103,18 @@ TEST(IdleMemory, APlainKeepAliveConnectionHoldsLittleMoreThanItsSocketHandle) {
   std::printf("[ memory   ] idle plain HTTP/1 connection: %zu bytes of heap each (%d connections)\n",
               per_connection, connections);
   ::testing::Test::RecordProperty("idle_plain_bytes", static_cast<int>(per_connection));
-  // The connection object: 312 bytes, 248 of them libuv's TCP handle, 320 with malloc's
-  // header. It was 480 before what only TLS, HTTP/2 and long addresses need moved out of line,
-  // and 360 before it stopped holding its worker, its rate-limit key, a vtable pointer and a
-  // second pair of list links. One more 8-byte field moves it to the next malloc size (336)
-  // and shows here.
-  EXPECT_LE(per_connection, 328u);
+  // The connection object: 296 bytes, 248 of them libuv's TCP handle, a 304-byte chunk with
+  // malloc's header. It was 480 before what only TLS, HTTP/2 and long addresses need moved out
+  // of line, and 360 before it stopped holding its worker, its rate-limit key, a vtable pointer
+  // and a second pair of list links. Three more 8-byte fields take it to a 336-byte chunk and
+  // fail here; a sanitizer counts the bytes asked for (296), without the header and the
+  // rounding, so its bound is 16 lower and fails at the same growth.
+#ifdef FERRY_SANITIZER_ALLOCATOR
+  constexpr std::size_t kMostPerConnection = 312;
+#else
+  constexpr std::size_t kMostPerConnection = 328;
+#endif
+  EXPECT_LE(per_connection, kMostPerConnection);
 }
 
 }  // namespace

@@ -4,8 +4,6 @@
 // flight; the heap is read from the allocator (glibc's mallinfo2, or a sanitizer's own count).
 #include <gtest/gtest.h>
 
-#include <malloc.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -17,34 +15,15 @@
 #include "proxy/core/exchange.h"
 #include "support/client.h"
 #include "support/fake_backend.h"
+#include "support/heap_in_use.h"
 #include "support/proxy_fixture.h"
 #include "support/wait.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define FERRY_SANITIZER_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define FERRY_SANITIZER_ALLOCATOR 1
-#endif
-#endif
-#ifdef FERRY_SANITIZER_ALLOCATOR
-#include <sanitizer/allocator_interface.h>
-#endif
 
 namespace ferry::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Bytes the program holds allocated: glibc's count, or under ASan or TSan, whose allocator
-// replaces glibc's, the sanitizer's (freed bytes leave it at the free, quarantine or not).
-std::size_t heap_in_use() {
-#ifdef FERRY_SANITIZER_ALLOCATOR
-  return __sanitizer_get_current_allocated_bytes();
-#else
-  return mallinfo2().uordblks;
-#endif
-}
 
 constexpr int kBurst = 200;
 
