@@ -185,7 +185,7 @@ void decode_pools(const Field& field, Config& out, Diagnostics& diag) {
         if (const std::optional<Field> check = find_child(item, "health_check"); check && pool.health_check.enabled)
           diag.error(check->key_mark, check->path,
                      "health checks speak HTTP/1.1, which an h2c (gRPC) backend does not; leave health_check out "
-                     "(a refused connect still takes a backend out at once)");
+                     "(without checks every backend stays eligible, and a failed connect is retried per retries)");
       }
     }
     // Kept even when it has errors, so a route forwarding to it is not also reported as naming

@@ -40,12 +40,12 @@ constexpr const char* kUsage =
     "  (no options)        run with the built-in default: listen on 0.0.0.0:8888, round-robin\n"
     "                      over 10.20.10.31:8000 and 10.20.20.32:8000, GET /health checks,\n"
     "                      admin on 127.0.0.1:9901\n"
-    "  -c, --config FILE   run with the YAML configuration FILE\n"
-    "  --check             validate the configuration, print \"config OK\" or every error as\n"
+    "  -c, --config FILE   run with the YAML configuration FILE (also --config=FILE)\n"
+    "  -t, --check         validate the configuration, print \"config OK\" or every error as\n"
     "                      FILE:LINE:COL: message; exit 0 or 1\n"
     "  --print-config      print the effective configuration (defaults filled in) as YAML\n"
-    "  --version           print the version\n"
-    "  --help              print this help\n"
+    "  -v, --version       print the version\n"
+    "  -h, --help          print this help\n"
     "\n"
     "signals: SIGHUP reloads FILE; SIGUSR2 upgrades with no downtime: starts the binary at\n"
     "ferry's own path with the same arguments, hands it the listening sockets, and once it\n"
@@ -69,8 +69,18 @@ int parse_args(int argc, char** argv, Options* options) {
         return 2;
       }
       options->config_file = argv[++i];
+      // An empty name would mean the built-in default, whose backends are on another network:
+      // a script whose variable came out empty must not start that.
+      if (options->config_file.empty()) {
+        std::fprintf(stderr, "ferry: %s needs a file name, not an empty one\n%s", arg.c_str(), kUsage);
+        return 2;
+      }
     } else if (arg.rfind("--config=", 0) == 0) {
       options->config_file = arg.substr(9);
+      if (options->config_file.empty()) {
+        std::fprintf(stderr, "ferry: --config= needs a file name, not an empty one\n%s", kUsage);
+        return 2;
+      }
     } else if (arg == "--check" || arg == "-t") {
       options->check = true;
     } else if (arg == "--print-config") {

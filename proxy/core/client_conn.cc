@@ -99,7 +99,8 @@ bool looks_like_plain_http(std::string_view first) {
 
 constexpr std::string_view kPlainHttpToTlsPort =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 49\r\n"
-    "Connection: close\r\n\r\nA plain HTTP request was sent to an HTTPS port.\r\n\r\n";
+    "Connection: close\r\n\r\nA plain HTTP request was sent to an HTTPS port.\r\n";
+static_assert(content_length_fits(kPlainHttpToTlsPort));
 
 }  // namespace
 

@@ -440,7 +440,7 @@ void Server::publish_acme(std::shared_ptr<const tls::CertificateSet> certificate
 
 void Server::handle_admin(const AdminRequest& request, AdminResponse* r) {
   const std::string_view path = request.path;
-  const bool page = path == "/metrics" || path == "/healthz" || path == "/backends";
+  const bool page = path == "/" || path == "/metrics" || path == "/healthz" || path == "/backends";
   if (request.method == "POST" && page) {
     r->status = 405;
     r->body = std::string(path) + " takes GET\n";

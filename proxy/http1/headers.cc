@@ -20,7 +20,23 @@ std::string_view trim(std::string_view s) {
 // headers are hop-by-hop too. Almost always empty, so the per-header check costs nothing.
 class ConnectionTokens {
  public:
-  explicit ConnectionTokens(std::string_view list) {
+  // Every Connection line of the head: several lines are one list (RFC 9110 5.3).
+  explicit ConnectionTokens(const MessageHead& head) {
+    for (const HeaderField& f : head.fields)
+      if (f.kind == HeaderName::Connection) add(head.value(f));
+  }
+  // A header listed in Connection (with more than 16 names listed, every header is treated as
+  // listed: dropping is the safe side).
+  bool lists(std::string_view name) const {
+    if (overflow_) return true;
+    for (std::size_t i = 0; i < count_; ++i)
+      if (iequals(tokens_[i], name)) return true;
+    return false;
+  }
+  bool empty() const { return count_ == 0 && !overflow_; }
+
+ private:
+  void add(std::string_view list) {
     while (!list.empty()) {
       const std::size_t comma = list.find(',');
       const std::string_view token = trim(list.substr(0, comma));
@@ -33,17 +49,7 @@ class ConnectionTokens {
       list.remove_prefix(comma + 1);
     }
   }
-  // A header listed in Connection (with more than 16 names listed, every unknown header is
-  // treated as listed: dropping is the safe side).
-  bool lists(std::string_view name) const {
-    if (overflow_) return true;
-    for (std::size_t i = 0; i < count_; ++i)
-      if (iequals(tokens_[i], name)) return true;
-    return false;
-  }
-  bool empty() const { return count_ == 0 && !overflow_; }
 
- private:
   std::array<std::string_view, 16> tokens_{};
   std::size_t count_ = 0;
   bool overflow_ = false;
@@ -146,7 +152,7 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
   out.put(rw.target.empty() ? req.view(req.url) : rw.target);
   out.put(" HTTP/1.1\r\n");
 
-  const ConnectionTokens connection(req.find(HeaderName::Connection));
+  const ConnectionTokens connection(req);
   std::string_view host;
   bool has_host = false;
   std::string_view upgrade;
@@ -182,7 +188,9 @@ void build_request_head(const MessageHead& req, const RequestRewrite& rw, std::s
     // "Content-Length": a name with an underscore could smuggle framing past ferry. Drop it, as
     // nginx does by default.
     if (f.underscore) continue;
-    if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(req.name(f))) continue;
+    // A header the client names in Connection is for ferry alone (RFC 9110 7.6.1), whatever
+    // it is: Cookie too. Host stays: the backend needs it, and no client means it as an option.
+    if (!connection.empty() && f.kind != HeaderName::Host && connection.lists(req.name(f))) continue;
     lines.keep(f);
   }
   lines.flush();
@@ -233,7 +241,7 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
   out.put(reason);
   out.put("\r\n");
 
-  const ConnectionTokens connection(resp.find(HeaderName::Connection));
+  const ConnectionTokens connection(resp);
   std::string_view upgrade;
   FieldLines lines(resp, out);
   for (const HeaderField& f : resp.fields) {
@@ -241,7 +249,7 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
     if (is_hop_by_hop(f.kind)) continue;
     // ferry writes the framing; a 1xx carries none at all.
     if (f.kind == HeaderName::ContentLength && (rw.framing != BodyFraming::None || resp.status < 200)) continue;
-    if (!connection.empty() && f.kind == HeaderName::Other && connection.lists(resp.name(f))) continue;
+    if (!connection.empty() && connection.lists(resp.name(f))) continue;
     if (f.kind == HeaderName::XRequestId && !rw.request_id.empty()) continue;
     if (!rw.hsts_line.empty() && f.kind == HeaderName::Other &&
         iequals(resp.name(f), "strict-transport-security")) {

@@ -20,6 +20,11 @@ constexpr std::string_view k503c = "HTTP/1.1 503 Service Unavailable\r\nContent-
 constexpr std::string_view k504 = "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\nContent-Length: 16\r\n\r\ngateway timeout\n";
 constexpr std::string_view k504c = "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\ngateway timeout\n";
 
+static_assert(content_length_fits(k400) && content_length_fits(k408) && content_length_fits(k404) &&
+              content_length_fits(k404c) && content_length_fits(k413) && content_length_fits(k431) &&
+              content_length_fits(k502) && content_length_fits(k502c) && content_length_fits(k503) &&
+              content_length_fits(k503c) && content_length_fits(k504) && content_length_fits(k504c));
+
 }  // namespace
 
 std::string_view canned_response(int status, bool close) {

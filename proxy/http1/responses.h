@@ -38,4 +38,20 @@ std::string grpc_error_response(int status, bool malformed, bool close);
 
 inline constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
+// Whether a whole response written out as a literal says its body's length right: the
+// Content-Length value equals the bytes after the head. For static_assert beside each canned
+// answer, whose length is spelled out by hand.
+constexpr bool content_length_fits(std::string_view response) {
+  constexpr std::string_view kField = "\r\nContent-Length: ";
+  const std::size_t field = response.find(kField);
+  const std::size_t head_end = response.find("\r\n\r\n");
+  if (field == std::string_view::npos || head_end == std::string_view::npos || field > head_end) return false;
+  std::size_t declared = 0;
+  for (std::size_t i = field + kField.size(); i < response.size() && response[i] != '\r'; ++i) {
+    if (response[i] < '0' || response[i] > '9') return false;
+    declared = declared * 10 + static_cast<std::size_t>(response[i] - '0');
+  }
+  return declared == response.size() - head_end - 4;
+}
+
 }  // namespace ferry::proxy

@@ -195,8 +195,8 @@ TEST(Pools, H2cIsAcceptedWithoutTlsOrHealthChecks) {
             Messages{"f.yaml:5:5: pools.web.tls: h2c is HTTP/2 without TLS; leave tls out of an h2c pool"});
   EXPECT_EQ(errors_of(one_pool("    protocol: h2c\n    health_check: {path: /health}\n")),
             Messages{"f.yaml:5:5: pools.web.health_check: health checks speak HTTP/1.1, which an h2c (gRPC) "
-                     "backend does not; leave health_check out (a refused connect still takes a backend out at "
-                     "once)"});
+                     "backend does not; leave health_check out (without checks every backend stays eligible, "
+                     "and a failed connect is retried per retries)"});
   EXPECT_EQ(
       errors_of(one_pool("    protocol: http/1\n")),
       Messages{"f.yaml:4:15: pools.web.protocol: expected http/1.1 or h2c, found \"http/1\"; did you mean "

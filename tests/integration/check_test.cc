@@ -130,5 +130,21 @@ TEST(Check, AnEmptyBackendListIsAnError) {
   EXPECT_NE(r.err.find("backends"), std::string::npos) << r.err;
 }
 
+TEST(Check, AnEmptyFileNameExits2InsteadOfTakingTheBuiltInDefault) {
+  // `ferry -c "$CONFIG"` with CONFIG unset must not run (or pass) the built-in default, whose
+  // backends are 10.20.x addresses on another network. Only --check is run here, so nothing
+  // starts even if the refusal breaks.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{FERRY_BINARY, "--check", "-c", ""},
+        std::vector<std::string>{FERRY_BINARY, "--check", "--config", ""},
+        std::vector<std::string>{FERRY_BINARY, "--check", "--config="}}) {
+    const CommandResult r = run_command(args);
+    ASSERT_TRUE(r.exit_code.has_value()) << args[2] << ": --check did not return";
+    EXPECT_EQ(*r.exit_code, 2) << args[2] << "\nstdout:\n" << r.out << "stderr:\n" << r.err;
+    EXPECT_EQ(r.out.find("config OK"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("needs a file name"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace ferry::testing

@@ -91,5 +91,30 @@ TEST(FieldLines, RequestKeepsOrderAroundWhatFerryWrites) {
             "\r\n");
 }
 
+// RFC 9110 7.6.1: every header a Connection list names is hop-by-hop, ferry's known ones
+// (Cookie, X-Request-Id) as much as any other, and several Connection lines are one list. Host
+// stays: the backend needs it. X-Forwarded-For stays a chain ferry appends to.
+TEST(FieldLines, RequestDropsEveryHeaderItsConnectionLinesNameButHost) {
+  const std::string out = request_out(
+      "GET /p HTTP/1.1\r\nHost: h\r\nConnection: cookie, host\r\nCookie: k=v\r\nA: 1\r\n"
+      "Connection: X-Request-Id\r\nX-Request-Id: r1\r\nB: 2\r\n\r\n");
+  EXPECT_EQ(out,
+            "GET /p HTTP/1.1\r\n"
+            "Host: h\r\n"
+            "A: 1\r\n"
+            "B: 2\r\n"
+            "X-Forwarded-For: 127.0.0.1\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "X-Forwarded-Host: h\r\n"
+            "\r\n");
+}
+
+TEST(FieldLines, ResponseDropsEveryHeaderItsConnectionLinesName) {
+  const std::string out = response_out(
+      "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nSet-Cookie: s=1\r\nCookie: c\r\nA: 1\r\n"
+      "Connection: cookie, set-cookie\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nA: 1\r\nContent-Length: 0\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace ferry::proxy
