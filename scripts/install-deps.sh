@@ -19,8 +19,8 @@ packages=(
   pebble
   # deploy tests
   awscli shellcheck jq
-  # bench
-  wrk gnuplot-nox valgrind
+  # bench (strace: bench/profile.sh's system-call counts)
+  wrk gnuplot-nox valgrind strace
   # hardening: libFuzzer and sanitizers
   clang libclang-rt-14-dev
 )

@@ -299,7 +299,7 @@ for line in "User=ferry" "Group=ferry" "ExecStart=/usr/bin/ferry -c /etc/ferry/f
             "ExecStartPre=/usr/bin/ferry --check -c /etc/ferry/ferry.yaml" \
             "ExecReload=/usr/bin/ferry --check -c /etc/ferry/ferry.yaml" \
             "ExecReload=/bin/kill -HUP \$MAINPID" "AmbientCapabilities=CAP_NET_BIND_SERVICE" \
-            "LimitNOFILE=1048576" "LogsDirectory=ferry" "Type=notify" "NotifyAccess=main" \
+            "LimitNOFILE=1048576" "LogsDirectory=ferry" "StateDirectory=ferry" "Type=notify" "NotifyAccess=main" \
             "KillMode=control-group" "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"; do
   check "unit has $line" grep -qxF "$line" "$unit"
 done
