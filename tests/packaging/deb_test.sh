@@ -274,7 +274,8 @@ postrm_remove_masks() {
 check "postrm remove masks both units" postrm_remove_masks
 postrm_purge_cleans_up() {
   run_script postrm purge && grep -qx "deb-systemd-helper purge ferry.service" "$calls" &&
-    grep -qx "deb-systemd-helper purge ferry.socket" "$calls" && grep -qx "rm -rf /var/log/ferry" "$calls"
+    grep -qx "deb-systemd-helper purge ferry.socket" "$calls" && grep -qx "rm -rf /var/log/ferry" "$calls" &&
+    grep -qx "rm -rf /var/lib/ferry" "$calls"
 }
 check "postrm purge removes state and logs" postrm_purge_cleans_up
 if command -v shellcheck >/dev/null; then
