@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "config/load.h"
@@ -61,6 +62,16 @@ struct Options {
 
 // Returns -1 to go on, else the exit code.
 int parse_args(int argc, char** argv, Options* options) {
+  // An empty name would mean the built-in default, whose backends are on another network:
+  // a script whose variable came out empty must not start that.
+  const auto take_config = [options](std::string name, const char* option) {
+    if (name.empty()) {
+      std::fprintf(stderr, "ferry: %s needs a file name, not an empty one\n%s", option, kUsage);
+      return 2;
+    }
+    options->config_file = std::move(name);
+    return -1;
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-c" || arg == "--config") {
@@ -68,19 +79,9 @@ int parse_args(int argc, char** argv, Options* options) {
         std::fprintf(stderr, "ferry: %s needs a file name\n%s", arg.c_str(), kUsage);
         return 2;
       }
-      options->config_file = argv[++i];
-      // An empty name would mean the built-in default, whose backends are on another network:
-      // a script whose variable came out empty must not start that.
-      if (options->config_file.empty()) {
-        std::fprintf(stderr, "ferry: %s needs a file name, not an empty one\n%s", arg.c_str(), kUsage);
-        return 2;
-      }
+      if (const int rc = take_config(argv[++i], arg.c_str()); rc >= 0) return rc;
     } else if (arg.rfind("--config=", 0) == 0) {
-      options->config_file = arg.substr(9);
-      if (options->config_file.empty()) {
-        std::fprintf(stderr, "ferry: --config= needs a file name, not an empty one\n%s", kUsage);
-        return 2;
-      }
+      if (const int rc = take_config(arg.substr(9), "--config="); rc >= 0) return rc;
     } else if (arg == "--check" || arg == "-t") {
       options->check = true;
     } else if (arg == "--print-config") {

@@ -17,14 +17,7 @@
 #include "support/fake_backend.h"
 #include "support/ports.h"
 #include "support/proxy_fixture.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define FERRY_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FERRY_ASAN 1
-#endif
-#endif
+#include "support/sanitizers.h"
 
 namespace ferry::testing {
 namespace {

@@ -19,7 +19,6 @@
 #include "support/proxy_fixture.h"
 #include "support/wait.h"
 
-
 namespace ferry::testing {
 namespace {
 

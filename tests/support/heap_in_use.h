@@ -9,39 +9,36 @@
 #include <malloc.h>
 
 #include <cstddef>
+#include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define FERRY_SANITIZER_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define FERRY_SANITIZER_ALLOCATOR 1
-#endif
-#endif
-#ifdef FERRY_SANITIZER_ALLOCATOR
+#include "support/sanitizers.h"
+
+#if defined(FERRY_ASAN) || defined(FERRY_TSAN)
 #include <sanitizer/allocator_interface.h>
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define FERRY_ASAN_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FERRY_ASAN_ALLOCATOR 1
-#endif
 #endif
 
 namespace ferry::testing {
 
-#ifdef FERRY_ASAN_ALLOCATOR
+#ifdef FERRY_ASAN
 inline constexpr bool kHeapCountsBytesAskedFor = true;
 #else
 inline constexpr bool kHeapCountsBytesAskedFor = false;
 #endif
 
 inline std::size_t heap_in_use() {
-#ifdef FERRY_SANITIZER_ALLOCATOR
+#if defined(FERRY_ASAN) || defined(FERRY_TSAN)
   return __sanitizer_get_current_allocated_bytes();
 #else
   return mallinfo2().uordblks;
 #endif
+}
+
+// Whether heap_in_use() sees an allocation at all: a test that weighs memory with a count
+// that never moves could not fail.
+inline bool heap_in_use_sees_allocations() {
+  const std::size_t before = heap_in_use();
+  std::vector<char> probe(100000, 1);
+  return heap_in_use() >= before + probe.size();
 }
 
 }  // namespace ferry::testing
