@@ -74,6 +74,34 @@ render() {
   printf '%s\n' "$text"
 }
 
+# EC2 takes at most 16 KiB of user-data, counted before its base64 encoding. The ferry
+# script embeds the unit, the config and a presigned URL, whose security token alone can run
+# past 1 KB, so it can outgrow the limit. cloud-init unpacks gzipped user-data (it knows it by
+# its magic bytes), so a script over the limit goes gzipped; one still over it stops the
+# launch with its sizes, before run-instances is called.
+readonly EC2_USER_DATA_LIMIT=16384
+USER_DATA_ARG=""
+# fit_user_data FILE NAME: sets USER_DATA_ARG to what --user-data takes for FILE (file://FILE,
+# or fileb://FILE.gz when only the gzipped script fits).
+# shellcheck disable=SC2034  # USER_DATA_ARG is read by up (lib/up.sh) and the tests
+fit_user_data() {
+  local file=$1 name=$2 size packed
+  size=$(wc -c <"$file")
+  if ((size <= EC2_USER_DATA_LIMIT)); then
+    USER_DATA_ARG=file://$file
+    return
+  fi
+  gzip -9 -n -c "$file" >"$file.gz"
+  packed=$(wc -c <"$file.gz")
+  if ((packed <= EC2_USER_DATA_LIMIT)); then
+    USER_DATA_ARG=fileb://$file.gz
+    return
+  fi
+  die "the user-data of $name is $size bytes, $packed gzipped, over EC2's limit of" \
+    "$EC2_USER_DATA_LIMIT. It embeds the ferry config and unit: shorten those (comments count)," \
+    "then run up again. What up made before this instance stays, and down removes it."
+}
+
 render_backend_userdata() { # NAME
   local app=$FERRY_REPO_DIR/deploy/app/app.py conf=$FERRY_REPO_DIR/deploy/app/gunicorn.conf.py
   embed_check "$app" FERRY_EOF_APP_PY

@@ -67,7 +67,8 @@ ip_holder() {
       " (" + ((.Description // "") | if . == "" then "unattached" else . end) + ")" end)' --arg ip "$1" | head -n 1
 }
 
-# launch ROLE NAME SUBNET SG IP USERDATA_FILE: run one instance; prints its id.
+# launch ROLE NAME SUBNET SG IP USER_DATA: run one instance (USER_DATA: --user-data's argument,
+# from fit_user_data); prints its id.
 launch() {
   local role=$1 name=$2 subnet=$3 sg=$4 ip=$5 ud=$6 ami root type nic
   if [[ $role == backend ]]; then ami=$AMI_BACKEND root=$AMI_BACKEND_ROOT type=$FERRY_INSTANCE_TYPE
@@ -87,7 +88,7 @@ launch() {
     AWS_EXPECT=$expect aws_cli ec2 run-instances --image-id "$ami" --instance-type "$type" --count 1 \
       --network-interfaces "$nic" --iam-instance-profile "Name=$FERRY_SSM_PROFILE" \
       --block-device-mappings "$bdm" --metadata-options HttpTokens=required,HttpEndpoint=enabled \
-      --placement Tenancy=default --user-data "file://$ud" \
+      --placement Tenancy=default --user-data "$ud" \
       --tag-specifications "$(tag_spec instance "$name" "FerryRole=$role")" \
       "$(tag_spec volume "$name" "FerryRole=$role")" "$(tag_spec network-interface "$name" "FerryRole=$role")" || rc=$?
     ((rc == 0)) && return 0

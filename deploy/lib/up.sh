@@ -164,8 +164,9 @@ cmd_up() {
     fi
     ud=$FERRY_TMP/userdata-$n.sh
     render_backend_userdata "$n" >"$ud"
+    fit_user_data "$ud" "$n"
     act launch "instance $n: Ubuntu 20.04 $AMI_BACKEND, $FERRY_INSTANCE_TYPE, $ip in $(subnet_label "$sub"), no public IP" \
-      launch backend "$n" "$sub" "$SG_PRIVATE" "$ip" "$ud"
+      launch backend "$n" "$sub" "$SG_PRIVATE" "$ip" "$USER_DATA_ARG"
     if ! ((DRY_RUN)); then
       id=$(last '.Instances[0].InstanceId')
       launched+=("$id")
@@ -196,8 +197,9 @@ cmd_up() {
     local tls_params=()
     if ((TLS_SOURCE)); then tls_params=("$(tls_param_cert)" "$(tls_param_key)"); fi
     render_proxy_userdata "$name" "${ARTIFACT_URL:-<presigned URL>}" "${ARTIFACT_SHA:-<sha256>}" "${tls_params[@]}" >"$ud"
+    fit_user_data "$ud" "$name"
     act launch "instance $name: Debian 12 $AMI_PROXY, $FERRY_PROXY_INSTANCE_TYPE in $(subnet_label "$sub"), $FERRY_SG_PROXY, $(proxy_cert_source)" \
-      launch proxy "$name" "$sub" "$SG_PROXY" "" "$ud"
+      launch proxy "$name" "$sub" "$SG_PROXY" "" "$USER_DATA_ARG"
     if ! ((DRY_RUN)); then
       id=$(last '.Instances[0].InstanceId')
       launched+=("$id")

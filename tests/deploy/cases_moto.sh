@@ -416,8 +416,16 @@ lane_domain() {
   masked d-dry
   check moto.domain.dry-run-equals-golden same_as_golden domain-dry-run.txt "$LOGS/d-dry.masked"
 
-  fa d-up up --domain "$DOMAIN_NAME" --email ops@example.com
+  # A long session token, as SSO and assumed-role credentials carry, rides in the presigned
+  # artifact URL and takes the ferry user-data past EC2's 16 KiB: it goes gzipped.
+  local token
+  token=$(printf 'Fw%.0sIQoJb3JpZ2luX2VjEJr' $(seq 1 140))
+  AWS_SESSION_TOKEN=$token fa d-up up --domain "$DOMAIN_NAME" --email ops@example.com
   check moto.domain.up rc_is 0 d-up
+  local form
+  form=$(fixture userdata-form "$FERRY_PROXY_1_NAME")
+  WHY="user-data stored as '$form' with a ${#token}-byte session token in the artifact URL"
+  check moto.domain.long-user-data-goes-gzipped eval '[[ $form =~ ^gzip\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] <= 16384))'
   check moto.domain.dry-run-names-every-call plan_names_every_call d-dry d-up
   fixture dump >"$LOGS/d-up.dump"
   local eip

@@ -316,3 +316,37 @@ if [[ -x $ferry_bin ]]; then
 else
   skip userdata.control-drain-with-the-token-from-the-file "no ferry binary at $ferry_bin (build/ferry, or FERRY_E2E_BIN)"
 fi
+
+# --- user-data size -----------------------------------------------------------------------
+# EC2 takes 16 KiB of user-data. The ferry script embeds a presigned URL whose session token
+# can run to kilobytes: over the limit the script goes gzipped (cloud-init unpacks it), and
+# a script too big even gzipped stops the launch with its sizes.
+sizes=$work/sizes
+mkdir -p "$sizes"
+"$REPO/deploy/ferry-aws" render-userdata backend "$FERRY_BACKEND_1_NAME" >"$sizes/backend.sh"
+fit_in_subshell() { # FILE NAME: prints USER_DATA_ARG, or the error; exit status fit_user_data's
+  (fit_user_data "$1" "$2" && echo "$USER_DATA_ARG") 2>&1
+}
+arg=$(fit_in_subshell "$sizes/backend.sh" backend)
+WHY="$(wc -c <"$sizes/backend.sh") bytes gave '$arg'"
+check userdata.size-small-script-goes-as-text eval '[[ $arg == "file://$sizes/backend.sh" ]]'
+
+long_url="$url&X-Amz-Security-Token=$(printf 'IQoJb3JpZ2luX2VjEJr%.0s' $(seq 1 200))"
+"$REPO/deploy/ferry-aws" render-userdata ferry "$FERRY_PROXY_1_NAME" "$long_url" "$sha" >"$sizes/ferry.sh"
+arg=$(fit_in_subshell "$sizes/ferry.sh" "$FERRY_PROXY_1_NAME")
+packed_fits() {
+  [[ $(wc -c <"$sizes/ferry.sh") -gt 16384 && $arg == "fileb://$sizes/ferry.sh.gz" ]] &&
+    (($(wc -c <"$sizes/ferry.sh.gz") <= 16384)) && gzip -dc "$sizes/ferry.sh.gz" | cmp -s - "$sizes/ferry.sh"
+}
+WHY="$(wc -c <"$sizes/ferry.sh") bytes gave '$arg' ($(wc -c 2>/dev/null <"$sizes/ferry.sh.gz") gzipped)"
+check userdata.size-long-url-goes-gzipped-and-unpacks-whole packed_fits
+
+# A config padded with 24 KB that does not compress.
+cp "$REPO/deploy/ferry.yaml" "$sizes/big.yaml"
+head -c 18000 /dev/urandom | base64 -w 76 | sed 's/^/# /' >>"$sizes/big.yaml"
+PROXY_YAML=$sizes/big.yaml render_proxy_userdata "$FERRY_PROXY_1_NAME" "$url" "$sha" >"$sizes/big.sh"
+rc=0
+arg=$(fit_in_subshell "$sizes/big.sh" "$FERRY_PROXY_1_NAME") || rc=$?
+WHY="exit $rc: $arg"
+check userdata.size-too-big-even-gzipped-stops-with-the-sizes eval '((rc == 1)) &&
+  grep -qE "user-data of $FERRY_PROXY_1_NAME is [0-9]+ bytes, [0-9]+ gzipped, over EC2.s limit of 16384" <<<"$arg"'

@@ -16,11 +16,14 @@
     fixture.py ENDPOINT records                    every zone's records but SOA/NS, one a line
     fixture.py ENDPOINT listeners                  the load balancers' listeners, one a line
     fixture.py ENDPOINT userdata-yaml NAME         the ferry.yaml in instance NAME's user-data
+    fixture.py ENDPOINT userdata-form NAME         "gzip BYTES" or "text BYTES": how instance
+                                                   NAME's user-data is stored, and its size
 
 Names, CIDRs and the region come from deploy/settings.env (environment variables override it,
 as for ferry-aws). Only talks to ENDPOINT (a local moto server).
 """
 import base64
+import gzip
 import json
 import os
 import re
@@ -297,17 +300,37 @@ def listeners():
     print("\n".join(sorted(out)))
 
 
+def user_data(instance_id):
+    """The instance's user-data as text; gzipped user-data (ferry-aws gzips a script over
+    EC2's 16 KiB) unpacked, as cloud-init does."""
+    ud = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
+    raw = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "")
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8", "replace")
+
+
+def live_instance_ids(name):
+    return [i["InstanceId"]
+            for res in ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])["Reservations"]
+            for i in res["Instances"] if i["State"]["Name"] != "terminated"]
+
+
+def userdata_form(name):
+    for iid in live_instance_ids(name):
+        ud = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")
+        raw = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "")
+        print("%s %d" % ("gzip" if raw[:2] == b"\x1f\x8b" else "text", len(raw)))
+        return
+    sys.exit("no instance named " + name)
+
+
 def userdata_yaml(name):
-    for res in ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])["Reservations"]:
-        for i in res["Instances"]:
-            if i["State"]["Name"] == "terminated":
-                continue
-            ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
-            ud = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "").decode("utf-8", "replace")
-            m = re.search(r"<<'FERRY_EOF_YAML'\n(.*?)\nFERRY_EOF_YAML\n", ud, re.S)
-            if m:
-                print(m.group(1))
-                return
+    for iid in live_instance_ids(name):
+        m = re.search(r"<<'FERRY_EOF_YAML'\n(.*?)\nFERRY_EOF_YAML\n", user_data(iid), re.S)
+        if m:
+            print(m.group(1))
+            return
     sys.exit("no ferry.yaml in the user-data of " + name)
 
 
@@ -349,8 +372,7 @@ def instances():
                 v = volumes.get(bdm["Ebs"]["VolumeId"], {})
                 vol = "%sGiB/%s/delete-on-termination=%s" % (
                     v.get("Size"), v.get("VolumeType"), bdm["Ebs"].get("DeleteOnTermination"))
-            ud = ec2.describe_instance_attribute(InstanceId=i["InstanceId"], Attribute="userData")
-            ud = base64.b64decode(ud.get("UserData", {}).get("Value", "") or "").decode("utf-8", "replace")
+            ud = user_data(i["InstanceId"])
             m = re.search(r"^# ferry-aws user-data for the (\S+) (\S+? )?(\S+) \(", ud, re.M)
             first = "%s:%s" % (m.group(1), m.group(3)) if m else "-"
             if "This is index page!" in ud:
@@ -409,6 +431,8 @@ def main():
         listeners()
     elif cmd == "userdata-yaml":
         userdata_yaml(sys.argv[3])
+    elif cmd == "userdata-form":
+        userdata_form(sys.argv[3])
     elif cmd == "records":
         print("\n".join(record_lines()))
     else:
