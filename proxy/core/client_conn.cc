@@ -952,6 +952,14 @@ int ClientConn::response_head(MessageHead& head) {
   if (head.status == 101 && (!ex_->request_upgrade || !head.upgrade || head.count(HeaderName::Upgrade) != 1)) {
     return -1;
   }
+  // As for requests, "chunked" alone is the only transfer coding ferry takes (nginx's rule):
+  // another would be stripped with the hop-by-hop fields, handing the client coded bytes as
+  // the content, and "gzip, chunked" framed apart by a client that reads it otherwise.
+  if (const std::string_view coding = head.find(HeaderName::TransferEncoding);
+      head.count(HeaderName::TransferEncoding) > 1 ||
+      (head.count(HeaderName::TransferEncoding) == 1 && !iequals(trim(coding), "chunked"))) {
+    return -1;
+  }
   BodyFraming framing;
   if (ex_->request_is_head || head.status == 204 || head.status == 304 || head.status == 101) {
     framing = BodyFraming::None;
@@ -1568,8 +1576,15 @@ void ClientConn::pump_http2() {
   // Frames while the socket takes them at once: a write that completes inside flush() brings
   // no on_written, so nothing else would ask for the next ones.
   for (;;) {
-    const std::size_t queued = queued_to_client();
-    if (queued >= kHttp2FramesAhead) break;
+    std::size_t queued = queued_to_client();
+    if (queued >= kHttp2FramesAhead) {
+      // A full queue handed back by on_written (a write completed, or the write batch ran and
+      // asks its queues to write): it goes out now, or no write would be left to call back.
+      flush();
+      if (closing_) return;
+      queued = queued_to_client();
+      if (queued >= kHttp2FramesAhead) break;
+    }
     const std::size_t before = ex_->out.pending();
     if (!h2()->send_pending(&ClientConn::append_frames, this, kHttp2FramesAhead - queued))
       log_debug("client %s: HTTP/2: %s", client_ip(), h2()->error() != nullptr ? h2()->error() : "error");

@@ -518,7 +518,13 @@ void UpstreamConn::handle_input(char* block, const char* data, std::size_t len) 
 
 int UpstreamConn::on_head(MessageHead& head) {
   interim_ = head.status >= 100 && head.status < 200 && head.status != 101;
-  response_keep_alive_ = head.keep_alive;
+  // Not pooled after a response whose framing may be faulty (RFC 9112 6.1: Transfer-Encoding
+  // in HTTP/1.0), nor after a 204 that announced a body: the body it must not have may still
+  // arrive, and the next request on the connection, maybe another client's, would read it as
+  // its response.
+  response_keep_alive_ = head.keep_alive &&
+                         !(head.http_minor == 0 && head.count(HeaderName::TransferEncoding) > 0) &&
+                         !(head.status == 204 && (head.chunked || head.content_length > 0));
   if (client_ == nullptr) return -1;
   return client_->response_head(head);
 }

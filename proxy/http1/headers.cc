@@ -247,8 +247,12 @@ void build_response_head(const MessageHead& resp, const ResponseRewrite& rw, std
   for (const HeaderField& f : resp.fields) {
     if (f.kind == HeaderName::Upgrade) upgrade = resp.value(f);
     if (is_hop_by_hop(f.kind)) continue;
-    // ferry writes the framing; a 1xx carries none at all.
-    if (f.kind == HeaderName::ContentLength && (rw.framing != BodyFraming::None || resp.status < 200)) continue;
+    // ferry writes the framing; a 1xx and a 204 carry none at all (RFC 9110 8.6: a client
+    // could wait for the bytes it names, or take them from the next response).
+    if (f.kind == HeaderName::ContentLength &&
+        (rw.framing != BodyFraming::None || resp.status < 200 || resp.status == 204)) {
+      continue;
+    }
     if (!connection.empty() && connection.lists(resp.name(f))) continue;
     if (f.kind == HeaderName::XRequestId && !rw.request_id.empty()) continue;
     if (!rw.hsts_line.empty() && f.kind == HeaderName::Other &&

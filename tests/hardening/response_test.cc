@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -122,6 +123,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadResponse{"ChunkSizeHexPrefix", kChunkedLeak + "0x4\r\nLEAK\r\n0\r\n\r\n"},
         BadResponse{"EmptyBodyTrailerEmptyName", kChunkedLeak + "0\r\n: LEAK\r\n\r\n"},
         BadResponse{"EmptyBodyTrailerObsFold", kChunkedLeak + "0\r\nX-T: v\r\n LEAK\r\n\r\n"}),
+    [](const ::testing::TestParamInfo<BadResponse>& p) { return std::string(p.param.name); });
+
+// A transfer coding other than "chunked" alone, in any spelling: ferry would drop the coding
+// with the hop-by-hop fields and hand the client coded bytes as the content, or frame the
+// body apart from a client that reads the list otherwise. nginx answers these 502 as well.
+INSTANTIATE_TEST_SUITE_P(
+    TransferCodings, BadResponseGrammar,
+    ::testing::Values(
+        BadResponse{"GzipUntilClose", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: gzip\r\n\r\nLEAK"},
+        BadResponse{"IdentityUntilClose", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: identity\r\n\r\nLEAK"},
+        BadResponse{"GzipThenChunked", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                                       "4\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkedThenGzip", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"
+                                       "4\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"ChunkedTwice", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+                                    "4\r\nLEAK\r\n0\r\n\r\n"},
+        BadResponse{"TwoLines", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: gzip\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n4\r\nLEAK\r\n0\r\n\r\n"}),
     [](const ::testing::TestParamInfo<BadResponse>& p) { return std::string(p.param.name); });
 
 // The valid edges of the same rules are relayed: obs-text in a value and a reason, HTAB in a
@@ -282,6 +301,60 @@ TEST(BackendResponse, BytesAfterANoContentResponseAreNeverRelayed) {
   got += read_until_close(fd, 1s, &closed);
   ::close(fd);
   EXPECT_EQ(got.find("JUNK"), std::string::npos) << got;
+}
+
+// Asks for `path` through ferry, then for the next page on the same client connection: that one
+// must come whole from a second backend connection (the first was not reused). Returns the
+// first response.
+std::optional<Response> first_then_fresh_connection(FakeBackend& b1, const std::string& path) {
+  RunningProxy proxy(test_config({b1.address()}));
+  if (!proxy.started()) {
+    ADD_FAILURE() << "ferry did not start";
+    return std::nullopt;
+  }
+  Client c(proxy.port(), 5s);
+  EXPECT_TRUE(c.send(get_path(path)));
+  auto first = c.read_response();
+  if (!first) return first;
+  EXPECT_TRUE(c.send(kGet));
+  const auto next = c.read_response();
+  EXPECT_TRUE(next && next->body == "hello from b1") << (next ? next->head + next->body : "no response");
+  EXPECT_EQ(b1.connections(), 2);
+  return first;
+}
+
+// A 204 that announces content: the client gets no Content-Length (RFC 9110 8.6), and the
+// backend connection is not pooled. The content it must not have may come later, and the next
+// request on that connection, maybe another client's, would take it for its response.
+TEST(BackendResponse, NoContentThatAnnouncesABodyIsRelayedBareAndItsConnectionNotReused) {
+  FakeBackend b1("b1");
+  b1.set_handler([&b1](BackendConn& c, const Request& req) {
+    if (req.target != "/204") {
+      c.send(FakeBackend::default_response(b1.name(), req));
+      return;
+    }
+    c.send("HTTP/1.1 204 No Content\r\nContent-Length: 4\r\n\r\n");
+    std::this_thread::sleep_for(300ms);  // the client's next request is at ferry by now
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL");
+  });
+  const auto first = first_then_fresh_connection(b1, "/204");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 204);
+  EXPECT_EQ(first->head.find("Content-Length"), std::string::npos) << first->head;
+}
+
+// RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means its framing may be faulty, so
+// the backend connection closes after it.
+TEST(BackendResponse, Http10ResponseWithTransferEncodingIsNotReused) {
+  FakeBackend b1("b1");
+  b1.set_handler([&b1](BackendConn& c, const Request& req) {
+    c.send(req.target == "/ten" ? "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+                                  "5\r\nhello\r\n0\r\n\r\n"
+                                : FakeBackend::default_response(b1.name(), req));
+  });
+  const auto first = first_then_fresh_connection(b1, "/ten");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->body, "hello");
 }
 
 // 1xx responses have no content either; a Content-Length on one must not make ferry relay

@@ -275,6 +275,40 @@ def scenario_upload(size):
     c.report()
 
 
+def scenario_download(size):
+    """One GET of /size/SIZE with windows far larger than ferry's frames ahead (10 MiB for the
+    stream, the most the connection can have), as curl and browsers grant them: nothing but
+    ferry's own writes paces the response. Each DATA frame is acknowledged. Prints
+    "download STATUS BYTES ended|stalled" (stalled: 3 s without a byte)."""
+    c = Client(settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 10 << 20})
+    c.conn.increment_flow_control_window((1 << 31) - 1 - 65535)
+    c.conn.send_headers(1, request(f"/size/{int(size)}"), end_stream=True)
+    c.flush()
+    got, status, ended = 0, None, False
+    deadline = time.monotonic() + 60
+    c.sock.settimeout(3)
+    while not ended and time.monotonic() < deadline:
+        try:
+            data = c.sock.recv(1 << 20)
+        except socket.timeout:
+            break
+        except OSError:
+            data = b""
+        if not data:
+            c.closed = True
+            break
+        for e in c.conn.receive_data(data):
+            if isinstance(e, h2.events.ResponseReceived):
+                status = dict(e.headers)[":status"]
+            elif isinstance(e, h2.events.DataReceived):
+                got += len(e.data)
+                c.conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+            elif isinstance(e, h2.events.StreamEnded):
+                ended = True
+        c.flush()
+    print(f"download {status} {got} {'ended' if ended else 'stalled'}")
+
+
 SCENARIOS = {
     "streams": lambda a: scenario_streams(int(a or 100)),
     "rapid-reset": lambda a: scenario_rapid_reset(int(a or 2000)),
@@ -285,6 +319,7 @@ SCENARIOS = {
     "zero-window": lambda a: scenario_zero_window(a or "/"),
     "headers": scenario_headers,
     "upload": scenario_upload,
+    "download": scenario_download,
 }
 
 if __name__ == "__main__":
