@@ -23,6 +23,7 @@
 #include "proxy/core/worker.h"
 #include "proxy/http1/head_headers.h"
 #include "proxy/http1/headers.h"
+#include "proxy/http1/host_field.h"
 #include "proxy/http1/responses.h"
 #include "proxy/limits/client_key.h"
 
@@ -529,6 +530,7 @@ int ClientConn::on_head(MessageHead& head) {
     return -1;
   }
   int hosts = 0;
+  bool host_valid = true;
   int transfer_encodings = 0;
   std::string_view transfer_encoding;
   std::string_view expect;
@@ -537,6 +539,7 @@ int ClientConn::on_head(MessageHead& head) {
     switch (f.kind) {
       case HeaderName::Host:
         ++hosts;
+        host_valid = is_valid_host_field(head.value(f));
         break;
       case HeaderName::TransferEncoding:
         ++transfer_encodings;
@@ -552,9 +555,10 @@ int ClientConn::on_head(MessageHead& head) {
         break;
     }
   }
-  // RFC 9112 3.2: a 1.1 request needs exactly one Host; more than one is a smuggling vector.
-  // Several Upgrade headers likewise: ferry and the backend could decide the upgrade apart.
-  if (hosts > 1 || (hosts == 0 && !ex_->http10) || upgrades > 1) {
+  // RFC 9112 3.2: a 1.1 request needs exactly one Host, and it must be a host; more than one
+  // is a smuggling vector. Several Upgrade headers likewise: ferry and the backend could decide
+  // the upgrade apart.
+  if (hosts > 1 || (hosts == 0 && !ex_->http10) || !host_valid || upgrades > 1) {
     send_error(400, true);
     return -1;
   }

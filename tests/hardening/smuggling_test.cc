@@ -106,6 +106,13 @@ INSTANTIATE_TEST_SUITE_P(
         Attack{"NulInMethod", "G\0ET / HTTP/1.1\r\nHost: x\r\n\r\n"s},
         Attack{"SpaceInTarget", "GET /a /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"},
         Attack{"LowercaseVersion", "GET / http/1.1\r\nHost: x\r\n\r\n"},
+        // A Host that is not a host (RFC 9112 3.2): it would reach routing, X-Forwarded-Host
+        // and redirects as one.
+        Attack{"HostWithPath", "GET /smuggled HTTP/1.1\r\nHost: x/smuggled\r\n\r\n"},
+        Attack{"HostWithSpace", "GET /smuggled HTTP/1.1\r\nHost: x y\r\n\r\n"},
+        Attack{"HostWithUserinfo", "GET /smuggled HTTP/1.1\r\nHost: user@x\r\n\r\n"},
+        Attack{"HostWithBadPort", "GET /smuggled HTTP/1.1\r\nHost: x:8o\r\n\r\n"},
+        Attack{"HostHttp10WithPath", "GET /smuggled HTTP/1.0\r\nHost: x/smuggled\r\n\r\n"},
         // Chunk framing.
         Attack{"ChunkSizeWithSpace", post("Transfer-Encoding: chunked\r\n", "5 5\r\nhello\r\n0\r\n\r\n")},
         Attack{"ChunkSizeNegative", post("Transfer-Encoding: chunked\r\n", "-1\r\nhello\r\n0\r\n\r\n")},
