@@ -959,9 +959,9 @@ int ClientConn::response_head(MessageHead& head) {
   // As for requests, "chunked" alone is the only transfer coding ferry takes (nginx's rule):
   // another would be stripped with the hop-by-hop fields, handing the client coded bytes as
   // the content, and "gzip, chunked" framed apart by a client that reads it otherwise.
-  if (const std::string_view coding = head.find(HeaderName::TransferEncoding);
-      head.count(HeaderName::TransferEncoding) > 1 ||
-      (head.count(HeaderName::TransferEncoding) == 1 && !iequals(trim(coding), "chunked"))) {
+  // llhttp's flag comes first: a response without the field is not walked for it.
+  if (head.has_transfer_encoding && (head.count(HeaderName::TransferEncoding) != 1 ||
+                                     !iequals(trim(head.find(HeaderName::TransferEncoding)), "chunked"))) {
     return -1;
   }
   BodyFraming framing;

@@ -523,7 +523,7 @@ int UpstreamConn::on_head(MessageHead& head) {
   // arrive, and the next request on the connection, maybe another client's, would read it as
   // its response.
   response_keep_alive_ = head.keep_alive &&
-                         !(head.http_minor == 0 && head.count(HeaderName::TransferEncoding) > 0) &&
+                         !(head.http_minor == 0 && head.has_transfer_encoding) &&
                          !(head.status == 204 && (head.chunked || head.content_length > 0));
   if (client_ == nullptr) return -1;
   return client_->response_head(head);

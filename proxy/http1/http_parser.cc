@@ -45,6 +45,7 @@ void MessageHead::clear() {
   keep_alive = false;
   upgrade = false;
   chunked = false;
+  has_transfer_encoding = false;
   has_content_length = false;
   content_length = 0;
 }
@@ -251,6 +252,7 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
   h.keep_alive = llhttp_should_keep_alive(p) != 0;
   h.upgrade = p->upgrade != 0;
   h.chunked = (p->flags & F_CHUNKED) != 0;
+  h.has_transfer_encoding = (p->flags & F_TRANSFER_ENCODING) != 0;
   h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
   h.content_length = h.has_content_length ? p->content_length : 0;
   s.head_done_ = true;
