@@ -959,7 +959,7 @@ int ClientConn::response_head(MessageHead& head) {
   // As for requests, "chunked" alone is the only transfer coding ferry takes (nginx's rule):
   // another would be stripped with the hop-by-hop fields, handing the client coded bytes as
   // the content, and "gzip, chunked" framed apart by a client that reads it otherwise.
-  // llhttp's flag comes first: a response without the field is not walked for it.
+  // (has_transfer_encoding comes from the field split: a response without one is not walked.)
   if (head.has_transfer_encoding && (head.count(HeaderName::TransferEncoding) != 1 ||
                                      !iequals(trim(head.find(HeaderName::TransferEncoding)), "chunked"))) {
     return -1;

@@ -226,6 +226,7 @@ void HttpParser::split_head() {
     h.reason = Span{static_cast<uint32_t>(i + 13), static_cast<uint32_t>(first_end - i - 13)};
   }
   i = first_end + 2;
+  h.has_transfer_encoding = false;
   while (i < a.size() && a[i] != '\r') {
     bool underscore = false;
     const std::size_t colon = find_colon(a, i, &underscore);
@@ -236,6 +237,7 @@ void HttpParser::split_head() {
     f.name = Span{static_cast<uint32_t>(i), static_cast<uint32_t>(colon - i)};
     f.value = Span{static_cast<uint32_t>(value), static_cast<uint32_t>(end - value)};
     f.kind = classify_header(h.name(f));
+    h.has_transfer_encoding |= f.kind == HeaderName::TransferEncoding;
     f.underscore = underscore;
     i = end + 2;
   }
@@ -252,7 +254,6 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
   h.keep_alive = llhttp_should_keep_alive(p) != 0;
   h.upgrade = p->upgrade != 0;
   h.chunked = (p->flags & F_CHUNKED) != 0;
-  h.has_transfer_encoding = (p->flags & F_TRANSFER_ENCODING) != 0;
   h.has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
   h.content_length = h.has_content_length ? p->content_length : 0;
   s.head_done_ = true;

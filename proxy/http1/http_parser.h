@@ -44,7 +44,7 @@ struct MessageHead {
   bool keep_alive = false;  // llhttp's verdict from version and Connection
   bool upgrade = false;
   bool chunked = false;
-  bool has_transfer_encoding = false;  // any Transfer-Encoding line (llhttp's flag: no walk)
+  bool has_transfer_encoding = false;  // any Transfer-Encoding line, empty ones included
   bool has_content_length = false;
   uint64_t content_length = 0;
 

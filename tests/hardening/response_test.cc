@@ -132,6 +132,7 @@ INSTANTIATE_TEST_SUITE_P(
     TransferCodings, BadResponseGrammar,
     ::testing::Values(
         BadResponse{"GzipUntilClose", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: gzip\r\n\r\nLEAK"},
+        BadResponse{"EmptyValue", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: \r\n" + kLeakBody},
         BadResponse{"IdentityUntilClose", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: identity\r\n\r\nLEAK"},
         BadResponse{"GzipThenChunked", "HTTP/1.1 200 OK\r\nX-A: LEAK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
                                        "4\r\nLEAK\r\n0\r\n\r\n"},
